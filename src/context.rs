@@ -1,0 +1,222 @@
+//! The per-run context: random streams, the perturbation bookkeeping of the stochastic triple,
+//! the score of the run, and the enumeration state of the exact oracle.
+//!
+//! Estimator drivers set a fresh context up on the running thread for every sample and tear it
+//! down afterwards, so nothing outlives a run and parallel samples never share state. The context
+//! lives in a thread-local slot because user programs are written as plain closures
+//! (`|x| program(x)`) that do not pass it around; [`with_run`] is the explicit form.
+
+use std::cell::RefCell;
+
+use rand::Rng as _;
+use rand_pcg::Pcg64;
+use smallvec::SmallVec;
+
+use crate::error::{Error, Result};
+
+/// A stream of uniform random numbers (PCG-XSL-RR 128/64, a named, version-stable algorithm).
+#[derive(Clone, Debug)]
+pub struct Stream(Pcg64);
+
+impl Stream {
+    /// A stream determined by `key` alone.
+    pub fn from_key(key: u64) -> Self {
+        let hi = splitmix64(key ^ 0x9e37_79b9_7f4a_7c15);
+        let lo = splitmix64(hi ^ key);
+        Stream(Pcg64::new(((hi as u128) << 64) | lo as u128, 0xa02b_dbf7_bb3c_0a7a_c28f_a16a_64ab_f96b))
+    }
+
+    /// A uniform number in [0, 1) with 53 random bits.
+    #[inline]
+    pub fn uniform(&mut self) -> f64 {
+        (self.0.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A raw 64-bit random number.
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+}
+
+/// SplitMix64 finaliser: a bijective mixer used to derive independent stream keys.
+#[inline]
+pub(crate) fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Key of the stream `which` (0 = primal, 1 = coupling) of sample `sample` under `seed`.
+pub(crate) fn stream_key(seed: u64, sample: u64, which: u64) -> u64 {
+    splitmix64(splitmix64(seed).wrapping_add(splitmix64(sample ^ 0x5851_f42d_4c95_7f2d)) ^ which)
+}
+
+/// Shared state of one perturbation of the pruned backend: every value carrying the perturbation
+/// refers to it by index, so a pruning decision is seen consistently by all of them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PertState {
+    /// Weight β (already divided by the probability with which it survived pruning).
+    pub weight: f64,
+    /// False once it lost a pruning decision: it then counts as "no perturbation" everywhere.
+    pub alive: bool,
+}
+
+/// One perturbation in the exact backend's lists: (perturbation id, Δ).
+pub(crate) type ExactList = SmallVec<[(u32, f64); 4]>;
+
+/// What the draws of a run do.
+#[derive(Debug)]
+pub(crate) enum Mode {
+    /// Draw by inversion from the primal stream.
+    Sample,
+    /// Exact oracle: outcomes are forced along a path of the enumeration tree.
+    Enumerate(EnumState),
+}
+
+/// Enumeration state for the exact oracle.
+///
+/// A run starts with a forced `path` prefix of length `prefix`; at every draw past the prefix it
+/// takes the first outcome of the support and records the whole support in `supports`, so the
+/// oracle can branch there in later runs (a depth-first enumeration of every leaf, each once).
+#[derive(Debug, Default)]
+pub(crate) struct EnumState {
+    /// Outcomes of the draws of this path (forced prefix, then first outcomes).
+    pub path: Vec<f64>,
+    /// Length of the forced prefix.
+    pub prefix: usize,
+    /// Index of the next draw.
+    pub pos: usize,
+    /// Supports met at the draws past the prefix, in order.
+    pub supports: Vec<Vec<f64>>,
+    /// Probability of the path so far.
+    pub weight: f64,
+    /// Tangents of the probability of the path, one per direction.
+    pub weight_tangent: SmallVec<[f64; 4]>,
+    /// Tail mass below which outcomes of infinite-support distributions are dropped.
+    pub tail: f64,
+}
+
+/// Everything one run of a program needs.
+#[derive(Debug)]
+pub struct RunContext {
+    pub(crate) primal: Stream,
+    pub(crate) coupling: Stream,
+    pub(crate) perts: Vec<PertState>,
+    pub(crate) lists: Vec<ExactList>,
+    pub(crate) score: SmallVec<[f64; 4]>,
+    pub(crate) flip: Option<Error>,
+    pub(crate) draws: u64,
+    pub(crate) mode: Mode,
+}
+
+impl RunContext {
+    /// A context for sample `sample` of a run seeded with `seed`.
+    pub(crate) fn new(seed: u64, sample: u64) -> Self {
+        RunContext {
+            primal: Stream::from_key(stream_key(seed, sample, 0)),
+            coupling: Stream::from_key(stream_key(seed, sample, 1)),
+            perts: Vec::new(),
+            // Handle 0 is the empty list, so a default exact triple needs no arena entry.
+            lists: vec![ExactList::new()],
+            score: SmallVec::new(),
+            flip: None,
+            draws: 0,
+            mode: Mode::Sample,
+        }
+    }
+
+    /// The next uniform of the primal stream (shared by every number type).
+    #[inline]
+    pub(crate) fn primal_uniform(&mut self) -> f64 {
+        self.draws += 1;
+        self.primal.uniform()
+    }
+
+    /// The next uniform of the coupling stream (pruning coins, coupling targets).
+    #[inline]
+    pub(crate) fn coupling_uniform(&mut self) -> f64 {
+        self.coupling.uniform()
+    }
+
+    /// Adds ∂θ log p of a draw to the score of direction `dir`.
+    pub(crate) fn add_score(&mut self, dir: usize, s: f64) {
+        if self.score.len() <= dir {
+            self.score.resize(dir + 1, 0.0);
+        }
+        self.score[dir] += s;
+    }
+
+    /// Records the first comparison a perturbation would flip.
+    pub(crate) fn record_flip(&mut self, op: &'static str, lhs: f64, rhs: f64) {
+        if self.flip.is_none() {
+            self.flip = Some(Error::PerturbedComparison { op, lhs, rhs });
+        }
+    }
+
+    /// Registers a new perturbation of weight `weight` and returns its id.
+    pub(crate) fn new_pert(&mut self, weight: f64) -> u32 {
+        self.perts.push(PertState { weight, alive: true });
+        (self.perts.len() - 1) as u32
+    }
+}
+
+thread_local! {
+    static CONTEXT: RefCell<Option<Box<RunContext>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the current thread's run context; `what` names the operation for the error.
+#[inline]
+pub(crate) fn with_ctx<R>(what: &'static str, f: impl FnOnce(&mut RunContext) -> R) -> Result<R> {
+    CONTEXT.with(|c| match c.borrow_mut().as_deref_mut() {
+        Some(ctx) => Ok(f(ctx)),
+        None => Err(Error::NoRunContext { what }),
+    })
+}
+
+/// Like [`with_ctx`] for operations on values that carry perturbations: such values only exist
+/// inside a run, so a missing context is a misuse (a triple smuggled out of its run).
+#[inline]
+pub(crate) fn with_live_ctx<R>(f: impl FnOnce(&mut RunContext) -> R) -> R {
+    match with_ctx("an operation on a perturbed value", f) {
+        Ok(r) => r,
+        Err(e) => panic!("{e} (a value carrying perturbations was used after its run ended)"),
+    }
+}
+
+/// Installs `ctx` on this thread for the duration of `f`, restoring what was there before (so
+/// runs nest), and returns `f`'s result together with the finished context.
+pub(crate) fn run_in<R>(ctx: RunContext, f: impl FnOnce() -> R) -> (R, RunContext) {
+    struct Restore(Option<Box<RunContext>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            CONTEXT.with(|c| *c.borrow_mut() = prev);
+        }
+    }
+    let prev = CONTEXT.with(|c| c.borrow_mut().replace(Box::new(ctx)));
+    let guard = Restore(prev);
+    let r = f();
+    let ctx = CONTEXT
+        .with(|c| c.borrow_mut().take())
+        .expect("run context removed during its run");
+    drop(guard);
+    (r, *ctx)
+}
+
+/// Runs `f` inside a fresh run context for sample `sample` of seed `seed`: the explicit form of
+/// what the estimator drivers do for every sample. Samplers called in `f` draw from this run's
+/// streams; the context is torn down when `f` returns (or panics).
+///
+/// Use it to run a program with `f64` (the primal program) outside a driver:
+/// ```
+/// use stochad::{sample::bernoulli, with_run};
+/// let k = with_run(1, 0, || bernoulli(0.3_f64)).unwrap();
+/// assert!(k == 0.0 || k == 1.0);
+/// // The same seed and sample index give the same draw.
+/// assert_eq!(k, with_run(1, 0, || bernoulli(0.3_f64)).unwrap());
+/// ```
+pub fn with_run<R>(seed: u64, sample: u64, f: impl FnOnce() -> R) -> R {
+    run_in(RunContext::new(seed, sample), f).0
+}

@@ -1,0 +1,171 @@
+//! Classical forward-mode dual numbers with `N` tangent directions.
+//!
+//! Discrete draws carry no derivative: a dual number sees only the pathwise derivative of the
+//! sampled path, so on programs whose discrete choices depend on θ it is *biased*. It is the
+//! "classical AD" baseline, and the exact oracle's arithmetic.
+
+use std::cmp::Ordering;
+
+use crate::context::{with_ctx, Mode};
+use crate::error::Result;
+use crate::sample::{draw_primal, values, Family};
+use crate::scalar::{impl_scalar_ops, Scalar};
+
+/// A dual number: a value and its derivatives along `N` directions.
+///
+/// ```
+/// use stochad::{Dual, Scalar};
+/// let x = Dual::<1>::variable(2.0, 0);
+/// let y = x * x + x.sin();
+/// assert_eq!(y.value, 4.0 + 2f64.sin());
+/// assert_eq!(y.tangent[0], 4.0 + 2f64.cos());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Dual<const N: usize = 1> {
+    /// The primal value.
+    pub value: f64,
+    /// The derivative along each direction.
+    #[serde(with = "serde_arrays")]
+    pub tangent: [f64; N],
+}
+
+impl<const N: usize> Dual<N> {
+    /// A dual number with the given value and tangents.
+    #[inline]
+    pub const fn new(value: f64, tangent: [f64; N]) -> Self {
+        Dual { value, tangent }
+    }
+
+    /// The input variable of direction `dir`: tangent 1 along `dir`, 0 elsewhere.
+    ///
+    /// # Panics
+    /// If `dir >= N` (a programming error, not bad data).
+    pub fn variable(value: f64, dir: usize) -> Self {
+        assert!(dir < N, "direction {dir} out of range for {N} directions");
+        let mut tangent = [0.0; N];
+        tangent[dir] = 1.0;
+        Dual { value, tangent }
+    }
+}
+
+impl<const N: usize> Default for Dual<N> {
+    fn default() -> Self {
+        Dual { value: 0.0, tangent: [0.0; N] }
+    }
+}
+
+impl<const N: usize> From<f64> for Dual<N> {
+    #[inline]
+    fn from(value: f64) -> Self {
+        Dual { value, tangent: [0.0; N] }
+    }
+}
+
+impl<const N: usize> Scalar for Dual<N> {
+    #[inline]
+    fn value(&self) -> f64 {
+        self.value
+    }
+
+    #[inline]
+    fn map1<F, D>(self, f: F, df: D) -> Self
+    where
+        F: Fn(f64) -> f64,
+        D: Fn(f64, f64) -> f64,
+    {
+        let v = f(self.value);
+        let d = df(self.value, v);
+        Dual { value: v, tangent: self.tangent.map(|t| d * t) }
+    }
+
+    #[inline]
+    fn map2<F, Dx, Dy>(self, other: Self, f: F, dfdx: Dx, dfdy: Dy) -> Self
+    where
+        F: Fn(f64, f64) -> f64,
+        Dx: Fn(f64, f64, f64) -> f64,
+        Dy: Fn(f64, f64, f64) -> f64,
+    {
+        let (x, y) = (self.value, other.value);
+        let v = f(x, y);
+        let (dx, dy) = (dfdx(x, y, v), dfdy(x, y, v));
+        let mut tangent = [0.0; N];
+        for i in 0..N {
+            tangent[i] = dx * self.tangent[i] + dy * other.tangent[i];
+        }
+        Dual { value: v, tangent }
+    }
+
+    fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
+        let draw = draw_primal(family, &values(params))?;
+        // Under the exact oracle, the path's probability picks up p(k) with its derivative.
+        let enumerating = with_ctx("a discrete draw", |ctx| matches!(ctx.mode, Mode::Enumerate(_)))?;
+        if enumerating {
+            let p = family.pmf(params, draw.outcome);
+            with_ctx("a discrete draw", |ctx| {
+                if let Mode::Enumerate(e) = &mut ctx.mode {
+                    if e.weight_tangent.len() < N {
+                        e.weight_tangent.resize(N, 0.0);
+                    }
+                    for i in 0..N {
+                        e.weight_tangent[i] = e.weight_tangent[i] * p.value + e.weight * p.tangent[i];
+                    }
+                    e.weight *= p.value;
+                }
+            })?;
+        }
+        Ok(Dual::from(draw.outcome))
+    }
+}
+
+impl_scalar_ops!([const N: usize] Dual<N>);
+
+impl<const N: usize> PartialEq<f64> for Dual<N> {
+    fn eq(&self, other: &f64) -> bool {
+        self.value == *other
+    }
+}
+
+impl<const N: usize> PartialOrd for Dual<N> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+
+impl<const N: usize> PartialOrd<f64> for Dual<N> {
+    fn partial_cmp(&self, other: &f64) -> Option<Ordering> {
+        self.value.partial_cmp(other)
+    }
+}
+
+/// Serde support for `[f64; N]` with any `N` (serde implements arrays only up to 32 by value).
+pub(crate) mod serde_arrays {
+    use serde::de::{Error as _, SeqAccess, Visitor};
+    use serde::ser::SerializeTuple;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(a: &[f64; N], s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(N)?;
+        for x in a {
+            t.serialize_element(x)?;
+        }
+        t.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[f64; N], D::Error> {
+        struct V<const N: usize>;
+        impl<'de, const N: usize> Visitor<'de> for V<N> {
+            type Value = [f64; N];
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "an array of {N} numbers")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[f64; N], A::Error> {
+                let mut a = [0.0; N];
+                for (i, x) in a.iter_mut().enumerate() {
+                    *x = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                }
+                Ok(a)
+            }
+        }
+        d.deserialize_tuple(N, V::<N>)
+    }
+}

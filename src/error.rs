@@ -1,0 +1,146 @@
+//! The crate's error type.
+
+use std::fmt;
+
+/// Everything that can go wrong in `stochad`: bad distribution parameters, a perturbation that would
+/// flip a comparison, misuse of the run context, structures whose shape differs between worlds, and
+/// errors of user programs and event files.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A distribution parameter is outside its domain (a probability outside [0, 1], a negative
+    /// rate, NaN, …). `what` names the distribution and the parameter.
+    InvalidParameter {
+        /// Distribution and parameter, e.g. `"bernoulli: p"`.
+        what: &'static str,
+        /// The offending value.
+        value: f64,
+        /// The domain the value should lie in, e.g. `"[0, 1]"`.
+        expected: &'static str,
+    },
+    /// Categorical weights are empty, all zero, negative or not finite.
+    InvalidWeights {
+        /// What was wrong with them.
+        reason: String,
+    },
+    /// A comparison on the primal value would have had a different outcome in an alternative
+    /// world carried by a perturbation. Route the branch through [`propagate`](crate::propagate).
+    PerturbedComparison {
+        /// The comparison operator, e.g. `"<"`.
+        op: &'static str,
+        /// The primal operands.
+        lhs: f64,
+        /// The primal operands.
+        rhs: f64,
+    },
+    /// A sampler or a perturbation was used outside a run set up by an estimator driver or
+    /// [`with_run`](crate::with_run).
+    NoRunContext {
+        /// What was attempted.
+        what: &'static str,
+    },
+    /// A function run by [`propagate`](crate::propagate) returned structures of different shape in
+    /// the primal and an alternative world (e.g. a `Vec` of another length).
+    ShapeMismatch {
+        /// Number of scalars in the primal output.
+        primal: usize,
+        /// Number of scalars in the alternative output.
+        alternative: usize,
+    },
+    /// A function given to [`propagate`](crate::propagate) drew random numbers; it must be
+    /// deterministic so the alternative world can be replayed.
+    RandomnessInPropagate,
+    /// The exact oracle met a program whose support is too large to enumerate.
+    SupportTooLarge {
+        /// Number of paths it would have had to enumerate (at least).
+        paths: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A driver was configured with an unusable setting (zero samples, non-finite point, …).
+    InvalidConfig {
+        /// What was wrong.
+        reason: String,
+    },
+    /// An error reading or parsing an event file: names the file, the line and what was wrong.
+    Parse {
+        /// The file (or `"<stream>"`).
+        file: String,
+        /// 1-based line number (0 when not tied to a line).
+        line: usize,
+        /// What was wrong.
+        reason: String,
+    },
+    /// An I/O error, with the path it happened on.
+    Io {
+        /// The file.
+        file: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An error raised by user code, carried through the drivers.
+    Program(Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl Error {
+    /// Wraps any error of user code so a program can return `Result<_, stochad::Error>`.
+    pub fn program<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        Error::Program(Box::new(e))
+    }
+
+    /// Builds an [`Error::InvalidConfig`].
+    pub fn config(reason: impl Into<String>) -> Self {
+        Error::InvalidConfig { reason: reason.into() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidParameter { what, value, expected } => {
+                write!(f, "{what} = {value} is outside its domain {expected}")
+            }
+            Error::InvalidWeights { reason } => write!(f, "invalid categorical weights: {reason}"),
+            Error::PerturbedComparison { op, lhs, rhs } => write!(
+                f,
+                "comparison `{lhs} {op} {rhs}` would flip in an alternative world carried by a \
+                 perturbation; route this branch through stochad::propagate"
+            ),
+            Error::NoRunContext { what } => write!(
+                f,
+                "{what} needs a run context: call it inside an estimator driver \
+                 (stochad::derivative, …) or stochad::with_run"
+            ),
+            Error::ShapeMismatch { primal, alternative } => write!(
+                f,
+                "propagate: the primal output has {primal} scalars but an alternative world's has \
+                 {alternative}; make the output's shape independent of the discrete choice"
+            ),
+            Error::RandomnessInPropagate => write!(
+                f,
+                "propagate: the function drew random numbers; it must be deterministic"
+            ),
+            Error::SupportTooLarge { paths, limit } => write!(
+                f,
+                "exact oracle: at least {paths} paths to enumerate, more than the limit {limit}"
+            ),
+            Error::InvalidConfig { reason } => write!(f, "invalid configuration: {reason}"),
+            Error::Parse { file, line, reason } => write!(f, "{file}:{line}: {reason}"),
+            Error::Io { file, source } => write!(f, "{file}: {source}"),
+            Error::Program(e) => write!(f, "program error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Program(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,15 @@
+//! stochad: stochastic automatic differentiation (work in progress).
+#![warn(missing_docs)]
+
+extern crate self as stochad;
+
+pub mod context;
+mod dual;
+mod error;
+pub mod sample;
+mod scalar;
+
+pub use context::with_run;
+pub use dual::Dual;
+pub use error::{Error, Result};
+pub use scalar::Scalar;

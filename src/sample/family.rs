@@ -1,0 +1,61 @@
+//! The interface every discrete distribution implements: inversion, probability mass, and the
+//! couplings that turn a parameter's tangent into jumps to alternative outcomes.
+
+use smallvec::SmallVec;
+
+use crate::context::Stream;
+use crate::dual::Dual;
+use crate::error::Result;
+use crate::scalar::Scalar;
+
+/// A jump of a draw to an alternative outcome: the outcome `target` in the alternative world,
+/// entered at rate `weight` per unit of the parameter direction (β in the paper).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Jump {
+    /// The alternative outcome.
+    pub target: f64,
+    /// Its weight β (may be negative).
+    pub weight: f64,
+}
+
+/// The jumps one draw emits along one tangent direction (at most two for every coupling here).
+pub type Jumps = SmallVec<[Jump; 2]>;
+
+/// A discrete distribution sampled by inversion, parameterised by a slice of numbers.
+///
+/// Implementations give the quantile function (inversion), the probability mass (generic over the
+/// scalar, so the exact oracle and the score function get its derivative for free), the jumps of
+/// a coupling for a parameter tangent, and the support for enumeration.
+pub trait Family: Sync {
+    /// Name used in error messages, e.g. `"bernoulli"`.
+    fn name(&self) -> &'static str;
+
+    /// Checks the parameters; an error names the distribution and the parameter.
+    fn validate(&self, params: &[f64]) -> Result<()>;
+
+    /// Inversion: the smallest outcome `k` with `F(k) > u`, for `u` in [0, 1).
+    fn quantile(&self, params: &[f64], u: f64) -> f64;
+
+    /// Probability of outcome `k`, computed in the scalar arithmetic of `S`.
+    fn pmf<S: Scalar>(&self, params: &[S], k: f64) -> S;
+
+    /// Jumps to alternative outcomes for the primal outcome `k` when the parameters move with
+    /// `tangents` (dθ of each parameter). Random choices of the coupling (targets) draw from
+    /// `coupling`, never from the primal stream.
+    fn jumps(&self, params: &[f64], tangents: &[f64], k: f64, coupling: &mut Stream) -> Jumps;
+
+    /// The outcomes with non-zero probability, in increasing order; for infinite supports, the
+    /// outcomes up to where the remaining tail mass is below `tail`.
+    fn support(&self, params: &[f64], tail: f64) -> Vec<f64>;
+
+    /// The score ∂θ log p(k) for parameter tangents `tangents`.
+    fn score(&self, params: &[f64], tangents: &[f64], k: f64) -> f64 {
+        let duals: SmallVec<[Dual<1>; 8]> = params
+            .iter()
+            .zip(tangents)
+            .map(|(&p, &t)| Dual::new(p, [t]))
+            .collect();
+        let p = self.pmf(&duals, k);
+        p.tangent[0] / p.value
+    }
+}

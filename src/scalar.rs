@@ -1,0 +1,504 @@
+//! The generic scalar interface user programs are written against, and its `f64` implementation.
+//!
+//! A program written once over `S: Scalar` runs as the plain primal program with `f64`, as
+//! classical forward AD with [`Dual`](crate::Dual), as REINFORCE with [`Score`](crate::Score) and
+//! as stochastic AD with [`Triple`](crate::Triple).
+//!
+//! Every number type implements two chain-rule hooks, [`Scalar::map1`] and [`Scalar::map2`]; the
+//! elementary functions are written once on top of them, so a new number type is a small file.
+//!
+//! # Writing constants on the left
+//! Generic code cannot write `2.0 * x` for every `S: Scalar`: Rust's coherence rules forbid
+//! `impl<S: Scalar> Mul<S> for f64`. Write `x * 2.0` or `S::from(2.0) * x` in generic code; the
+//! concrete number types do implement `f64 * T`.
+
+use std::fmt::Debug;
+use std::iter::{Product, Sum};
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use crate::error::Result;
+use crate::sample::Family;
+
+/// A number a stochastic program computes with: `f64`, [`Dual`](crate::Dual),
+/// [`Score`](crate::Score) or [`Triple`](crate::Triple).
+///
+/// Arithmetic works with `Self` and with `f64` on the right; comparisons act on the primal value
+/// ([`Scalar::value`]). For the stochastic triple a comparison whose outcome a perturbation would
+/// flip is recorded and reported by the estimator driver as
+/// [`Error::PerturbedComparison`](crate::Error::PerturbedComparison).
+pub trait Scalar:
+    Copy
+    + Default
+    + Debug
+    + Send
+    + Sync
+    + 'static
+    + From<f64>
+    + PartialEq
+    + PartialOrd
+    + PartialEq<f64>
+    + PartialOrd<f64>
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + Add<f64, Output = Self>
+    + Sub<f64, Output = Self>
+    + Mul<f64, Output = Self>
+    + Div<f64, Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + AddAssign<f64>
+    + SubAssign<f64>
+    + MulAssign<f64>
+    + DivAssign<f64>
+    + Sum
+    + Product
+{
+    /// The primal value.
+    fn value(&self) -> f64;
+
+    /// Applies a scalar function `f` with derivative `df(x, f(x))`.
+    ///
+    /// Number types carry the tangent by the chain rule and evaluate `f` again in every
+    /// alternative world; `f` may be discontinuous (the tangent is then `df` where it exists).
+    fn map1<F, D>(self, f: F, df: D) -> Self
+    where
+        F: Fn(f64) -> f64,
+        D: Fn(f64, f64) -> f64;
+
+    /// Applies a function of two arguments `f(x, y)` with partial derivatives
+    /// `dfdx(x, y, f(x, y))` and `dfdy(x, y, f(x, y))`.
+    fn map2<F, Dx, Dy>(self, other: Self, f: F, dfdx: Dx, dfdy: Dy) -> Self
+    where
+        F: Fn(f64, f64) -> f64,
+        Dx: Fn(f64, f64, f64) -> f64,
+        Dy: Fn(f64, f64, f64) -> f64;
+
+    /// Draws from a discrete distribution `family` with parameters `params`, by inversion with
+    /// the run's primal random stream. Each number type adds what it carries: nothing (`f64`,
+    /// `Dual`), the score ∂θ log p (`Score`), or new and coupled perturbations (`Triple`).
+    ///
+    /// Users call the samplers in [`sample`](crate::sample) instead.
+    fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self>;
+
+    /// A constant (zero tangent, no perturbations).
+    #[inline]
+    fn constant(x: f64) -> Self {
+        Self::from(x)
+    }
+
+    /// Zero.
+    #[inline]
+    fn zero() -> Self {
+        Self::from(0.0)
+    }
+
+    /// One.
+    #[inline]
+    fn one() -> Self {
+        Self::from(1.0)
+    }
+
+    /// `e^x`.
+    #[inline]
+    fn exp(self) -> Self {
+        self.map1(f64::exp, |_, fx| fx)
+    }
+    /// `e^x − 1`, accurate near zero.
+    #[inline]
+    fn exp_m1(self) -> Self {
+        self.map1(f64::exp_m1, |_, fx| fx + 1.0)
+    }
+    /// Natural logarithm.
+    #[inline]
+    fn ln(self) -> Self {
+        self.map1(f64::ln, |x, _| 1.0 / x)
+    }
+    /// `ln(1 + x)`, accurate near zero.
+    #[inline]
+    fn ln_1p(self) -> Self {
+        self.map1(f64::ln_1p, |x, _| 1.0 / (1.0 + x))
+    }
+    /// Base-10 logarithm.
+    #[inline]
+    fn log10(self) -> Self {
+        self.map1(f64::log10, |x, _| 1.0 / (x * std::f64::consts::LN_10))
+    }
+    /// Square root.
+    #[inline]
+    fn sqrt(self) -> Self {
+        self.map1(f64::sqrt, |_, fx| 0.5 / fx)
+    }
+    /// Cube root.
+    #[inline]
+    fn cbrt(self) -> Self {
+        self.map1(f64::cbrt, |_, fx| 1.0 / (3.0 * fx * fx))
+    }
+    /// `1 / x`.
+    #[inline]
+    fn recip(self) -> Self {
+        self.map1(f64::recip, |_, fx| -fx * fx)
+    }
+    /// Integer power.
+    #[inline]
+    fn powi(self, n: i32) -> Self {
+        self.map1(
+            move |x| x.powi(n),
+            move |x, _| if n == 0 { 0.0 } else { n as f64 * x.powi(n - 1) },
+        )
+    }
+    /// Real power `x^n` with both base and exponent differentiable.
+    #[inline]
+    fn powf(self, n: Self) -> Self {
+        self.map2(
+            n,
+            f64::powf,
+            |x, y, _| if y == 0.0 { 0.0 } else { y * x.powf(y - 1.0) },
+            |x, _, f| if x == 0.0 { 0.0 } else { f * x.ln() },
+        )
+    }
+    /// Sine.
+    #[inline]
+    fn sin(self) -> Self {
+        self.map1(f64::sin, |x, _| x.cos())
+    }
+    /// Cosine.
+    #[inline]
+    fn cos(self) -> Self {
+        self.map1(f64::cos, |x, _| -x.sin())
+    }
+    /// Tangent.
+    #[inline]
+    fn tan(self) -> Self {
+        self.map1(f64::tan, |_, fx| 1.0 + fx * fx)
+    }
+    /// Arcsine.
+    #[inline]
+    fn asin(self) -> Self {
+        self.map1(f64::asin, |x, _| 1.0 / (1.0 - x * x).sqrt())
+    }
+    /// Arccosine.
+    #[inline]
+    fn acos(self) -> Self {
+        self.map1(f64::acos, |x, _| -1.0 / (1.0 - x * x).sqrt())
+    }
+    /// Arctangent.
+    #[inline]
+    fn atan(self) -> Self {
+        self.map1(f64::atan, |x, _| 1.0 / (1.0 + x * x))
+    }
+    /// Four-quadrant arctangent of `self / other` (`self` is y, `other` is x).
+    #[inline]
+    fn atan2(self, other: Self) -> Self {
+        self.map2(
+            other,
+            f64::atan2,
+            |y, x, _| x / (x * x + y * y),
+            |y, x, _| -y / (x * x + y * y),
+        )
+    }
+    /// Hyperbolic sine.
+    #[inline]
+    fn sinh(self) -> Self {
+        self.map1(f64::sinh, |x, _| x.cosh())
+    }
+    /// Hyperbolic cosine.
+    #[inline]
+    fn cosh(self) -> Self {
+        self.map1(f64::cosh, |x, _| x.sinh())
+    }
+    /// Hyperbolic tangent.
+    #[inline]
+    fn tanh(self) -> Self {
+        self.map1(f64::tanh, |_, fx| 1.0 - fx * fx)
+    }
+    /// The logistic function `1 / (1 + e^−x)`.
+    #[inline]
+    fn sigmoid(self) -> Self {
+        self.map1(
+            |x| {
+                if x >= 0.0 {
+                    1.0 / (1.0 + (-x).exp())
+                } else {
+                    let e = x.exp();
+                    e / (1.0 + e)
+                }
+            },
+            |_, fx| fx * (1.0 - fx),
+        )
+    }
+    /// `sqrt(x² + y²)` without undue overflow.
+    #[inline]
+    fn hypot(self, other: Self) -> Self {
+        self.map2(
+            other,
+            f64::hypot,
+            |x, _, f| if f == 0.0 { 0.0 } else { x / f },
+            |_, y, f| if f == 0.0 { 0.0 } else { y / f },
+        )
+    }
+    /// Absolute value (derivative 0 at 0).
+    #[inline]
+    fn abs(self) -> Self {
+        self.map1(f64::abs, |x, _| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        })
+    }
+    /// The larger of two numbers (derivative of the larger; of `self` on a tie). Continuous, so
+    /// safe for perturbed values.
+    #[inline]
+    fn max(self, other: Self) -> Self {
+        self.map2(
+            other,
+            f64::max,
+            |x, y, _| if x >= y { 1.0 } else { 0.0 },
+            |x, y, _| if x >= y { 0.0 } else { 1.0 },
+        )
+    }
+    /// The smaller of two numbers (derivative of the smaller; of `self` on a tie).
+    #[inline]
+    fn min(self, other: Self) -> Self {
+        self.map2(
+            other,
+            f64::min,
+            |x, y, _| if x <= y { 1.0 } else { 0.0 },
+            |x, y, _| if x <= y { 0.0 } else { 1.0 },
+        )
+    }
+    /// Largest integer ≤ x (derivative 0; alternative worlds evaluate it exactly).
+    #[inline]
+    fn floor(self) -> Self {
+        self.map1(f64::floor, |_, _| 0.0)
+    }
+    /// Smallest integer ≥ x (derivative 0).
+    #[inline]
+    fn ceil(self) -> Self {
+        self.map1(f64::ceil, |_, _| 0.0)
+    }
+    /// Nearest integer, half away from zero (derivative 0).
+    #[inline]
+    fn round(self) -> Self {
+        self.map1(f64::round, |_, _| 0.0)
+    }
+    /// Sign: −1, 0 or +1 (derivative 0).
+    #[inline]
+    fn signum(self) -> Self {
+        self.map1(
+            |x| {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            },
+            |_, _| 0.0,
+        )
+    }
+    /// Whether the primal value is finite.
+    #[inline]
+    fn is_finite(&self) -> bool {
+        self.value().is_finite()
+    }
+}
+
+impl Scalar for f64 {
+    #[inline]
+    fn value(&self) -> f64 {
+        *self
+    }
+
+    #[inline]
+    fn map1<F, D>(self, f: F, _df: D) -> Self
+    where
+        F: Fn(f64) -> f64,
+        D: Fn(f64, f64) -> f64,
+    {
+        f(self)
+    }
+
+    #[inline]
+    fn map2<F, Dx, Dy>(self, other: Self, f: F, _dfdx: Dx, _dfdy: Dy) -> Self
+    where
+        F: Fn(f64, f64) -> f64,
+        Dx: Fn(f64, f64, f64) -> f64,
+        Dy: Fn(f64, f64, f64) -> f64,
+    {
+        f(self, other)
+    }
+
+    fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
+        crate::sample::draw_primal(family, params).map(|d| d.outcome)
+    }
+}
+
+/// Generates, for a number type with `map1`/`map2`, the operators with itself, with `f64` on
+/// either side, the compound assignments, `Neg`, `Sum`, `Product`, `From<f64>` is left to the
+/// type. Comparisons are written per type: they differ in what they check.
+macro_rules! impl_scalar_ops {
+    ([$($gen:tt)*] $t:ty) => {
+        impl<$($gen)*> ::std::ops::Add for $t {
+            type Output = Self;
+            #[inline]
+            fn add(self, rhs: Self) -> Self {
+                $crate::Scalar::map2(self, rhs, |a, b| a + b, |_, _, _| 1.0, |_, _, _| 1.0)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Sub for $t {
+            type Output = Self;
+            #[inline]
+            fn sub(self, rhs: Self) -> Self {
+                $crate::Scalar::map2(self, rhs, |a, b| a - b, |_, _, _| 1.0, |_, _, _| -1.0)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Mul for $t {
+            type Output = Self;
+            #[inline]
+            fn mul(self, rhs: Self) -> Self {
+                $crate::Scalar::map2(self, rhs, |a, b| a * b, |_, b, _| b, |a, _, _| a)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Div for $t {
+            type Output = Self;
+            #[inline]
+            fn div(self, rhs: Self) -> Self {
+                $crate::Scalar::map2(self, rhs, |a, b| a / b, |_, b, _| 1.0 / b, |_, b, f| -f / b)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Neg for $t {
+            type Output = Self;
+            #[inline]
+            fn neg(self) -> Self {
+                $crate::Scalar::map1(self, |a| -a, |_, _| -1.0)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Add<f64> for $t {
+            type Output = Self;
+            #[inline]
+            fn add(self, c: f64) -> Self {
+                $crate::Scalar::map1(self, move |a| a + c, |_, _| 1.0)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Sub<f64> for $t {
+            type Output = Self;
+            #[inline]
+            fn sub(self, c: f64) -> Self {
+                $crate::Scalar::map1(self, move |a| a - c, |_, _| 1.0)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Mul<f64> for $t {
+            type Output = Self;
+            #[inline]
+            fn mul(self, c: f64) -> Self {
+                $crate::Scalar::map1(self, move |a| a * c, move |_, _| c)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Div<f64> for $t {
+            type Output = Self;
+            #[inline]
+            fn div(self, c: f64) -> Self {
+                $crate::Scalar::map1(self, move |a| a / c, move |_, _| 1.0 / c)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Add<$t> for f64 {
+            type Output = $t;
+            #[inline]
+            fn add(self, x: $t) -> $t {
+                x + self
+            }
+        }
+        impl<$($gen)*> ::std::ops::Sub<$t> for f64 {
+            type Output = $t;
+            #[inline]
+            fn sub(self, x: $t) -> $t {
+                let c = self;
+                $crate::Scalar::map1(x, move |a| c - a, |_, _| -1.0)
+            }
+        }
+        impl<$($gen)*> ::std::ops::Mul<$t> for f64 {
+            type Output = $t;
+            #[inline]
+            fn mul(self, x: $t) -> $t {
+                x * self
+            }
+        }
+        impl<$($gen)*> ::std::ops::Div<$t> for f64 {
+            type Output = $t;
+            #[inline]
+            fn div(self, x: $t) -> $t {
+                let c = self;
+                $crate::Scalar::map1(x, move |a| c / a, |_, f| -f * f / c)
+            }
+        }
+        impl<$($gen)*> ::std::ops::AddAssign for $t {
+            #[inline]
+            fn add_assign(&mut self, rhs: Self) {
+                *self = *self + rhs;
+            }
+        }
+        impl<$($gen)*> ::std::ops::SubAssign for $t {
+            #[inline]
+            fn sub_assign(&mut self, rhs: Self) {
+                *self = *self - rhs;
+            }
+        }
+        impl<$($gen)*> ::std::ops::MulAssign for $t {
+            #[inline]
+            fn mul_assign(&mut self, rhs: Self) {
+                *self = *self * rhs;
+            }
+        }
+        impl<$($gen)*> ::std::ops::DivAssign for $t {
+            #[inline]
+            fn div_assign(&mut self, rhs: Self) {
+                *self = *self / rhs;
+            }
+        }
+        impl<$($gen)*> ::std::ops::AddAssign<f64> for $t {
+            #[inline]
+            fn add_assign(&mut self, rhs: f64) {
+                *self = *self + rhs;
+            }
+        }
+        impl<$($gen)*> ::std::ops::SubAssign<f64> for $t {
+            #[inline]
+            fn sub_assign(&mut self, rhs: f64) {
+                *self = *self - rhs;
+            }
+        }
+        impl<$($gen)*> ::std::ops::MulAssign<f64> for $t {
+            #[inline]
+            fn mul_assign(&mut self, rhs: f64) {
+                *self = *self * rhs;
+            }
+        }
+        impl<$($gen)*> ::std::ops::DivAssign<f64> for $t {
+            #[inline]
+            fn div_assign(&mut self, rhs: f64) {
+                *self = *self / rhs;
+            }
+        }
+        impl<$($gen)*> ::std::iter::Sum for $t {
+            fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+                iter.fold(<$t as ::std::convert::From<f64>>::from(0.0), |a, b| a + b)
+            }
+        }
+        impl<$($gen)*> ::std::iter::Product for $t {
+            fn product<I: Iterator<Item = Self>>(iter: I) -> Self {
+                iter.fold(<$t as ::std::convert::From<f64>>::from(1.0), |a, b| a * b)
+            }
+        }
+    };
+}
+pub(crate) use impl_scalar_ops;
