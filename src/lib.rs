@@ -6,8 +6,11 @@ extern crate self as stochad;
 pub mod context;
 mod dual;
 mod error;
+pub mod exact;
+pub mod jets;
 pub mod sample;
 mod scalar;
+pub mod scalars;
 
 pub use context::with_run;
 pub use dual::Dual;

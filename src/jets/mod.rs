@@ -1,0 +1,10 @@
+//! Physics: four-momenta, event files, the generalised-kT family of jet algorithms, and the
+//! observables built on them. Written over [`Scalar`](crate::Scalar) so the probabilistic clusterer
+//! reuses it; the engine never depends on this module.
+
+pub mod cluster;
+pub mod io;
+pub mod momentum;
+pub mod observables;
+
+pub use momentum::FourMomentum;
