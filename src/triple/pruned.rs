@@ -65,7 +65,8 @@ fn prune(ctx: &mut RunContext, a: u32, b: u32) -> u32 {
 fn couple_all(ctx: &mut RunContext, perts: &[PrunedPert]) -> Option<u32> {
     let mut kept: Option<u32> = None;
     for p in perts {
-        if p.is_none() || !ctx.perts[p.id as usize].alive {
+        // Δ = 0: this value is the primal in that world; it has no stake in the decision.
+        if p.is_none() || p.delta == 0.0 || !ctx.perts[p.id as usize].alive {
             continue;
         }
         kept = Some(match kept {
@@ -91,7 +92,14 @@ impl Backend for Pruned {
         if p.is_none() {
             return p;
         }
-        PrunedPert::some(p.id, f(x + p.delta) - fx)
+        // A world in which this value equals the primal needs no perturbation here; dropping it
+        // keeps it out of pruning decisions it has no stake in (it stays alive elsewhere).
+        let d = f(x + p.delta) - fx;
+        if d == 0.0 {
+            PrunedPert::default()
+        } else {
+            PrunedPert::some(p.id, d)
+        }
     }
 
     #[inline]
