@@ -13,6 +13,8 @@ mod smoothed;
 
 use std::cmp::Ordering;
 
+use smallvec::SmallVec;
+
 pub use backend::Backend;
 pub use exact::{Exact, ExactPert};
 pub use pruned::{Pruned, PrunedPert};
@@ -183,6 +185,48 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
             out.perts[i] = B::draw(family, &vals, &tangents, &perts, draw)?;
         }
         Ok(out)
+    }
+
+    fn couple_worlds(xs: &[Self]) -> SmallVec<[(usize, u32); 4]> {
+        let mut worlds = SmallVec::new();
+        let mut perts: SmallVec<[B::Pert; 8]> = SmallVec::with_capacity(xs.len());
+        for dir in 0..N {
+            perts.clear();
+            perts.extend(xs.iter().map(|x| x.perts[dir]).filter(|p| !B::is_empty(p)));
+            if !perts.is_empty() {
+                worlds.extend(B::couple(&perts).into_iter().map(|id| (dir, id)));
+            }
+        }
+        worlds
+    }
+
+    fn value_in_world(&self, dir: usize, id: u32) -> f64 {
+        if B::is_empty(&self.perts[dir]) {
+            return self.value;
+        }
+        let alts = B::alternatives(&self.perts[dir]);
+        self.value + alts.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1)
+    }
+
+    fn without_worlds(self) -> Self {
+        StochasticTriple { perts: [B::Pert::default(); N], ..self }
+    }
+
+    fn with_world(mut self, dir: usize, id: u32, alt: f64) -> Self {
+        let mut alts = B::alternatives(&self.perts[dir]);
+        alts.retain(|e| e.0 != id);
+        let d = alt - self.value;
+        if d != 0.0 {
+            alts.push((id, d));
+        }
+        // Worlds the output already carried (captured perturbed values) meet the replayed one.
+        if alts.len() > 1 {
+            let perts: SmallVec<[B::Pert; 4]> = alts.iter().map(|&e| B::from_alternatives(&[e])).collect();
+            let keep = B::couple(&perts);
+            alts.retain(|e| keep.contains(&e.0));
+        }
+        self.perts[dir] = B::from_alternatives(&alts);
+        self
     }
 }
 
