@@ -4,7 +4,10 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 use stochad::sample::bernoulli;
-use stochad::{derivative, derivative_with, with_run, Dual, ExactTriple, Result, Scalar, Score};
+use stochad::{
+    derivative, derivative_with, gradient, with_run, Dual, ExactTriple, Result, Scalar, Score,
+    Triple,
+};
 
 fn random_walk<S: Scalar>(p: S, n: usize) -> Result<S> {
     let mut x = S::zero();
@@ -93,6 +96,30 @@ fn bench(c: &mut Criterion) {
             du.sample(i).unwrap()
         })
     });
+    g.finish();
+
+    // What an extra direction costs: N directions in one shared-primal run.
+    let mut g = c.benchmark_group("heavy_directions");
+    fn bench_dirs<const N: usize>(
+        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        i: &mut u64,
+    ) {
+        let d = gradient(|th: [Triple<N>; N]| {
+            heavy(th.iter().fold(Triple::<N>::zero(), |a, &b| a + b) / N as f64 + 0.2)
+        })
+        .at([0.5; N])
+        .seed(1);
+        g.bench_function(BenchmarkId::new("triple_directions", N), |b| {
+            b.iter(|| {
+                *i += 1;
+                d.sample(*i).unwrap()
+            })
+        });
+    }
+    bench_dirs::<1>(&mut g, &mut i);
+    bench_dirs::<2>(&mut g, &mut i);
+    bench_dirs::<4>(&mut g, &mut i);
+    bench_dirs::<8>(&mut g, &mut i);
     g.finish();
 }
 

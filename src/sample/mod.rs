@@ -14,7 +14,7 @@ mod family;
 pub use bernoulli::Bernoulli;
 pub use family::{Family, Jump, Jumps};
 
-use crate::context::{with_ctx, Mode};
+use crate::context::{with_ctx, Mode, RunContext};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
@@ -31,7 +31,12 @@ pub struct Draw {
 /// uniform of the primal stream, or, under the exact oracle, the outcome its enumeration forces.
 pub fn draw_primal<F: Family>(family: &F, params: &[f64]) -> Result<Draw> {
     family.validate(params)?;
-    with_ctx("a discrete draw", |ctx| match &mut ctx.mode {
+    with_ctx("a discrete draw", |ctx| draw_in(ctx, family, params))?
+}
+
+/// [`draw_primal`] in a given run context, for parameters already validated.
+pub(crate) fn draw_in<F: Family>(ctx: &mut RunContext, family: &F, params: &[f64]) -> Result<Draw> {
+    match &mut ctx.mode {
         Mode::Sample => {
             let u = ctx.primal_uniform();
             Ok(Draw {
@@ -58,7 +63,7 @@ pub fn draw_primal<F: Family>(family: &F, params: &[f64]) -> Result<Draw> {
                 u: f64::NAN,
             })
         }
-    })?
+    }
 }
 
 /// The primal values of a slice of scalars.

@@ -4,6 +4,7 @@
 
 use std::fmt::Debug;
 
+use crate::context::RunContext;
 use crate::error::Result;
 use crate::sample::{Draw, Family};
 
@@ -39,6 +40,7 @@ pub trait Backend: Copy + Debug + Default + Send + Sync + 'static {
     /// coupled alternatives of perturbed parameters (the same uniform under the alternative
     /// parameters) and the new jumps of the coupling.
     fn draw<F: Family>(
+        ctx: &mut RunContext,
         family: &F,
         values: &[f64],
         tangents: &[f64],

@@ -4,7 +4,7 @@
 use smallvec::SmallVec;
 
 use super::backend::Backend;
-use crate::context::{with_live_ctx, ExactList};
+use crate::context::{with_live_ctx, ExactList, RunContext};
 use crate::error::Result;
 use crate::sample::{Draw, Family};
 
@@ -100,6 +100,7 @@ impl Backend for Exact {
     }
 
     fn draw<F: Family>(
+        ctx: &mut RunContext,
         family: &F,
         values: &[f64],
         tangents: &[f64],
@@ -110,7 +111,10 @@ impl Backend for Exact {
         let mut out = ExactList::new();
         // Every world carried in by a parameter: same uniform, that world's parameters.
         let mut worlds: SmallVec<[u32; 8]> = SmallVec::new();
-        let lists: SmallVec<[ExactList; 8]> = perts.iter().map(|&p| load(p)).collect();
+        let lists: SmallVec<[ExactList; 8]> = perts
+            .iter()
+            .map(|&p| ctx.lists[p.0 as usize].clone())
+            .collect();
         for l in &lists {
             worlds.extend(l.iter().map(|e| e.0));
         }
@@ -129,16 +133,18 @@ impl Backend for Exact {
             }
         }
         if tangents.iter().any(|&t| t != 0.0) {
-            with_live_ctx(|ctx| {
-                for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
-                    if jump.weight != 0.0 && jump.target != k {
-                        let id = ctx.new_pert(jump.weight);
-                        out.push((id, jump.target - k));
-                    }
+            for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
+                if jump.weight != 0.0 && jump.target != k {
+                    let id = ctx.new_pert(jump.weight);
+                    out.push((id, jump.target - k));
                 }
-            });
+            }
         }
-        Ok(store(out))
+        if out.is_empty() {
+            return Ok(ExactPert(0));
+        }
+        ctx.lists.push(out);
+        Ok(ExactPert((ctx.lists.len() - 1) as u32))
     }
 
     fn contribution(p: &ExactPert) -> f64 {

@@ -20,8 +20,9 @@ pub use exact::{Exact, ExactPert};
 pub use pruned::{Pruned, PrunedPert};
 pub use smoothed::Smoothed;
 
+use crate::context::with_ctx;
 use crate::error::{Error, Result};
-use crate::sample::{draw_primal, values, Family};
+use crate::sample::{draw_in, Family};
 use crate::scalar::{impl_scalar_ops, Scalar};
 
 /// A stochastic triple with backend `B` and `N` directions.
@@ -166,25 +167,23 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
     }
 
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
-        let vals = values(params);
-        let draw = draw_primal(family, &vals)?;
-        if draw.u.is_nan() {
-            return Err(Error::config(
-                "the exact oracle enumerates with Dual numbers; a stochastic triple cannot be enumerated",
-            ));
+        // Scratch on the stack for the common few-parameter families (the draw is a hot path).
+        const STACK: usize = 4;
+        let n = params.len();
+        if n <= STACK {
+            let mut v = [0.0; STACK];
+            let mut t = [0.0; STACK];
+            let mut p = [B::Pert::default(); STACK];
+            draw_with(family, params, &mut v[..n], &mut t[..n], &mut p[..n])
+        } else {
+            draw_with(
+                family,
+                params,
+                &mut vec![0.0; n],
+                &mut vec![0.0; n],
+                &mut vec![B::Pert::default(); n],
+            )
         }
-        let mut out = Self::from(draw.outcome);
-        let mut tangents: smallvec::SmallVec<[f64; 8]> = smallvec::smallvec![0.0; params.len()];
-        let mut perts: smallvec::SmallVec<[B::Pert; 8]> =
-            smallvec::smallvec![B::Pert::default(); params.len()];
-        for i in 0..N {
-            for (j, p) in params.iter().enumerate() {
-                tangents[j] = p.delta[i];
-                perts[j] = p.perts[i];
-            }
-            out.perts[i] = B::draw(family, &vals, &tangents, &perts, draw)?;
-        }
-        Ok(out)
     }
 
     fn couple_worlds(xs: &[Self]) -> SmallVec<[(usize, u32); 4]> {
@@ -209,7 +208,10 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
     }
 
     fn without_worlds(self) -> Self {
-        StochasticTriple { perts: [B::Pert::default(); N], ..self }
+        StochasticTriple {
+            perts: [B::Pert::default(); N],
+            ..self
+        }
     }
 
     fn with_world(mut self, dir: usize, id: u32, alt: f64) -> Self {
@@ -221,13 +223,49 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         }
         // Worlds the output already carried (captured perturbed values) meet the replayed one.
         if alts.len() > 1 {
-            let perts: SmallVec<[B::Pert; 4]> = alts.iter().map(|&e| B::from_alternatives(&[e])).collect();
+            let perts: SmallVec<[B::Pert; 4]> =
+                alts.iter().map(|&e| B::from_alternatives(&[e])).collect();
             let keep = B::couple(&perts);
             alts.retain(|e| keep.contains(&e.0));
         }
         self.perts[dir] = B::from_alternatives(&alts);
         self
     }
+}
+
+/// The triple's draw with caller-provided scratch for parameter values, tangents and payloads.
+fn draw_with<B: Backend, F: Family, const N: usize>(
+    family: &F,
+    params: &[StochasticTriple<B, N>],
+    vals: &mut [f64],
+    tangents: &mut [f64],
+    perts: &mut [B::Pert],
+) -> Result<StochasticTriple<B, N>> {
+    for (v, p) in vals.iter_mut().zip(params) {
+        *v = p.value;
+    }
+    family.validate(vals)?;
+    with_ctx("a discrete draw", |ctx| {
+        let draw = draw_in(ctx, family, vals)?;
+        if draw.u.is_nan() {
+            return Err(Error::config(
+                "the exact oracle enumerates with Dual numbers; a stochastic triple cannot be enumerated",
+            ));
+        }
+        let mut out = StochasticTriple::<B, N>::from(draw.outcome);
+        for i in 0..N {
+            let mut active = false;
+            for (j, p) in params.iter().enumerate() {
+                tangents[j] = p.delta[i];
+                perts[j] = p.perts[i];
+                active |= tangents[j] != 0.0 || !B::is_empty(&perts[j]);
+            }
+            if active {
+                out.perts[i] = B::draw(ctx, family, vals, tangents, perts, draw)?;
+            }
+        }
+        Ok(out)
+    })?
 }
 
 impl_scalar_ops!([B: Backend, const N: usize] StochasticTriple<B, N>);

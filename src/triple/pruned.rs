@@ -129,6 +129,7 @@ impl Backend for Pruned {
     }
 
     fn draw<F: Family>(
+        ctx: &mut RunContext,
         family: &F,
         values: &[f64],
         tangents: &[f64],
@@ -136,44 +137,40 @@ impl Backend for Pruned {
         draw: Draw,
     ) -> Result<PrunedPert> {
         let k = draw.outcome;
-        let new_jumps = tangents.iter().any(|&t| t != 0.0);
-        let perturbed = perts.iter().any(|p| !p.is_none());
-        if !new_jumps && !perturbed {
-            return Ok(PrunedPert::default());
+        // The world carried in by the parameters: same uniform, alternative parameters.
+        let mut out = PrunedPert::default();
+        if let Some(id) = couple_all(ctx, perts) {
+            let alt = |alt: &mut [f64]| -> Result<f64> {
+                for ((a, v), p) in alt.iter_mut().zip(values).zip(perts) {
+                    *a = if p.id == id { v + p.delta } else { *v };
+                }
+                family.validate(alt)?;
+                Ok(family.quantile(alt, draw.u))
+            };
+            let k_alt = if values.len() <= 4 {
+                alt(&mut [0.0; 4][..values.len()])?
+            } else {
+                alt(&mut vec![0.0; values.len()])?
+            };
+            if k_alt != k {
+                out = PrunedPert::some(id, k_alt - k);
+            }
         }
-        with_live_ctx(|ctx| {
-            // The world carried in by the parameters: same uniform, alternative parameters.
-            let mut out = PrunedPert::default();
-            if let Some(id) = couple_all(ctx, perts) {
-                let alt: SmallVec<[f64; 8]> = values
-                    .iter()
-                    .zip(perts)
-                    .map(|(v, p)| if p.id == id { v + p.delta } else { *v })
-                    .collect();
-                family.validate(&alt)?;
-                let k_alt = family.quantile(&alt, draw.u);
-                if k_alt != k {
-                    out = PrunedPert::some(id, k_alt - k);
+        // New worlds opened by this draw's own dependence on θ, pruned against the above.
+        if tangents.iter().any(|&t| t != 0.0) {
+            for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
+                if jump.weight == 0.0 || jump.target == k {
+                    continue;
                 }
+                let id = ctx.new_pert(jump.weight);
+                out = if out.is_none() || prune(ctx, out.id, id) == id {
+                    PrunedPert::some(id, jump.target - k)
+                } else {
+                    out
+                };
             }
-            // New worlds opened by this draw's own dependence on θ, pruned against the above.
-            if new_jumps {
-                for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
-                    if jump.weight == 0.0 || jump.target == k {
-                        continue;
-                    }
-                    let id = ctx.new_pert(jump.weight);
-                    out = if out.is_none() {
-                        PrunedPert::some(id, jump.target - k)
-                    } else if prune(ctx, out.id, id) == id {
-                        PrunedPert::some(id, jump.target - k)
-                    } else {
-                        out
-                    };
-                }
-            }
-            Ok(out)
-        })
+        }
+        Ok(out)
     }
 
     fn contribution(p: &PrunedPert) -> f64 {

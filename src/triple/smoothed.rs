@@ -5,7 +5,7 @@
 use smallvec::SmallVec;
 
 use super::backend::Backend;
-use crate::context::with_live_ctx;
+use crate::context::RunContext;
 use crate::error::Result;
 use crate::sample::{Draw, Family};
 
@@ -52,6 +52,7 @@ impl Backend for Smoothed {
     }
 
     fn draw<F: Family>(
+        ctx: &mut RunContext,
         family: &F,
         values: &[f64],
         tangents: &[f64],
@@ -64,13 +65,11 @@ impl Backend for Smoothed {
             return Ok(0.0);
         }
         let k = draw.outcome;
-        Ok(with_live_ctx(|ctx| {
-            family
-                .jumps(values, &total, k, &mut ctx.coupling)
-                .iter()
-                .map(|j| j.weight * (j.target - k))
-                .sum()
-        }))
+        Ok(family
+            .jumps(values, &total, k, &mut ctx.coupling)
+            .iter()
+            .map(|j| j.weight * (j.target - k))
+            .sum())
     }
 
     fn contribution(p: &f64) -> f64 {
