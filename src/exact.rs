@@ -122,7 +122,7 @@ pub fn expectation_with<const N: usize, O: ProgramOutput<N>>(
     at: [f64; N],
     options: Options,
 ) -> Result<Exact<N>> {
-    if !(options.tail >= 0.0) {
+    if options.tail.is_nan() || options.tail < 0.0 {
         return Err(Error::config(format!(
             "exact oracle: tail = {} must be ≥ 0",
             options.tail

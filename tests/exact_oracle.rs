@@ -7,8 +7,11 @@ use stochad::{Dual, Result, Scalar};
 
 type D = Dual<1>;
 
+/// A named test function.
+type TestFn = (&'static str, fn(D) -> D);
+
 /// The test functions applied to every draw.
-fn fs() -> [(&'static str, fn(D) -> D); 3] {
+fn fs() -> [TestFn; 3] {
     [
         ("7x-3", |x| x * 7.0 - 3.0),
         ("(x+1)^2", |x| (x + 1.0) * (x + 1.0)),
@@ -228,8 +231,8 @@ fn several_inputs_give_a_gradient() {
     .unwrap();
     assert!((r.value - (0.8 + 1.5)).abs() < 1e-10);
     let want = [2.0, 0.4, 1.0];
-    for i in 0..3 {
-        assert!((r.gradient[i] - want[i]).abs() < 1e-10, "{:?}", r.gradient);
+    for (g, w) in r.gradient.iter().zip(want) {
+        assert!((g - w).abs() < 1e-10, "{:?}", r.gradient);
     }
 }
 

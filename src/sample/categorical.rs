@@ -123,7 +123,7 @@ impl Categorical {
     /// Proportional coupling: from `k` with `δ_k < 0` to each `j` with `δ_j > 0` at rate
     /// `(−δ_k / p_k) · δ_j / Σ max(δ, 0)`.
     fn proportional_rates(p: &[f64], d: &[f64], k: usize) -> Vec<Jump> {
-        if !(d[k] < 0.0) {
+        if d[k].is_nan() || d[k] >= 0.0 {
             return Vec::new();
         }
         let gain: f64 = d.iter().map(|&x| x.max(0.0)).sum();
