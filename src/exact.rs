@@ -9,7 +9,10 @@
 //! tail mass is below [`Options::tail`]; the mass left out is reported.
 //!
 //! Meant for tests and small programs: the number of paths grows exponentially with the number
-//! of draws. The program must be deterministic given its draws' outcomes.
+//! of draws. The program must be deterministic given its draws' outcomes. Only outcomes of
+//! non-zero probability are enumerated, so at a boundary of the parameter domain (e.g.
+//! Bernoulli at `p = 0`) the one-sided derivative from outcomes that only start to gain mass
+//! there is not seen.
 //!
 //! ```
 //! use stochad::{exact, sample::bernoulli, Scalar};

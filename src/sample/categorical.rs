@@ -42,28 +42,41 @@ pub struct Categorical {
 const SUM_TOLERANCE: f64 = 1e-6;
 
 /// Checks categorical weights: non-empty, finite, non-negative, not all zero. Returns their sum.
-pub(crate) fn check_weights(w: impl Iterator<Item = f64>) -> Result<f64> {
-    let (mut total, mut n) = (0.0, 0usize);
-    for (i, x) in w.enumerate() {
-        if !(x.is_finite() && x >= 0.0) {
-            return Err(Error::InvalidWeights {
-                reason: format!("weight {i} is {x}; weights must be finite and non-negative"),
-            });
-        }
-        total += x;
-        n += 1;
-    }
-    if n == 0 {
+pub(crate) fn check_weights(w: &[f64]) -> Result<f64> {
+    if w.is_empty() {
         return Err(Error::InvalidWeights {
             reason: "no categories".into(),
         });
     }
+    if let Some(i) = w.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
+        return Err(Error::InvalidWeights {
+            reason: format!(
+                "weight {i} is {}; weights must be finite and non-negative",
+                w[i]
+            ),
+        });
+    }
+    let total = sum4(w);
     if !(total > 0.0 && total.is_finite()) {
         return Err(Error::InvalidWeights {
             reason: format!("the weights sum to {total}"),
         });
     }
     Ok(total)
+}
+
+/// A sum over four independent accumulators: a long left-to-right sum waits on every addition's
+/// latency, four chains run about four times faster (the rounding differs slightly).
+fn sum4(xs: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let chunks = xs.chunks_exact(4);
+    let rest: f64 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
 }
 
 impl Categorical {
@@ -177,7 +190,7 @@ impl Family for Categorical {
     }
 
     fn validate(&self, params: &[f64]) -> Result<()> {
-        let total = check_weights(params.iter().copied())?;
+        let total = check_weights(params)?;
         if (total - 1.0).abs() > SUM_TOLERANCE {
             return Err(Error::InvalidWeights {
                 reason: format!("the probabilities sum to {total}, not 1 (normalise them first)"),
@@ -187,8 +200,7 @@ impl Family for Categorical {
     }
 
     fn quantile(&self, params: &[f64], u: f64) -> f64 {
-        let total: f64 = params.iter().sum();
-        let target = u * total;
+        let target = u * sum4(params);
         let mut acc = 0.0;
         for (k, &p) in params.iter().enumerate() {
             acc += p;
@@ -196,7 +208,8 @@ impl Family for Categorical {
                 return k as f64;
             }
         }
-        // u · total rounded up to the total: the last category that can be drawn.
+        // The target reached the running sum's end (u · total rounded up, or the two sums rounded
+        // differently): the last category that can be drawn.
         params.iter().rposition(|&p| p > 0.0).unwrap_or(0) as f64
     }
 

@@ -173,9 +173,10 @@ pub fn categorical<S: Scalar>(weights: &[S]) -> Result<S> {
 /// assert!(k.value == 0.0 || k.value == 1.0);
 /// ```
 pub fn categorical_with<S: Scalar>(weights: &[S], coupling: Coupling) -> Result<S> {
-    categorical::check_weights(weights.iter().map(|w| w.value()))?;
-    let total: S = weights.iter().copied().sum();
-    let probs: SmallVec<[S; 8]> = weights.iter().map(|&w| w / total).collect();
+    categorical::check_weights(&values(weights))?;
+    // One reciprocal and K products: K divisions dominate the draw for large K.
+    let inv = weights.iter().copied().sum::<S>().recip();
+    let probs: SmallVec<[S; 8]> = weights.iter().map(|&w| w * inv).collect();
     S::draw(&Categorical { coupling }, &probs)
 }
 
