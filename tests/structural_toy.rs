@@ -101,6 +101,7 @@ fn toy<S: Scalar>(theta: S, coupling: Coupling) -> Result<S> {
 fn stochastic_ad_and_score_match_the_exact_oracle() {
     for theta in [0.7, 1.3] {
         let ex = exact::derivative(|t: Dual| toy(t, Coupling::Proportional), theta).unwrap();
+        let ex = (ex.value, ex.gradient[0]);
         for coupling in [Coupling::Inversion, Coupling::Proportional] {
             let n = 40_000;
             let t = derivative(|t| toy(t, coupling))
@@ -109,17 +110,12 @@ fn stochastic_ad_and_score_match_the_exact_oracle() {
                 .seed(1)
                 .estimate()
                 .unwrap();
-            assert_close(
-                &format!("E[f] θ={theta}"),
-                t.value,
-                t.value_stderr,
-                ex.value,
-            );
+            assert_close(&format!("E[f] θ={theta}"), t.value, t.value_stderr, ex.0);
             assert_close(
                 &format!("pruned {coupling:?} θ={theta}"),
                 t.mean,
                 t.stderr,
-                ex.derivative,
+                ex.1,
             );
             let e = derivative_with(|t: ExactTriple| toy(t, coupling))
                 .at(theta)
@@ -130,14 +126,14 @@ fn stochastic_ad_and_score_match_the_exact_oracle() {
                 &format!("exact {coupling:?} θ={theta}"),
                 e.mean,
                 e.stderr,
-                ex.derivative,
+                ex.1,
             );
         }
         let s = derivative_with(|t: Score| toy(t, Coupling::Proportional))
             .at(theta)
             .samples(40_000);
         let s = s.seed(3).estimate().unwrap();
-        assert_close(&format!("score θ={theta}"), s.mean, s.stderr, ex.derivative);
+        assert_close(&format!("score θ={theta}"), s.mean, s.stderr, ex.1);
     }
 }
 

@@ -66,10 +66,11 @@ pub fn random_walk_exact(p: f64, n: usize) -> (f64, f64) {
     (e.value, e.tangent[0])
 }
 
-/// Asserts |estimate − exact| < 5 σ̂ (plus a tiny absolute floor for degenerate estimators).
+/// Asserts |estimate − exact| < 5 σ̂, plus a relative floor of 1e-9 for zero-variance estimators
+/// compared with an oracle whose infinite supports are truncated.
 #[track_caller]
 pub fn assert_close(what: &str, mean: f64, stderr: f64, exact: f64) {
-    let tol = 5.0 * stderr + 1e-12;
+    let tol = 5.0 * stderr + 1e-9 * (1.0 + exact.abs());
     assert!(
         (mean - exact).abs() < tol,
         "{what}: estimate {mean} ± {stderr} vs exact {exact} (|diff| = {} > {tol})",
