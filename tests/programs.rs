@@ -7,7 +7,8 @@ mod common;
 use common::assert_close;
 use stochad::exact::{self, Options};
 use stochad::sample::{
-    bernoulli, binomial, categorical_logits, categorical_with, geometric, poisson, Coupling,
+    bernoulli, binomial, binomial_n, categorical_logits, categorical_with, geometric, poisson,
+    Coupling,
 };
 use stochad::{derivative, derivative_with, Dual, ExactTriple, Result, Scalar, Score};
 
@@ -151,5 +152,22 @@ fn draws_feeding_draws() {
             let g = geometric(b * 0.3 + 0.4)?;
             Ok(g * g + b)
         });
+    }
+}
+
+#[test]
+fn nested_binomial() {
+    // E[Binomial(Binomial(10, p), p)] = 10 p²: derivative 20 p.
+    for p in [0.3, 0.7] {
+        check!("binomial(binomial(10, p), p)", p, 110, |x| binomial_n(
+            binomial(10, x)?,
+            x
+        ));
+        let t = derivative(|x| binomial_n(binomial(10, x)?, x))
+            .at(p)
+            .samples(N)
+            .seed(7);
+        let t = t.estimate().unwrap();
+        assert_close("nested binomial vs 20p", t.mean, t.stderr, 20.0 * p);
     }
 }

@@ -107,3 +107,55 @@ impl Family for Binomial {
         }
     }
 }
+
+/// Binomial(n, p) whose number of trials is itself a number, parameters `[n, p]`: for `n` drawn
+/// earlier in the program (e.g. `binomial_n(binomial(10, p)?, p)`), so alternative worlds of `n`
+/// give coupled alternative counts. `n` is discrete: only its value and its alternatives matter,
+/// its tangent is ignored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BinomialN;
+
+impl BinomialN {
+    fn inner(params: &[f64]) -> Binomial {
+        Binomial {
+            n: params[0] as u64,
+        }
+    }
+}
+
+impl Family for BinomialN {
+    fn name(&self) -> &'static str {
+        "binomial"
+    }
+
+    fn validate(&self, params: &[f64]) -> Result<()> {
+        let n = params[0];
+        if !(n >= 0.0 && n.fract() == 0.0 && n <= Binomial::MAX_N as f64) {
+            return Err(Error::InvalidParameter {
+                what: "binomial: n",
+                value: n,
+                expected: "an integer in [0, 10^7]",
+            });
+        }
+        Self::inner(params).validate(&params[1..])
+    }
+
+    fn quantile(&self, params: &[f64], u: f64) -> f64 {
+        Self::inner(params).quantile(&params[1..], u)
+    }
+
+    fn pmf<S: Scalar>(&self, params: &[S], k: f64) -> S {
+        Binomial {
+            n: params[0].value() as u64,
+        }
+        .pmf(&params[1..], k)
+    }
+
+    fn jump_rates(&self, params: &[f64], tangents: &[f64], k: f64) -> Vec<Jump> {
+        Self::inner(params).jump_rates(&params[1..], &tangents[1..], k)
+    }
+
+    fn support(&self, params: &[f64], tail: f64) -> Vec<f64> {
+        Self::inner(params).support(&params[1..], tail)
+    }
+}

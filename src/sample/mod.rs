@@ -18,7 +18,7 @@ mod poisson;
 mod table;
 
 pub use bernoulli::Bernoulli;
-pub use binomial::Binomial;
+pub use binomial::{Binomial, BinomialN};
 pub use categorical::{Categorical, Coupling};
 pub use family::{Family, Jump, Jumps};
 pub use geometric::Geometric;
@@ -112,6 +112,23 @@ pub fn bernoulli<S: Scalar>(p: S) -> Result<S> {
 /// ```
 pub fn binomial<S: Scalar>(n: u64, p: S) -> Result<S> {
     S::draw(&Binomial { n }, &[p])
+}
+
+/// Binomial(n, p) with a number of trials `n` that is itself a (discrete) number of the program,
+/// e.g. an earlier draw: its alternative worlds give coupled alternative counts. `n` must be a
+/// non-negative integer; its tangent is ignored.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when `n` is not an integer in [0, 10⁷] or `p` is outside [0, 1].
+///
+/// ```
+/// use stochad::{sample::{binomial, binomial_n}, with_run};
+/// // E[Binomial(Binomial(10, p), p)] = 10 p².
+/// let k: f64 = with_run(3, 0, || binomial_n(binomial(10, 0.5)?, 0.5)).unwrap();
+/// assert!((0.0..=10.0).contains(&k));
+/// ```
+pub fn binomial_n<S: Scalar>(n: S, p: S) -> Result<S> {
+    S::draw(&BinomialN, &[n, p])
 }
 
 /// Geometric(p): the number of failures before the first success, `P(k) = p (1 − p)^k`.
