@@ -37,8 +37,9 @@ pub(crate) struct HepMcEvents {
     src: LineSource,
     /// The `E` line of the next event, read while looking for the end of the current one.
     pending: Option<Header>,
-    /// GeV per unit of the momenta that follow (a `U` line sets it; it stays until the next).
-    gev_per_unit: f64,
+    /// Momentum units per GeV of the lines that follow (a `U` line sets it; it stays until the
+    /// next). Dividing by 1000 rounds MeV values correctly; multiplying by 10⁻³ would not.
+    units_per_gev: f64,
 }
 
 impl HepMcEvents {
@@ -46,7 +47,7 @@ impl HepMcEvents {
         HepMcEvents {
             src,
             pending: None,
-            gev_per_unit: 1.0,
+            units_per_gev: 1.0,
         }
     }
 
@@ -93,14 +94,14 @@ impl HepMcEvents {
                     current = Some(header);
                 }
                 "U" => {
-                    self.gev_per_unit = parse_units(tokens).map_err(|r| self.src.error(line, r))?;
+                    self.units_per_gev = parse_units(tokens).map_err(|r| self.src.error(line, r))?;
                 }
                 "P" => {
                     if current.is_none() {
                         return Err(self.src.error(line, "P line before any E (event) line"));
                     }
                     seen += 1;
-                    let scale = self.gev_per_unit;
+                    let scale = self.units_per_gev;
                     let parsed =
                         parse_particle(tokens, scale).map_err(|r| self.src.error(line, r))?;
                     if let Some(particle) = parsed {
@@ -168,11 +169,11 @@ fn parse_event_line<'a>(
     })
 }
 
-/// `U momentum_unit length_unit` (after the `U`): GeV per momentum unit.
+/// `U momentum_unit length_unit` (after the `U`): momentum units per GeV.
 fn parse_units<'a>(mut tokens: impl Iterator<Item = &'a str>) -> Result<f64, String> {
     match tokens.next() {
         Some("GEV") => Ok(1.0),
-        Some("MEV") => Ok(1e-3),
+        Some("MEV") => Ok(1e3),
         Some(other) => Err(format!(
             "unknown momentum unit {other:?} (expected GEV or MEV)"
         )),
@@ -183,7 +184,7 @@ fn parse_units<'a>(mut tokens: impl Iterator<Item = &'a str>) -> Result<f64, Str
 /// `P id parent pid px py pz e m status` (after the `P`): the particle if it is final-state.
 fn parse_particle<'a>(
     tokens: impl Iterator<Item = &'a str>,
-    gev_per_unit: f64,
+    units_per_gev: f64,
 ) -> Result<Option<Particle>, String> {
     let mut fields = [""; 9];
     let mut n = 0;
@@ -204,10 +205,10 @@ fn parse_particle<'a>(
         .map_err(|_| format!("bad status {:?} on P line", fields[8]))?;
     let pid = check::pid(fields[2])?;
     let momentum = FourMomentum::new(
-        check::float(fields[3], "px")? * gev_per_unit,
-        check::float(fields[4], "py")? * gev_per_unit,
-        check::float(fields[5], "pz")? * gev_per_unit,
-        check::float(fields[6], "e")? * gev_per_unit,
+        check::float(fields[3], "px")? / units_per_gev,
+        check::float(fields[4], "py")? / units_per_gev,
+        check::float(fields[5], "pz")? / units_per_gev,
+        check::float(fields[6], "e")? / units_per_gev,
     );
     // Intermediate particles (partons, decayed hadrons) may legitimately be off-shell; only what
     // we hand out is checked.

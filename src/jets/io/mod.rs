@@ -209,7 +209,7 @@ static DEFAULT_TRUTH: &[u8] = include_bytes!("../../../data/zh_llbb_13p6tev_trut
 /// Number of events in the default sample.
 pub const DEFAULT_SAMPLE_EVENTS: usize = 1000;
 
-/// Number of particles in the default sample (131.0 per event on average, 290 at most).
+/// Number of particles in the default sample (131.0 per event on average, 319 at most).
 pub const DEFAULT_SAMPLE_PARTICLES: usize = 131_031;
 
 /// A reader over the default sample, embedded in the library: 1000 Pythia 8.318 events
