@@ -6,10 +6,12 @@ Requirements (pinned): pythia8mc==8.318.2   (PyPI; optional: pyhepmc==2.16.1 for
 The committed sample (data/zh_llbb_13p6tev_*.csv.gz, 1000 events, seed 1) was made with
 pythia8mc 8.318.2. Pythia's output for a given seed depends on the version: 8.317.2 (which has a
 prebuilt wheel for CPython 3.11, while 8.318.x builds from source, ~30 min on 2 cores) runs this
-script unchanged but gives *different events* for the same seed, because the physics code and
-the order in which it draws random numbers change between releases. So to reproduce the
-committed files byte for byte, use 8.318.2; for more events of the same physics any recent
-version will do.
+script unchanged but gives *different events* for the same seed, because code changes between
+releases change how random numbers are consumed. Measured: with 8.317.2 and seed 1, event 0 is
+identical to the committed one (all 68 particles, digit for digit) and event 1 has the same Higgs
+truth, but its hadronisation differs (132 particles instead of 133), and later events differ
+completely. So to reproduce the committed files use 8.318.2; for more events of the same physics
+either will do.
 
     pip install pythia8mc==8.318.2
     python3 tools/generate_events.py --events 1000 --seed 1 --out-dir data
@@ -25,9 +27,15 @@ writes, in --out-dir,
   taken before they shower (the daughters of the Higgs' last copy in the event record).
 
 Numbers are written with 10 significant digits. With --hepmc FILE it also writes every event's
-full record (all particles and vertices, unselected) as HepMC3 ASCII via pyhepmc, plain or
-gzip-compressed if FILE ends in .gz: the input for testing stochad's HepMC3 reader against the
-CSV this script writes for the same events.
+full record (all particles and vertices, unselected) as HepMC3 ASCII via pyhepmc: the input for
+testing stochad's HepMC3 reader against the CSV this script writes for the same events
+(tests/data/io/ holds two events made so with 8.317.2; stochad's reader with
+drop_descendants_of(&[23]) and Selection::default_sample() gives exactly the CSV's particles).
+Note: the HepMC3 reader bundled with pyhepmc 2.16.1 rejects such files ("too few vertices were
+parsed"; the same happens with pyhepmc's own from_hepevt conversion). We have not traced why;
+by our count the files are consistent (explicit V lines plus distinct parent particles add up
+to the vertex count on each E line), and Pythia's histories do make particles name parents that
+appear later in the file, which may be what that reader trips over.
 
 Generating 1000 events takes ~15 s.
 """
@@ -129,34 +137,44 @@ def four(p):
 
 
 def hepmc_event(number, event):
-    """The full Pythia record as a pyhepmc GenEvent (via the HEPEVT convention)."""
-    import numpy as np
+    """The full Pythia record as a pyhepmc GenEvent.
+
+    Follows the vertex construction of Pythia's own Pythia8ToHepMC interface: a particle's
+    production vertex is the end vertex of its first mother that has one, else a new vertex that
+    the mothers without an end vertex enter. Particles are added in Pythia's order, so HepMC ids
+    are Pythia indices and the file lists them in record order.
+    """
     import pyhepmc
 
-    rows = [event[i] for i in range(1, event.size())]  # entry 0 is Pythia's "system" line
-    parents = []
-    for p in rows:
-        m1, m2 = p.mother1(), p.mother2()
-        # HEPEVT wants a contiguous 1-based range; Pythia's m2 < m1 (two separate mothers) and
-        # m2 = 0 (one mother) both reduce to the first mother here, which keeps a valid tree.
-        if m1 <= 0:
-            parents.append((0, 0))
-        elif m2 < m1:
-            parents.append((m1, m1))
-        else:
-            parents.append((m1, m2))
     evt = pyhepmc.GenEvent()
-    evt.from_hepevt(
-        event_number=number,
-        px=np.array([p.px() for p in rows]),
-        py=np.array([p.py() for p in rows]),
-        pz=np.array([p.pz() for p in rows]),
-        en=np.array([p.e() for p in rows]),
-        m=np.array([p.m() for p in rows]),
-        pid=np.array([p.id() for p in rows], dtype=np.int32),
-        status=np.array([p.statusHepMC() for p in rows], dtype=np.int32),
-        parents=np.array(parents, dtype=np.int32),
-    )
+    evt.event_number = number
+    particles = [None]  # Pythia's entry 0 is the "system" line, not a particle
+    for i in range(1, event.size()):
+        p = event[i]
+        hp = pyhepmc.GenParticle((p.px(), p.py(), p.pz(), p.e()), p.id(), p.statusHepMC())
+        hp.generated_mass = p.m()
+        evt.add_particle(hp)
+        particles.append(hp)
+    for i in range(1, event.size()):
+        hp = particles[i]
+        mothers = [m for m in event[i].motherList() if m > 0]
+        vertex = hp.production_vertex
+        if vertex is not None and vertex.id == 0:
+            vertex = None  # HepMC3's root vertex, where a particle without parents sits
+        for m in mothers:
+            if vertex is not None:
+                break
+            vertex = particles[m].end_vertex
+            if vertex is not None:
+                vertex.add_particle_out(hp)
+        if vertex is None and mothers:
+            vertex = pyhepmc.GenVertex()
+            vertex.add_particle_out(hp)
+            evt.add_vertex(vertex)
+        if vertex is not None:
+            for m in mothers:
+                if particles[m].end_vertex is None:
+                    vertex.add_particle_in(particles[m])
     return evt
 
 

@@ -7,6 +7,7 @@
 //! framing lines (several listings may follow one another, e.g. concatenated files).
 
 use super::check;
+use super::history::History;
 use super::source::LineSource;
 use super::{Event, Particle};
 use crate::error::Result;
@@ -40,6 +41,8 @@ pub(crate) struct HepMcEvents {
     /// Momentum units per GeV of the lines that follow (a `U` line sets it; it stays until the
     /// next). Dividing by 1000 rounds MeV values correctly; multiplying by 10⁻³ would not.
     units_per_gev: f64,
+    /// Kept only when descendants of some species are to be dropped.
+    history: Option<History>,
 }
 
 impl HepMcEvents {
@@ -48,7 +51,24 @@ impl HepMcEvents {
             src,
             pending: None,
             units_per_gev: 1.0,
+            history: None,
         }
+    }
+
+    /// From now on drop the final-state particles that descend from a particle with one of
+    /// these PDG ids.
+    pub(crate) fn drop_descendants_of(&mut self, pids: &[i32]) {
+        let mut exclude = self
+            .history
+            .take()
+            .map(History::into_excluded)
+            .unwrap_or_default();
+        for &pid in pids {
+            if !exclude.contains(&pid) {
+                exclude.push(pid);
+            }
+        }
+        self.history = Some(History::new(exclude));
     }
 
     pub(crate) fn source(&self) -> &LineSource {
@@ -58,8 +78,12 @@ impl HepMcEvents {
     /// The next event, or `None` at the end of the input.
     pub(crate) fn next_event(&mut self) -> Result<Option<Event>> {
         let mut current = self.pending.take();
-        let mut particles = Vec::new();
+        // (particle id, particle) of the final-state particles.
+        let mut finals: Vec<(u64, Particle)> = Vec::new();
         let mut seen = 0usize;
+        if let Some(history) = &mut self.history {
+            history.clear();
+        }
         loop {
             let Some((line, text)) = self.src.next_nonblank()? else {
                 break;
@@ -90,11 +114,12 @@ impl HepMcEvents {
                         self.pending = Some(header);
                         break;
                     }
-                    particles.reserve(header.declared_particles.min(MAX_RESERVE));
+                    finals.reserve(header.declared_particles.min(MAX_RESERVE));
                     current = Some(header);
                 }
                 "U" => {
-                    self.units_per_gev = parse_units(tokens).map_err(|r| self.src.error(line, r))?;
+                    self.units_per_gev =
+                        parse_units(tokens).map_err(|r| self.src.error(line, r))?;
                 }
                 "P" => {
                     if current.is_none() {
@@ -102,15 +127,26 @@ impl HepMcEvents {
                     }
                     seen += 1;
                     let scale = self.units_per_gev;
-                    let parsed =
-                        parse_particle(tokens, scale).map_err(|r| self.src.error(line, r))?;
-                    if let Some(particle) = parsed {
-                        particles.push(particle);
+                    let p = parse_particle(tokens, scale).map_err(|r| self.src.error(line, r))?;
+                    if let Some(history) = &mut self.history {
+                        history.add_particle(p.id, p.particle.pid, p.parent);
+                    }
+                    if p.status == FINAL_STATE {
+                        // Intermediate particles (partons, decayed hadrons) may be off-shell;
+                        // only what we hand out is checked.
+                        check::momentum(&p.particle.momentum)
+                            .map_err(|r| self.src.error(line, r))?;
+                        finals.push((p.id, p.particle));
                     }
                 }
                 "V" => {
                     if current.is_none() {
                         return Err(self.src.error(line, "V line before any E (event) line"));
+                    }
+                    if let Some(history) = &mut self.history {
+                        let (id, incoming) =
+                            parse_vertex(text).map_err(|r| self.src.error(line, r))?;
+                        history.add_vertex(id, incoming);
                     }
                 }
                 "W" | "A" | "T" | "N" => {}
@@ -134,6 +170,14 @@ impl HepMcEvents {
                 ),
             ));
         }
+        let particles: Vec<Particle> = match &mut self.history {
+            None => finals.into_iter().map(|(_, p)| p).collect(),
+            Some(history) => finals
+                .into_iter()
+                .filter(|&(id, _)| !history.descends(id))
+                .map(|(_, p)| p)
+                .collect(),
+        };
         if particles.is_empty() {
             return Err(self.src.error(
                 header.line,
@@ -181,11 +225,19 @@ fn parse_units<'a>(mut tokens: impl Iterator<Item = &'a str>) -> Result<f64, Str
     }
 }
 
-/// `P id parent pid px py pz e m status` (after the `P`): the particle if it is final-state.
+/// One `P` line.
+struct PLine {
+    id: u64,
+    parent: i64,
+    status: i32,
+    particle: Particle,
+}
+
+/// `P id parent pid px py pz e m status` (after the `P`); momenta converted to GeV.
 fn parse_particle<'a>(
     tokens: impl Iterator<Item = &'a str>,
     units_per_gev: f64,
-) -> Result<Option<Particle>, String> {
+) -> Result<PLine, String> {
     let mut fields = [""; 9];
     let mut n = 0;
     for token in tokens {
@@ -200,6 +252,12 @@ fn parse_particle<'a>(
             n + 1
         ));
     }
+    let id = fields[0]
+        .parse::<u64>()
+        .map_err(|_| format!("bad particle id {:?} on P line", fields[0]))?;
+    let parent = fields[1]
+        .parse::<i64>()
+        .map_err(|_| format!("bad parent {:?} on P line", fields[1]))?;
     let status = fields[8]
         .parse::<i32>()
         .map_err(|_| format!("bad status {:?} on P line", fields[8]))?;
@@ -210,11 +268,35 @@ fn parse_particle<'a>(
         check::float(fields[5], "pz")? / units_per_gev,
         check::float(fields[6], "e")? / units_per_gev,
     );
-    // Intermediate particles (partons, decayed hadrons) may legitimately be off-shell; only what
-    // we hand out is checked.
-    if status != FINAL_STATE {
-        return Ok(None);
+    Ok(PLine {
+        id,
+        parent,
+        status,
+        particle: Particle { momentum, pid },
+    })
+}
+
+/// `V id status [in1,in2,...] [@ x y z t]`: the vertex id and its incoming particles.
+fn parse_vertex(text: &str) -> Result<(i64, Vec<u64>), String> {
+    let mut tokens = text.split_ascii_whitespace().skip(1);
+    let id = tokens.next().ok_or("V line without a vertex id")?;
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| format!("bad vertex id {id:?} on V line"))?;
+    let (Some(open), Some(close)) = (text.find('['), text.find(']')) else {
+        return Err("V line without its [incoming particles] list".to_owned());
+    };
+    if close < open {
+        return Err("V line with a malformed [incoming particles] list".to_owned());
     }
-    check::momentum(&momentum)?;
-    Ok(Some(Particle { momentum, pid }))
+    let incoming = text[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<u64>()
+                .map_err(|_| format!("bad incoming particle {t:?} on V line"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((id, incoming))
 }

@@ -35,8 +35,27 @@
 //! # HepMC3 ASCII
 //! Every particle with status 1 (final state) of every event is returned with its PDG id, in GeV
 //! (a `U MEV …` line makes the reader divide by 1000; a unit holds until the next `U` line, GeV
-//! before any). Nothing is filtered: neutrinos, the Z boson's leptons and particles at any η are
-//! all there. Choose what to cluster with a [`Selection`].
+//! before any). `V`, `W`, `A`, `T` and `N` lines are read past. Nothing is filtered: neutrinos,
+//! the Z boson's leptons and particles at any η are all there.
+//!
+//! # Choosing what to cluster
+//! A separate, explicit step. A [`Selection`] cuts on η and pT and drops species; apply it to
+//! each event ([`Selection::filter`]). [`Selection::default_sample`] is the default sample's
+//! acceptance. Dropping the decay products of a particle (the Z's leptons and the photons they
+//! radiate, but not the leptons of hadron decays) needs the event's history, which only the
+//! HepMC3 reader sees: ask for it with [`EventReader::drop_descendants_of`]. Together they turn
+//! a Pythia HepMC3 file into exactly what the default sample's generator script keeps:
+//!
+//! ```no_run
+//! use stochad::jets::io::{EventReader, Selection};
+//!
+//! let cuts = Selection::default_sample(); // no neutrinos, |η| < 4, pT > 0.5 GeV
+//! for event in EventReader::open("events.hepmc3.gz")?.drop_descendants_of(&[23])? {
+//!     let event = cuts.filter(event?);
+//!     // cluster event.particles …
+//! }
+//! # Ok::<(), stochad::Error>(())
+//! ```
 //!
 //! # Errors
 //! Malformed input gives [`Error::Parse`](crate::Error::Parse) with the file name, the 1-based
@@ -53,6 +72,7 @@
 mod check;
 mod csv;
 mod hepmc;
+mod history;
 mod select;
 mod source;
 mod truth;
@@ -153,6 +173,30 @@ impl EventReader {
             parser,
             done: false,
         })
+    }
+
+    /// Makes a HepMC3 reader drop the final-state particles that descend from any particle with
+    /// one of these PDG ids (signed: list both signs for a charged species), following the
+    /// file's production vertices. For example `drop_descendants_of(&[23])` removes the Z boson's
+    /// leptons and the photons they radiate but keeps leptons from hadron decays, which a cut on
+    /// species would lose. Fails with [`Error::InvalidConfig`](crate::Error::InvalidConfig) for
+    /// the CSV format, which has no history.
+    ///
+    /// This is the one selection that needs the reader, because only the reader sees the
+    /// history; it happens only when asked for. An event whose final state it empties is
+    /// reported as an error like any empty event.
+    pub fn drop_descendants_of(mut self, pids: &[i32]) -> Result<EventReader> {
+        match &mut self.parser {
+            Parser::HepMc(p) => {
+                p.drop_descendants_of(pids);
+                Ok(self)
+            }
+            Parser::Csv(_) => Err(crate::Error::config(format!(
+                "{}: drop_descendants_of needs a decay history, which only HepMC3 files have; \
+                 the default CSV format holds final-state particles only",
+                self.name()
+            ))),
+        }
     }
 
     /// The detected format.
