@@ -297,7 +297,7 @@ fn csv_malformed_rows_name_the_line_and_the_problem() {
     );
     assert_parse_error(&format!("{HEAD}{ok}{ok}0,1,0,0,,211\n"), 4, "column e");
     assert_parse_error(&format!("{HEAD}-1,1,0,0,2,211\n"), 2, "bad event number");
-    assert_parse_error(&format!("{HEAD}0,1,0,0,2,2.5\n"), 2, "bad particle id");
+    assert_parse_error(&format!("{HEAD}0,1,0,0,2,2.5\n"), 2, "bad PDG particle id");
     assert_parse_error(&format!("{HEAD}{ok}0,NaN,0,0,2,211\n"), 3, "non-finite");
     assert_parse_error(&format!("{HEAD}0,1,0,0,inf,211\n"), 2, "non-finite");
     assert_parse_error(&format!("{HEAD}0,3,4,0,4.99,22\n"), 2, "below |p|");
@@ -557,6 +557,33 @@ fn hepmc_malformed_input_names_the_line() {
     );
     assert_parse_error(&format!("{HEPMC_HEAD}E -4 0 1\n{p}"), 3, "bad event number");
     assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nP x 0 211 1 0 0 2 0.1 1\n"),
+        4,
+        "particle number",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nP 1 y 211 1 0 0 2 0.1 1\n"),
+        4,
+        "bad parent",
+    );
+    let history = |text: String| -> stochad::Result<Vec<Event>> {
+        reader(&text)?.drop_descendants_of(&[23])?.collect()
+    };
+    match history(format!("{HEPMC_HEAD}E 0 1 1\nV -1 0 1,2\n{p}")) {
+        Err(Error::Parse {
+            line: 4, reason, ..
+        }) => assert!(reason.contains("[incoming"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    match history(format!("{HEPMC_HEAD}E 0 1 1\nV -1 0 [1,x]\n{p}")) {
+        Err(Error::Parse {
+            line: 4, reason, ..
+        }) => assert!(reason.contains("\"x\""), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let hepmc2 = "HepMC::Version 2.06.09\nHepMC::IO_GenEvent-START_EVENT_LISTING\nE 0 1\n";
+    assert_parse_error(hepmc2, 2, "HepMC2");
+    assert_parse_error(
         &format!("{HEPMC_HEAD}E 0 0 1\n{p}HepMC::Asciiv2\n"),
         5,
         "unsupported",
@@ -654,6 +681,11 @@ fn truth_errors_name_the_line() {
         ),
         (format!("{head}0,125,0,0,10,9,0,0,-10,11.2\n"), 2, "b quark"),
         (format!("event,mh\n{ok}"), 1, "expected the truth header"),
+        (
+            format!("{head}{ok}\n{ok}"),
+            4,
+            "event numbers must increase",
+        ),
     ];
     for (text, line, needle) in cases {
         match read(text) {
@@ -674,7 +706,7 @@ fn truth_errors_name_the_line() {
 
 /// Reads to the end (a reader stops after its first error) and checks what came out is sane.
 fn drain(bytes: Vec<u8>) {
-    if let Ok(reader) = EventReader::from_reader("fuzz", Cursor::new(bytes.clone())) {
+    let check = |reader: EventReader| {
         for event in reader {
             match event {
                 Ok(event) => {
@@ -684,6 +716,15 @@ fn drain(bytes: Vec<u8>) {
                 Err(Error::Parse { .. }) => {}
                 Err(other) => panic!("unexpected error kind {other:?}"),
             }
+        }
+    };
+    if let Ok(reader) = EventReader::from_reader("fuzz", Cursor::new(bytes.clone())) {
+        check(reader);
+    }
+    // The HepMC3 history bookkeeping too (for CSV this is a configuration error).
+    if let Ok(reader) = EventReader::from_reader("fuzz", Cursor::new(bytes.clone())) {
+        if let Ok(reader) = reader.drop_descendants_of(&[23, 13, -13]) {
+            check(reader);
         }
     }
     if let Ok(reader) = TruthReader::from_reader("fuzz", Cursor::new(bytes)) {

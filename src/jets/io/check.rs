@@ -30,7 +30,7 @@ pub(crate) fn pid(field: &str) -> Result<i32, String> {
     field
         .trim()
         .parse::<i32>()
-        .map_err(|_| format!("bad particle id {field:?}"))
+        .map_err(|_| format!("bad PDG particle id {field:?}"))
 }
 
 /// Checks that a four-momentum is finite and not space-like beyond [`MASS_SHELL_TOLERANCE`].

@@ -99,8 +99,13 @@ impl HepMcEvents {
                     }
                     continue;
                 }
+                let hint = if framing.starts_with("IO_GenEvent") {
+                    " (this is HepMC2)"
+                } else {
+                    ""
+                };
                 let reason = format!(
-                    "unsupported HepMC framing line {text:?} (only HepMC3 Asciiv3 is read)"
+                    "unsupported HepMC framing line {text:?}{hint}: only HepMC3 Asciiv3 is read"
                 );
                 return Err(self.src.error(line, reason));
             }
@@ -254,7 +259,7 @@ fn parse_particle<'a>(
     }
     let id = fields[0]
         .parse::<u64>()
-        .map_err(|_| format!("bad particle id {:?} on P line", fields[0]))?;
+        .map_err(|_| format!("bad particle number {:?} on P line", fields[0]))?;
     let parent = fields[1]
         .parse::<i64>()
         .map_err(|_| format!("bad parent {:?} on P line", fields[1]))?;

@@ -66,8 +66,9 @@
 //! before any `E` line, unknown record types, `P` lines with the wrong field count, an event
 //! whose number of `P` lines differs from the count on its `E` line (reported at the `E` line),
 //! and an event with no final-state particles (reported at its `E` line, not dropped); corrupt
-//! or truncated gzip data; lines over 1 MiB and text that is not UTF-8. Failing to open or read a
-//! file is [`Error::Io`](crate::Error::Io).
+//! or truncated gzip data; lines over 1 MiB and text that is not UTF-8. An input without even a
+//! header line is reported at line 0. Failing to open or read a file is
+//! [`Error::Io`](crate::Error::Io).
 
 mod check;
 mod csv;

@@ -33,8 +33,8 @@ pub struct TruthRecord {
 /// detected from the content) one record at a time.
 ///
 /// Like [`EventReader`](super::EventReader) it yields `Err` for the first malformed line (a wrong
-/// column count, a bad or non-finite number, a space-like quark momentum, a non-positive mass)
-/// and then stops.
+/// column count, a bad or non-finite number, a space-like quark momentum, a non-positive mass,
+/// an event number not above the previous one) and then stops.
 ///
 /// ```
 /// let truth: Vec<_> = stochad::jets::io::default_truth()?.collect::<Result<_, _>>()?;
@@ -45,6 +45,7 @@ pub struct TruthRecord {
 pub struct TruthReader {
     src: LineSource,
     done: bool,
+    last_event: Option<u64>,
 }
 
 impl TruthReader {
@@ -62,7 +63,11 @@ impl TruthReader {
     ) -> Result<TruthReader> {
         let mut src = LineSource::new(name.into(), Box::new(reader))?;
         match src.next_nonblank()? {
-            Some((_, text)) if is_header(text) => Ok(TruthReader { src, done: false }),
+            Some((_, text)) if is_header(text) => Ok(TruthReader {
+                src,
+                done: false,
+                last_event: None,
+            }),
             Some((line, text)) => {
                 let reason = format!(
                     "expected the truth header {HEADER:?}, found {:?}",
@@ -78,9 +83,18 @@ impl TruthReader {
         let Some((line, text)) = self.src.next_nonblank()? else {
             return Ok(None);
         };
-        parse_record(text)
-            .map(Some)
-            .map_err(|reason| self.src.error(line, reason))
+        let record = parse_record(text).map_err(|reason| self.src.error(line, reason))?;
+        if let Some(last) = self.last_event {
+            if record.event <= last {
+                let reason = format!(
+                    "event {} follows event {last}: event numbers must increase",
+                    record.event
+                );
+                return Err(self.src.error(line, reason));
+            }
+        }
+        self.last_event = Some(record.event);
+        Ok(Some(record))
     }
 }
 
