@@ -16,3 +16,5 @@ pub use context::with_run;
 pub use dual::Dual;
 pub use error::{Error, Result};
 pub use scalar::Scalar;
+pub use scalars::Scalars;
+pub use stochad_macros::Scalars;
