@@ -51,7 +51,7 @@ use crate::scalar::Scalar;
 /// shape with another scalar type and visited one scalar at a time.
 ///
 /// Derive it for your own types with `#[derive(Scalars)]` (see the
-/// [`stochad_macros`](stochad_macros) crate for what the derive generates and accepts).
+/// [`stochad_macros`] crate for what the derive generates and accepts).
 ///
 /// Implementations must visit the same scalars in the same order in all three methods, and
 /// record in [`shape`](Scalars::shape) everything about the layout that the type does not fix.
@@ -318,14 +318,17 @@ pub fn shape<X: Scalars>(x: &X) -> Vec<usize> {
 /// use stochad::scalars::check_same_shape;
 /// assert!(check_same_shape(&vec![1.0, 2.0], &vec![3.0, 4.0]).is_ok());
 /// assert!(check_same_shape(&vec![1.0, 2.0], &vec![3.0]).is_err());
-/// assert!(check_same_shape(&(Some(1.0), None), &(None, Some(1.0))).is_err());
+/// assert!(check_same_shape(&(Some(1.0), None::<f64>), &(None::<f64>, Some(1.0))).is_err());
 /// ```
 pub fn check_same_shape<X: Scalars, Y: Scalars>(primal: &X, alternative: &Y) -> Result<()> {
     let (n_primal, n_alternative) = (count_scalars(primal), count_scalars(alternative));
     if n_primal == n_alternative && shape(primal) == shape(alternative) {
         Ok(())
     } else {
-        Err(Error::ShapeMismatch { primal: n_primal, alternative: n_alternative })
+        Err(Error::ShapeMismatch {
+            primal: n_primal,
+            alternative: n_alternative,
+        })
     }
 }
 
@@ -343,7 +346,10 @@ pub fn check_same_shape<X: Scalars, Y: Scalars>(primal: &X, alternative: &Y) -> 
 /// assert!(rebuild(&template, &[1.0]).is_err());
 /// ```
 pub fn rebuild<T: Scalar, X: Scalars>(template: &X, scalars: &[T]) -> Result<X::With<T>> {
-    let mismatch = || Error::ShapeMismatch { primal: count_scalars(template), alternative: scalars.len() };
+    let mismatch = || Error::ShapeMismatch {
+        primal: count_scalars(template),
+        alternative: scalars.len(),
+    };
     let mut rest = scalars.iter();
     // Counting first would cost a second walk; running out is detected while mapping instead.
     let mut ran_out = false;
@@ -363,6 +369,51 @@ pub fn rebuild<T: Scalar, X: Scalars>(template: &X, scalars: &[T]) -> Result<X::
 /// Support for the code `#[derive(Scalars)]` generates; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    use super::Scalars;
+    use crate::scalar::Scalar;
+
+    /// A field the derive maps through its `Scalars` impl. Calling the impl through this trait,
+    /// with the scalar type fixed, makes a field type without one a single clear error.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` does not implement `stochad::Scalars` with scalar type `{S}`",
+        label = "this field mentions `{S}`, so `#[derive(Scalars)]` maps it through `Scalars`",
+        note = "`Scalars` is implemented for every `Scalar`, for `Vec`, arrays, `Option`, \
+                `PhantomData` and tuples of up to 4 `Scalars` types with the same scalar type, and \
+                by `#[derive(Scalars)]` on your own types (which also maps through `Box<T>` fields)"
+    )]
+    pub trait ScalarField<S: Scalar> {
+        /// [`Scalars::With`].
+        type With<T: Scalar>;
+        /// [`Scalars::map_scalars`].
+        fn map_field<T: Scalar, F: FnMut(S) -> T>(&self, f: &mut F) -> Self::With<T>;
+        /// [`Scalars::for_each_scalar`].
+        fn for_each_field<F: FnMut(&S)>(&self, f: &mut F);
+        /// [`Scalars::for_each_scalar_mut`].
+        fn for_each_field_mut<F: FnMut(&mut S)>(&mut self, f: &mut F);
+        /// [`Scalars::shape`].
+        fn shape_field(&self, out: &mut Vec<usize>);
+    }
+
+    impl<X: Scalars> ScalarField<X::Scalar> for X {
+        type With<T: Scalar> = X::With<T>;
+        #[inline]
+        fn map_field<T: Scalar, F: FnMut(X::Scalar) -> T>(&self, f: &mut F) -> Self::With<T> {
+            self.map_scalars(f)
+        }
+        #[inline]
+        fn for_each_field<F: FnMut(&X::Scalar)>(&self, f: &mut F) {
+            self.for_each_scalar(f)
+        }
+        #[inline]
+        fn for_each_field_mut<F: FnMut(&mut X::Scalar)>(&mut self, f: &mut F) {
+            self.for_each_scalar_mut(f)
+        }
+        #[inline]
+        fn shape_field(&self, out: &mut Vec<usize>) {
+            self.shape(out)
+        }
+    }
+
     /// A field the derive clones because it holds no scalars.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` must implement `Clone`: `#[derive(Scalars)]` clones fields without \
@@ -379,6 +430,77 @@ pub mod __private {
         #[inline]
         fn clone_field(&self) -> Self {
             self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dual;
+
+    /// The derive inside the crate itself: its `::stochad::…` paths resolve through
+    /// `extern crate self as stochad`.
+    #[derive(crate::Scalars, Debug, PartialEq)]
+    struct Local<S> {
+        a: (S, Option<S>),
+        b: Vec<Vec<S>>,
+    }
+
+    #[test]
+    fn derive_works_inside_the_crate() {
+        let x = Local {
+            a: (1.0, Some(2.0)),
+            b: vec![vec![3.0], vec![], vec![4.0, 5.0]],
+        };
+        assert_eq!(collect_scalars(&x), [1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(shape(&x), [1, 3, 1, 0, 2]);
+        let d: Local<Dual<1>> = lift(&x);
+        assert_eq!(primal(&d), x);
+    }
+
+    #[test]
+    fn tuples_of_up_to_four() {
+        let mut t = (1.0, [2.0, 3.0], vec![4.0], Some(5.0));
+        assert_eq!(count_scalars(&t), 5);
+        t.for_each_scalar_mut(&mut |x| *x = -*x);
+        assert_eq!(collect_scalars(&t), [-1.0, -2.0, -3.0, -4.0, -5.0]);
+        assert_eq!(shape(&t), [1, 1]);
+        let d: (Dual<1>, [Dual<1>; 2], Vec<Dual<1>>, Option<Dual<1>>) = lift(&t);
+        assert_eq!(primal(&d), t);
+    }
+
+    #[test]
+    fn phantom_data_holds_no_scalars() {
+        let x = (2.0, PhantomData::<f64>);
+        assert_eq!(count_scalars(&x), 1);
+        let d: (Dual<1>, PhantomData<Dual<1>>) = lift(&x);
+        assert_eq!(d.0, Dual::from(2.0));
+    }
+
+    #[test]
+    fn nested_vec_shape_distinguishes_splits() {
+        let a = vec![vec![1.0], vec![2.0, 3.0]];
+        let b = vec![vec![1.0, 2.0], vec![3.0]];
+        assert_eq!(collect_scalars(&a), collect_scalars(&b));
+        assert_ne!(shape(&a), shape(&b));
+        assert!(check_same_shape(&a, &b).is_err());
+        assert!(check_same_shape(&a, &a.clone()).is_ok());
+    }
+
+    #[test]
+    fn rebuild_counts_both_ways() {
+        let template = [Some(1.0), None, Some(2.0)];
+        assert_eq!(
+            rebuild(&template, &[3.0, 4.0]).unwrap(),
+            [Some(3.0), None, Some(4.0)]
+        );
+        for bad in [&[][..], &[1.0][..], &[1.0, 2.0, 3.0][..]] {
+            let err = rebuild(&template, bad).unwrap_err();
+            assert!(
+                matches!(err, Error::ShapeMismatch { primal: 2, alternative } if alternative == bad.len()),
+                "{err:?}"
+            );
         }
     }
 }

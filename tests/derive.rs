@@ -3,7 +3,9 @@
 
 use std::marker::PhantomData;
 
-use stochad::scalars::{check_same_shape, collect_scalars, count_scalars, lift, primal, rebuild, shape};
+use stochad::scalars::{
+    check_same_shape, collect_scalars, count_scalars, lift, primal, rebuild, shape,
+};
 use stochad::{Dual, Error, Scalar, Scalars};
 
 #[derive(Scalars, Clone, Copy, Debug, PartialEq)]
@@ -78,7 +80,7 @@ fn nested_struct_lifts_to_dual_and_back() {
 fn primal_drops_tangents() {
     let mut d: Jet<Dual<2>> = lift(&jet(1.0, 2, 0));
     d.p.e = Dual::variable(9.0, 1);
-    d.for_each_scalar_mut(&mut |x| *x = *x * 2.0);
+    d.for_each_scalar_mut(&mut |x| *x *= 2.0);
     let back = primal(&d);
     assert_eq!(back.p, p(2.0, 4.0, 6.0, 18.0));
     assert_eq!(back.constituent_pt, [2.0, 4.0]);
@@ -155,7 +157,11 @@ fn enums_record_their_variant() {
     let all = [
         Reco::Nothing,
         Reco::Single(jet(1.0, 1, 0)),
-        Reco::Dijet { lead: jet(2.0, 2, 0), sub: jet(1.0, 0, 1), mass: 91.0 },
+        Reco::Dijet {
+            lead: jet(2.0, 2, 0),
+            sub: jet(1.0, 0, 1),
+            mass: 91.0,
+        },
         Reco::Counted(4),
     ];
     let counts: Vec<usize> = all.iter().map(count_scalars).collect();
@@ -174,7 +180,11 @@ fn enums_record_their_variant() {
 fn recursive_type_through_box() {
     let tree = Tree::Node(
         Box::new(Tree::Leaf(1.0)),
-        Box::new(Tree::Node(Box::new(Tree::Leaf(2.0)), Box::new(Tree::Leaf(3.0)), 1)),
+        Box::new(Tree::Node(
+            Box::new(Tree::Leaf(2.0)),
+            Box::new(Tree::Leaf(3.0)),
+            1,
+        )),
         0,
     );
     assert_eq!(collect_scalars(&tree), [1.0, 2.0, 3.0]);
@@ -187,15 +197,25 @@ fn recursive_type_through_box() {
 
 #[test]
 fn count_collect_rebuild_round_trip() {
-    let r = Reco::Dijet { lead: jet(2.0, 2, 5), sub: jet(1.0, 1, 6), mass: 91.0 };
+    let r = Reco::Dijet {
+        lead: jet(2.0, 2, 5),
+        sub: jet(1.0, 1, 6),
+        mass: 91.0,
+    };
     let flat = collect_scalars(&r);
     assert_eq!(flat.len(), count_scalars(&r));
     assert_eq!(rebuild(&r, &flat).unwrap(), r);
 
     // Rebuild with another scalar type from a flat list: the layout comes from the template.
-    let duals: Vec<Dual<2>> = flat.iter().enumerate().map(|(i, &x)| Dual::new(x, [i as f64, 0.0])).collect();
+    let duals: Vec<Dual<2>> = flat
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| Dual::new(x, [i as f64, 0.0]))
+        .collect();
     let d = rebuild(&r, &duals).unwrap();
-    let Reco::Dijet { lead, sub, mass } = &d else { panic!("variant changed: {d:?}") };
+    let Reco::Dijet { lead, sub, mass } = &d else {
+        panic!("variant changed: {d:?}")
+    };
     assert_eq!(lead.p.px.tangent[0], 0.0);
     assert_eq!(sub.index, 6);
     assert_eq!(*mass, Dual::new(91.0, [11.0, 0.0])); // 6 + 5 scalars before it
@@ -221,7 +241,16 @@ fn shape_detects_what_counts_miss() {
     let b = (vec![1.0], vec![2.0, 3.0]);
     assert_eq!(count_scalars(&a), count_scalars(&b));
     let err = check_same_shape(&a, &b).unwrap_err();
-    assert!(matches!(err, Error::ShapeMismatch { primal: 3, alternative: 3 }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::ShapeMismatch {
+                primal: 3,
+                alternative: 3
+            }
+        ),
+        "{err:?}"
+    );
 
     // Option variants swapped.
     let a = [Some(1.0), None];
@@ -232,7 +261,16 @@ fn shape_detects_what_counts_miss() {
     let primal_out = vec![jet(1.0, 2, 0)];
     let alternative: Vec<Jet<Dual<1>>> = lift(&vec![jet(3.0, 3, 0)]);
     let err = check_same_shape(&primal_out, &alternative).unwrap_err();
-    assert!(matches!(err, Error::ShapeMismatch { primal: 6, alternative: 7 }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::ShapeMismatch {
+                primal: 6,
+                alternative: 7
+            }
+        ),
+        "{err:?}"
+    );
 
     // Same shape, different values and scalar types: fine.
     let same: Vec<Jet<Dual<1>>> = lift(&vec![jet(3.0, 2, 9)]);

@@ -34,13 +34,16 @@ pub fn scalar_param(input: &DeriveInput) -> syn::Result<Ident> {
             ),
         )),
         (None, several) => {
-            let list = several.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
+            let list = several
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             Err(syn::Error::new_spanned(
                 &input.generics,
                 format!(
-                    "`{name}` has several type parameters ({list}): name the scalar one with \
-                     `#[scalars(scalar = {})]`",
-                    several[0]
+                    "`{name}` has several type parameters ({list}): name the one that is the \
+                     scalar type with `#[scalars(scalar = ...)]`"
                 ),
             ))
         }
@@ -80,7 +83,11 @@ pub fn reject_inner_attrs(input: &DeriveInput) -> syn::Result<()> {
     }
     let attrs: Vec<&Attribute> = match &input.data {
         Data::Struct(s) => field_attrs(&s.fields),
-        Data::Enum(e) => e.variants.iter().flat_map(|v| v.attrs.iter().chain(field_attrs(&v.fields))).collect(),
+        Data::Enum(e) => e
+            .variants
+            .iter()
+            .flat_map(|v| v.attrs.iter().chain(field_attrs(&v.fields)))
+            .collect(),
         Data::Union(_) => Vec::new(),
     };
     match attrs.into_iter().find(|a| a.path().is_ident(ATTR)) {

@@ -52,6 +52,14 @@ impl Field<'_> {
         self.kind != Kind::Cloned
     }
 
+    /// The type whose `Scalars` impl handles the field: the box's content for a boxed field.
+    fn content(&self) -> &Type {
+        match self.kind {
+            Kind::Boxed => boxed(self.ty).unwrap_or(self.ty),
+            _ => self.ty,
+        }
+    }
+
     /// The bound field (the box's content for a boxed field), spanned at the field's type so
     /// that a missing `Scalars` or `Clone` impl is reported there.
     fn inner(&self, mutable: bool) -> TokenStream {
@@ -67,25 +75,32 @@ impl Field<'_> {
 
 pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let name = &input.ident;
-    let variants: Vec<Variant> = match &input.data {
-        Data::Struct(s) => vec![Variant { path: quote!(#name), index: None, fields: &s.fields }],
-        Data::Enum(e) => e
-            .variants
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let ident = &v.ident;
-                Variant { path: quote!(#name::#ident), index: Some(i), fields: &v.fields }
-            })
-            .collect(),
-        Data::Union(u) => {
-            return Err(syn::Error::new_spanned(
+    let variants: Vec<Variant> =
+        match &input.data {
+            Data::Struct(s) => vec![Variant {
+                path: quote!(#name),
+                index: None,
+                fields: &s.fields,
+            }],
+            Data::Enum(e) => e
+                .variants
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let ident = &v.ident;
+                    Variant {
+                        path: quote!(#name::#ident),
+                        index: Some(i),
+                        fields: &v.fields,
+                    }
+                })
+                .collect(),
+            Data::Union(u) => return Err(syn::Error::new_spanned(
                 u.union_token,
                 "`#[derive(Scalars)]` does not support unions: which field holds the scalars is \
                  not known at run time; use a struct or an enum",
-            ))
-        }
-    };
+            )),
+        };
     reject_inner_attrs(input)?;
     let scalar = scalar_param(input)?;
     check_fields(&variants, &scalar)?;
@@ -104,11 +119,21 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
 
     let map_arms = variants.iter().map(map_arm(&scalar));
-    let visit_arms = variants.iter().map(visit_arm(&scalar, "for_each_scalar", false));
-    let visit_mut_arms = variants.iter().map(visit_arm(&scalar, "for_each_scalar_mut", true));
-    let shape_arms = variants.iter().map(visit_arm(&scalar, "shape", false));
+    let visit_arms = variants
+        .iter()
+        .map(visit_arm(&scalar, "for_each_field", false));
+    let visit_mut_arms = variants
+        .iter()
+        .map(visit_arm(&scalar, "for_each_field_mut", true));
+    let shape_arms = variants
+        .iter()
+        .map(visit_arm(&scalar, "shape_field", false));
     // `match *self {}` is the only exhaustive match on an enum without variants.
-    let scrutinee = if variants.is_empty() { quote!(*self) } else { quote!(self) };
+    let scrutinee = if variants.is_empty() {
+        quote!(*self)
+    } else {
+        quote!(self)
+    };
 
     Ok(quote! {
         #[automatically_derived]
@@ -208,9 +233,13 @@ fn fields<'a>(v: &Variant<'a>, scalar: &Ident) -> Vec<Field<'a>> {
 /// A pattern for `v` binding every field (`all`) or only those with scalars.
 fn pattern(v: &Variant, fields: &[Field], all: bool) -> TokenStream {
     let path = &v.path;
-    let bound = fields
-        .iter()
-        .map(|f| if all || f.has_scalars() { f.binding.to_token_stream() } else { quote!(_) });
+    let bound = fields.iter().map(|f| {
+        if all || f.has_scalars() {
+            f.binding.to_token_stream()
+        } else {
+            quote!(_)
+        }
+    });
     build(v, path, bound)
 }
 
@@ -231,10 +260,10 @@ fn map_arm(scalar: &Ident) -> impl Fn(&Variant) -> TokenStream + '_ {
         let fields = fields(v, scalar);
         let pat = pattern(v, &fields, true);
         let values = fields.iter().map(|f| {
-            let (x, span) = (f.inner(false), f.ty.span());
+            let (x, span, ty) = (f.inner(false), f.ty.span(), f.content());
             match f.kind {
                 Kind::Scalars | Kind::Boxed => {
-                    let call = quote_spanned!(span=> ::stochad::Scalars::map_scalars(#x, __stochad_f));
+                    let call = quote_spanned!(span=> <#ty as #PRIVATE::ScalarField<#scalar>>::map_field(#x, __stochad_f));
                     if f.kind == Kind::Boxed {
                         quote_spanned!(span=> ::std::boxed::Box::new(#call))
                     } else {
@@ -252,20 +281,24 @@ fn map_arm(scalar: &Ident) -> impl Fn(&Variant) -> TokenStream + '_ {
     }
 }
 
-/// An arm calling `method` (`for_each_scalar`, `for_each_scalar_mut` or `shape`) on every field
-/// with scalars; for `shape` of an enum, after recording the variant's index.
-fn visit_arm<'a>(scalar: &'a Ident, method: &'a str, mutable: bool) -> impl Fn(&Variant) -> TokenStream + 'a {
+/// An arm calling `method` (`for_each_field`, `for_each_field_mut` or `shape_field`) on every
+/// field with scalars; for `shape` of an enum, after recording the variant's index.
+fn visit_arm<'a>(
+    scalar: &'a Ident,
+    method: &'a str,
+    mutable: bool,
+) -> impl Fn(&Variant) -> TokenStream + 'a {
     move |v| {
         let fields = fields(v, scalar);
         let pat = pattern(v, &fields, false);
-        let index = match (method == "shape", v.index) {
+        let index = match (method == "shape_field", v.index) {
             (true, Some(i)) => Some(quote!(__stochad_f.push(#i);)),
             _ => None,
         };
         let method = Ident::new(method, Span::call_site());
         let calls = fields.iter().filter(|f| f.has_scalars()).map(|f| {
-            let (x, span) = (f.inner(mutable), f.ty.span());
-            quote_spanned!(span=> ::stochad::Scalars::#method(#x, __stochad_f);)
+            let (x, span, ty) = (f.inner(mutable), f.ty.span(), f.content());
+            quote_spanned!(span=> <#ty as #PRIVATE::ScalarField<#scalar>>::#method(#x, __stochad_f);)
         });
         quote!(#pat => { #index #(#calls)* })
     }

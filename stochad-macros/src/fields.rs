@@ -14,14 +14,21 @@ pub fn mentions(ty: &Type, param: &Ident) -> bool {
             // `S` or `S::Assoc`; a path starting with `::` or a qualified self is not the parameter.
             if tp.qself.is_none()
                 && tp.path.leading_colon.is_none()
-                && tp.path.segments.first().is_some_and(|s| s.ident == *self.param)
+                && tp
+                    .path
+                    .segments
+                    .first()
+                    .is_some_and(|s| s.ident == *self.param)
             {
                 self.found = true;
             }
             visit::visit_type_path(self, tp);
         }
     }
-    let mut finder = Finder { param, found: false };
+    let mut finder = Finder {
+        param,
+        found: false,
+    };
     finder.visit_type(ty);
     finder.found
 }
@@ -64,7 +71,10 @@ pub fn unmappable(ty: &Type, param: &Ident) -> Option<syn::Error> {
             }
         }
     }
-    let mut checker = Checker { param, errors: None };
+    let mut checker = Checker {
+        param,
+        errors: None,
+    };
     checker.visit_type(ty);
     checker.errors
 }
@@ -76,10 +86,19 @@ pub fn unmappable(ty: &Type, param: &Ident) -> Option<syn::Error> {
 /// boxed field itself instead, which is what recursive types (`Box<Tree<S>>`) need.
 pub fn boxed(ty: &Type) -> Option<&Type> {
     let Type::Path(tp) = ty else { return None };
-    let names: Vec<String> = tp.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let names: Vec<String> = tp
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     let is_box = tp.qself.is_none()
         && matches!(
-            names.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+            names
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
             ["Box"] | ["std" | "alloc", "boxed", "Box"]
         );
     let last = tp.path.segments.last()?;

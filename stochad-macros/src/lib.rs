@@ -13,6 +13,9 @@
 //! Fields whose type mentions the scalar parameter (`px: S`, `p: FourMomentum<S>`,
 //! `parts: Vec<Jet<S>>`, `xs: [S; 4]`, `o: Option<S>`, `pair: (S, S)`) are mapped and visited
 //! through their own `Scalars` impl; their types must implement `Scalars` with scalar type `S`.
+//! A field of type `Box<T>` is mapped through `T` (`Box` itself cannot implement `Scalars` next to
+//! the blanket impl for every `Scalar`), so recursive types work:
+//! `enum Tree<S> { Leaf(S), Node(Box<Tree<S>>, Box<Tree<S>>) }`.
 //! Other fields (`usize`, `String`, an `i32` particle id) hold no scalars: `map_scalars` clones
 //! them, so they must implement `Clone`, and the visitors skip them.
 //!
@@ -94,5 +97,7 @@ use syn::{parse_macro_input, DeriveInput};
 #[proc_macro_derive(Scalars, attributes(scalars))]
 pub fn derive_scalars(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::expand(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+    expand::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
