@@ -1,4 +1,62 @@
-//! stochad: stochastic automatic differentiation (work in progress).
+//! # stochad: derivatives of programs with discrete randomness
+//!
+//! `stochad` differentiates the *expectation* of programs that make discrete random choices —
+//! coin flips, categorical picks, Poisson counts, which two particles a jet algorithm merges —
+//! with forward-mode *stochastic automatic differentiation* (Arya, Schauer, Schäfer, Rackauckas,
+//! "Automatic Differentiation of Programs with Discrete Randomness", NeurIPS 2022). Each run
+//! carries, besides its value, a tangent δ and a weighted alternative path; one run's
+//! `δ + β·(alternative − value)` is an unbiased estimate of dE\[f\]/dθ.
+//!
+//! ## Tutorial: write the program once, run it four ways
+//!
+//! Write the program generic over [`Scalar`]; draw with the samplers in [`sample`]:
+//!
+//! ```
+//! use stochad::{sample::bernoulli, Scalar};
+//!
+//! /// x² + Bernoulli(sin²(2x)): d/dx E = 2x + 4 sin 2x cos 2x.
+//! fn program<S: Scalar>(x: S) -> stochad::Result<S> {
+//!     let p = (x * 2.0).sin().powi(2);
+//!     Ok(x * x + bernoulli(p)?)
+//! }
+//! let exact = 2.0 * 0.3 + 4.0 * 0.6f64.sin() * 0.6f64.cos();
+//!
+//! // 1. With f64 it is the plain program (inside a run, which provides the random stream).
+//! let y: f64 = stochad::with_run(42, 0, || program(0.3))?;
+//! assert!(y == 0.09 || y == 1.09);
+//!
+//! // 2. With the stochastic triple: unbiased derivative estimates (the default estimator).
+//! let st = stochad::derivative(|x| program(x)).at(0.3).samples(10_000).seed(1).estimate()?;
+//! assert!((st.mean - exact).abs() < 5.0 * st.stderr);
+//!
+//! // 3. With the score function (REINFORCE, leave-one-out baseline): unbiased, noisier.
+//! use stochad::Score;
+//! let sf = stochad::derivative_with(|x: Score| program(x)).at(0.3).samples(10_000).estimate()?;
+//! assert!((sf.mean - exact).abs() < 5.0 * sf.stderr);
+//!
+//! // 4. With dual numbers: classical AD, blind to the coin flip, so biased.
+//! use stochad::Dual;
+//! let du = stochad::derivative_with(|x: Dual| program(x)).at(0.3).samples(100).estimate()?;
+//! assert!((du.mean - 2.0 * 0.3).abs() < 1e-12 && (du.mean - exact).abs() > 1.0);
+//! # Ok::<(), stochad::Error>(())
+//! ```
+//!
+//! Several parameters at once share one primal run: [`gradient`]. Small programs can be checked
+//! against the exact oracle in [`exact`], which enumerates every outcome.
+//!
+//! ## Rules of the road
+//! - Arithmetic works with `Self` and with `f64` on the right; in generic code write `x * 2.0`
+//!   rather than `2.0 * x` (Rust's coherence rules forbid the generic `f64 * S`).
+//! - Comparisons act on the primal value. If an alternative world would take the other branch,
+//!   the driver returns [`Error::PerturbedComparison`] naming the operator: write the branch
+//!   arithmetically or route it through `propagate`.
+//! - Samplers draw from the run context the drivers set up per sample (seeded by the seed and the
+//!   sample index); the same seed gives bit-identical results whatever the thread count.
+//!
+//! ## Layout
+//! [`Scalar`] (the trait), [`Dual`], [`Score`], [`triple`] (the stochastic triple and its pruned,
+//! exact and smoothed backends), [`sample`] (samplers and couplings), [`estimate`] (drivers),
+//! [`exact`] (enumeration oracle), [`jets`] (four-momenta, event files, jet clustering).
 #![warn(missing_docs)]
 
 extern crate self as stochad;
@@ -6,15 +64,23 @@ extern crate self as stochad;
 pub mod context;
 mod dual;
 mod error;
+pub mod estimate;
 pub mod exact;
 pub mod jets;
 pub mod sample;
 mod scalar;
 pub mod scalars;
+mod score;
+pub mod triple;
 
 pub use context::with_run;
 pub use dual::Dual;
 pub use error::{Error, Result};
+pub use estimate::{
+    derivative, derivative_with, gradient, gradient_with, Estimate, GradientEstimate,
+};
 pub use scalar::Scalar;
 pub use scalars::Scalars;
+pub use score::Score;
 pub use stochad_macros::Scalars;
+pub use triple::{ExactTriple, SmoothedTriple, StochasticTriple, Triple};

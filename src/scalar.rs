@@ -85,6 +85,32 @@ pub trait Scalar:
     /// Users call the samplers in [`sample`](crate::sample) instead.
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self>;
 
+    /// The alternative worlds (direction, world id) that the values `xs` carry, coupled as the
+    /// number type requires (the pruned triple keeps one per direction). Used by
+    /// [`propagate`](crate::propagate); numbers without alternative worlds return none.
+    #[doc(hidden)]
+    fn couple_worlds(_xs: &[Self]) -> smallvec::SmallVec<[(usize, u32); 4]> {
+        smallvec::SmallVec::new()
+    }
+
+    /// The value in world `id` of direction `dir` (the primal value if it does not carry it).
+    #[doc(hidden)]
+    fn value_in_world(&self, _dir: usize, _id: u32) -> f64 {
+        self.value()
+    }
+
+    /// The same number without alternative worlds (value and tangents kept).
+    #[doc(hidden)]
+    fn without_worlds(self) -> Self {
+        self
+    }
+
+    /// Adds world `id` of direction `dir`, in which this number has value `alt`.
+    #[doc(hidden)]
+    fn with_world(self, _dir: usize, _id: u32, _alt: f64) -> Self {
+        self
+    }
+
     /// A constant (zero tangent, no perturbations).
     #[inline]
     fn constant(x: f64) -> Self {
@@ -148,7 +174,13 @@ pub trait Scalar:
     fn powi(self, n: i32) -> Self {
         self.map1(
             move |x| x.powi(n),
-            move |x, _| if n == 0 { 0.0 } else { n as f64 * x.powi(n - 1) },
+            move |x, _| {
+                if n == 0 {
+                    0.0
+                } else {
+                    n as f64 * x.powi(n - 1)
+                }
+            },
         )
     }
     /// Real power `x^n` with both base and exponent differentiable.

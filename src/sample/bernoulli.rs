@@ -1,7 +1,6 @@
 //! Bernoulli(p).
 
-use super::family::{Family, Jump, Jumps};
-use crate::context::Stream;
+use super::family::{Family, Jump};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
@@ -17,7 +16,11 @@ impl Family for Bernoulli {
     fn validate(&self, params: &[f64]) -> Result<()> {
         let p = params[0];
         if !(0.0..=1.0).contains(&p) {
-            return Err(Error::InvalidParameter { what: "bernoulli: p", value: p, expected: "[0, 1]" });
+            return Err(Error::InvalidParameter {
+                what: "bernoulli: p",
+                value: p,
+                expected: "[0, 1]",
+            });
         }
         Ok(())
     }
@@ -38,13 +41,19 @@ impl Family for Bernoulli {
         }
     }
 
-    fn jumps(&self, params: &[f64], tangents: &[f64], k: f64, _: &mut Stream) -> Jumps {
+    fn jump_rates(&self, params: &[f64], tangents: &[f64], k: f64) -> Vec<Jump> {
         let (p, d) = (params[0], tangents[0]);
-        let mut j = Jumps::new();
+        let mut j = Vec::with_capacity(1);
         if d > 0.0 && k == 0.0 {
-            j.push(Jump { target: 1.0, weight: d / (1.0 - p) });
+            j.push(Jump {
+                target: 1.0,
+                weight: d / (1.0 - p),
+            });
         } else if d < 0.0 && k == 1.0 {
-            j.push(Jump { target: 0.0, weight: -d / p });
+            j.push(Jump {
+                target: 0.0,
+                weight: -d / p,
+            });
         }
         j
     }

@@ -39,10 +39,23 @@ pub trait Family: Sync {
     /// Probability of outcome `k`, computed in the scalar arithmetic of `S`.
     fn pmf<S: Scalar>(&self, params: &[S], k: f64) -> S;
 
+    /// The *expected* jumps of the coupling for the primal outcome `k` when the parameters move
+    /// with `tangents` (dθ of each parameter): every possible alternative outcome `j` with its
+    /// rate `c_kj / p_k ≥ 0`. The coupling is unbiased when
+    /// `Σ_k p_k Σ_j rate_kj (f(j) − f(k)) = d/dθ Σ_k p_k f(k)` for every `f`.
+    fn jump_rates(&self, params: &[f64], tangents: &[f64], k: f64) -> Vec<Jump>;
+
     /// Jumps to alternative outcomes for the primal outcome `k` when the parameters move with
     /// `tangents` (dθ of each parameter). Random choices of the coupling (targets) draw from
     /// `coupling`, never from the primal stream.
-    fn jumps(&self, params: &[f64], tangents: &[f64], k: f64, coupling: &mut Stream) -> Jumps;
+    ///
+    /// The default returns [`Family::jump_rates`] as they are: right for couplings with at most
+    /// two deterministic targets. Randomised couplings override it to sample a target ∝ its rate
+    /// and give it the total rate as weight (same expectation).
+    fn jumps(&self, params: &[f64], tangents: &[f64], k: f64, coupling: &mut Stream) -> Jumps {
+        let _ = coupling;
+        self.jump_rates(params, tangents, k).into_iter().collect()
+    }
 
     /// The outcomes with non-zero probability, in increasing order; for infinite supports, the
     /// outcomes up to where the remaining tail mass is below `tail`.

@@ -9,12 +9,24 @@
 //! [`with_run`](crate::with_run).
 
 mod bernoulli;
+mod binomial;
+mod categorical;
 mod family;
+mod geometric;
+mod logpmf;
+mod poisson;
+mod table;
 
 pub use bernoulli::Bernoulli;
+pub use binomial::Binomial;
+pub use categorical::{Categorical, Coupling};
 pub use family::{Family, Jump, Jumps};
+pub use geometric::Geometric;
+pub use poisson::Poisson;
 
-use crate::context::{with_ctx, Mode};
+use smallvec::SmallVec;
+
+use crate::context::{with_ctx, Mode, RunContext};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
@@ -31,28 +43,39 @@ pub struct Draw {
 /// uniform of the primal stream, or, under the exact oracle, the outcome its enumeration forces.
 pub fn draw_primal<F: Family>(family: &F, params: &[f64]) -> Result<Draw> {
     family.validate(params)?;
-    with_ctx("a discrete draw", |ctx| match &mut ctx.mode {
+    with_ctx("a discrete draw", |ctx| draw_in(ctx, family, params))?
+}
+
+/// [`draw_primal`] in a given run context, for parameters already validated.
+pub(crate) fn draw_in<F: Family>(ctx: &mut RunContext, family: &F, params: &[f64]) -> Result<Draw> {
+    match &mut ctx.mode {
         Mode::Sample => {
             let u = ctx.primal_uniform();
-            Ok(Draw { outcome: family.quantile(params, u), u })
+            Ok(Draw {
+                outcome: family.quantile(params, u),
+                u,
+            })
         }
         Mode::Enumerate(e) => {
             let k = if e.pos < e.path.len() {
                 e.path[e.pos]
             } else {
                 let support = family.support(params, e.tail);
-                let first = *support.first().ok_or_else(|| {
-                    Error::config(format!("{}: empty support", family.name()))
-                })?;
+                let first = *support
+                    .first()
+                    .ok_or_else(|| Error::config(format!("{}: empty support", family.name())))?;
                 e.path.push(first);
                 e.supports.push(support);
                 first
             };
             e.pos += 1;
             ctx.draws += 1;
-            Ok(Draw { outcome: k, u: f64::NAN })
+            Ok(Draw {
+                outcome: k,
+                u: f64::NAN,
+            })
         }
-    })?
+    }
 }
 
 /// The primal values of a slice of scalars.
@@ -74,4 +97,122 @@ pub(crate) fn values<S: Scalar>(params: &[S]) -> smallvec::SmallVec<[f64; 8]> {
 /// ```
 pub fn bernoulli<S: Scalar>(p: S) -> Result<S> {
     S::draw(&Bernoulli, &[p])
+}
+
+/// Binomial(n, p): the number of successes in `n` independent trials of probability `p`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when `p` is NaN or outside [0, 1], or `n` exceeds
+/// [`Binomial::MAX_N`]; [`Error::NoRunContext`] outside a run.
+///
+/// ```
+/// use stochad::{sample::binomial, with_run};
+/// let k: f64 = with_run(7, 0, || binomial(10, 0.3)).unwrap();
+/// assert!((0.0..=10.0).contains(&k) && k.fract() == 0.0);
+/// ```
+pub fn binomial<S: Scalar>(n: u64, p: S) -> Result<S> {
+    S::draw(&Binomial { n }, &[p])
+}
+
+/// Geometric(p): the number of failures before the first success, `P(k) = p (1 − p)^k`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when `p` is NaN or outside (0, 1]; [`Error::NoRunContext`]
+/// outside a run.
+///
+/// ```
+/// use stochad::{sample::geometric, with_run};
+/// let k: f64 = with_run(7, 0, || geometric(0.25)).unwrap();
+/// assert!(k >= 0.0 && k.fract() == 0.0);
+/// assert_eq!(with_run(7, 0, || geometric(1.0_f64)).unwrap(), 0.0);
+/// ```
+pub fn geometric<S: Scalar>(p: S) -> Result<S> {
+    S::draw(&Geometric, &[p])
+}
+
+/// Poisson(λ).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when `lambda` is NaN, negative or above [`Poisson::MAX_LAMBDA`];
+/// [`Error::NoRunContext`] outside a run.
+///
+/// ```
+/// use stochad::{sample::poisson, with_run};
+/// let k: f64 = with_run(7, 0, || poisson(3.5)).unwrap();
+/// assert!(k >= 0.0 && k.fract() == 0.0);
+/// assert!(with_run(7, 0, || poisson(-1.0_f64)).is_err());
+/// ```
+pub fn poisson<S: Scalar>(lambda: S) -> Result<S> {
+    S::draw(&Poisson, &[lambda])
+}
+
+/// A category index `0..K` drawn with probability `w_k / Σw` from non-negative, unnormalised
+/// weights, with the default [`Coupling`].
+///
+/// The normalisation is done in the arithmetic of `S`, so perturbations of the weights flow
+/// into the probabilities.
+///
+/// # Errors
+/// [`Error::InvalidWeights`] when the weights are empty, all zero, negative or not finite;
+/// [`Error::NoRunContext`] outside a run.
+///
+/// ```
+/// use stochad::{sample::categorical, with_run};
+/// let k: f64 = with_run(7, 0, || categorical(&[1.0, 0.0, 3.0])).unwrap();
+/// assert!(k == 0.0 || k == 2.0);
+/// assert!(with_run(7, 0, || categorical(&[0.0_f64, 0.0])).is_err());
+/// ```
+pub fn categorical<S: Scalar>(weights: &[S]) -> Result<S> {
+    categorical_with(weights, Coupling::default())
+}
+
+/// [`categorical`] with an explicit [`Coupling`] for this draw.
+///
+/// # Errors
+/// As [`categorical`].
+///
+/// ```
+/// use stochad::{sample::{categorical_with, Coupling}, Dual, with_run};
+/// let w = [Dual::<1>::variable(0.5, 0), Dual::from(1.5)];
+/// let k = with_run(7, 0, || categorical_with(&w, Coupling::Inversion)).unwrap();
+/// assert!(k.value == 0.0 || k.value == 1.0);
+/// ```
+pub fn categorical_with<S: Scalar>(weights: &[S], coupling: Coupling) -> Result<S> {
+    categorical::check_weights(&values(weights))?;
+    // One reciprocal and K products: K divisions dominate the draw for large K.
+    let inv = weights.iter().copied().sum::<S>().recip();
+    let probs: SmallVec<[S; 8]> = weights.iter().map(|&w| w * inv).collect();
+    S::draw(&Categorical { coupling }, &probs)
+}
+
+/// A category index `0..K` drawn with probability `softmax(logits)_k`, computed stably (the
+/// largest primal logit is subtracted first; `−∞` logits give zero probability).
+///
+/// # Errors
+/// [`Error::InvalidWeights`] when the logits are empty, NaN, `+∞` or all `−∞`;
+/// [`Error::NoRunContext`] outside a run.
+///
+/// ```
+/// use stochad::{sample::categorical_logits, with_run};
+/// let k: f64 = with_run(7, 0, || categorical_logits(&[0.0, f64::NEG_INFINITY, 2.0])).unwrap();
+/// assert!(k == 0.0 || k == 2.0);
+/// ```
+pub fn categorical_logits<S: Scalar>(logits: &[S]) -> Result<S> {
+    let mut max = f64::NEG_INFINITY;
+    for (i, l) in logits.iter().enumerate() {
+        let v = l.value();
+        if v.is_nan() || v == f64::INFINITY {
+            return Err(Error::InvalidWeights {
+                reason: format!("logit {i} is {v}"),
+            });
+        }
+        max = max.max(v);
+    }
+    if max == f64::NEG_INFINITY {
+        return Err(Error::InvalidWeights {
+            reason: "no logits, or all logits are −∞".into(),
+        });
+    }
+    let weights: SmallVec<[S; 8]> = logits.iter().map(|&l| (l - max).exp()).collect();
+    categorical_with(&weights, Coupling::default())
 }

@@ -1,0 +1,468 @@
+//! Estimator drivers: run a program many times, each in a fresh run context seeded per sample, in
+//! parallel, and reduce the per-sample derivative estimates in index order (bit-identical for a
+//! seed whatever the thread count).
+
+use std::marker::PhantomData;
+
+use rayon::prelude::*;
+
+use crate::context::{run_in, with_ctx, RunContext};
+use crate::dual::Dual;
+use crate::error::{Error, Result};
+use crate::scalar::Scalar;
+use crate::score::Score;
+use crate::triple::{Backend, StochasticTriple, Triple};
+
+/// What a program may return: a number, or a `Result` of one.
+pub trait Output<S> {
+    /// The number, or the program's error.
+    fn into_result(self) -> Result<S>;
+}
+
+impl<S: Scalar> Output<S> for S {
+    fn into_result(self) -> Result<S> {
+        Ok(self)
+    }
+}
+
+impl<S: Scalar> Output<S> for Result<S> {
+    fn into_result(self) -> Result<S> {
+        self
+    }
+}
+
+/// One run's raw result: the output value, the derivative estimate of each direction (for the
+/// score function, without baseline: δ + f·s) and the score s of each direction (0 for the other
+/// estimators).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample<const N: usize> {
+    /// The program's output value.
+    pub value: f64,
+    /// The derivative estimate of each direction from this run alone.
+    pub derivative: [f64; N],
+    /// The score ∂θ log p of the run's draws (score-function estimator only).
+    pub score: [f64; N],
+}
+
+/// A number type the drivers can differentiate with: it builds the input variables and reads one
+/// run's estimate off the output.
+pub trait Estimator<const N: usize>: Scalar {
+    /// Name for reports, e.g. `"triple(pruned)"`.
+    const NAME: &'static str;
+    /// The input variable of direction `dir` at `value`.
+    fn input(value: f64, dir: usize) -> Self;
+    /// Reads the estimate off the output, inside the run that produced it.
+    fn read(out: &Self) -> Result<Sample<N>>;
+}
+
+impl<const N: usize> Estimator<N> for Dual<N> {
+    const NAME: &'static str = "dual";
+    fn input(value: f64, dir: usize) -> Self {
+        Dual::variable(value, dir)
+    }
+    fn read(out: &Self) -> Result<Sample<N>> {
+        Ok(Sample {
+            value: out.value,
+            derivative: out.tangent,
+            score: [0.0; N],
+        })
+    }
+}
+
+impl<const N: usize> Estimator<N> for Score<N> {
+    const NAME: &'static str = "score";
+    fn input(value: f64, dir: usize) -> Self {
+        Score::variable(value, dir)
+    }
+    fn read(out: &Self) -> Result<Sample<N>> {
+        let mut score = [0.0; N];
+        with_ctx("reading an output", |ctx| {
+            for (s, c) in score.iter_mut().zip(&ctx.score) {
+                *s = *c;
+            }
+        })?;
+        let mut derivative = out.tangent;
+        for (d, s) in derivative.iter_mut().zip(&score) {
+            *d += out.value * s;
+        }
+        Ok(Sample {
+            value: out.value,
+            derivative,
+            score,
+        })
+    }
+}
+
+impl<B: Backend, const N: usize> Estimator<N> for StochasticTriple<B, N> {
+    const NAME: &'static str = B::NAME;
+    fn input(value: f64, dir: usize) -> Self {
+        StochasticTriple::variable(value, dir)
+    }
+    fn read(out: &Self) -> Result<Sample<N>> {
+        if let Some(e) = with_ctx("reading an output", |ctx| ctx.flip.take())? {
+            return Err(e);
+        }
+        Ok(Sample {
+            value: out.value,
+            derivative: std::array::from_fn(|i| out.derivative_contribution(i)),
+            score: [0.0; N],
+        })
+    }
+}
+
+/// A program of `N` parameters the drivers can run: a closure taking `[S; N]` ([`Multi`]) or, for
+/// one parameter, `S` ([`Unary`]).
+pub trait Program<S, const N: usize>: Sync {
+    /// Runs the program once at the given inputs.
+    fn call(&self, inputs: [S; N]) -> Result<S>;
+}
+
+/// A closure of an array of `N` parameters, as a [`Program`].
+pub struct Multi<F>(F);
+
+/// A closure of one parameter, as a [`Program`].
+pub struct Unary<F>(F);
+
+impl<S, F, O, const N: usize> Program<S, N> for Multi<F>
+where
+    F: Fn([S; N]) -> O + Sync,
+    O: Output<S>,
+{
+    fn call(&self, inputs: [S; N]) -> Result<S> {
+        (self.0)(inputs).into_result()
+    }
+}
+
+impl<S, F, O> Program<S, 1> for Unary<F>
+where
+    F: Fn(S) -> O + Sync,
+    O: Output<S>,
+{
+    fn call(&self, [x]: [S; 1]) -> Result<S> {
+        (self.0)(x).into_result()
+    }
+}
+
+/// Runs sample `index` of `p` at `at` under `seed` and reads its estimate.
+fn run_sample<S, P, const N: usize>(p: &P, at: [f64; N], seed: u64, index: u64) -> Result<Sample<N>>
+where
+    S: Estimator<N>,
+    P: Program<S, N>,
+{
+    run_in(RunContext::new(seed, index), || {
+        let out = p.call(std::array::from_fn(|d| S::input(at[d], d)))?;
+        S::read(&out)
+    })
+    .0
+}
+
+/// A batch estimate of the gradient of E[f] along `N` directions.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GradientEstimate<const N: usize> {
+    /// Mean of the per-sample estimates, per direction.
+    #[serde(with = "crate::dual::serde_arrays")]
+    pub mean: [f64; N],
+    /// Standard error of the mean, per direction.
+    #[serde(with = "crate::dual::serde_arrays")]
+    pub stderr: [f64; N],
+    /// Number of samples.
+    pub samples: usize,
+    /// Mean of the program's output (an estimate of E[f]).
+    pub value: f64,
+    /// Standard error of `value`.
+    pub value_stderr: f64,
+}
+
+impl<const N: usize> GradientEstimate<N> {
+    /// The per-sample standard deviation of each direction's estimate (stderr·√n): the number to
+    /// compare estimators by.
+    pub fn std_dev(&self) -> [f64; N] {
+        self.stderr.map(|s| s * (self.samples as f64).sqrt())
+    }
+}
+
+/// A batch estimate of dE[f]/dθ.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Estimate {
+    /// Mean of the per-sample derivative estimates.
+    pub mean: f64,
+    /// Its standard error.
+    pub stderr: f64,
+    /// Number of samples.
+    pub samples: usize,
+    /// Mean of the program's output (an estimate of E[f]).
+    pub value: f64,
+    /// Standard error of `value`.
+    pub value_stderr: f64,
+}
+
+impl Estimate {
+    /// The per-sample standard deviation of the estimate (stderr·√n).
+    pub fn std_dev(&self) -> f64 {
+        self.stderr * (self.samples as f64).sqrt()
+    }
+}
+
+impl From<GradientEstimate<1>> for Estimate {
+    fn from(g: GradientEstimate<1>) -> Self {
+        Estimate {
+            mean: g.mean[0],
+            stderr: g.stderr[0],
+            samples: g.samples,
+            value: g.value,
+            value_stderr: g.value_stderr,
+        }
+    }
+}
+
+/// Mean and standard error of the mean, summed in index order.
+fn mean_stderr(xs: impl Iterator<Item = f64> + Clone, n: usize) -> (f64, f64) {
+    let nf = n as f64;
+    let mean = xs.clone().sum::<f64>() / nf;
+    if n < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = xs.map(|x| (x - mean) * (x - mean)).sum::<f64>() / (nf - 1.0);
+    (mean, (var / nf).sqrt())
+}
+
+/// Applies the leave-one-out baseline to score-function samples: estimate_i − b_i·s_i with
+/// b_i the mean output of the other samples (independent of sample i, so no bias).
+pub fn apply_baseline<const N: usize>(samples: &mut [Sample<N>]) {
+    let n = samples.len();
+    if n < 2 {
+        return;
+    }
+    let total: f64 = samples.iter().map(|s| s.value).sum();
+    for s in samples.iter_mut() {
+        let b = (total - s.value) / (n - 1) as f64;
+        for d in 0..N {
+            s.derivative[d] -= b * s.score[d];
+        }
+    }
+}
+
+/// Reduces per-sample results to a [`GradientEstimate`].
+pub fn summarize<const N: usize>(samples: &[Sample<N>]) -> GradientEstimate<N> {
+    let n = samples.len();
+    let mut mean = [0.0; N];
+    let mut stderr = [0.0; N];
+    for d in 0..N {
+        (mean[d], stderr[d]) = mean_stderr(samples.iter().map(|s| s.derivative[d]), n);
+    }
+    let (value, value_stderr) = mean_stderr(samples.iter().map(|s| s.value), n);
+    GradientEstimate {
+        mean,
+        stderr,
+        samples: n,
+        value,
+        value_stderr,
+    }
+}
+
+/// A configured gradient estimation: a program, a point, a seed and a number of samples.
+/// Made by [`gradient`] or [`gradient_with`].
+#[must_use = "configure, then call .estimate()"]
+pub struct Gradient<S, P, const N: usize> {
+    f: P,
+    at: [f64; N],
+    seed: u64,
+    samples: usize,
+    baseline: bool,
+    _s: PhantomData<fn() -> S>,
+}
+
+impl<S, P, const N: usize> Gradient<S, P, N>
+where
+    S: Estimator<N>,
+    P: Program<S, N>,
+{
+    fn new(f: P) -> Self {
+        Gradient {
+            f,
+            at: [0.0; N],
+            seed: 0,
+            samples: 1000,
+            baseline: true,
+            _s: PhantomData,
+        }
+    }
+
+    /// The point θ to differentiate at (default 0).
+    pub fn at(mut self, at: [f64; N]) -> Self {
+        self.at = at;
+        self
+    }
+
+    /// The seed (default 0). Sample `i` draws from streams determined by (seed, i) alone.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The number of samples of [`estimate`](Self::estimate) (default 1000).
+    pub fn samples(mut self, samples: usize) -> Self {
+        self.samples = samples;
+        self
+    }
+
+    /// Whether score-function batches subtract the leave-one-out baseline (default true; no
+    /// effect on other estimators).
+    pub fn baseline(mut self, baseline: bool) -> Self {
+        self.baseline = baseline;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        if let Some(x) = self.at.iter().find(|x| !x.is_finite()) {
+            return Err(Error::config(format!(
+                "the point θ must be finite, got {x}"
+            )));
+        }
+        if self.samples == 0 {
+            return Err(Error::config("samples must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// One run's unbiased estimate (sample `index`; score function without baseline).
+    pub fn sample(&self, index: u64) -> Result<Sample<N>> {
+        self.check()?;
+        run_sample(&self.f, self.at, self.seed, index)
+    }
+
+    /// Every run's result, in sample order, with the baseline applied when configured. The first
+    /// failing sample's error (by index) is returned.
+    pub fn runs(&self) -> Result<Vec<Sample<N>>> {
+        self.check()?;
+        let (f, at, seed) = (&self.f, self.at, self.seed);
+        let results: Vec<Result<Sample<N>>> = (0..self.samples as u64)
+            .into_par_iter()
+            .map(|i| run_sample(f, at, seed, i))
+            .collect();
+        let mut samples = results.into_iter().collect::<Result<Vec<_>>>()?;
+        if self.baseline {
+            apply_baseline(&mut samples);
+        }
+        Ok(samples)
+    }
+
+    /// The batch estimate: mean, standard error and sample count per direction.
+    pub fn estimate(&self) -> Result<GradientEstimate<N>> {
+        Ok(summarize(&self.runs()?))
+    }
+}
+
+/// A configured derivative estimation of a one-parameter program. Made by [`derivative`] or
+/// [`derivative_with`].
+#[must_use = "configure, then call .estimate()"]
+pub struct Derivative<S, F> {
+    inner: Gradient<S, Unary<F>, 1>,
+}
+
+impl<S, F, O> Derivative<S, F>
+where
+    S: Estimator<1>,
+    F: Fn(S) -> O + Sync,
+    O: Output<S>,
+{
+    /// The point θ (default 0).
+    pub fn at(mut self, at: f64) -> Self {
+        self.inner = self.inner.at([at]);
+        self
+    }
+    /// The seed (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.inner = self.inner.seed(seed);
+        self
+    }
+    /// The number of samples (default 1000).
+    pub fn samples(mut self, samples: usize) -> Self {
+        self.inner = self.inner.samples(samples);
+        self
+    }
+    /// Leave-one-out baseline for the score function (default true).
+    pub fn baseline(mut self, baseline: bool) -> Self {
+        self.inner = self.inner.baseline(baseline);
+        self
+    }
+    /// One run's unbiased derivative estimate (sample `index`).
+    pub fn sample(&self, index: u64) -> Result<f64> {
+        Ok(self.inner.sample(index)?.derivative[0])
+    }
+    /// Every run's result in sample order.
+    pub fn runs(&self) -> Result<Vec<Sample<1>>> {
+        self.inner.runs()
+    }
+    /// The batch estimate: mean, standard error, sample count.
+    pub fn estimate(&self) -> Result<Estimate> {
+        Ok(self.inner.estimate()?.into())
+    }
+}
+
+/// Differentiates E[f(θ)] with the stochastic triple (pruned backend): the entry point.
+///
+/// ```
+/// use stochad::{sample::bernoulli, Scalar};
+///
+/// // E[x² + Bernoulli(sin²(2x))] has derivative 2x + 4 sin 2x cos 2x.
+/// fn program<S: Scalar>(x: S) -> stochad::Result<S> {
+///     let p = (x * 2.0).sin().powi(2);
+///     Ok(x * x + stochad::sample::bernoulli(p)?)
+/// }
+/// let est = stochad::derivative(|x| program(x)).at(0.3).samples(20_000).seed(1).estimate()?;
+/// let exact = 2.0 * 0.3 + 4.0 * (0.6f64).sin() * (0.6f64).cos();
+/// assert!((est.mean - exact).abs() < 5.0 * est.stderr);
+/// # Ok::<(), stochad::Error>(())
+/// ```
+pub fn derivative<F, O>(f: F) -> Derivative<Triple, F>
+where
+    F: Fn(Triple) -> O + Sync,
+    O: Output<Triple>,
+{
+    derivative_with(f)
+}
+
+/// Differentiates E[f(θ)] with the estimator chosen by the closure's argument type:
+/// `|x: Score| …` (REINFORCE), `|x: Dual| …` (classical AD, biased), `|x: ExactTriple| …`, ….
+pub fn derivative_with<S, F, O>(f: F) -> Derivative<S, F>
+where
+    S: Estimator<1>,
+    F: Fn(S) -> O + Sync,
+    O: Output<S>,
+{
+    Derivative {
+        inner: Gradient::new(Unary(f)),
+    }
+}
+
+/// The gradient of E[f(θ)] for `N` parameters with the stochastic triple: one run carries all
+/// directions, sharing the primal computation.
+///
+/// ```
+/// use stochad::{sample::bernoulli, Scalar};
+/// // E[a·Bernoulli(b)] = a·b: gradient (b, a).
+/// let g = stochad::gradient(|[a, b]| Ok::<_, stochad::Error>(a * bernoulli(b)?))
+///     .at([2.0, 0.3]).samples(20_000).estimate()?;
+/// assert!((g.mean[0] - 0.3).abs() < 5.0 * g.stderr[0]);
+/// assert!((g.mean[1] - 2.0).abs() < 5.0 * g.stderr[1]);
+/// # Ok::<(), stochad::Error>(())
+/// ```
+pub fn gradient<const N: usize, F, O>(f: F) -> Gradient<Triple<N>, Multi<F>, N>
+where
+    F: Fn([Triple<N>; N]) -> O + Sync,
+    O: Output<Triple<N>>,
+{
+    gradient_with(f)
+}
+
+/// The gradient with the estimator chosen by the closure's argument type, e.g.
+/// `|[a, b]: [Score<2>; 2]| …`.
+pub fn gradient_with<S, const N: usize, F, O>(f: F) -> Gradient<S, Multi<F>, N>
+where
+    S: Estimator<N>,
+    F: Fn([S; N]) -> O + Sync,
+    O: Output<S>,
+{
+    Gradient::new(Multi(f))
+}

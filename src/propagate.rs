@@ -1,0 +1,143 @@
+//! Discontinuous functions of perturbed values: run a deterministic function on the primal and
+//! again in every alternative world the inputs carry, and reassemble one output.
+//!
+//! Comparisons inside a program act on primal values, so a branch on a value that differs in an
+//! alternative world would silently follow the primal branch there; the drivers report it as
+//! [`Error::PerturbedComparison`]. [`propagate`] is the way to write such a branch: the function
+//! sees plain values in each world, may branch freely, may return any [`Scalars`] structure
+//! (including numbers that carry perturbations of their own, e.g. values it captured), and the
+//! output carries, for every world, the difference of the world's output from the primal's.
+
+use crate::context::with_ctx;
+use crate::error::{Error, Result};
+use crate::scalar::Scalar;
+use crate::scalars::{check_same_shape, Scalars};
+
+/// What a function given to [`propagate`] may return: a [`Scalars`] value or a `Result` of one.
+pub trait PropagateOutput<O> {
+    /// The value, or the function's error.
+    fn into_result(self) -> Result<O>;
+}
+
+impl<O: Scalars> PropagateOutput<O> for O {
+    fn into_result(self) -> Result<O> {
+        Ok(self)
+    }
+}
+
+impl<O: Scalars> PropagateOutput<O> for Result<O> {
+    fn into_result(self) -> Result<O> {
+        self
+    }
+}
+
+fn draws() -> Option<u64> {
+    with_ctx("", |ctx| ctx.draws).ok()
+}
+
+/// Runs the deterministic, possibly discontinuous `f` on `input` in the primal world (with
+/// tangents, so the output's δ is the pathwise derivative) and once more in each alternative world
+/// the input carries (the pruned triple: at most one per direction), and returns the primal output
+/// carrying, per world, the alternative output's difference.
+///
+/// For `f64`, `Dual` and `Score` inputs it is just `f(input)`.
+///
+/// # Errors
+/// - [`Error::ShapeMismatch`] when an alternative world's output has another shape (a `Vec` of
+///   another length, another `Option` variant): make the output's shape independent of the
+///   discrete choice, e.g. fixed-size with explicit weights.
+/// - [`Error::RandomnessInPropagate`] when `f` drew random numbers.
+/// - Whatever `f` returns.
+///
+/// ```
+/// use stochad::{propagate, sample::bernoulli, Scalar, Triple};
+///
+/// // Branch on a coin: E[f] = p·sin θ + (1 − p)·cos θ with p = θ.
+/// fn program<S: Scalar>(t: S) -> stochad::Result<S> {
+///     let k = bernoulli(t)?;
+///     propagate(|k: S| if k.value() == 1.0 { t.sin() } else { t.cos() }, k)
+/// }
+/// let t = 0.4f64;
+/// let exact = t.sin() - t.cos() + t * t.cos() - (1.0 - t) * t.sin();
+/// let d = stochad::derivative(|t| program(t)).at(t).samples(20_000).estimate()?;
+/// assert!((d.mean - exact).abs() < 5.0 * d.stderr);
+/// # Ok::<(), stochad::Error>(())
+/// ```
+pub fn propagate<I, O, F, R>(f: F, input: I) -> Result<O>
+where
+    I: Scalars + Clone,
+    O: Scalars<Scalar = I::Scalar>,
+    F: Fn(I) -> R,
+    R: PropagateOutput<O>,
+{
+    let mut xs = Vec::new();
+    input.for_each_scalar(&mut |s| xs.push(*s));
+    let worlds = I::Scalar::couple_worlds(&xs);
+    let before = draws();
+    let mut stripped = input.clone();
+    stripped.for_each_scalar_mut(&mut |s| *s = s.without_worlds());
+    let mut out = f(stripped).into_result()?;
+    for (dir, id) in worlds {
+        let mut alt_in = input.clone();
+        alt_in.for_each_scalar_mut(&mut |s| *s = I::Scalar::from(s.value_in_world(dir, id)));
+        let alt_out = f(alt_in).into_result()?;
+        check_same_shape(&out, &alt_out)?;
+        // Values `f` captured may themselves differ in this world: read each in the world.
+        let mut alts = Vec::new();
+        alt_out.for_each_scalar(&mut |s| alts.push(s.value_in_world(dir, id)));
+        let mut it = alts.into_iter();
+        out.for_each_scalar_mut(&mut |s| {
+            if let Some(a) = it.next() {
+                *s = s.with_world(dir, id, a);
+            }
+        });
+    }
+    if draws() != before {
+        return Err(Error::RandomnessInPropagate);
+    }
+    Ok(out)
+}
+
+/// `items[k]` for a discrete number `k` (e.g. a categorical draw): the element at the primal
+/// index, carrying in each alternative world the difference to the element that world selects.
+/// Elements may themselves carry perturbations.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] when `k` is not an index of `items` in the primal or any world.
+///
+/// ```
+/// use stochad::{select, Scalar};
+/// let items = [1.0, 10.0, 100.0];
+/// let v = stochad::with_run(0, 0, || select(&items, 2.0_f64)).unwrap();
+/// assert_eq!(v, 100.0);
+/// ```
+pub fn select<T, S>(items: &[T], k: S) -> Result<T>
+where
+    S: Scalar,
+    T: Scalars<Scalar = S> + Clone,
+{
+    propagate(|k: S| -> Result<T> { Ok(items[index_of(k.value(), items.len())?].clone()) }, k)
+}
+
+/// `values[k]` as a number of `k`'s type, for constant `values` (like indexing a table of step
+/// sizes with a categorical draw).
+///
+/// # Errors
+/// [`Error::InvalidConfig`] when `k` is not an index of `values` in the primal or any world.
+///
+/// ```
+/// use stochad::{index, Scalar};
+/// let steps = [-1.0, 1.0];
+/// assert_eq!(stochad::with_run(0, 0, || index(&steps, 1.0_f64)).unwrap(), 1.0);
+/// ```
+pub fn index<S: Scalar>(values: &[f64], k: S) -> Result<S> {
+    propagate(|k: S| -> Result<S> { Ok(S::from(values[index_of(k.value(), values.len())?])) }, k)
+}
+
+fn index_of(k: f64, len: usize) -> Result<usize> {
+    if k >= 0.0 && k.fract() == 0.0 && (k as usize) < len {
+        Ok(k as usize)
+    } else {
+        Err(Error::config(format!("index {k} out of range for {len} items")))
+    }
+}

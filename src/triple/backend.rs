@@ -1,0 +1,67 @@
+//! The backend interface: everything the stochastic triple does with perturbations goes through
+//! these few verbs, so pruned, exact and smoothed backends swap without touching the samplers or
+//! the arithmetic rules.
+
+use std::fmt::Debug;
+
+use crate::context::RunContext;
+use crate::error::Result;
+use crate::sample::{Draw, Family};
+
+/// How a stochastic triple stores and combines its perturbations (one payload per direction).
+pub trait Backend: Copy + Debug + Default + Send + Sync + 'static {
+    /// The perturbations of one direction of one value.
+    type Pert: Copy + Debug + Default + Send + Sync;
+
+    /// Name for diagnostics, e.g. `"pruned"`.
+    const NAME: &'static str;
+
+    /// Whether the payload carries no perturbation (the fast path: no context is touched).
+    fn is_empty(p: &Self::Pert) -> bool;
+
+    /// The payload of `f(x)` for a payload `p` of `x`: `fx = f(x)`, `dfx = f'(x)`.
+    fn map1(p: Self::Pert, x: f64, fx: f64, dfx: f64, f: &impl Fn(f64) -> f64) -> Self::Pert;
+
+    /// The payload of `f(x, y)`; perturbations of `x` and `y` meet here (and may be pruned).
+    #[allow(clippy::too_many_arguments)]
+    fn map2(
+        a: Self::Pert,
+        b: Self::Pert,
+        x: f64,
+        y: f64,
+        fxy: f64,
+        dfx: f64,
+        dfy: f64,
+        f: &impl Fn(f64, f64) -> f64,
+    ) -> Self::Pert;
+
+    /// The payload of a discrete draw with primal `draw` from `family`, whose parameters have
+    /// primal values `values`, tangents `tangents` (this direction) and payloads `perts`: the
+    /// coupled alternatives of perturbed parameters (the same uniform under the alternative
+    /// parameters) and the new jumps of the coupling.
+    fn draw<F: Family>(
+        ctx: &mut RunContext,
+        family: &F,
+        values: &[f64],
+        tangents: &[f64],
+        perts: &[Self::Pert],
+        draw: Draw,
+    ) -> Result<Self::Pert>;
+
+    /// The perturbations' contribution to the derivative estimate: Σ β·Δ over live ones.
+    fn contribution(p: &Self::Pert) -> f64;
+
+    /// Whether the comparison `pred(x, y)` has another outcome in some live alternative world.
+    fn flips(a: &Self::Pert, b: &Self::Pert, x: f64, y: f64, pred: fn(f64, f64) -> bool) -> bool;
+
+    /// The live alternatives `(world id, Δ)` of a payload (one per world).
+    fn alternatives(p: &Self::Pert) -> smallvec::SmallVec<[(u32, f64); 4]>;
+
+    /// Rebuilds a payload from live `(world id, Δ)` pairs produced by [`Backend::alternatives`]
+    /// (used by `propagate` to attach alternative outputs to a world).
+    fn from_alternatives(alts: &[(u32, f64)]) -> Self::Pert;
+
+    /// Reduces the live worlds among `perts` to the set `propagate` must replay: the pruned
+    /// backend prunes them to one, the exact backend keeps every one.
+    fn couple(perts: &[Self::Pert]) -> smallvec::SmallVec<[u32; 4]>;
+}

@@ -1,0 +1,193 @@
+//! The exact backend: every value keeps every perturbation that reaches it (no pruning). Lower
+//! variance, cost growing with the number of perturbations; for tests and small programs.
+
+use smallvec::SmallVec;
+
+use super::backend::Backend;
+use crate::context::{with_live_ctx, ExactList, RunContext};
+use crate::error::Result;
+use crate::sample::{Draw, Family};
+
+/// Exact backend: keeps all perturbations. The lists live in the run context's arena so the
+/// triple stays `Copy`; the payload is a handle (0 = no perturbation).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Exact;
+
+/// Handle of an exact backend's list of `(world id, Δ)`, sorted by id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExactPert(u32);
+
+fn store(list: ExactList) -> ExactPert {
+    if list.is_empty() {
+        return ExactPert(0);
+    }
+    with_live_ctx(|ctx| {
+        ctx.lists.push(list);
+        ExactPert((ctx.lists.len() - 1) as u32)
+    })
+}
+
+fn load(p: ExactPert) -> ExactList {
+    if p.0 == 0 {
+        return ExactList::new();
+    }
+    with_live_ctx(|ctx| ctx.lists[p.0 as usize].clone())
+}
+
+/// Merges two id-sorted lists, calling `f(da, db)` (missing Δ = 0) for every id of either.
+fn merge(a: &ExactList, b: &ExactList, mut f: impl FnMut(u32, f64, f64)) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let ia = a.get(i).map_or(u32::MAX, |e| e.0);
+        let ib = b.get(j).map_or(u32::MAX, |e| e.0);
+        if ia == ib {
+            f(ia, a[i].1, b[j].1);
+            i += 1;
+            j += 1;
+        } else if ia < ib {
+            f(ia, a[i].1, 0.0);
+            i += 1;
+        } else {
+            f(ib, 0.0, b[j].1);
+            j += 1;
+        }
+    }
+}
+
+impl Backend for Exact {
+    type Pert = ExactPert;
+    const NAME: &'static str = "exact";
+
+    fn is_empty(p: &ExactPert) -> bool {
+        p.0 == 0
+    }
+
+    fn map1(p: ExactPert, x: f64, fx: f64, _dfx: f64, f: &impl Fn(f64) -> f64) -> ExactPert {
+        if p.0 == 0 {
+            return p;
+        }
+        let list = load(p);
+        store(
+            list.iter()
+                .map(|&(id, d)| (id, f(x + d) - fx))
+                .filter(|e| e.1 != 0.0)
+                .collect(),
+        )
+    }
+
+    fn map2(
+        a: ExactPert,
+        b: ExactPert,
+        x: f64,
+        y: f64,
+        fxy: f64,
+        _dfx: f64,
+        _dfy: f64,
+        f: &impl Fn(f64, f64) -> f64,
+    ) -> ExactPert {
+        if a.0 == 0 && b.0 == 0 {
+            return a;
+        }
+        let (la, lb) = (load(a), load(b));
+        let mut out = ExactList::new();
+        merge(&la, &lb, |id, da, db| {
+            let d = f(x + da, y + db) - fxy;
+            if d != 0.0 {
+                out.push((id, d));
+            }
+        });
+        store(out)
+    }
+
+    fn draw<F: Family>(
+        ctx: &mut RunContext,
+        family: &F,
+        values: &[f64],
+        tangents: &[f64],
+        perts: &[ExactPert],
+        draw: Draw,
+    ) -> Result<ExactPert> {
+        let k = draw.outcome;
+        let mut out = ExactList::new();
+        // Every world carried in by a parameter: same uniform, that world's parameters.
+        let mut worlds: SmallVec<[u32; 8]> = SmallVec::new();
+        let lists: SmallVec<[ExactList; 8]> = perts
+            .iter()
+            .map(|&p| ctx.lists[p.0 as usize].clone())
+            .collect();
+        for l in &lists {
+            worlds.extend(l.iter().map(|e| e.0));
+        }
+        worlds.sort_unstable();
+        worlds.dedup();
+        for &id in &worlds {
+            let alt: SmallVec<[f64; 8]> = values
+                .iter()
+                .zip(&lists)
+                .map(|(v, l)| v + l.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1))
+                .collect();
+            family.validate(&alt)?;
+            let k_alt = family.quantile(&alt, draw.u);
+            if k_alt != k {
+                out.push((id, k_alt - k));
+            }
+        }
+        if tangents.iter().any(|&t| t != 0.0) {
+            for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
+                if jump.weight != 0.0 && jump.target != k {
+                    let id = ctx.new_pert(jump.weight);
+                    out.push((id, jump.target - k));
+                }
+            }
+        }
+        if out.is_empty() {
+            return Ok(ExactPert(0));
+        }
+        ctx.lists.push(out);
+        Ok(ExactPert((ctx.lists.len() - 1) as u32))
+    }
+
+    fn contribution(p: &ExactPert) -> f64 {
+        if p.0 == 0 {
+            return 0.0;
+        }
+        with_live_ctx(|ctx| {
+            ctx.lists[p.0 as usize]
+                .iter()
+                .map(|&(id, d)| ctx.perts[id as usize].weight * d)
+                .sum()
+        })
+    }
+
+    fn flips(a: &ExactPert, b: &ExactPert, x: f64, y: f64, pred: fn(f64, f64) -> bool) -> bool {
+        if a.0 == 0 && b.0 == 0 {
+            return false;
+        }
+        let primal = pred(x, y);
+        let mut flipped = false;
+        merge(&load(*a), &load(*b), |_, da, db| {
+            flipped |= pred(x + da, y + db) != primal
+        });
+        flipped
+    }
+
+    fn alternatives(p: &ExactPert) -> SmallVec<[(u32, f64); 4]> {
+        load(*p).into_iter().collect()
+    }
+
+    fn from_alternatives(alts: &[(u32, f64)]) -> ExactPert {
+        let mut list: ExactList = alts.iter().copied().filter(|e| e.1 != 0.0).collect();
+        list.sort_unstable_by_key(|e| e.0);
+        store(list)
+    }
+
+    fn couple(perts: &[ExactPert]) -> SmallVec<[u32; 4]> {
+        let mut ids: SmallVec<[u32; 4]> = SmallVec::new();
+        for p in perts {
+            ids.extend(load(*p).iter().map(|e| e.0));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}

@@ -1,0 +1,323 @@
+//! The stochastic triple: a primal value, its pathwise tangent δ and its perturbations — weighted
+//! alternative values from discrete choices that depend on θ (Arya et al. 2022).
+//!
+//! The estimate of dE[f]/dθ from one run is δ + Σ β·(alternative − value), read off the output by
+//! the estimator drivers. How perturbations are stored and combined is the [`Backend`]'s job:
+//! [`Pruned`] (default, one alternative per value), [`Exact`] (all of them) or [`Smoothed`].
+//! A triple has `N` directions (parameters) sharing one primal computation.
+
+mod backend;
+mod exact;
+mod pruned;
+mod smoothed;
+
+use std::cmp::Ordering;
+
+use smallvec::SmallVec;
+
+pub use backend::Backend;
+pub use exact::{Exact, ExactPert};
+pub use pruned::{Pruned, PrunedPert};
+pub use smoothed::Smoothed;
+
+use crate::context::with_ctx;
+use crate::error::{Error, Result};
+use crate::sample::{draw_in, Family};
+use crate::scalar::{impl_scalar_ops, Scalar};
+
+/// A stochastic triple with backend `B` and `N` directions.
+#[derive(Clone, Copy, Debug)]
+pub struct StochasticTriple<B: Backend = Pruned, const N: usize = 1> {
+    /// The primal value.
+    pub value: f64,
+    /// The pathwise (almost-sure) derivative along each direction.
+    pub delta: [f64; N],
+    /// The perturbations along each direction.
+    pub perts: [B::Pert; N],
+}
+
+/// The stochastic triple with the default, pruned backend.
+pub type Triple<const N: usize = 1> = StochasticTriple<Pruned, N>;
+
+/// The stochastic triple with the exact backend (keeps every perturbation).
+pub type ExactTriple<const N: usize = 1> = StochasticTriple<Exact, N>;
+
+/// The stochastic triple with the smoothed backend (biased unless the program is linear in its
+/// draws).
+pub type SmoothedTriple<const N: usize = 1> = StochasticTriple<Smoothed, N>;
+
+impl<B: Backend, const N: usize> StochasticTriple<B, N> {
+    /// A triple with value `value` and pathwise tangents `delta`, no perturbations.
+    pub fn new(value: f64, delta: [f64; N]) -> Self {
+        StochasticTriple {
+            value,
+            delta,
+            perts: [B::Pert::default(); N],
+        }
+    }
+
+    /// The input variable of direction `dir`: δ = 1 along `dir`, 0 elsewhere.
+    ///
+    /// # Panics
+    /// If `dir >= N` (a programming error, not bad data).
+    pub fn variable(value: f64, dir: usize) -> Self {
+        assert!(dir < N, "direction {dir} out of range for {N} directions");
+        let mut delta = [0.0; N];
+        delta[dir] = 1.0;
+        Self::new(value, delta)
+    }
+
+    /// Whether any direction carries a perturbation.
+    pub fn is_perturbed(&self) -> bool {
+        self.perts.iter().any(|p| !B::is_empty(p))
+    }
+
+    /// The derivative estimate of direction `dir`: δ + Σ β·Δ over live perturbations. Call it
+    /// inside the run that produced the triple (the drivers do).
+    pub fn derivative_contribution(&self, dir: usize) -> f64 {
+        self.delta[dir] + B::contribution(&self.perts[dir])
+    }
+
+    /// Checks `pred` on the primal and records, in the run context, an alternative world that
+    /// would flip it. Outside a run (nothing can be perturbed there) it only compares.
+    fn check(&self, other: &Self, op: &'static str, pred: fn(f64, f64) -> bool) -> bool {
+        let r = pred(self.value, other.value);
+        for i in 0..N {
+            if B::flips(
+                &self.perts[i],
+                &other.perts[i],
+                self.value,
+                other.value,
+                pred,
+            ) {
+                let _ = crate::context::with_ctx("", |ctx| {
+                    ctx.record_flip(op, self.value, other.value)
+                });
+            }
+        }
+        r
+    }
+}
+
+impl<B: Backend, const N: usize> Default for StochasticTriple<B, N> {
+    fn default() -> Self {
+        Self::new(0.0, [0.0; N])
+    }
+}
+
+impl<B: Backend, const N: usize> From<f64> for StochasticTriple<B, N> {
+    #[inline]
+    fn from(value: f64) -> Self {
+        Self::new(value, [0.0; N])
+    }
+}
+
+impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
+    #[inline]
+    fn value(&self) -> f64 {
+        self.value
+    }
+
+    #[inline]
+    fn map1<F, D>(self, f: F, df: D) -> Self
+    where
+        F: Fn(f64) -> f64,
+        D: Fn(f64, f64) -> f64,
+    {
+        let x = self.value;
+        let fx = f(x);
+        let d = df(x, fx);
+        let mut perts = self.perts;
+        for p in perts.iter_mut() {
+            if !B::is_empty(p) {
+                *p = B::map1(*p, x, fx, d, &f);
+            }
+        }
+        StochasticTriple {
+            value: fx,
+            delta: self.delta.map(|t| d * t),
+            perts,
+        }
+    }
+
+    #[inline]
+    fn map2<F, Dx, Dy>(self, other: Self, f: F, dfdx: Dx, dfdy: Dy) -> Self
+    where
+        F: Fn(f64, f64) -> f64,
+        Dx: Fn(f64, f64, f64) -> f64,
+        Dy: Fn(f64, f64, f64) -> f64,
+    {
+        let (x, y) = (self.value, other.value);
+        let v = f(x, y);
+        let (dx, dy) = (dfdx(x, y, v), dfdy(x, y, v));
+        let mut delta = [0.0; N];
+        let mut perts = [B::Pert::default(); N];
+        for i in 0..N {
+            delta[i] = dx * self.delta[i] + dy * other.delta[i];
+            let (a, b) = (self.perts[i], other.perts[i]);
+            if !(B::is_empty(&a) && B::is_empty(&b)) {
+                perts[i] = B::map2(a, b, x, y, v, dx, dy, &f);
+            }
+        }
+        StochasticTriple {
+            value: v,
+            delta,
+            perts,
+        }
+    }
+
+    fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
+        // Scratch on the stack for the common few-parameter families (the draw is a hot path).
+        const STACK: usize = 4;
+        let n = params.len();
+        if n <= STACK {
+            let mut v = [0.0; STACK];
+            let mut t = [0.0; STACK];
+            let mut p = [B::Pert::default(); STACK];
+            draw_with(family, params, &mut v[..n], &mut t[..n], &mut p[..n])
+        } else {
+            draw_with(
+                family,
+                params,
+                &mut vec![0.0; n],
+                &mut vec![0.0; n],
+                &mut vec![B::Pert::default(); n],
+            )
+        }
+    }
+
+    fn couple_worlds(xs: &[Self]) -> SmallVec<[(usize, u32); 4]> {
+        let mut worlds = SmallVec::new();
+        let mut perts: SmallVec<[B::Pert; 8]> = SmallVec::with_capacity(xs.len());
+        for dir in 0..N {
+            perts.clear();
+            perts.extend(xs.iter().map(|x| x.perts[dir]).filter(|p| !B::is_empty(p)));
+            if !perts.is_empty() {
+                worlds.extend(B::couple(&perts).into_iter().map(|id| (dir, id)));
+            }
+        }
+        worlds
+    }
+
+    fn value_in_world(&self, dir: usize, id: u32) -> f64 {
+        if B::is_empty(&self.perts[dir]) {
+            return self.value;
+        }
+        let alts = B::alternatives(&self.perts[dir]);
+        self.value + alts.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1)
+    }
+
+    fn without_worlds(self) -> Self {
+        StochasticTriple {
+            perts: [B::Pert::default(); N],
+            ..self
+        }
+    }
+
+    fn with_world(mut self, dir: usize, id: u32, alt: f64) -> Self {
+        let mut alts = B::alternatives(&self.perts[dir]);
+        alts.retain(|e| e.0 != id);
+        let d = alt - self.value;
+        if d != 0.0 {
+            alts.push((id, d));
+        }
+        // Worlds the output already carried (captured perturbed values) meet the replayed one.
+        if alts.len() > 1 {
+            let perts: SmallVec<[B::Pert; 4]> =
+                alts.iter().map(|&e| B::from_alternatives(&[e])).collect();
+            let keep = B::couple(&perts);
+            alts.retain(|e| keep.contains(&e.0));
+        }
+        self.perts[dir] = B::from_alternatives(&alts);
+        self
+    }
+}
+
+/// The triple's draw with caller-provided scratch for parameter values, tangents and payloads.
+fn draw_with<B: Backend, F: Family, const N: usize>(
+    family: &F,
+    params: &[StochasticTriple<B, N>],
+    vals: &mut [f64],
+    tangents: &mut [f64],
+    perts: &mut [B::Pert],
+) -> Result<StochasticTriple<B, N>> {
+    for (v, p) in vals.iter_mut().zip(params) {
+        *v = p.value;
+    }
+    family.validate(vals)?;
+    with_ctx("a discrete draw", |ctx| {
+        let draw = draw_in(ctx, family, vals)?;
+        if draw.u.is_nan() {
+            return Err(Error::config(
+                "the exact oracle enumerates with Dual numbers; a stochastic triple cannot be enumerated",
+            ));
+        }
+        let mut out = StochasticTriple::<B, N>::from(draw.outcome);
+        for i in 0..N {
+            let mut active = false;
+            for (j, p) in params.iter().enumerate() {
+                tangents[j] = p.delta[i];
+                perts[j] = p.perts[i];
+                active |= tangents[j] != 0.0 || !B::is_empty(&perts[j]);
+            }
+            if active {
+                out.perts[i] = B::draw(ctx, family, vals, tangents, perts, draw)?;
+            }
+        }
+        Ok(out)
+    })?
+}
+
+impl_scalar_ops!([B: Backend, const N: usize] StochasticTriple<B, N>);
+
+impl<B: Backend, const N: usize> PartialEq for StochasticTriple<B, N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.check(other, "==", |a, b| a == b)
+    }
+}
+
+impl<B: Backend, const N: usize> PartialEq<f64> for StochasticTriple<B, N> {
+    fn eq(&self, other: &f64) -> bool {
+        self.check(&Self::from(*other), "==", |a, b| a == b)
+    }
+}
+
+impl<B: Backend, const N: usize> PartialOrd for StochasticTriple<B, N> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        let ord = self.value.partial_cmp(&other.value);
+        // A three-way comparison flips if either ordering test does.
+        self.check(other, "partial_cmp", |a, b| a < b);
+        self.check(other, "partial_cmp", |a, b| a > b);
+        ord
+    }
+    fn lt(&self, other: &Self) -> bool {
+        self.check(other, "<", |a, b| a < b)
+    }
+    fn le(&self, other: &Self) -> bool {
+        self.check(other, "<=", |a, b| a <= b)
+    }
+    fn gt(&self, other: &Self) -> bool {
+        self.check(other, ">", |a, b| a > b)
+    }
+    fn ge(&self, other: &Self) -> bool {
+        self.check(other, ">=", |a, b| a >= b)
+    }
+}
+
+impl<B: Backend, const N: usize> PartialOrd<f64> for StochasticTriple<B, N> {
+    fn partial_cmp(&self, other: &f64) -> Option<Ordering> {
+        self.partial_cmp(&Self::from(*other))
+    }
+    fn lt(&self, other: &f64) -> bool {
+        self.lt(&Self::from(*other))
+    }
+    fn le(&self, other: &f64) -> bool {
+        self.le(&Self::from(*other))
+    }
+    fn gt(&self, other: &f64) -> bool {
+        self.gt(&Self::from(*other))
+    }
+    fn ge(&self, other: &f64) -> bool {
+        self.ge(&Self::from(*other))
+    }
+}

@@ -1,0 +1,231 @@
+//! The pruned backend: at most one alternative per value; when two perturbations meet, one is
+//! kept with probability ∝ |weight| and reweighted, so the estimate stays unbiased.
+
+use smallvec::SmallVec;
+
+use super::backend::Backend;
+use crate::context::{with_live_ctx, RunContext};
+use crate::error::Result;
+use crate::sample::{Draw, Family};
+
+/// Pruned backend (the default): one alternative per value; pruning decisions live in the run
+/// context and are seen by every value that carries the perturbation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pruned;
+
+/// The perturbation a pruned value carries: the world `id` (or none) and Δ = alternative − value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PrunedPert {
+    id: u32,
+    delta: f64,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Default for PrunedPert {
+    fn default() -> Self {
+        PrunedPert {
+            id: NONE,
+            delta: 0.0,
+        }
+    }
+}
+
+impl PrunedPert {
+    #[inline]
+    fn some(id: u32, delta: f64) -> Self {
+        PrunedPert { id, delta }
+    }
+    #[inline]
+    fn is_none(&self) -> bool {
+        self.id == NONE
+    }
+}
+
+/// Keeps one of two live perturbations with probability ∝ |weight|, kills the other everywhere,
+/// and divides the survivor's weight by its survival probability. Returns the survivor's id.
+fn prune(ctx: &mut RunContext, a: u32, b: u32) -> u32 {
+    let (wa, wb) = (ctx.perts[a as usize].weight, ctx.perts[b as usize].weight);
+    let total = wa.abs() + wb.abs();
+    if total == 0.0 {
+        ctx.perts[b as usize].alive = false;
+        return a;
+    }
+    let (keep, lose, w) = if ctx.coupling_uniform() * total < wb.abs() {
+        (b, a, wb)
+    } else {
+        (a, b, wa)
+    };
+    ctx.perts[lose as usize].alive = false;
+    ctx.perts[keep as usize].weight = total.copysign(w);
+    keep
+}
+
+/// The live perturbation among `perts` after pruning them pairwise (None when there is none).
+fn couple_all(ctx: &mut RunContext, perts: &[PrunedPert]) -> Option<u32> {
+    let mut kept: Option<u32> = None;
+    for p in perts {
+        // Δ = 0: this value is the primal in that world; it has no stake in the decision.
+        if p.is_none() || p.delta == 0.0 || !ctx.perts[p.id as usize].alive {
+            continue;
+        }
+        kept = Some(match kept {
+            None => p.id,
+            Some(k) if k == p.id => k,
+            Some(k) => prune(ctx, k, p.id),
+        });
+    }
+    kept
+}
+
+impl Backend for Pruned {
+    type Pert = PrunedPert;
+    const NAME: &'static str = "pruned";
+
+    #[inline]
+    fn is_empty(p: &PrunedPert) -> bool {
+        p.is_none()
+    }
+
+    #[inline]
+    fn map1(p: PrunedPert, x: f64, fx: f64, _dfx: f64, f: &impl Fn(f64) -> f64) -> PrunedPert {
+        if p.is_none() {
+            return p;
+        }
+        // A world in which this value equals the primal needs no perturbation here; dropping it
+        // keeps it out of pruning decisions it has no stake in (it stays alive elsewhere).
+        let d = f(x + p.delta) - fx;
+        if d == 0.0 {
+            PrunedPert::default()
+        } else {
+            PrunedPert::some(p.id, d)
+        }
+    }
+
+    #[inline]
+    fn map2(
+        a: PrunedPert,
+        b: PrunedPert,
+        x: f64,
+        y: f64,
+        fxy: f64,
+        _dfx: f64,
+        _dfy: f64,
+        f: &impl Fn(f64, f64) -> f64,
+    ) -> PrunedPert {
+        match (a.is_none(), b.is_none()) {
+            (true, true) => a,
+            (false, true) => PrunedPert::some(a.id, f(x + a.delta, y) - fxy),
+            (true, false) => PrunedPert::some(b.id, f(x, y + b.delta) - fxy),
+            (false, false) if a.id == b.id => {
+                PrunedPert::some(a.id, f(x + a.delta, y + b.delta) - fxy)
+            }
+            (false, false) => match with_live_ctx(|ctx| couple_all(ctx, &[a, b])) {
+                None => PrunedPert::default(),
+                Some(id) if id == a.id => PrunedPert::some(id, f(x + a.delta, y) - fxy),
+                Some(id) => PrunedPert::some(id, f(x, y + b.delta) - fxy),
+            },
+        }
+    }
+
+    fn draw<F: Family>(
+        ctx: &mut RunContext,
+        family: &F,
+        values: &[f64],
+        tangents: &[f64],
+        perts: &[PrunedPert],
+        draw: Draw,
+    ) -> Result<PrunedPert> {
+        let k = draw.outcome;
+        // The world carried in by the parameters: same uniform, alternative parameters.
+        let mut out = PrunedPert::default();
+        if let Some(id) = couple_all(ctx, perts) {
+            let alt = |alt: &mut [f64]| -> Result<f64> {
+                for ((a, v), p) in alt.iter_mut().zip(values).zip(perts) {
+                    *a = if p.id == id { v + p.delta } else { *v };
+                }
+                family.validate(alt)?;
+                Ok(family.quantile(alt, draw.u))
+            };
+            let k_alt = if values.len() <= 4 {
+                alt(&mut [0.0; 4][..values.len()])?
+            } else {
+                alt(&mut vec![0.0; values.len()])?
+            };
+            if k_alt != k {
+                out = PrunedPert::some(id, k_alt - k);
+            }
+        }
+        // New worlds opened by this draw's own dependence on θ, pruned against the above.
+        if tangents.iter().any(|&t| t != 0.0) {
+            for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
+                if jump.weight == 0.0 || jump.target == k {
+                    continue;
+                }
+                let id = ctx.new_pert(jump.weight);
+                out = if out.is_none() || prune(ctx, out.id, id) == id {
+                    PrunedPert::some(id, jump.target - k)
+                } else {
+                    out
+                };
+            }
+        }
+        Ok(out)
+    }
+
+    fn contribution(p: &PrunedPert) -> f64 {
+        if p.is_none() {
+            return 0.0;
+        }
+        with_live_ctx(|ctx| {
+            let s = ctx.perts[p.id as usize];
+            if s.alive {
+                s.weight * p.delta
+            } else {
+                0.0
+            }
+        })
+    }
+
+    fn flips(a: &PrunedPert, b: &PrunedPert, x: f64, y: f64, pred: fn(f64, f64) -> bool) -> bool {
+        if a.is_none() && b.is_none() {
+            return false;
+        }
+        let primal = pred(x, y);
+        let alive = |p: &PrunedPert| {
+            !p.is_none()
+                && crate::context::with_ctx("", |ctx| ctx.perts[p.id as usize].alive)
+                    .unwrap_or(false)
+        };
+        let (la, lb) = (alive(a), alive(b));
+        if la && lb && a.id == b.id {
+            return pred(x + a.delta, y + b.delta) != primal;
+        }
+        (la && pred(x + a.delta, y) != primal) || (lb && pred(x, y + b.delta) != primal)
+    }
+
+    fn alternatives(p: &PrunedPert) -> SmallVec<[(u32, f64); 4]> {
+        let mut v = SmallVec::new();
+        if !p.is_none() && with_live_ctx(|ctx| ctx.perts[p.id as usize].alive) {
+            v.push((p.id, p.delta));
+        }
+        v
+    }
+
+    fn from_alternatives(alts: &[(u32, f64)]) -> PrunedPert {
+        match alts {
+            [] => PrunedPert::default(),
+            [(id, d)] => PrunedPert::some(*id, *d),
+            _ => unreachable!("the pruned backend replays one world"),
+        }
+    }
+
+    fn couple(perts: &[PrunedPert]) -> SmallVec<[u32; 4]> {
+        if perts.iter().all(|p| p.is_none()) {
+            return SmallVec::new();
+        }
+        with_live_ctx(|ctx| couple_all(ctx, perts))
+            .into_iter()
+            .collect()
+    }
+}

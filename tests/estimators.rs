@@ -1,0 +1,282 @@
+//! Every estimator that claims no bias, against analytic derivatives at fixed points and seeds,
+//! with a tolerance of 5 standard errors of its own estimate.
+
+mod common;
+
+use common::*;
+use stochad::{
+    derivative, derivative_with, gradient, gradient_with, Dual, Error, ExactTriple, Score,
+    SmoothedTriple, Triple,
+};
+
+const N: usize = 40_000;
+
+#[test]
+fn bernoulli_sin_all_unbiased_estimators() {
+    // Both signs of δ = d sin²(2x)/dx: positive at 0.3, negative at 1.2.
+    for (x, seed) in [(0.3, 1), (1.2, 2)] {
+        let exact = bernoulli_sin_exact(x);
+        let t = derivative(|x| bernoulli_sin(x))
+            .at(x)
+            .samples(N)
+            .seed(seed)
+            .estimate()
+            .unwrap();
+        assert_close("pruned triple", t.mean, t.stderr, exact);
+        let e = derivative_with(|x: ExactTriple| bernoulli_sin(x))
+            .at(x)
+            .samples(N)
+            .seed(seed);
+        let e = e.estimate().unwrap();
+        assert_close("exact triple", e.mean, e.stderr, exact);
+        // Linear in its one draw: the smoothed backend is unbiased here.
+        let s = derivative_with(|x: SmoothedTriple| bernoulli_sin(x))
+            .at(x)
+            .samples(N)
+            .seed(seed);
+        let s = s.estimate().unwrap();
+        assert_close("smoothed triple", s.mean, s.stderr, exact);
+        let sb = derivative_with(|x: Score| bernoulli_sin(x))
+            .at(x)
+            .samples(N)
+            .seed(seed);
+        let sb = sb.estimate().unwrap();
+        assert_close("score + baseline", sb.mean, sb.stderr, exact);
+        let s0 = derivative_with(|x: Score| bernoulli_sin(x))
+            .at(x)
+            .samples(N)
+            .seed(seed);
+        let s0 = s0.baseline(false).estimate().unwrap();
+        assert_close("score", s0.mean, s0.stderr, exact);
+    }
+}
+
+#[test]
+fn dual_numbers_are_biased() {
+    let x = 0.3;
+    let exact = bernoulli_sin_exact(x);
+    let d = derivative_with(|x: Dual| bernoulli_sin(x))
+        .at(x)
+        .samples(1000)
+        .estimate()
+        .unwrap();
+    // Classical AD sees only the 2x of the smooth part.
+    assert!((d.mean - 2.0 * x).abs() < 1e-12);
+    assert!(
+        (d.mean - exact).abs() > 1.0,
+        "dual {} vs exact {exact}",
+        d.mean
+    );
+    let w = derivative_with(|p: Dual| random_walk(p, 20))
+        .at(40.0)
+        .samples(2000)
+        .estimate()
+        .unwrap();
+    let (_, dw) = random_walk_exact(40.0, 20);
+    assert!(
+        w.mean == 0.0 && dw.abs() > 0.1,
+        "dual {} vs exact {dw}",
+        w.mean
+    );
+}
+
+#[test]
+fn sin_cos_with_sigmoid_probability() {
+    for (t, seed) in [(-0.7, 3), (0.4, 4)] {
+        let exact = sin_cos_exact(t);
+        let d = derivative(|t| sin_cos(t))
+            .at(t)
+            .samples(N)
+            .seed(seed)
+            .estimate()
+            .unwrap();
+        assert_close("triple", d.mean, d.stderr, exact);
+        let s = derivative_with(|t: Score| sin_cos(t))
+            .at(t)
+            .samples(N)
+            .seed(seed);
+        let s = s.estimate().unwrap();
+        assert_close("score", s.mean, s.stderr, exact);
+    }
+}
+
+#[test]
+fn random_walk_matches_transition_matrix() {
+    let n = 20;
+    let p = 2.0 * n as f64;
+    let (e, de) = random_walk_exact(p, n);
+    let t = derivative(|p| random_walk(p, n))
+        .at(p)
+        .samples(N)
+        .seed(5)
+        .estimate()
+        .unwrap();
+    assert_close("E[X²]", t.value, t.value_stderr, e);
+    assert_close("pruned triple", t.mean, t.stderr, de);
+    let x = derivative_with(|p: ExactTriple| random_walk(p, n))
+        .at(p)
+        .samples(N / 4)
+        .seed(5);
+    let x = x.estimate().unwrap();
+    assert_close("exact triple", x.mean, x.stderr, de);
+    let s = derivative_with(|p: Score| random_walk(p, n))
+        .at(p)
+        .samples(N)
+        .seed(5);
+    let s = s.estimate().unwrap();
+    assert_close("score + baseline", s.mean, s.stderr, de);
+    // The triple's whole point: lower variance than the score function.
+    assert!(
+        t.std_dev() < s.std_dev(),
+        "triple {} vs score {}",
+        t.std_dev(),
+        s.std_dev()
+    );
+}
+
+#[test]
+fn gradient_shares_the_primal_across_directions() {
+    // E[a · Bernoulli(b)² + Bernoulli(a·b)] = a b + a b: gradient (2b, 2a).
+    let prog = |[a, b]: [Triple<2>; 2]| -> stochad::Result<Triple<2>> {
+        let k = stochad::sample::bernoulli(b)?;
+        Ok(a * k * k + stochad::sample::bernoulli(a * b)?)
+    };
+    let (a, b) = (0.8, 0.6);
+    let g = gradient(prog)
+        .at([a, b])
+        .samples(N)
+        .seed(6)
+        .estimate()
+        .unwrap();
+    assert_close("d/da", g.mean[0], g.stderr[0], 2.0 * b);
+    assert_close("d/db", g.mean[1], g.stderr[1], 2.0 * a);
+    let s = gradient_with(|[a, b]: [Score<2>; 2]| -> stochad::Result<Score<2>> {
+        let k = stochad::sample::bernoulli(b)?;
+        Ok(a * k * k + stochad::sample::bernoulli(a * b)?)
+    });
+    let s = s.at([a, b]).samples(N).seed(6).estimate().unwrap();
+    assert_close("score d/da", s.mean[0], s.stderr[0], 2.0 * b);
+    assert_close("score d/db", s.mean[1], s.stderr[1], 2.0 * a);
+}
+
+#[test]
+fn all_number_types_take_the_same_primal_path() {
+    let n = 30;
+    let p = 60.0;
+    let t = derivative(|p| random_walk(p, n))
+        .at(p)
+        .samples(200)
+        .seed(9)
+        .runs()
+        .unwrap();
+    let e = derivative_with(|p: ExactTriple| random_walk(p, n))
+        .at(p)
+        .samples(200)
+        .seed(9);
+    let s = derivative_with(|p: Score| random_walk(p, n))
+        .at(p)
+        .samples(200)
+        .seed(9);
+    let d = derivative_with(|p: Dual| random_walk(p, n))
+        .at(p)
+        .samples(200)
+        .seed(9);
+    let (e, s, d) = (e.runs().unwrap(), s.runs().unwrap(), d.runs().unwrap());
+    for i in 0..200 {
+        let plain = stochad::with_run(9, i as u64, || random_walk(p, n)).unwrap();
+        assert_eq!(t[i].value, plain);
+        assert_eq!(e[i].value, plain);
+        assert_eq!(s[i].value, plain);
+        assert_eq!(d[i].value, plain);
+    }
+}
+
+#[test]
+fn bit_identical_whatever_the_thread_count() {
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                derivative(|p| random_walk(p, 30))
+                    .at(60.0)
+                    .samples(3000)
+                    .seed(11)
+                    .estimate()
+                    .unwrap()
+            })
+    };
+    let (a, b) = (run(1), run(2));
+    assert_eq!(a.mean.to_bits(), b.mean.to_bits());
+    assert_eq!(a.stderr.to_bits(), b.stderr.to_bits());
+    // And a different seed gives a different estimate.
+    let c = derivative(|p| random_walk(p, 30))
+        .at(60.0)
+        .samples(3000)
+        .seed(12)
+        .estimate()
+        .unwrap();
+    assert_ne!(a.mean, c.mean);
+}
+
+#[test]
+fn a_comparison_a_perturbation_would_flip_is_an_error() {
+    let prog = |x: Triple| -> stochad::Result<Triple> {
+        let k = stochad::sample::bernoulli(x)?;
+        Ok(if k > 0.5 { x * 3.0 } else { x })
+    };
+    // Some sample carries a flip that changes `k > 0.5`.
+    let err = derivative(prog)
+        .at(0.5)
+        .samples(100)
+        .seed(1)
+        .estimate()
+        .unwrap_err();
+    match err {
+        Error::PerturbedComparison { op, .. } => assert_eq!(op, ">"),
+        e => panic!("unexpected error {e}"),
+    }
+    // Comparisons no perturbation can flip are fine.
+    let ok = |x: Triple| -> stochad::Result<Triple> {
+        let k = stochad::sample::bernoulli(x)?;
+        Ok(if x > 0.2 { k * 2.0 } else { k })
+    };
+    let d = derivative(ok)
+        .at(0.5)
+        .samples(N)
+        .seed(2)
+        .estimate()
+        .unwrap();
+    assert_close("branch on θ", d.mean, d.stderr, 2.0);
+}
+
+#[test]
+fn bad_input_gives_typed_errors() {
+    let e = derivative(|x| stochad::sample::bernoulli(x))
+        .at(1.5)
+        .samples(10)
+        .estimate();
+    assert!(
+        matches!(
+            e,
+            Err(Error::InvalidParameter {
+                what: "bernoulli: p",
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    let e = derivative(|x| stochad::sample::bernoulli(x))
+        .at(f64::NAN)
+        .estimate();
+    assert!(matches!(e, Err(Error::InvalidConfig { .. })), "{e:?}");
+    let e = derivative(|x| stochad::sample::bernoulli(x))
+        .at(0.5)
+        .samples(0)
+        .estimate();
+    assert!(matches!(e, Err(Error::InvalidConfig { .. })), "{e:?}");
+    // Outside a run there is no random stream.
+    let e = stochad::sample::bernoulli(0.5_f64);
+    assert!(matches!(e, Err(Error::NoRunContext { .. })), "{e:?}");
+}
