@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use stochad::scalars::{
     check_same_shape, collect_scalars, count_scalars, lift, primal, rebuild, shape,
 };
-use stochad::{Dual, Error, Scalar, Scalars};
+use stochad::{Dual, Error, Scalar, Scalars, Score, Triple};
 
 #[derive(Scalars, Clone, Copy, Debug, PartialEq)]
 struct FourMomentum<S> {
@@ -54,6 +54,18 @@ enum Tree<S> {
     Node(Box<Tree<S>>, std::boxed::Box<Tree<S>>, i32),
 }
 
+/// Field types passed into a `macro_rules!` macro keep the caller's hygiene context.
+macro_rules! holder {
+    ($name:ident, $t:ty) => {
+        #[derive(Scalars, Debug, PartialEq)]
+        struct $name<S> {
+            inner: $t,
+            count: u8,
+        }
+    };
+}
+holder!(Holder, Vec<Option<S>>);
+
 fn p(px: f64, py: f64, pz: f64, e: f64) -> FourMomentum<f64> {
     FourMomentum { px, py, pz, e }
 }
@@ -74,6 +86,17 @@ fn nested_struct_lifts_to_dual_and_back() {
     assert_eq!(d.constituent_pt[2], Dual::new(3.5, [0.0, 0.0]));
     assert_eq!(d.index, 7);
     assert_eq!(primal(&d), j);
+}
+
+#[test]
+fn every_number_type_is_a_scalars_leaf() {
+    // The blanket impl covers the stochastic triple and the score number without their help.
+    let j = jet(2.0, 2, 3);
+    let t: Jet<Triple> = lift(&j);
+    let s: Jet<Score<2>> = lift(&j);
+    assert_eq!(primal(&t), j);
+    assert_eq!(primal(&s), j);
+    assert_eq!(count_scalars(&t), 6);
 }
 
 #[test]
@@ -140,6 +163,17 @@ fn extra_parameters_lifetimes_and_const_generics() {
     assert_eq!(count_scalars(&three), 3);
     // The Vec length of `pairs` (0) and the `None` of `maybe` are in the shape.
     assert_eq!(shape(&three), [0, 0]);
+}
+
+#[test]
+fn derive_inside_a_declarative_macro() {
+    let h = Holder {
+        inner: vec![Some(1.0), None],
+        count: 2,
+    };
+    let d: Holder<Dual<1>> = lift(&h);
+    assert_eq!(primal(&d), h);
+    assert_eq!(shape(&h), [2, 1, 0]);
 }
 
 #[test]

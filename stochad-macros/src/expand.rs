@@ -60,47 +60,50 @@ impl Field<'_> {
         }
     }
 
-    /// The bound field (the box's content for a boxed field), spanned at the field's type so
-    /// that a missing `Scalars` or `Clone` impl is reported there.
+    /// The bound field, or the box's content for a boxed field.
     fn inner(&self, mutable: bool) -> TokenStream {
-        let span = self.ty.span();
-        let b = Ident::new(&self.binding.to_string(), span);
+        let b = &self.binding;
         match (self.kind, mutable) {
-            (Kind::Boxed, false) => quote_spanned!(span=> &**#b),
-            (Kind::Boxed, true) => quote_spanned!(span=> &mut **#b),
+            (Kind::Boxed, false) => quote!(&**#b),
+            (Kind::Boxed, true) => quote!(&mut **#b),
             _ => quote!(#b),
         }
+    }
+
+    /// `<T as ScalarField<S>>::method(field, __stochad_f)`, spanned at the field's type so that a
+    /// field type without a `Scalars` impl is reported there.
+    fn call(&self, scalar: &Ident, method: &str, mutable: bool) -> TokenStream {
+        let (x, ty) = (self.inner(mutable), self.content());
+        let method = Ident::new(method, Span::call_site());
+        quote_spanned!(self.ty.span()=>
+            <#ty as #PRIVATE::ScalarField<#scalar>>::#method(#x, __stochad_f)
+        )
     }
 }
 
 pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let name = &input.ident;
-    let variants: Vec<Variant> =
-        match &input.data {
-            Data::Struct(s) => vec![Variant {
-                path: quote!(#name),
-                index: None,
-                fields: &s.fields,
-            }],
-            Data::Enum(e) => e
-                .variants
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    let ident = &v.ident;
-                    Variant {
-                        path: quote!(#name::#ident),
-                        index: Some(i),
-                        fields: &v.fields,
-                    }
-                })
-                .collect(),
-            Data::Union(u) => return Err(syn::Error::new_spanned(
-                u.union_token,
-                "`#[derive(Scalars)]` does not support unions: which field holds the scalars is \
-                 not known at run time; use a struct or an enum",
-            )),
-        };
+    let variants: Vec<Variant> = match &input.data {
+        Data::Struct(s) => vec![Variant {
+            path: quote!(#name),
+            index: None,
+            fields: &s.fields,
+        }],
+        Data::Enum(e) => e
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let ident = &v.ident;
+                Variant {
+                    path: quote!(#name::#ident),
+                    index: Some(i),
+                    fields: &v.fields,
+                }
+            })
+            .collect(),
+        Data::Union(u) => return Err(union_error(u)),
+    };
     reject_inner_attrs(input)?;
     let scalar = scalar_param(input)?;
     check_fields(&variants, &scalar)?;
@@ -176,6 +179,14 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
+}
+
+fn union_error(u: &syn::DataUnion) -> syn::Error {
+    syn::Error::new_spanned(
+        u.union_token,
+        "`#[derive(Scalars)]` does not support unions: which field holds the scalars is not known \
+         at run time; use a struct or an enum",
+    )
 }
 
 /// Rejects field types that hold the scalar where a new owned value cannot be built from them.
@@ -260,19 +271,16 @@ fn map_arm(scalar: &Ident) -> impl Fn(&Variant) -> TokenStream + '_ {
         let fields = fields(v, scalar);
         let pat = pattern(v, &fields, true);
         let values = fields.iter().map(|f| {
-            let (x, span, ty) = (f.inner(false), f.ty.span(), f.content());
+            let (b, ty) = (&f.binding, f.ty);
             match f.kind {
-                Kind::Scalars | Kind::Boxed => {
-                    let call = quote_spanned!(span=> <#ty as #PRIVATE::ScalarField<#scalar>>::map_field(#x, __stochad_f));
-                    if f.kind == Kind::Boxed {
-                        quote_spanned!(span=> ::std::boxed::Box::new(#call))
-                    } else {
-                        call
-                    }
+                Kind::Scalars => f.call(scalar, "map_field", false),
+                Kind::Boxed => {
+                    let call = f.call(scalar, "map_field", false);
+                    quote!(::std::boxed::Box::new(#call))
                 }
+                // Spanned at the field, where a missing `Clone` is reported.
                 Kind::Cloned => {
-                    let (b, ty) = (&f.binding, f.ty);
-                    quote_spanned!(span=> <#ty as #PRIVATE::CloneField>::clone_field(#b))
+                    quote_spanned!(ty.span()=> <#ty as #PRIVATE::CloneField>::clone_field(#b))
                 }
             }
         });
@@ -295,11 +303,10 @@ fn visit_arm<'a>(
             (true, Some(i)) => Some(quote!(__stochad_f.push(#i);)),
             _ => None,
         };
-        let method = Ident::new(method, Span::call_site());
-        let calls = fields.iter().filter(|f| f.has_scalars()).map(|f| {
-            let (x, span, ty) = (f.inner(mutable), f.ty.span(), f.content());
-            quote_spanned!(span=> <#ty as #PRIVATE::ScalarField<#scalar>>::#method(#x, __stochad_f);)
-        });
-        quote!(#pat => { #index #(#calls)* })
+        let calls = fields
+            .iter()
+            .filter(|f| f.has_scalars())
+            .map(|f| f.call(scalar, method, mutable));
+        quote!(#pat => { #index #(#calls;)* })
     }
 }

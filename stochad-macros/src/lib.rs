@@ -17,7 +17,8 @@
 //! the blanket impl for every `Scalar`), so recursive types work:
 //! `enum Tree<S> { Leaf(S), Node(Box<Tree<S>>, Box<Tree<S>>) }`.
 //! Other fields (`usize`, `String`, an `i32` particle id) hold no scalars: `map_scalars` clones
-//! them, so they must implement `Clone`, and the visitors skip them.
+//! them, so they must implement `Clone`, and the visitors and `shape` skip them. The test is
+//! syntactic: a `weights: Vec<f64>` field of `Jet<S>` is data, cloned, even when `S` is `f64`.
 //!
 //! A field may not hold the scalar type behind a reference, a raw pointer, in a function pointer
 //! or a trait object (`&'a S`, `*const S`, `fn(S) -> S`, `Box<dyn Fn(S)>`): the derive reports it
@@ -43,7 +44,10 @@
 //!
 //! Fields are visited in declaration order. For an enum, `shape` first records the index of the
 //! variant, so two values holding different variants never look alike. Fields cloned by
-//! `map_scalars` whose type involves a type parameter get a `Clone` bound on the impl.
+//! `map_scalars` whose type involves a type parameter get a `Clone` bound on the impl. The real
+//! code calls the field impls through a hidden helper trait with the scalar type fixed, so a
+//! field type without a `Scalars` impl, or a cloned field without `Clone`, is reported at the
+//! field.
 //!
 //! # Example
 //! ```
