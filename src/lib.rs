@@ -80,5 +80,7 @@ pub use estimate::{
     derivative, derivative_with, gradient, gradient_with, Estimate, GradientEstimate,
 };
 pub use scalar::Scalar;
+pub use scalars::Scalars;
 pub use score::Score;
+pub use stochad_macros::Scalars;
 pub use triple::{ExactTriple, SmoothedTriple, StochasticTriple, Triple};

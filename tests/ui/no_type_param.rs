@@ -1,0 +1,8 @@
+use stochad::Scalars;
+
+#[derive(Scalars)]
+struct Plain {
+    x: f64,
+}
+
+fn main() {}

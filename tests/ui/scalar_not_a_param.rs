@@ -1,0 +1,10 @@
+use stochad::Scalars;
+
+#[derive(Scalars)]
+#[scalars(scalar = T)]
+struct Jet<S, Tag> {
+    pt: S,
+    tag: Tag,
+}
+
+fn main() {}
