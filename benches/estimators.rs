@@ -4,19 +4,11 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 use stochad::sample::bernoulli;
+use stochad::toys::random_walk;
 use stochad::{
     derivative, derivative_with, gradient, with_run, Dual, ExactTriple, Result, Scalar, Score,
     Triple,
 };
-
-fn random_walk<S: Scalar>(p: S, n: usize) -> Result<S> {
-    let mut x = S::zero();
-    for _ in 0..n {
-        let up = bernoulli((-x / p).exp())?;
-        x = x + up * 2.0 - 1.0;
-    }
-    Ok(x * x)
-}
 
 /// ~10⁴ arithmetic operations around 100 draws.
 fn heavy<S: Scalar>(theta: S) -> Result<S> {

@@ -112,6 +112,8 @@ pub struct RunContext {
     pub(crate) flip: Option<Error>,
     pub(crate) draws: u64,
     pub(crate) mode: Mode,
+    /// Whether stochastic triples also record the score of their draws (for the score mix).
+    pub(crate) record_score: bool,
 }
 
 impl RunContext {
@@ -127,6 +129,7 @@ impl RunContext {
             flip: None,
             draws: 0,
             mode: Mode::Sample,
+            record_score: false,
         }
     }
 

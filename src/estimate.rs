@@ -32,16 +32,29 @@ impl<S: Scalar> Output<S> for Result<S> {
 }
 
 /// One run's raw result: the output value, the derivative estimate of each direction (for the
-/// score function, without baseline: δ + f·s) and the score s of each direction (0 for the other
-/// estimators).
+/// score function, without baseline: δ + f·s), the pathwise derivative δ, and the score s of the
+/// run's draws (score function, and triples when the score mix is on; 0 otherwise).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sample<const N: usize> {
     /// The program's output value.
     pub value: f64,
     /// The derivative estimate of each direction from this run alone.
     pub derivative: [f64; N],
-    /// The score ∂θ log p of the run's draws (score-function estimator only).
+    /// The pathwise (almost-sure) derivative δ of each direction.
+    pub pathwise: [f64; N],
+    /// The score ∂θ log p of the run's draws.
     pub score: [f64; N],
+}
+
+/// The run's score per direction, from the run context.
+fn run_score<const N: usize>() -> Result<[f64; N]> {
+    let mut score = [0.0; N];
+    with_ctx("reading an output", |ctx| {
+        for (s, c) in score.iter_mut().zip(&ctx.score) {
+            *s = *c;
+        }
+    })?;
+    Ok(score)
 }
 
 /// A number type the drivers can differentiate with: it builds the input variables and reads one
@@ -53,6 +66,10 @@ pub trait Estimator<const N: usize>: Scalar {
     fn input(value: f64, dir: usize) -> Self;
     /// Reads the estimate off the output, inside the run that produced it.
     fn read(out: &Self) -> Result<Sample<N>>;
+    /// Whether the run can also record the score of its draws, for [`Gradient::score_mix`].
+    fn supports_score_mix() -> bool {
+        false
+    }
 }
 
 impl<const N: usize> Estimator<N> for Dual<N> {
@@ -64,6 +81,7 @@ impl<const N: usize> Estimator<N> for Dual<N> {
         Ok(Sample {
             value: out.value,
             derivative: out.tangent,
+            pathwise: out.tangent,
             score: [0.0; N],
         })
     }
@@ -75,12 +93,7 @@ impl<const N: usize> Estimator<N> for Score<N> {
         Score::variable(value, dir)
     }
     fn read(out: &Self) -> Result<Sample<N>> {
-        let mut score = [0.0; N];
-        with_ctx("reading an output", |ctx| {
-            for (s, c) in score.iter_mut().zip(&ctx.score) {
-                *s = *c;
-            }
-        })?;
+        let score = run_score::<N>()?;
         let mut derivative = out.tangent;
         for (d, s) in derivative.iter_mut().zip(&score) {
             *d += out.value * s;
@@ -88,6 +101,7 @@ impl<const N: usize> Estimator<N> for Score<N> {
         Ok(Sample {
             value: out.value,
             derivative,
+            pathwise: out.tangent,
             score,
         })
     }
@@ -105,8 +119,12 @@ impl<B: Backend, const N: usize> Estimator<N> for StochasticTriple<B, N> {
         Ok(Sample {
             value: out.value,
             derivative: std::array::from_fn(|i| out.derivative_contribution(i)),
-            score: [0.0; N],
+            pathwise: out.delta,
+            score: run_score::<N>()?,
         })
+    }
+    fn supports_score_mix() -> bool {
+        true
     }
 }
 
@@ -144,12 +162,20 @@ where
 }
 
 /// Runs sample `index` of `p` at `at` under `seed` and reads its estimate.
-fn run_sample<S, P, const N: usize>(p: &P, at: [f64; N], seed: u64, index: u64) -> Result<Sample<N>>
+fn run_sample<S, P, const N: usize>(
+    p: &P,
+    at: [f64; N],
+    seed: u64,
+    index: u64,
+    record_score: bool,
+) -> Result<Sample<N>>
 where
     S: Estimator<N>,
     P: Program<S, N>,
 {
-    run_in(RunContext::new(seed, index), || {
+    let mut ctx = RunContext::new(seed, index);
+    ctx.record_score = record_score;
+    run_in(ctx, || {
         let out = p.call(std::array::from_fn(|d| S::input(at[d], d)))?;
         S::read(&out)
     })
@@ -242,6 +268,55 @@ pub fn apply_baseline<const N: usize>(samples: &mut [Sample<N>]) {
     }
 }
 
+/// Mixes each sample's own estimate A (the triple's) with the score-function estimate
+/// B = δ + (f − b)·s of the same run (leave-one-out baseline b): C = A + λ (B − A), with the
+/// variance-optimal λ estimated on the *other* half of the batch (even/odd samples), so λ is
+/// independent of the sample it weighs and C stays unbiased (E[B − A] = 0).
+pub fn apply_score_mix<const N: usize>(samples: &mut [Sample<N>]) {
+    let n = samples.len();
+    if n < 4 {
+        return;
+    }
+    let total: f64 = samples.iter().map(|s| s.value).sum();
+    // A_i and D_i = B_i − A_i per direction.
+    let pairs: Vec<[(f64, f64); N]> = samples
+        .iter()
+        .map(|s| {
+            let b = (total - s.value) / (n - 1) as f64;
+            std::array::from_fn(|d| {
+                let a = s.derivative[d];
+                (a, s.pathwise[d] + (s.value - b) * s.score[d] - a)
+            })
+        })
+        .collect();
+    for d in 0..N {
+        // λ = −Cov(A, D) / Var(D), from the samples of one parity.
+        let lambda = |parity: usize| {
+            let it = pairs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == parity)
+                .map(|(_, p)| p[d]);
+            let m = it.clone().count() as f64;
+            let (ma, md) = it.clone().fold((0.0, 0.0), |(x, y), (a, e)| (x + a, y + e));
+            let (ma, md) = (ma / m, md / m);
+            let (cov, var) = it.fold((0.0, 0.0), |(c, v), (a, e)| {
+                (c + (a - ma) * (e - md), v + (e - md) * (e - md))
+            });
+            if var > 0.0 {
+                -cov / var
+            } else {
+                0.0
+            }
+        };
+        let lam = [lambda(1), lambda(0)];
+        for (i, s) in samples.iter_mut().enumerate() {
+            let (a, e) = pairs[i][d];
+            s.derivative[d] = a + lam[i % 2] * e;
+        }
+    }
+}
+
 /// Reduces per-sample results to a [`GradientEstimate`].
 pub fn summarize<const N: usize>(samples: &[Sample<N>]) -> GradientEstimate<N> {
     let n = samples.len();
@@ -269,6 +344,7 @@ pub struct Gradient<S, P, const N: usize> {
     seed: u64,
     samples: usize,
     baseline: bool,
+    score_mix: bool,
     _s: PhantomData<fn() -> S>,
 }
 
@@ -284,6 +360,7 @@ where
             seed: 0,
             samples: 1000,
             baseline: true,
+            score_mix: false,
             _s: PhantomData,
         }
     }
@@ -313,7 +390,22 @@ where
         self
     }
 
+    /// Mix the stochastic triple's estimate with the score-function estimate of the same runs
+    /// (default false): both are unbiased and often nearly uncorrelated, so their
+    /// variance-optimal combination beats either. The mixing weight of each sample is estimated
+    /// on the other half of the batch, so the mix stays unbiased. Triples only.
+    pub fn score_mix(mut self, on: bool) -> Self {
+        self.score_mix = on;
+        self
+    }
+
     fn check(&self) -> Result<()> {
+        if self.score_mix && !S::supports_score_mix() {
+            return Err(Error::config(format!(
+                "score_mix needs a stochastic triple, not {}",
+                S::NAME
+            )));
+        }
         if let Some(x) = self.at.iter().find(|x| !x.is_finite()) {
             return Err(Error::config(format!(
                 "the point θ must be finite, got {x}"
@@ -328,20 +420,22 @@ where
     /// One run's unbiased estimate (sample `index`; score function without baseline).
     pub fn sample(&self, index: u64) -> Result<Sample<N>> {
         self.check()?;
-        run_sample(&self.f, self.at, self.seed, index)
+        run_sample(&self.f, self.at, self.seed, index, false)
     }
 
     /// Every run's result, in sample order, with the baseline applied when configured. The first
     /// failing sample's error (by index) is returned.
     pub fn runs(&self) -> Result<Vec<Sample<N>>> {
         self.check()?;
-        let (f, at, seed) = (&self.f, self.at, self.seed);
+        let (f, at, seed, mix) = (&self.f, self.at, self.seed, self.score_mix);
         let results: Vec<Result<Sample<N>>> = (0..self.samples as u64)
             .into_par_iter()
-            .map(|i| run_sample(f, at, seed, i))
+            .map(|i| run_sample(f, at, seed, i, mix))
             .collect();
         let mut samples = results.into_iter().collect::<Result<Vec<_>>>()?;
-        if self.baseline {
+        if mix {
+            apply_score_mix(&mut samples);
+        } else if self.baseline {
             apply_baseline(&mut samples);
         }
         Ok(samples)
@@ -384,6 +478,12 @@ where
     /// Leave-one-out baseline for the score function (default true).
     pub fn baseline(mut self, baseline: bool) -> Self {
         self.inner = self.inner.baseline(baseline);
+        self
+    }
+    /// Mix with the score-function estimate of the same runs (triples only; see
+    /// [`Gradient::score_mix`]).
+    pub fn score_mix(mut self, on: bool) -> Self {
+        self.inner = self.inner.score_mix(on);
         self
     }
     /// One run's unbiased derivative estimate (sample `index`).

@@ -67,10 +67,12 @@ mod error;
 pub mod estimate;
 pub mod exact;
 pub mod jets;
+mod propagate;
 pub mod sample;
 mod scalar;
 pub mod scalars;
 mod score;
+pub mod toys;
 pub mod triple;
 
 pub use context::with_run;
@@ -79,6 +81,7 @@ pub use error::{Error, Result};
 pub use estimate::{
     derivative, derivative_with, gradient, gradient_with, Estimate, GradientEstimate,
 };
+pub use propagate::{index, propagate, select, PropagateOutput};
 pub use scalar::Scalar;
 pub use scalars::Scalars;
 pub use score::Score;

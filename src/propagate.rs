@@ -116,7 +116,10 @@ where
     S: Scalar,
     T: Scalars<Scalar = S> + Clone,
 {
-    propagate(|k: S| -> Result<T> { Ok(items[index_of(k.value(), items.len())?].clone()) }, k)
+    propagate(
+        |k: S| -> Result<T> { Ok(items[index_of(k.value(), items.len())?].clone()) },
+        k,
+    )
 }
 
 /// `values[k]` as a number of `k`'s type, for constant `values` (like indexing a table of step
@@ -131,13 +134,18 @@ where
 /// assert_eq!(stochad::with_run(0, 0, || index(&steps, 1.0_f64)).unwrap(), 1.0);
 /// ```
 pub fn index<S: Scalar>(values: &[f64], k: S) -> Result<S> {
-    propagate(|k: S| -> Result<S> { Ok(S::from(values[index_of(k.value(), values.len())?])) }, k)
+    propagate(
+        |k: S| -> Result<S> { Ok(S::from(values[index_of(k.value(), values.len())?])) },
+        k,
+    )
 }
 
 fn index_of(k: f64, len: usize) -> Result<usize> {
     if k >= 0.0 && k.fract() == 0.0 && (k as usize) < len {
         Ok(k as usize)
     } else {
-        Err(Error::config(format!("index {k} out of range for {len} items")))
+        Err(Error::config(format!(
+            "index {k} out of range for {len} items"
+        )))
     }
 }

@@ -280,3 +280,16 @@ fn bad_input_gives_typed_errors() {
     let e = stochad::sample::bernoulli(0.5_f64);
     assert!(matches!(e, Err(Error::NoRunContext { .. })), "{e:?}");
 }
+
+#[test]
+fn score_mix_on_the_random_walk() {
+    let (n, p) = (20, 40.0);
+    let (_, de) = random_walk_exact(p, n);
+    let m = derivative(|p| random_walk(p, n))
+        .at(p)
+        .samples(N)
+        .seed(13)
+        .score_mix(true);
+    let m = m.estimate().unwrap();
+    assert_close("triple + score mix", m.mean, m.stderr, de);
+}

@@ -12,7 +12,12 @@ use stochad::{derivative, derivative_with, with_run, Dual, ExactTriple, Result, 
 fn mixed<S: Scalar>(t: S, k: usize) -> Result<S> {
     let mut acc = S::zero();
     for i in 0..k {
-        let w = [t, t * t + 0.1, acc * 0.1 + 0.5, S::from(0.2 + i as f64 * 0.1)];
+        let w = [
+            t,
+            t * t + 0.1,
+            acc * 0.1 + 0.5,
+            S::from(0.2 + i as f64 * 0.1),
+        ];
         let c = categorical(&w)?;
         let b = bernoulli((c * t * 0.2 + 0.1).min(S::from(0.9)))?;
         acc = acc + c * b + t;

@@ -221,6 +221,12 @@ impl Family for Categorical {
         }
     }
 
+    /// ∂θ log p_k = δ_k / p_k, without touching the other categories.
+    fn score(&self, params: &[f64], tangents: &[f64], k: f64) -> f64 {
+        let k = k as usize;
+        tangents[k] / params[k]
+    }
+
     fn jump_rates(&self, params: &[f64], tangents: &[f64], k: f64) -> Vec<Jump> {
         let k = k as usize;
         match self.coupling {
