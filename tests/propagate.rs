@@ -1,0 +1,149 @@
+//! `propagate`, `select` and `index`: branches on discrete values, replayed in every world.
+
+mod common;
+
+use common::{assert_close, sin_cos_exact};
+use stochad::sample::{bernoulli, categorical_with, Coupling};
+use stochad::{
+    derivative, derivative_with, exact, index, propagate, select, Dual, Error, ExactTriple, Result,
+    Scalar, Scalars, Score,
+};
+
+const N: usize = 40_000;
+
+/// The seed's Sin&Cos program with a real branch instead of arithmetic in k.
+fn sin_cos_branch<S: Scalar>(t: S) -> Result<S> {
+    let k = bernoulli(t.sigmoid())?;
+    propagate(|k: S| if k.value() == 1.0 { t.sin() } else { t.cos() }, k)
+}
+
+#[test]
+fn a_branch_through_propagate_is_unbiased() {
+    for t in [-0.6, 0.5] {
+        let d = derivative(|t| sin_cos_branch(t))
+            .at(t)
+            .samples(N)
+            .seed(1)
+            .estimate()
+            .unwrap();
+        assert_close("pruned", d.mean, d.stderr, sin_cos_exact(t));
+        let e = derivative_with(|t: ExactTriple| sin_cos_branch(t))
+            .at(t)
+            .samples(N)
+            .seed(2);
+        let e = e.estimate().unwrap();
+        assert_close("exact", e.mean, e.stderr, sin_cos_exact(t));
+        let s = derivative_with(|t: Score| sin_cos_branch(t))
+            .at(t)
+            .samples(N)
+            .seed(3);
+        let s = s.estimate().unwrap();
+        assert_close("score", s.mean, s.stderr, sin_cos_exact(t));
+    }
+}
+
+/// `[3.5, 5.2, 8.4][Cat(p/2, p/2, 1 − p)]` from the reference tests, through `index`.
+fn table<S: Scalar>(p: S, c: Coupling) -> Result<S> {
+    let k = categorical_with(&[p * 0.5, p * 0.5, -p + 1.0], c)?;
+    index(&[3.5, 5.2, 8.4], k)
+}
+
+#[test]
+fn indexing_a_table_with_a_categorical() {
+    for c in [Coupling::Inversion, Coupling::Proportional] {
+        for p in [0.3, 0.8] {
+            // E = p/2 (3.5 + 5.2) + (1 − p) 8.4: derivative 4.35 − 8.4.
+            let d = derivative(|p| table(p, c))
+                .at(p)
+                .samples(N)
+                .seed(4)
+                .estimate()
+                .unwrap();
+            assert_close(&format!("{c:?} p={p}"), d.mean, d.stderr, 4.35 - 8.4);
+            let ex = exact::derivative(|p: Dual| table(p, c), p).unwrap();
+            assert!((ex.gradient[0] - (4.35 - 8.4)).abs() < 1e-12);
+        }
+    }
+}
+
+/// Items that themselves carry perturbations: `select` keeps them, and replays the choice.
+#[test]
+fn select_elements_carrying_their_own_perturbations() {
+    // a, b ~ Bernoulli(θ) each; pick a or b by a third coin: E = θ, derivative 1.
+    let prog = |t: stochad::Triple| -> Result<stochad::Triple> {
+        let items = [bernoulli(t)?, bernoulli(t)? * 2.0];
+        let k = bernoulli(t)?;
+        select(&items, k)
+    };
+    // E = (1 − θ) θ + θ · 2θ = θ + θ²: derivative 1 + 2θ.
+    let d = derivative(prog)
+        .at(0.4)
+        .samples(N)
+        .seed(5)
+        .estimate()
+        .unwrap();
+    assert_close("select", d.mean, d.stderr, 1.0 + 0.8);
+    let ex = exact::derivative(
+        |t: Dual| {
+            let items = [bernoulli(t)?, bernoulli(t)? * 2.0];
+            let k = bernoulli(t)?;
+            select(&items, k)
+        },
+        0.4,
+    )
+    .unwrap();
+    assert!((ex.gradient[0] - 1.8).abs() < 1e-12);
+}
+
+#[derive(Clone, Debug, Scalars)]
+struct Bag<S> {
+    items: Vec<S>,
+}
+
+#[test]
+fn outputs_of_another_shape_in_an_alternative_world_are_an_error() {
+    // The output's length depends on the coin: a documented error, not a wrong answer.
+    let prog = |t: stochad::Triple| -> Result<stochad::Triple> {
+        let k = bernoulli(t)?;
+        let bag: Bag<stochad::Triple> = propagate(
+            |k: stochad::Triple| Bag {
+                items: vec![t; 1 + k.value() as usize],
+            },
+            k,
+        )?;
+        Ok(bag.items.iter().copied().sum())
+    };
+    let e = derivative(prog).at(0.5).samples(200).estimate();
+    assert!(matches!(e, Err(Error::ShapeMismatch { .. })), "{e:?}");
+    // With f64 (no alternative worlds) the same program runs.
+    let v = stochad::with_run(0, 0, || {
+        let k = bernoulli(0.5f64)?;
+        let bag: Bag<f64> = propagate(
+            |k: f64| Bag {
+                items: vec![0.5; 1 + k as usize],
+            },
+            k,
+        )?;
+        Ok::<_, Error>(bag.items.len())
+    });
+    assert!(matches!(v, Ok(1) | Ok(2)));
+}
+
+#[test]
+fn randomness_inside_propagate_is_an_error() {
+    let prog = |t: stochad::Triple| -> Result<stochad::Triple> {
+        let k = bernoulli(t)?;
+        propagate(
+            |k: stochad::Triple| -> Result<stochad::Triple> { Ok(k + bernoulli(t)?) },
+            k,
+        )
+    };
+    let e = derivative(prog).at(0.5).samples(10).estimate();
+    assert!(matches!(e, Err(Error::RandomnessInPropagate)), "{e:?}");
+}
+
+#[test]
+fn out_of_range_index_is_an_error() {
+    let e = stochad::with_run(0, 0, || index(&[1.0, 2.0], 2.0_f64));
+    assert!(matches!(e, Err(Error::InvalidConfig { .. })), "{e:?}");
+}
