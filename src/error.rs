@@ -120,6 +120,15 @@ impl fmt::Display for Error {
             Error::ShapeMismatch {
                 primal,
                 alternative,
+            } if primal == alternative => write!(
+                f,
+                "propagate: the primal output and an alternative world's both have {primal} \
+                 scalars but a different layout (a Vec length or an Option/enum variant differs); \
+                 make the output's shape independent of the discrete choice"
+            ),
+            Error::ShapeMismatch {
+                primal,
+                alternative,
             } => write!(
                 f,
                 "propagate: the primal output has {primal} scalars but an alternative world's has \
