@@ -87,3 +87,8 @@ pub use scalars::Scalars;
 pub use score::Score;
 pub use stochad_macros::Scalars;
 pub use triple::{ExactTriple, SmoothedTriple, StochasticTriple, Triple};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
