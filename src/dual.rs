@@ -1,17 +1,75 @@
-//! Classical forward-mode dual numbers with `N` tangent directions.
+//! Forward-mode dual numbers with `N` tangent directions, and the two rules for what a discrete
+//! draw adds to them: nothing ([`Dual`], classical AD) or its score ([`Score`](crate::Score)).
 //!
-//! Discrete draws carry no derivative: a dual number sees only the pathwise derivative of the
-//! sampled path, so on programs whose discrete choices depend on θ it is *biased*. It is the
-//! "classical AD" baseline, and the exact oracle's arithmetic.
+//! A classical dual number sees only the pathwise derivative of the sampled path, so on programs
+//! whose discrete choices depend on θ it is *biased*. It is the "classical AD" baseline, and the
+//! exact oracle's arithmetic.
 
 use std::cmp::Ordering;
+use std::fmt::Debug;
+use std::marker::PhantomData;
 
 use crate::context::{with_ctx, Mode};
 use crate::error::Result;
-use crate::sample::{draw_primal, values, Family};
+use crate::sample::{draw_primal, values, Draw, Family};
 use crate::scalar::{impl_scalar_ops, Scalar};
 
-/// A dual number: a value and its derivatives along `N` directions.
+/// What a discrete draw adds to a dual number besides its primal outcome.
+pub trait DrawRule: Copy + Default + Debug + PartialEq + Send + Sync + 'static {
+    /// Called after the primal draw `draw` of `family` with parameter values `values` and the
+    /// parameters' tangents `tangent(j, dir)`.
+    fn after_draw<F: Family, const N: usize>(
+        family: &F,
+        params: &[DualNumber<Self, N>],
+        values: &[f64],
+        draw: Draw,
+    ) -> Result<()>;
+}
+
+/// Classical AD: a draw adds nothing (under the exact oracle, the path's probability picks up
+/// p(k) with its derivative).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Pathwise;
+
+impl DrawRule for Pathwise {
+    fn after_draw<F: Family, const N: usize>(
+        family: &F,
+        params: &[DualNumber<Self, N>],
+        _values: &[f64],
+        draw: Draw,
+    ) -> Result<()> {
+        if !draw.u.is_nan() {
+            return Ok(());
+        }
+        let p = family.pmf(params, draw.outcome);
+        with_ctx("a discrete draw", |ctx| {
+            if let Mode::Enumerate(e) = &mut ctx.mode {
+                if e.weight_tangent.len() < N {
+                    e.weight_tangent.resize(N, 0.0);
+                }
+                for i in 0..N {
+                    e.weight_tangent[i] = e.weight_tangent[i] * p.value + e.weight * p.tangent[i];
+                }
+                e.weight *= p.value;
+            }
+        })
+    }
+}
+
+/// A value with derivatives along `N` directions; `R` says what discrete draws add.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(bound = "")]
+pub struct DualNumber<R: DrawRule, const N: usize> {
+    /// The primal value.
+    pub value: f64,
+    /// The derivative along each direction.
+    #[serde(with = "serde_arrays")]
+    pub tangent: [f64; N],
+    #[serde(skip)]
+    rule: PhantomData<R>,
+}
+
+/// A classical dual number: a value and its derivatives along `N` directions.
 ///
 /// ```
 /// use stochad::{Dual, Scalar};
@@ -20,20 +78,17 @@ use crate::scalar::{impl_scalar_ops, Scalar};
 /// assert_eq!(y.value, 4.0 + 2f64.sin());
 /// assert_eq!(y.tangent[0], 4.0 + 2f64.cos());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Dual<const N: usize = 1> {
-    /// The primal value.
-    pub value: f64,
-    /// The derivative along each direction.
-    #[serde(with = "serde_arrays")]
-    pub tangent: [f64; N],
-}
+pub type Dual<const N: usize = 1> = DualNumber<Pathwise, N>;
 
-impl<const N: usize> Dual<N> {
+impl<R: DrawRule, const N: usize> DualNumber<R, N> {
     /// A dual number with the given value and tangents.
     #[inline]
     pub const fn new(value: f64, tangent: [f64; N]) -> Self {
-        Dual { value, tangent }
+        DualNumber {
+            value,
+            tangent,
+            rule: PhantomData,
+        }
     }
 
     /// The input variable of direction `dir`: tangent 1 along `dir`, 0 elsewhere.
@@ -44,30 +99,24 @@ impl<const N: usize> Dual<N> {
         assert!(dir < N, "direction {dir} out of range for {N} directions");
         let mut tangent = [0.0; N];
         tangent[dir] = 1.0;
-        Dual { value, tangent }
+        Self::new(value, tangent)
     }
 }
 
-impl<const N: usize> Default for Dual<N> {
+impl<R: DrawRule, const N: usize> Default for DualNumber<R, N> {
     fn default() -> Self {
-        Dual {
-            value: 0.0,
-            tangent: [0.0; N],
-        }
+        Self::new(0.0, [0.0; N])
     }
 }
 
-impl<const N: usize> From<f64> for Dual<N> {
+impl<R: DrawRule, const N: usize> From<f64> for DualNumber<R, N> {
     #[inline]
     fn from(value: f64) -> Self {
-        Dual {
-            value,
-            tangent: [0.0; N],
-        }
+        Self::new(value, [0.0; N])
     }
 }
 
-impl<const N: usize> Scalar for Dual<N> {
+impl<R: DrawRule, const N: usize> Scalar for DualNumber<R, N> {
     #[inline]
     fn value(&self) -> f64 {
         self.value
@@ -81,10 +130,7 @@ impl<const N: usize> Scalar for Dual<N> {
     {
         let v = f(self.value);
         let d = df(self.value, v);
-        Dual {
-            value: v,
-            tangent: self.tangent.map(|t| d * t),
-        }
+        Self::new(v, self.tangent.map(|t| d * t))
     }
 
     #[inline]
@@ -101,49 +147,32 @@ impl<const N: usize> Scalar for Dual<N> {
         for i in 0..N {
             tangent[i] = dx * self.tangent[i] + dy * other.tangent[i];
         }
-        Dual { value: v, tangent }
+        Self::new(v, tangent)
     }
 
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
-        let draw = draw_primal(family, &values(params))?;
-        // Under the exact oracle, the path's probability picks up p(k) with its derivative.
-        let enumerating = with_ctx("a discrete draw", |ctx| {
-            matches!(ctx.mode, Mode::Enumerate(_))
-        })?;
-        if enumerating {
-            let p = family.pmf(params, draw.outcome);
-            with_ctx("a discrete draw", |ctx| {
-                if let Mode::Enumerate(e) = &mut ctx.mode {
-                    if e.weight_tangent.len() < N {
-                        e.weight_tangent.resize(N, 0.0);
-                    }
-                    for i in 0..N {
-                        e.weight_tangent[i] =
-                            e.weight_tangent[i] * p.value + e.weight * p.tangent[i];
-                    }
-                    e.weight *= p.value;
-                }
-            })?;
-        }
-        Ok(Dual::from(draw.outcome))
+        let vals = values(params);
+        let draw = draw_primal(family, &vals)?;
+        R::after_draw(family, params, &vals, draw)?;
+        Ok(Self::from(draw.outcome))
     }
 }
 
-impl_scalar_ops!([const N: usize] Dual<N>);
+impl_scalar_ops!([R: DrawRule, const N: usize] DualNumber<R, N>);
 
-impl<const N: usize> PartialEq<f64> for Dual<N> {
+impl<R: DrawRule, const N: usize> PartialEq<f64> for DualNumber<R, N> {
     fn eq(&self, other: &f64) -> bool {
         self.value == *other
     }
 }
 
-impl<const N: usize> PartialOrd for Dual<N> {
+impl<R: DrawRule, const N: usize> PartialOrd for DualNumber<R, N> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         self.value.partial_cmp(&other.value)
     }
 }
 
-impl<const N: usize> PartialOrd<f64> for Dual<N> {
+impl<R: DrawRule, const N: usize> PartialOrd<f64> for DualNumber<R, N> {
     fn partial_cmp(&self, other: &f64) -> Option<Ordering> {
         self.value.partial_cmp(other)
     }

@@ -76,7 +76,7 @@ pub mod toys;
 pub mod triple;
 
 pub use context::with_run;
-pub use dual::Dual;
+pub use dual::{DrawRule, Dual, DualNumber, Pathwise};
 pub use error::{Error, Result};
 pub use estimate::{
     derivative, derivative_with, gradient, gradient_with, Estimate, GradientEstimate,
@@ -84,7 +84,7 @@ pub use estimate::{
 pub use propagate::{index, propagate, select, PropagateOutput};
 pub use scalar::Scalar;
 pub use scalars::Scalars;
-pub use score::Score;
+pub use score::{Score, ScoreFunction};
 pub use stochad_macros::Scalars;
 pub use triple::{ExactTriple, SmoothedTriple, StochasticTriple, Triple};
 
