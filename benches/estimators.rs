@@ -18,7 +18,7 @@ fn heavy<S: Scalar>(theta: S) -> Result<S> {
         let k = bernoulli((x * theta).sin().powi(2))?;
         let y = x * 0.9 + k * 0.1;
         for j in 0..24 {
-            acc = acc + (y * (j as f64 * 0.01)).sin() * 0.01;
+            acc += (y * (j as f64 * 0.01)).sin() * 0.01;
         }
         x = x * 0.5 + k * 0.5;
     }
@@ -74,7 +74,7 @@ fn bench(c: &mut Criterion) {
             with_run(1, i, || heavy(black_box(0.7))).unwrap()
         })
     });
-    let d = derivative(|t| heavy(t)).at(0.7).seed(1);
+    let d = derivative(heavy).at(0.7).seed(1);
     g.bench_function(BenchmarkId::new("triple", "pruned"), |b| {
         b.iter(|| {
             i += 1;

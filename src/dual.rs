@@ -143,9 +143,9 @@ impl<R: DrawRule, const N: usize> Scalar for DualNumber<R, N> {
         let (x, y) = (self.value, other.value);
         let v = f(x, y);
         let (dx, dy) = (dfdx(x, y, v), dfdy(x, y, v));
-        let mut tangent = [0.0; N];
-        for i in 0..N {
-            tangent[i] = dx * self.tangent[i] + dy * other.tangent[i];
+        let mut tangent = self.tangent;
+        for (t, o) in tangent.iter_mut().zip(&other.tangent) {
+            *t = dx * *t + dy * o;
         }
         Self::new(v, tangent)
     }

@@ -182,7 +182,7 @@ where
     .0
 }
 
-/// A batch estimate of the gradient of E[f] along `N` directions.
+/// A batch estimate of the gradient of E\[f\] along `N` directions.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GradientEstimate<const N: usize> {
     /// Mean of the per-sample estimates, per direction.
@@ -193,7 +193,7 @@ pub struct GradientEstimate<const N: usize> {
     pub stderr: [f64; N],
     /// Number of samples.
     pub samples: usize,
-    /// Mean of the program's output (an estimate of E[f]).
+    /// Mean of the program's output (an estimate of E\[f\]).
     pub value: f64,
     /// Standard error of `value`.
     pub value_stderr: f64,
@@ -207,7 +207,7 @@ impl<const N: usize> GradientEstimate<N> {
     }
 }
 
-/// A batch estimate of dE[f]/dθ.
+/// A batch estimate of dE\[f\]/dθ.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Estimate {
     /// Mean of the per-sample derivative estimates.
@@ -216,7 +216,7 @@ pub struct Estimate {
     pub stderr: f64,
     /// Number of samples.
     pub samples: usize,
-    /// Mean of the program's output (an estimate of E[f]).
+    /// Mean of the program's output (an estimate of E\[f\]).
     pub value: f64,
     /// Standard error of `value`.
     pub value_stderr: f64,

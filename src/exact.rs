@@ -1,11 +1,11 @@
-//! The exact oracle: `E[f]` and its exact gradient by enumerating every outcome path of a
+//! The exact oracle: `E\[f\]` and its exact gradient by enumerating every outcome path of a
 //! program's discrete draws.
 //!
 //! The program runs with [`Dual`] inputs, once per path of its tree of draws: a run replays a
 //! forced prefix of outcomes, then takes the first outcome of every further draw and records that
 //! draw's support, so the next run can branch there (depth first, each leaf once). Along a path
 //! every draw multiplies the path probability `P` (value and tangents) by `p(k)`, so
-//! `E[f] = Σ P·f` and `∇E[f] = Σ (∇P·f + P·∇f)`. Infinite supports are cut where their remaining
+//! `E\[f\] = Σ P·f` and `∇E[f] = Σ (∇P·f + P·∇f)`. Infinite supports are cut where their remaining
 //! tail mass is below [`Options::tail`]; the mass left out is reported.
 //!
 //! Meant for tests and small programs: the number of paths grows exponentially with the number
@@ -51,9 +51,9 @@ impl Default for Options {
 /// The result of the exact oracle.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Exact<const N: usize> {
-    /// `E[f]` over the enumerated paths.
+    /// `E\[f\]` over the enumerated paths.
     pub value: f64,
-    /// `∂E[f]/∂x_i` for each input.
+    /// `∂E\[f\]/∂x_i` for each input.
     pub gradient: [f64; N],
     /// Number of paths enumerated.
     pub paths: usize,

@@ -52,7 +52,7 @@ fn draws() -> Option<u64> {
 /// ```
 /// use stochad::{propagate, sample::bernoulli, Scalar, Triple};
 ///
-/// // Branch on a coin: E[f] = p·sin θ + (1 − p)·cos θ with p = θ.
+/// // Branch on a coin: E\[f\] = p·sin θ + (1 − p)·cos θ with p = θ.
 /// fn program<S: Scalar>(t: S) -> stochad::Result<S> {
 ///     let k = bernoulli(t)?;
 ///     propagate(|k: S| if k.value() == 1.0 { t.sin() } else { t.cos() }, k)

@@ -42,7 +42,7 @@ pub fn random_walk<S: Scalar>(p: S, n: usize) -> Result<S> {
     Ok(x * x)
 }
 
-/// E[X²] of [`random_walk`] and its derivative in `p`, exactly: the distribution of X pushed
+/// E\[X²\] of [`random_walk`] and its derivative in `p`, exactly: the distribution of X pushed
 /// through the transition matrix in dual arithmetic.
 pub fn random_walk_exact(p: f64, n: usize) -> (f64, f64) {
     let p = Dual::<1>::variable(p, 0);
@@ -132,7 +132,7 @@ impl<S: Scalar> Toy<S> {
             self.active[i] = S::zero();
             self.retired[i] = S::one();
         } else {
-            self.x[i] = self.x[i] + self.x[j];
+            self.x[i] += self.x[j];
             self.active[j] = S::zero();
         }
         self

@@ -1,5 +1,7 @@
 //! Every estimator that claims no bias, against analytic derivatives at fixed points and seeds,
 //! with a tolerance of 5 standard errors of its own estimate.
+// Programs are passed as `|x| program(x)`, the form the docs teach.
+#![allow(clippy::redundant_closure)]
 
 mod common;
 

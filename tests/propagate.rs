@@ -1,4 +1,6 @@
 //! `propagate`, `select` and `index`: branches on discrete values, replayed in every world.
+// Programs are passed as `|x| program(x)`, the form the docs teach.
+#![allow(clippy::redundant_closure)]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! Structural properties, checked over random programs with proptest (few cases each).
+// Programs are passed as `|x| program(x)`, the form the docs teach.
+#![allow(clippy::redundant_closure)]
 
 mod common;
 

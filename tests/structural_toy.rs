@@ -3,6 +3,8 @@
 //! and on the current objects, until none is active; the output is the sum of the two largest
 //! retired objects (non-smooth). Written once, generic; every estimator that claims no bias must
 //! match the exact oracle, and all number types must take the same primal path.
+// Programs are passed as `|x| program(x)`, the form the docs teach.
+#![allow(clippy::redundant_closure)]
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! The stochastic triple: a primal value, its pathwise tangent δ and its perturbations — weighted
 //! alternative values from discrete choices that depend on θ (Arya et al. 2022).
 //!
-//! The estimate of dE[f]/dθ from one run is δ + Σ β·(alternative − value), read off the output by
+//! The estimate of dE\[f\]/dθ from one run is δ + Σ β·(alternative − value), read off the output by
 //! the estimator drivers. How perturbations are stored and combined is the [`Backend`]'s job:
 //! [`Pruned`] (default, one alternative per value), [`Exact`] (all of them) or [`Smoothed`].
 //! A triple has `N` directions (parameters) sharing one primal computation.

@@ -1,6 +1,7 @@
 //! Programs and exact values shared by the statistical tests.
 #![allow(dead_code)]
 
+#[allow(unused_imports)] // each test binary uses its own subset
 pub use stochad::toys::{
     bernoulli_sin, bernoulli_sin_derivative as bernoulli_sin_exact, random_walk, random_walk_exact,
     sin_cos, sin_cos_derivative as sin_cos_exact,
