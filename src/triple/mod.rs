@@ -26,6 +26,14 @@ use crate::sample::{draw_in, Family};
 use crate::scalar::{impl_scalar_ops, Scalar};
 
 /// A stochastic triple with backend `B` and `N` directions.
+///
+/// Perturbations refer to bookkeeping of the run that created them (pruning decisions, weights),
+/// so a triple is meaningful only inside its run: the drivers read the estimate off the output
+/// before the run ends.
+///
+/// # Panics
+/// Combining triples that carry perturbations outside any run (a triple smuggled out of its run)
+/// panics with a message saying so.
 #[derive(Clone, Copy, Debug)]
 pub struct StochasticTriple<B: Backend = Pruned, const N: usize = 1> {
     /// The primal value.
