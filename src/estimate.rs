@@ -270,49 +270,46 @@ pub fn apply_baseline<const N: usize>(samples: &mut [Sample<N>]) {
 
 /// Mixes each sample's own estimate A (the triple's) with the score-function estimate
 /// B = δ + (f − b)·s of the same run (leave-one-out baseline b): C = A + λ (B − A), with the
-/// variance-optimal λ estimated on the *other* half of the batch (even/odd samples), so λ is
-/// independent of the sample it weighs and C stays unbiased (E[B − A] = 0).
+/// variance-optimal λ estimated on the *other* half of the batch (odd samples for even ones and
+/// vice versa, with baselines taken within that half), so λ is a function of samples other than
+/// the one it weighs and C stays unbiased (E[B − A | the others] = 0).
 pub fn apply_score_mix<const N: usize>(samples: &mut [Sample<N>]) {
     let n = samples.len();
     if n < 4 {
         return;
     }
-    let total: f64 = samples.iter().map(|s| s.value).sum();
-    // A_i and D_i = B_i − A_i per direction.
-    let pairs: Vec<[(f64, f64); N]> = samples
-        .iter()
-        .map(|s| {
-            let b = (total - s.value) / (n - 1) as f64;
-            std::array::from_fn(|d| {
-                let a = s.derivative[d];
-                (a, s.pathwise[d] + (s.value - b) * s.score[d] - a)
-            })
-        })
-        .collect();
-    for d in 0..N {
-        // λ = −Cov(A, D) / Var(D), from the samples of one parity.
-        let lambda = |parity: usize| {
-            let it = pairs
+    // (A, B − A) of sample `s` with baseline `b`, direction `d`.
+    let pair = |s: &Sample<N>, b: f64, d: usize| {
+        let a = s.derivative[d];
+        (a, s.pathwise[d] + (s.value - b) * s.score[d] - a)
+    };
+    let half = |parity: usize| samples.iter().skip(parity).step_by(2);
+    let mut lambda = [[0.0; N]; 2];
+    for parity in 0..2 {
+        let m = half(parity).count() as f64;
+        let total: f64 = half(parity).map(|s| s.value).sum();
+        for (d, lam) in lambda[parity].iter_mut().enumerate() {
+            // λ = −Cov(A, D) / Var(D) over this half, baselines from this half only.
+            let pairs: Vec<(f64, f64)> = half(parity)
+                .map(|s| pair(s, (total - s.value) / (m - 1.0), d))
+                .collect();
+            let (ma, md) = pairs
                 .iter()
-                .enumerate()
-                .filter(|(i, _)| i % 2 == parity)
-                .map(|(_, p)| p[d]);
-            let m = it.clone().count() as f64;
-            let (ma, md) = it.clone().fold((0.0, 0.0), |(x, y), (a, e)| (x + a, y + e));
+                .fold((0.0, 0.0), |(x, y), (a, e)| (x + a, y + e));
             let (ma, md) = (ma / m, md / m);
-            let (cov, var) = it.fold((0.0, 0.0), |(c, v), (a, e)| {
+            let (cov, var) = pairs.iter().fold((0.0, 0.0), |(c, v), (a, e)| {
                 (c + (a - ma) * (e - md), v + (e - md) * (e - md))
             });
-            if var > 0.0 {
-                -cov / var
-            } else {
-                0.0
-            }
-        };
-        let lam = [lambda(1), lambda(0)];
-        for (i, s) in samples.iter_mut().enumerate() {
-            let (a, e) = pairs[i][d];
-            s.derivative[d] = a + lam[i % 2] * e;
+            *lam = if var > 0.0 { -cov / var } else { 0.0 };
+        }
+    }
+    let total: f64 = samples.iter().map(|s| s.value).sum();
+    for (i, s) in samples.iter_mut().enumerate() {
+        let b = (total - s.value) / (n - 1) as f64;
+        let lam = lambda[1 - i % 2];
+        for (d, l) in lam.iter().enumerate() {
+            let (a, e) = pair(s, b, d);
+            s.derivative[d] = a + l * e;
         }
     }
 }
