@@ -97,11 +97,30 @@ impl FromStr for Algorithm {
     }
 }
 
+/// How the nearest neighbours are searched. All strategies give the same jets (they differ only
+/// in how exact ties between distances are broken, which real events do not have).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// [`Strategy::N2Plain`] for small events, [`Strategy::N2Tiled`] otherwise.
+    #[default]
+    Best,
+    /// FastJet's `N2Plain`, step by step (ties resolve exactly as there).
+    N2Plain,
+    /// Nearest neighbours searched in tiles of size ≥ R around each object.
+    N2Tiled,
+}
+
+impl Strategy {
+    /// Below this many particles `Best` uses `N2Plain` (measured crossover on the default sample).
+    pub const PLAIN_BELOW: usize = 30;
+}
+
 /// Which jet algorithm and radius: the configuration of a clustering run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct JetDefinition {
     algorithm: Algorithm,
     radius: f64,
+    strategy: Strategy,
 }
 
 impl JetDefinition {
@@ -120,7 +139,11 @@ impl JetDefinition {
                 expected: "(0, ∞)",
             });
         }
-        Ok(JetDefinition { algorithm, radius })
+        Ok(JetDefinition {
+            algorithm,
+            radius,
+            strategy: Strategy::Best,
+        })
     }
 
     /// The algorithm.
@@ -131,6 +154,16 @@ impl JetDefinition {
     /// The radius R.
     pub fn radius(&self) -> f64 {
         self.radius
+    }
+
+    /// The same definition with another search strategy.
+    pub fn with_strategy(self, strategy: Strategy) -> Self {
+        JetDefinition { strategy, ..self }
+    }
+
+    /// The search strategy.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
     }
 }
 

@@ -1,8 +1,8 @@
 //! Deterministic generalised-kT clustering (kT, Cambridge/Aachen, anti-kT), reproducing FastJet's
 //! jets exactly.
 //!
-//! [`JetDefinition`] holds the configuration, [`JetDefinition::cluster`] runs FastJet's `N2Plain`
-//! nearest-neighbour algorithm and returns a [`ClusterSequence`] with the full history, which
+//! [`JetDefinition`] holds the configuration, [`JetDefinition::cluster`] runs a nearest-neighbour
+//! algorithm (FastJet's `N2Plain`, or a tiled variant for larger events) and returns a [`ClusterSequence`] with the full history, which
 //! answers [`ClusterSequence::inclusive_jets`]. The four-momenta may be any
 //! [`Scalar`](crate::Scalar): decisions are taken on primal values, merged momenta carry the
 //! number type's tangents.
@@ -26,7 +26,9 @@
 
 mod definition;
 mod nn;
+mod plain;
 mod sequence;
+mod tiled;
 
-pub use definition::{Algorithm, JetDefinition};
+pub use definition::{Algorithm, JetDefinition, Strategy};
 pub use sequence::{ClusterSequence, Jet, Step};

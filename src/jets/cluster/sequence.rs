@@ -1,7 +1,8 @@
 //! A clustering run: the history, and the jets it answers.
 
-use super::definition::JetDefinition;
-use super::nn::{self, Geometry, Recorder};
+use super::definition::{JetDefinition, Strategy};
+use super::nn::{Geometry, Recorder};
+use super::{plain, tiled};
 use crate::error::{Error, Result};
 use crate::jets::momentum::FourMomentum;
 use crate::scalar::Scalar;
@@ -11,8 +12,8 @@ use crate::scalar::Scalar;
 pub enum Step {
     /// Two objects were merged (E-scheme) into a new one.
     Merge {
-        /// Index (into [`ClusterSequence::objects`]) of the object at the higher position of
-        /// the search's array (FastJet's `jetA`).
+        /// Index (into [`ClusterSequence::objects`]) of one merged object (the one at the
+        /// higher position of the search's array, FastJet's `jetA`).
         first: usize,
         /// Index of the other merged object.
         second: usize,
@@ -90,7 +91,16 @@ impl<S: Scalar> ClusterSequence<S> {
         seq.parents.resize(n, None);
         let geometry: Vec<Geometry> = particles.iter().map(|p| seq.geometry(p)).collect();
         let r = definition.radius();
-        nn::cluster(&geometry, r * r, &mut seq);
+        let tiled = match definition.strategy() {
+            Strategy::Best => n >= Strategy::PLAIN_BELOW,
+            Strategy::N2Plain => false,
+            Strategy::N2Tiled => true,
+        };
+        if tiled {
+            tiled::cluster(&geometry, r, &mut seq);
+        } else {
+            plain::cluster(&geometry, r * r, &mut seq);
+        }
         Ok(seq)
     }
 
@@ -254,8 +264,12 @@ mod tests {
             ps.push(FourMomentum::new(px, py, pz, e));
         }
         for alg in [Algorithm::Kt, Algorithm::CambridgeAachen, Algorithm::AntiKt] {
-            for r in [0.2, 0.4, 1.0, 3.0] {
-                let seq = JetDefinition::new(alg, r).unwrap().cluster(&ps).unwrap();
+            for r in [0.05, 0.2, 0.4, 1.0, 2.5, 7.0] {
+                let def = JetDefinition::new(alg, r).unwrap();
+                let seq = def.with_strategy(Strategy::N2Plain).cluster(&ps).unwrap();
+                // The tiled search takes the same steps (no ties here).
+                let tiled = def.with_strategy(Strategy::N2Tiled).cluster(&ps).unwrap();
+                assert_eq!(seq.objects(), tiled.objects(), "{alg} R = {r}");
                 let jets = seq.inclusive_jets(0.0);
                 let mut all: Vec<usize> =
                     jets.iter().flat_map(|j| j.constituents.clone()).collect();

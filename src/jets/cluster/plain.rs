@@ -1,0 +1,119 @@
+//! FastJet's `N2Plain` nearest-neighbour clustering on primal values: the reference semantics.
+//!
+//! Each active object keeps its nearest neighbour (searched within ΔR² < R², strict) and its
+//! distance d_iJ = min(s_i, s_J) ΔR²_iJ (distances are kept multiplied by R², as in FastJet);
+//! a step takes the smallest d_iJ (strict <: the lowest array position wins a tie), merges or
+//! removes, moves the last object into the freed slot, and updates only the objects whose
+//! neighbour changed. This mirrors FastJet's `_simple_N2_cluster` step by step, so ties and
+//! array compaction resolve exactly as there. O(N²) overall.
+
+use super::nn::{dij, Brief, Geometry, Recorder, NONE};
+
+/// Sets `bj[i]`'s nearest neighbour among `bj[..n]` (without touching the others).
+#[inline]
+fn set_nn_nocross(bj: &mut [Brief], i: usize, n: usize, r2: f64) {
+    let me = bj[i];
+    let mut best = r2;
+    let mut nn = NONE;
+    for (k, o) in bj[..n].iter().enumerate() {
+        if k == i {
+            continue;
+        }
+        let d = me.dist(o);
+        if d < best {
+            best = d;
+            nn = k as u32;
+        }
+    }
+    bj[i].nn = nn;
+    bj[i].nn_dist = best;
+}
+
+/// Clusters the objects with the given geometries (their recorder indices are 0..n).
+pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r2: f64, rec: &mut R) {
+    let mut n = initial.len();
+    let inv_r2 = 1.0 / r2;
+    let mut bj: Vec<Brief> = initial
+        .iter()
+        .enumerate()
+        .map(|(i, &g)| Brief::new(g, i, r2))
+        .collect();
+
+    // Initial neighbours: each object against all earlier ones, updating both (crosscheck).
+    for a in 1..n {
+        let (head, rest) = bj.split_at_mut(a);
+        let me = &mut rest[0];
+        for (k, o) in head.iter_mut().enumerate() {
+            let d = me.dist(o);
+            if d < me.nn_dist {
+                me.nn_dist = d;
+                me.nn = k as u32;
+            }
+            if d < o.nn_dist {
+                o.nn_dist = d;
+                o.nn = a as u32;
+            }
+        }
+    }
+    let mut dist: Vec<f64> = (0..n).map(|i| dij(&bj, i)).collect();
+
+    while n > 0 {
+        let mut best = 0;
+        let mut dmin = dist[0];
+        for (i, &d) in dist[..n].iter().enumerate().skip(1) {
+            if d < dmin {
+                best = i;
+                dmin = d;
+            }
+        }
+
+        let mut a = best;
+        let d_step = dmin * inv_r2;
+        let mut b = NONE as usize;
+        if bj[a].nn != NONE {
+            b = bj[a].nn as usize;
+            // Keep the new object at the lower slot, so the slot freed is the higher one.
+            if a < b {
+                std::mem::swap(&mut a, &mut b);
+            }
+            let (k, g) = rec.merge(bj[a].index as usize, bj[b].index as usize, d_step);
+            bj[b] = Brief::new(g, k, r2);
+        } else {
+            rec.beam(bj[a].index as usize, d_step);
+        }
+
+        n -= 1;
+        let tail = n;
+        bj[a] = bj[tail];
+        dist[a] = dist[tail];
+        let merged = b != NONE as usize;
+
+        for i in 0..n {
+            // FastJet also recomputes objects without neighbour after a beam step (its jetB is
+            // NULL); they cannot gain one then, so skipping them changes nothing.
+            let nn = bj[i].nn;
+            if nn != NONE && (nn as usize == a || nn as usize == b) {
+                set_nn_nocross(&mut bj, i, n, r2);
+                dist[i] = dij(&bj, i);
+            }
+            if merged && i != b {
+                let d = bj[i].dist(&bj[b]);
+                if d < bj[i].nn_dist {
+                    bj[i].nn_dist = d;
+                    bj[i].nn = b as u32;
+                    dist[i] = dij(&bj, i);
+                }
+                if d < bj[b].nn_dist {
+                    bj[b].nn_dist = d;
+                    bj[b].nn = i as u32;
+                }
+            }
+            if bj[i].nn as usize == tail {
+                bj[i].nn = a as u32;
+            }
+        }
+        if merged {
+            dist[b] = dij(&bj, b);
+        }
+    }
+}
