@@ -9,7 +9,7 @@
 
 use std::f64::consts::TAU;
 
-use super::nn::{dij, Brief, Geometry, Recorder, NONE};
+use super::nn::{Brief, Geometry, Recorder, NONE};
 
 /// Tiles are at least this wide (as FastJet: tiny tiles cost more than they save).
 const MIN_TILE: f64 = 0.1;
@@ -18,6 +18,7 @@ const MAX_TILES_PER_AXIS: usize = 64;
 
 /// The tiling: `ny` rapidity rows of width `wy` from `ymin` (the outer rows extend to ±∞),
 /// `nphi` azimuth columns of width `wphi` (cyclic; 1 column when fewer than 3 would fit).
+#[derive(Clone, Copy, Debug)]
 struct Grid {
     ymin: f64,
     wy: f64,
@@ -92,15 +93,21 @@ impl Grid {
     }
 }
 
+/// An object and its links in its tile's list, in one record so a scan touches one cache line.
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    b: Brief,
+    next: u32,
+    prev: u32,
+    tile: u32,
+}
+
 /// The search state: objects by slot, intrusive doubly linked lists of the slots in each tile,
 /// and the dense array of candidate distances.
 struct Tiled {
     grid: Grid,
     r2: f64,
-    bj: Vec<Brief>,
-    tile: Vec<u32>,
-    next: Vec<u32>,
-    prev: Vec<u32>,
+    nodes: Vec<Node>,
     head: Vec<u32>,
     /// Active slots, and their d_iJ·R² at the same position (scanned for the minimum).
     active: Vec<u32>,
@@ -114,26 +121,32 @@ struct Tiled {
 
 impl Tiled {
     fn insert(&mut self, s: usize) {
-        let t = self.grid.tile(&self.bj[s]);
-        self.tile[s] = t;
+        let t = self.grid.tile(&self.nodes[s].b);
         let h = self.head[t as usize];
-        self.next[s] = h;
-        self.prev[s] = NONE;
+        let node = &mut self.nodes[s];
+        node.tile = t;
+        node.next = h;
+        node.prev = NONE;
         if h != NONE {
-            self.prev[h as usize] = s as u32;
+            self.nodes[h as usize].prev = s as u32;
         }
         self.head[t as usize] = s as u32;
     }
 
     fn unlink(&mut self, s: usize) {
-        let (p, n) = (self.prev[s], self.next[s]);
+        let Node {
+            prev: p,
+            next: n,
+            tile,
+            ..
+        } = self.nodes[s];
         if p == NONE {
-            self.head[self.tile[s] as usize] = n;
+            self.head[tile as usize] = n;
         } else {
-            self.next[p as usize] = n;
+            self.nodes[p as usize].next = n;
         }
         if n != NONE {
-            self.prev[n as usize] = p;
+            self.nodes[n as usize].prev = p;
         }
     }
 
@@ -149,28 +162,81 @@ impl Tiled {
 
     /// Nearest neighbour of slot `s` among the objects in the tiles around it.
     fn set_nn(&mut self, s: usize) {
-        let me = self.bj[s];
+        let me = self.nodes[s].b;
         let (mut best, mut nn) = (self.r2, NONE);
-        let (tiles, n) = self.grid.neighbours(self.tile[s]);
+        let (tiles, n) = self.grid.neighbours(self.nodes[s].tile);
         for &t in &tiles[..n] {
             let mut k = self.head[t as usize];
             while k != NONE {
-                if k as usize != s {
-                    let d = me.dist(&self.bj[k as usize]);
-                    if d < best {
-                        best = d;
-                        nn = k;
-                    }
+                let node = &self.nodes[k as usize];
+                let d = me.dist(&node.b);
+                if d < best && k as usize != s {
+                    best = d;
+                    nn = k;
                 }
-                k = self.next[k as usize];
+                k = node.next;
             }
         }
-        self.bj[s].nn = nn;
-        self.bj[s].nn_dist = best;
+        self.nodes[s].b.nn = nn;
+        self.nodes[s].b.nn_dist = best;
     }
 
+    /// Initial neighbours of all objects: each pair of objects in neighbouring tiles is looked
+    /// at once, updating both (each tile against itself and half of its neighbours).
+    fn set_all_nn(&mut self) {
+        let g = self.grid;
+        // (row, column) offsets to the tiles after this one; with one column only the next row.
+        let offsets = [(0, 1), (1, g.nphi - 1), (1, 0), (1, 1)];
+        let half = if g.nphi == 1 {
+            &offsets[2..3]
+        } else {
+            &offsets[..]
+        };
+        for t in 0..g.n_tiles() {
+            let (iy, ip) = (t / g.nphi, t % g.nphi);
+            let mut a = self.head[t];
+            while a != NONE {
+                let mut b = self.nodes[a as usize].next;
+                while b != NONE {
+                    self.cross(a, b);
+                    b = self.nodes[b as usize].next;
+                }
+                for &(dy, dp) in half {
+                    if iy + dy >= g.ny {
+                        continue;
+                    }
+                    let u = (iy + dy) * g.nphi + (ip + dp) % g.nphi;
+                    let mut b = self.head[u];
+                    while b != NONE {
+                        self.cross(a, b);
+                        b = self.nodes[b as usize].next;
+                    }
+                }
+                a = self.nodes[a as usize].next;
+            }
+        }
+    }
+
+    #[inline]
+    fn cross(&mut self, a: u32, b: u32) {
+        let d = self.nodes[a as usize].b.dist(&self.nodes[b as usize].b);
+        for (x, y) in [(a, b), (b, a)] {
+            let n = &mut self.nodes[x as usize].b;
+            if d < n.nn_dist {
+                n.nn_dist = d;
+                n.nn = y;
+            }
+        }
+    }
+
+    /// d_iJ·R² of slot `s` (FastJet's `_bj_diJ`).
     fn refresh(&mut self, s: usize) {
-        self.dist[self.pos[s] as usize] = dij(&self.bj, s);
+        let j = &self.nodes[s].b;
+        let mut scale = j.scale;
+        if j.nn != NONE {
+            scale = scale.min(self.nodes[j.nn as usize].b.scale);
+        }
+        self.dist[self.pos[s] as usize] = j.nn_dist * scale;
     }
 
     /// After slots `a` and `b` merged into `keep` (one of them; the other is gone): updates the
@@ -178,7 +244,7 @@ impl Tiled {
     /// lie in the tiles around the old positions of `a` and `b` and the new one of `keep`.
     fn update_after_merge(&mut self, a: usize, b: usize, keep: usize, old_tiles: [u32; 2]) {
         self.step += 1;
-        let centres = [old_tiles[0], old_tiles[1], self.tile[keep]];
+        let centres = [old_tiles[0], old_tiles[1], self.nodes[keep].tile];
         for c in centres {
             let (tiles, n) = self.grid.neighbours(c);
             for &t in &tiles[..n] {
@@ -189,25 +255,27 @@ impl Tiled {
                 let mut k = self.head[t as usize];
                 while k != NONE {
                     let i = k as usize;
-                    k = self.next[i];
+                    k = self.nodes[i].next;
                     if i == keep {
                         continue;
                     }
                     let mut changed = false;
-                    let nn = self.bj[i].nn as usize;
+                    let nn = self.nodes[i].b.nn as usize;
                     if nn == a || nn == b {
                         self.set_nn(i);
                         changed = true;
                     }
-                    let d = self.bj[i].dist(&self.bj[keep]);
-                    if d < self.bj[i].nn_dist {
-                        self.bj[i].nn_dist = d;
-                        self.bj[i].nn = keep as u32;
+                    let d = self.nodes[i].b.dist(&self.nodes[keep].b);
+                    let bi = &mut self.nodes[i].b;
+                    if d < bi.nn_dist {
+                        bi.nn_dist = d;
+                        bi.nn = keep as u32;
                         changed = true;
                     }
-                    if d < self.bj[keep].nn_dist {
-                        self.bj[keep].nn_dist = d;
-                        self.bj[keep].nn = i as u32;
+                    let bk = &mut self.nodes[keep].b;
+                    if d < bk.nn_dist {
+                        bk.nn_dist = d;
+                        bk.nn = i as u32;
                     }
                     if changed {
                         self.refresh(i);
@@ -230,14 +298,16 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r: f64, rec: &mut R) {
     let mut st = Tiled {
         grid,
         r2,
-        bj: initial
+        nodes: initial
             .iter()
             .enumerate()
-            .map(|(i, &g)| Brief::new(g, i, r2))
+            .map(|(i, &g)| Node {
+                b: Brief::new(g, i, r2),
+                next: NONE,
+                prev: NONE,
+                tile: 0,
+            })
             .collect(),
-        tile: vec![0; n],
-        next: vec![NONE; n],
-        prev: vec![NONE; n],
         head: vec![NONE; n_tiles],
         active: (0..n as u32).collect(),
         dist: vec![0.0; n],
@@ -248,9 +318,7 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r: f64, rec: &mut R) {
     for s in 0..n {
         st.insert(s);
     }
-    for s in 0..n {
-        st.set_nn(s);
-    }
+    st.set_all_nn();
     for s in 0..n {
         st.refresh(s);
     }
@@ -266,24 +334,24 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r: f64, rec: &mut R) {
         }
         let a = st.active[k] as usize;
         let d_step = dmin * inv_r2;
-        let nn = st.bj[a].nn;
+        let nn = st.nodes[a].b.nn;
         if nn == NONE {
             // No object has `a` as neighbour (it has none within R), so nothing else changes.
-            rec.beam(st.bj[a].index as usize, d_step);
+            rec.beam(st.nodes[a].b.index as usize, d_step);
             st.deactivate(a);
             continue;
         }
         let b = nn as usize;
         let (keep, gone) = if a < b { (a, b) } else { (b, a) };
         let (new, g) = rec.merge(
-            st.bj[gone].index as usize,
-            st.bj[keep].index as usize,
+            st.nodes[gone].b.index as usize,
+            st.nodes[keep].b.index as usize,
             d_step,
         );
-        let old_tiles = [st.tile[a], st.tile[b]];
+        let old_tiles = [st.nodes[a].tile, st.nodes[b].tile];
         st.deactivate(gone);
         st.unlink(keep);
-        st.bj[keep] = Brief::new(g, new, r2);
+        st.nodes[keep].b = Brief::new(g, new, r2);
         st.insert(keep);
         st.update_after_merge(a, b, keep, old_tiles);
     }
