@@ -1,0 +1,307 @@
+//! HepMC3 ASCII (`Asciiv3`) events: the final-state (status 1) particles of every event.
+//!
+//! Records used: `E number n_vertices n_particles [@ x y z t]` opens an event;
+//! `U momentum_unit length_unit` (`GEV` or `MEV`; converted to GeV); `P id parent pid px py pz e
+//! m status`. `V` vertex lines, `W` weights, `A` attributes, `T` tool lines and `N` weight names
+//! are read and ignored, as are the `HepMC::Version` and `HepMC::Asciiv3-START/END_EVENT_LISTING`
+//! framing lines (several listings may follow one another, e.g. concatenated files).
+
+use super::check;
+use super::history::History;
+use super::source::LineSource;
+use super::{Event, Particle};
+use crate::error::Result;
+use crate::jets::FourMomentum;
+
+/// HepMC's status code of a final-state (undecayed physical) particle.
+const FINAL_STATE: i32 = 1;
+
+/// Never reserve more than this many particles from a declared count: a corrupt header must not
+/// make us allocate (or abort on) a huge vector.
+const MAX_RESERVE: usize = 4096;
+
+/// Whether `line` opens a HepMC3 ASCII file.
+pub(crate) fn is_header(line: &str) -> bool {
+    let line = line.trim_start_matches('\u{feff}').trim_start();
+    line.starts_with("HepMC::Version") || line.starts_with("HepMC::Asciiv3-START_EVENT_LISTING")
+}
+
+/// An `E` line: the event it opens.
+struct Header {
+    number: u64,
+    declared_particles: usize,
+    line: usize,
+}
+
+/// Streams events out of a HepMC3 ASCII source whose first line has already been read.
+pub(crate) struct HepMcEvents {
+    src: LineSource,
+    /// The `E` line of the next event, read while looking for the end of the current one.
+    pending: Option<Header>,
+    /// Momentum units per GeV of the lines that follow (a `U` line sets it; it stays until the
+    /// next). Dividing by 1000 rounds MeV values correctly; multiplying by 10⁻³ would not.
+    units_per_gev: f64,
+    /// Kept only when descendants of some species are to be dropped.
+    history: Option<History>,
+}
+
+impl HepMcEvents {
+    pub(crate) fn new(src: LineSource) -> Self {
+        HepMcEvents {
+            src,
+            pending: None,
+            units_per_gev: 1.0,
+            history: None,
+        }
+    }
+
+    /// From now on drop the final-state particles that descend from a particle with one of
+    /// these PDG ids.
+    pub(crate) fn drop_descendants_of(&mut self, pids: &[i32]) {
+        let mut exclude = self
+            .history
+            .take()
+            .map(History::into_excluded)
+            .unwrap_or_default();
+        for &pid in pids {
+            if !exclude.contains(&pid) {
+                exclude.push(pid);
+            }
+        }
+        self.history = Some(History::new(exclude));
+    }
+
+    pub(crate) fn source(&self) -> &LineSource {
+        &self.src
+    }
+
+    /// The next event, or `None` at the end of the input.
+    pub(crate) fn next_event(&mut self) -> Result<Option<Event>> {
+        let mut current = self.pending.take();
+        // (particle id, particle) of the final-state particles.
+        let mut finals: Vec<(u64, Particle)> = Vec::new();
+        let mut seen = 0usize;
+        if let Some(history) = &mut self.history {
+            history.clear();
+        }
+        loop {
+            let Some((line, text)) = self.src.next_nonblank()? else {
+                break;
+            };
+            let text = text.trim();
+            if let Some(framing) = text.strip_prefix("HepMC::") {
+                if framing.starts_with("Version") || framing == "Asciiv3-START_EVENT_LISTING" {
+                    continue;
+                }
+                if framing == "Asciiv3-END_EVENT_LISTING" {
+                    if current.is_some() {
+                        break;
+                    }
+                    continue;
+                }
+                let hint = if framing.starts_with("IO_GenEvent") {
+                    " (this is HepMC2)"
+                } else {
+                    ""
+                };
+                let reason = format!(
+                    "unsupported HepMC framing line {text:?}{hint}: only HepMC3 Asciiv3 is read"
+                );
+                return Err(self.src.error(line, reason));
+            }
+            let mut tokens = text.split_ascii_whitespace();
+            let record = tokens.next().unwrap_or_default();
+            match record {
+                "E" => {
+                    let header =
+                        parse_event_line(tokens, line).map_err(|r| self.src.error(line, r))?;
+                    if current.is_some() {
+                        self.pending = Some(header);
+                        break;
+                    }
+                    finals.reserve(header.declared_particles.min(MAX_RESERVE));
+                    current = Some(header);
+                }
+                "U" => {
+                    self.units_per_gev =
+                        parse_units(tokens).map_err(|r| self.src.error(line, r))?;
+                }
+                "P" => {
+                    if current.is_none() {
+                        return Err(self.src.error(line, "P line before any E (event) line"));
+                    }
+                    seen += 1;
+                    let scale = self.units_per_gev;
+                    let p = parse_particle(tokens, scale).map_err(|r| self.src.error(line, r))?;
+                    if let Some(history) = &mut self.history {
+                        history.add_particle(p.id, p.particle.pid, p.parent);
+                    }
+                    if p.status == FINAL_STATE {
+                        // Intermediate particles (partons, decayed hadrons) may be off-shell;
+                        // only what we hand out is checked.
+                        check::momentum(&p.particle.momentum)
+                            .map_err(|r| self.src.error(line, r))?;
+                        finals.push((p.id, p.particle));
+                    }
+                }
+                "V" => {
+                    if current.is_none() {
+                        return Err(self.src.error(line, "V line before any E (event) line"));
+                    }
+                    if let Some(history) = &mut self.history {
+                        let (id, incoming) =
+                            parse_vertex(text).map_err(|r| self.src.error(line, r))?;
+                        history.add_vertex(id, incoming);
+                    }
+                }
+                "W" | "A" | "T" | "N" => {}
+                _ => {
+                    let reason = format!(
+                        "unknown HepMC3 record type {record:?} (expected E, U, P, V, W, A, T or N)"
+                    );
+                    return Err(self.src.error(line, reason));
+                }
+            }
+        }
+        let Some(header) = current else {
+            return Ok(None);
+        };
+        if seen != header.declared_particles {
+            return Err(self.src.error(
+                header.line,
+                format!(
+                    "event {} declares {} particles but {seen} P lines follow (truncated event?)",
+                    header.number, header.declared_particles
+                ),
+            ));
+        }
+        let particles: Vec<Particle> = match &mut self.history {
+            None => finals.into_iter().map(|(_, p)| p).collect(),
+            Some(history) => finals
+                .into_iter()
+                .filter(|&(id, _)| !history.descends(id))
+                .map(|(_, p)| p)
+                .collect(),
+        };
+        if particles.is_empty() {
+            return Err(self.src.error(
+                header.line,
+                format!(
+                    "event {} has no final-state (status 1) particles",
+                    header.number
+                ),
+            ));
+        }
+        Ok(Some(Event {
+            number: header.number,
+            particles,
+        }))
+    }
+}
+
+/// `E number n_vertices n_particles [@ x y z t]` (after the `E`).
+fn parse_event_line<'a>(
+    mut tokens: impl Iterator<Item = &'a str>,
+    line: usize,
+) -> Result<Header, String> {
+    let number = tokens.next().ok_or("E line without an event number")?;
+    let number = check::event_number(number)?;
+    let _vertices = tokens.next().ok_or("E line without a vertex count")?;
+    let declared = tokens.next().ok_or("E line without a particle count")?;
+    let declared_particles = declared
+        .parse::<usize>()
+        .map_err(|_| format!("bad particle count {declared:?} on E line"))?;
+    Ok(Header {
+        number,
+        declared_particles,
+        line,
+    })
+}
+
+/// `U momentum_unit length_unit` (after the `U`): momentum units per GeV.
+fn parse_units<'a>(mut tokens: impl Iterator<Item = &'a str>) -> Result<f64, String> {
+    match tokens.next() {
+        Some("GEV") => Ok(1.0),
+        Some("MEV") => Ok(1e3),
+        Some(other) => Err(format!(
+            "unknown momentum unit {other:?} (expected GEV or MEV)"
+        )),
+        None => Err("U line without units".to_owned()),
+    }
+}
+
+/// One `P` line.
+struct PLine {
+    id: u64,
+    parent: i64,
+    status: i32,
+    particle: Particle,
+}
+
+/// `P id parent pid px py pz e m status` (after the `P`); momenta converted to GeV.
+fn parse_particle<'a>(
+    tokens: impl Iterator<Item = &'a str>,
+    units_per_gev: f64,
+) -> Result<PLine, String> {
+    let mut fields = [""; 9];
+    let mut n = 0;
+    for token in tokens {
+        if n < fields.len() {
+            fields[n] = token;
+        }
+        n += 1;
+    }
+    if n != fields.len() {
+        return Err(format!(
+            "P line has {} fields, expected 10 (P id parent pid px py pz e m status)",
+            n + 1
+        ));
+    }
+    let id = fields[0]
+        .parse::<u64>()
+        .map_err(|_| format!("bad particle number {:?} on P line", fields[0]))?;
+    let parent = fields[1]
+        .parse::<i64>()
+        .map_err(|_| format!("bad parent {:?} on P line", fields[1]))?;
+    let status = fields[8]
+        .parse::<i32>()
+        .map_err(|_| format!("bad status {:?} on P line", fields[8]))?;
+    let pid = check::pid(fields[2])?;
+    let momentum = FourMomentum::new(
+        check::float(fields[3], "px")? / units_per_gev,
+        check::float(fields[4], "py")? / units_per_gev,
+        check::float(fields[5], "pz")? / units_per_gev,
+        check::float(fields[6], "e")? / units_per_gev,
+    );
+    Ok(PLine {
+        id,
+        parent,
+        status,
+        particle: Particle { momentum, pid },
+    })
+}
+
+/// `V id status [in1,in2,...] [@ x y z t]`: the vertex id and its incoming particles.
+fn parse_vertex(text: &str) -> Result<(i64, Vec<u64>), String> {
+    let mut tokens = text.split_ascii_whitespace().skip(1);
+    let id = tokens.next().ok_or("V line without a vertex id")?;
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| format!("bad vertex id {id:?} on V line"))?;
+    let (Some(open), Some(close)) = (text.find('['), text.find(']')) else {
+        return Err("V line without its [incoming particles] list".to_owned());
+    };
+    if close < open {
+        return Err("V line with a malformed [incoming particles] list".to_owned());
+    }
+    let incoming = text[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<u64>()
+                .map_err(|_| format!("bad incoming particle {t:?} on V line"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((id, incoming))
+}

@@ -1,0 +1,825 @@
+//! Event I/O: the default sample, round trips, gzip, HepMC3 against the generator's own CSV, every
+//! documented parse error with its line, and fuzzing for panics.
+
+use std::io::{Cursor, Read, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use proptest::prelude::*;
+use stochad::jets::io::{
+    self, Compression, Event, EventReader, EventWriter, Format, Particle, Selection, TruthReader,
+    MASS_SHELL_TOLERANCE,
+};
+use stochad::jets::FourMomentum;
+use stochad::Error;
+
+// ---------------------------------------------------------------- helpers
+
+fn repo_file(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn reader(text: &str) -> stochad::Result<EventReader> {
+    EventReader::from_reader("test.csv", Cursor::new(text.as_bytes().to_vec()))
+}
+
+fn read_all(text: &str) -> stochad::Result<Vec<Event>> {
+    reader(text)?.collect()
+}
+
+/// Asserts that reading `text` fails with a parse error at `line` whose reason contains `needle`.
+fn assert_parse_error(text: &str, line: usize, needle: &str) {
+    match read_all(text) {
+        Err(Error::Parse {
+            file,
+            line: got,
+            reason,
+        }) => {
+            assert_eq!(file, "test.csv");
+            assert_eq!(got, line, "wrong line for {reason:?}");
+            assert!(
+                reason.contains(needle),
+                "reason {reason:?} lacks {needle:?}"
+            );
+        }
+        other => panic!("expected a parse error at line {line} ({needle}), got {other:?}"),
+    }
+}
+
+fn particle(px: f64, py: f64, pz: f64, e: f64, pid: i32) -> Particle {
+    Particle {
+        momentum: FourMomentum::new(px, py, pz, e),
+        pid,
+    }
+}
+
+/// A `Write` whose bytes the test can take back after the writer is finished.
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedBuf {
+    fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn write_events(events: &[Event], compression: Compression) -> Vec<u8> {
+    let buf = SharedBuf::default();
+    let mut writer = EventWriter::new("mem.csv", buf.clone(), compression).unwrap();
+    for event in events {
+        writer.write_event(event).unwrap();
+    }
+    writer.finish().unwrap();
+    buf.bytes()
+}
+
+fn read_bytes(bytes: Vec<u8>) -> Vec<Event> {
+    EventReader::from_reader("mem", Cursor::new(bytes))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn default_events() -> Vec<Event> {
+    io::default_sample()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+// ---------------------------------------------------------------- the default sample
+
+#[test]
+fn default_sample_has_the_documented_size_and_acceptance() {
+    let reader = io::default_sample().unwrap();
+    assert_eq!(reader.format(), Format::Csv);
+    assert!(reader.is_gzip());
+    let events: Vec<Event> = reader.collect::<Result<_, _>>().unwrap();
+    assert_eq!(events.len(), io::DEFAULT_SAMPLE_EVENTS);
+    assert!(events.iter().enumerate().all(|(k, e)| e.number == k as u64));
+    let total: usize = events.iter().map(|e| e.particles.len()).sum();
+    assert_eq!(total, io::DEFAULT_SAMPLE_PARTICLES);
+    let mean = total as f64 / events.len() as f64;
+    assert!((mean - 131.0).abs() < 0.5, "mean {mean}");
+    assert_eq!(events.iter().map(|e| e.particles.len()).max(), Some(319));
+    // Everything in the file passes the documented acceptance, and no Z lepton is left.
+    let cuts = Selection::default_sample();
+    for event in &events {
+        assert!(
+            event.particles.iter().all(|p| cuts.accepts(p)),
+            "event {}",
+            event.number
+        );
+    }
+}
+
+#[test]
+fn default_truth_matches_the_sample() {
+    let truth: Vec<_> = io::default_truth()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(truth.len(), io::DEFAULT_SAMPLE_EVENTS);
+    for (k, t) in truth.iter().enumerate() {
+        assert_eq!(t.event, k as u64);
+        assert!((t.mh - 125.0).abs() < 1.0, "mh = {}", t.mh);
+        // The b and b̄ are the Higgs' decay products: their pair mass is mh up to rounding.
+        let (b, q) = (t.b, t.bbar);
+        let (e, px, py, pz) = (b.e + q.e, b.px + q.px, b.py + q.py, b.pz + q.pz);
+        let m = (e * e - px * px - py * py - pz * pz).sqrt();
+        assert!(
+            (m - t.mh).abs() < 1e-6 * t.mh,
+            "event {k}: m(bb) = {m}, mh = {}",
+            t.mh
+        );
+    }
+}
+
+#[test]
+fn the_committed_file_reads_like_the_embedded_one_plain_or_gzip() {
+    let path = repo_file("data/zh_llbb_13p6tev_particles.csv.gz");
+    let from_file: Vec<Event> = EventReader::open(&path)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let plain = gunzip(&std::fs::read(&path).unwrap());
+    let plain_reader = EventReader::from_reader("plain", Cursor::new(plain)).unwrap();
+    assert!(!plain_reader.is_gzip());
+    let from_plain: Vec<Event> = plain_reader.collect::<Result<_, _>>().unwrap();
+    let embedded = default_events();
+    assert_eq!(from_file, embedded);
+    assert_eq!(from_plain, embedded);
+    let truth = TruthReader::open(repo_file("data/zh_llbb_13p6tev_truth.csv.gz")).unwrap();
+    assert_eq!(truth.count(), io::DEFAULT_SAMPLE_EVENTS);
+}
+
+// ---------------------------------------------------------------- writing
+
+#[test]
+fn round_trip_of_the_default_sample_is_exact_plain_and_gzip() {
+    let events = default_events();
+    let plain = write_events(&events, Compression::None);
+    assert!(plain.starts_with(b"event,px,py,pz,e,pid\n"));
+    assert_eq!(read_bytes(plain.clone()), events);
+    for compression in [Compression::Gzip, Compression::GzipFast] {
+        let gzip = write_events(&events, compression);
+        assert_eq!(&gzip[..2], &[0x1f, 0x8b]);
+        assert!(
+            gzip.len() < plain.len() / 2,
+            "{compression:?}: {} bytes",
+            gzip.len()
+        );
+        assert_eq!(read_bytes(gzip.clone()), events);
+        assert_eq!(gunzip(&gzip), plain);
+    }
+}
+
+#[test]
+fn writer_to_a_file_round_trips() {
+    let path = std::env::temp_dir().join(format!("stochad-io-{}.csv.gz", std::process::id()));
+    let events = vec![
+        Event {
+            number: 3,
+            particles: vec![particle(-0.0, 1e-300, 5e-324, 1e-299, 22)],
+        },
+        Event {
+            number: 10,
+            particles: vec![particle(0.1, 0.2, 0.3, 0.5, -211); 3],
+        },
+    ];
+    let mut writer = EventWriter::create(&path, Compression::Gzip).unwrap();
+    for event in &events {
+        writer.write_event(event).unwrap();
+    }
+    writer.finish().unwrap();
+    let back: Vec<Event> = EventReader::open(&path)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(back, events);
+    assert!(back[0].particles[0].momentum.px.is_sign_negative());
+}
+
+fn writer_error(events: &[Event]) -> String {
+    let mut writer = EventWriter::new("out.csv", SharedBuf::default(), Compression::None).unwrap();
+    for event in events {
+        if let Err(e) = writer.write_event(event) {
+            match e {
+                Error::Io { file, source } => {
+                    assert_eq!(file, "out.csv");
+                    assert_eq!(source.kind(), std::io::ErrorKind::InvalidInput);
+                    return source.to_string();
+                }
+                other => panic!("expected an I/O error, got {other:?}"),
+            }
+        }
+    }
+    panic!("the writer accepted {events:?}");
+}
+
+#[test]
+fn writer_refuses_what_the_format_cannot_carry() {
+    let good = |n| Event {
+        number: n,
+        particles: vec![particle(1.0, 0.0, 0.0, 1.0, 22)],
+    };
+    assert!(writer_error(&[Event {
+        number: 0,
+        particles: vec![]
+    }])
+    .contains("no particles"));
+    assert!(writer_error(&[good(2), good(2)]).contains("must increase"));
+    assert!(writer_error(&[good(2), good(1)]).contains("must increase"));
+    let nan = Event {
+        number: 0,
+        particles: vec![particle(f64::NAN, 0.0, 0.0, 1.0, 22)],
+    };
+    assert!(writer_error(&[nan]).contains("non-finite"));
+    let spacelike = Event {
+        number: 0,
+        particles: vec![particle(2.0, 0.0, 0.0, 1.0, 22)],
+    };
+    assert!(writer_error(&[spacelike]).contains("below |p|"));
+}
+
+// ---------------------------------------------------------------- CSV errors
+
+const HEAD: &str = "event,px,py,pz,e,pid\n";
+
+#[test]
+fn csv_accepts_blank_lines_crlf_and_a_missing_final_newline() {
+    let text = "event,px,py,pz,e,pid\r\n\r\n0,1,0,0,2,211\r\n\n0,0,1,0,1,22\n5, 1 ,0,0,1,22";
+    let events = read_all(text).unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].particles.len(), 2);
+    assert_eq!(
+        events[1],
+        Event {
+            number: 5,
+            particles: vec![particle(1.0, 0.0, 0.0, 1.0, 22)]
+        }
+    );
+    assert!(read_all(HEAD).unwrap().is_empty());
+}
+
+#[test]
+fn csv_malformed_rows_name_the_line_and_the_problem() {
+    let ok = "0,1,0,0,2,211\n";
+    assert_parse_error(
+        &format!("{HEAD}{ok}0,1,0"),
+        3,
+        "expected 6 comma-separated columns",
+    );
+    assert_parse_error(&format!("{HEAD}{ok}0,1,0,0,2,211,7\n"), 3, "found 7");
+    assert_parse_error(
+        &format!("{HEAD}0,1.2x,0,0,2,211\n"),
+        2,
+        "bad number \"1.2x\" in column px",
+    );
+    assert_parse_error(&format!("{HEAD}{ok}{ok}0,1,0,0,,211\n"), 4, "column e");
+    assert_parse_error(&format!("{HEAD}-1,1,0,0,2,211\n"), 2, "bad event number");
+    assert_parse_error(&format!("{HEAD}0,1,0,0,2,2.5\n"), 2, "bad PDG particle id");
+    assert_parse_error(&format!("{HEAD}{ok}0,NaN,0,0,2,211\n"), 3, "non-finite");
+    assert_parse_error(&format!("{HEAD}0,1,0,0,inf,211\n"), 2, "non-finite");
+    assert_parse_error(&format!("{HEAD}0,3,4,0,4.99,22\n"), 2, "below |p|");
+    assert_parse_error(&format!("{HEAD}0,0,0,0,-1,22\n"), 2, "below |p|");
+}
+
+#[test]
+fn csv_mass_shell_tolerance_is_the_documented_one() {
+    let inside = 5.0 * (1.0 - 0.5 * MASS_SHELL_TOLERANCE);
+    let outside = 5.0 * (1.0 - 2.0 * MASS_SHELL_TOLERANCE);
+    assert!(read_all(&format!("{HEAD}0,3,4,0,{inside},22\n")).is_ok());
+    assert_parse_error(&format!("{HEAD}0,3,4,0,{outside},22\n"), 2, "space-like");
+}
+
+#[test]
+fn csv_event_order_is_enforced() {
+    let text = format!("{HEAD}1,1,0,0,2,211\n1,1,0,0,2,211\n0,1,0,0,2,211\n");
+    assert_parse_error(&text, 4, "event numbers must increase");
+    let text = format!("{HEAD}0,1,0,0,2,211\n1,1,0,0,2,211\n0,1,0,0,2,211\n");
+    assert_parse_error(&text, 4, "event 0 follows event 1 (started at line 3)");
+}
+
+#[test]
+fn headers_are_checked_before_any_event() {
+    match reader("event,px,py,pz,e\n0,1,0,0,2\n") {
+        Err(Error::Parse {
+            line: 1, reason, ..
+        }) => assert!(reason.contains("unrecognised")),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    match reader("\n\n") {
+        Err(Error::Parse {
+            line: 0, reason, ..
+        }) => assert!(reason.contains("empty input")),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    match reader("HepMC::IO_GenEvent-START_EVENT_LISTING\n") {
+        Err(Error::Parse {
+            line: 1, reason, ..
+        }) => assert!(reason.contains("HepMC2")),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn non_utf8_and_corrupt_gzip_are_parse_errors() {
+    let mut bytes = format!("{HEAD}0,1,0,0,2,211\n").into_bytes();
+    bytes.extend_from_slice(b"0,1,0,0,2,\xff211\n");
+    let result: Result<Vec<Event>, _> = EventReader::from_reader("bin.csv", Cursor::new(bytes))
+        .unwrap()
+        .collect();
+    match result {
+        Err(Error::Parse {
+            line: 3, reason, ..
+        }) => assert!(reason.contains("UTF-8")),
+        other => panic!("{other:?}"),
+    }
+    // Cut the compressed sample in half: the events before the cut come out, then the error.
+    let gz = std::fs::read(repo_file("data/zh_llbb_13p6tev_particles.csv.gz")).unwrap();
+    let half = gz[..gz.len() / 2].to_vec();
+    let mut reader = EventReader::from_reader("half.csv.gz", Cursor::new(half)).unwrap();
+    let mut good = 0;
+    let err = loop {
+        match reader.next() {
+            Some(Ok(_)) => good += 1,
+            Some(Err(e)) => break e,
+            None => panic!("a truncated gzip stream was read to the end without error"),
+        }
+    };
+    assert!(reader.next().is_none(), "the reader stops after an error");
+    assert!(good > 100 && good < 1000, "{good} events before the cut");
+    match err {
+        Error::Parse { file, line, reason } => {
+            assert_eq!(file, "half.csv.gz");
+            assert!(line > 1000, "line {line}");
+            assert!(reason.contains("gzip"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn opening_a_missing_file_is_an_io_error_naming_it() {
+    match EventReader::open("/nonexistent/events.csv") {
+        Err(Error::Io { file, .. }) => assert_eq!(file, "/nonexistent/events.csv"),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
+
+/// Counts the bytes handed out, to show the reader does not slurp its input.
+struct CountingRows {
+    next_event: u64,
+    events: u64,
+    pending: Vec<u8>,
+    served: Arc<Mutex<usize>>,
+}
+
+impl Read for CountingRows {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pending.is_empty() && self.next_event < self.events {
+            if self.next_event == 0 {
+                self.pending.extend_from_slice(HEAD.as_bytes());
+            }
+            let n = self.next_event;
+            self.pending
+                .extend_from_slice(format!("{n},1,0,0,2,211\n{n},0,1,0,2,211\n").as_bytes());
+            self.next_event += 1;
+        }
+        let k = buf.len().min(self.pending.len());
+        buf[..k].copy_from_slice(&self.pending[..k]);
+        self.pending.drain(..k);
+        *self.served.lock().unwrap() += k;
+        Ok(k)
+    }
+}
+
+#[test]
+fn reading_streams_event_by_event() {
+    let served = Arc::new(Mutex::new(0));
+    let rows = CountingRows {
+        next_event: 0,
+        events: 200_000,
+        pending: Vec::new(),
+        served: served.clone(),
+    };
+    let mut reader = EventReader::from_reader("stream", rows).unwrap();
+    assert_eq!(reader.next().unwrap().unwrap().particles.len(), 2);
+    // ~6 MB would be 200 000 events; one buffer's worth is all the first event may cost.
+    assert!(
+        *served.lock().unwrap() < 200_000,
+        "read {} bytes for one event",
+        served.lock().unwrap()
+    );
+    assert_eq!(reader.count(), 199_999);
+}
+
+// ---------------------------------------------------------------- HepMC3
+
+const HEPMC_HEAD: &str = "HepMC::Version 3.02.05\nHepMC::Asciiv3-START_EVENT_LISTING\n";
+const HEPMC_FOOT: &str = "HepMC::Asciiv3-END_EVENT_LISTING\n";
+
+/// A small two-event file in the layout HepMC3's writer produces.
+fn hepmc_two_events() -> String {
+    format!(
+        "{HEPMC_HEAD}W 1.0\nE 0 1 4\nU GEV MM\n\
+         P 1 0 2212 0 0 6800 6800 0.938 4\n\
+         P 2 0 2212 0 0 -6800 6800 0.938 4\n\
+         V -1 0 [1,2]\n\
+         P 3 -1 211 1.5 0 2 2.5 0.1396 1\n\
+         P 4 -1 22 0 1e-3 0 1e-3 0 1\n\
+         E 7 0 2 @ 0 0 0 0\nU MEV MM\n\
+         P 1 0 -13 3000 4000 0 5000.5 105.7 1\n\
+         P 2 0 21 0 0 100 50 0 21\n\
+         {HEPMC_FOOT}"
+    )
+}
+
+#[test]
+fn hepmc_final_state_particles_with_units() {
+    let reader = reader(&hepmc_two_events()).unwrap();
+    assert_eq!(reader.format(), Format::HepMc3);
+    let events: Vec<Event> = reader.collect::<Result<_, _>>().unwrap();
+    assert_eq!(
+        events,
+        vec![
+            Event {
+                number: 0,
+                particles: vec![
+                    particle(1.5, 0.0, 2.0, 2.5, 211),
+                    particle(0.0, 1e-3, 0.0, 1e-3, 22)
+                ]
+            },
+            // MeV divided by 1000; the space-like gluon (status 21) is not final-state.
+            Event {
+                number: 7,
+                particles: vec![particle(3.0, 4.0, 0.0, 5.0005, -13)]
+            },
+        ]
+    );
+    // Two listings one after the other (concatenated files) read as one stream.
+    let twice = format!("{}{}", hepmc_two_events(), hepmc_two_events());
+    assert_eq!(read_all(&twice).unwrap().len(), 4);
+}
+
+#[test]
+fn hepmc_malformed_input_names_the_line() {
+    let p = "P 1 0 211 1 0 0 2 0.14 1\n";
+    assert_parse_error(&format!("{HEPMC_HEAD}{p}"), 3, "P line before any E");
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}V -1 0 [1,2]\n"),
+        3,
+        "V line before any E",
+    );
+    // An event with no final-state particle is reported at its E line, not dropped.
+    let empty = format!("{HEPMC_HEAD}E 0 0 0\nE 1 0 1\n{p}E 2 0 1\nP 1 0 21 0 0 5 5 0 2\n");
+    assert_parse_error(&empty, 3, "event 0 has no final-state");
+    let mut events = reader(&format!(
+        "{HEPMC_HEAD}E 0 0 1\n{p}E 9 0 1\nP 1 0 21 0 0 5 5 0 2\n"
+    ))
+    .unwrap();
+    assert!(events.next().unwrap().is_ok());
+    match events.next() {
+        Some(Err(Error::Parse {
+            line: 5, reason, ..
+        })) => assert!(reason.contains("event 9")),
+        other => panic!("{other:?}"),
+    }
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 3\n{p}{p}"),
+        3,
+        "declares 3 particles but 2",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\n{p}{p}E 1 0 1\n{p}"),
+        3,
+        "declares 1",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nP 1 0 211 1 0 0\n"),
+        4,
+        "P line has 7 fields",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nP 1 0 211 1 x 0 2 0.1 1\n"),
+        4,
+        "column py",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nP 1 0 211 nan 0 0 2 0.1 1\n"),
+        4,
+        "non-finite",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nP 1 0 211 3 0 0 2 0.1 1\n"),
+        4,
+        "below |p|",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nP 1 0 211 1 0 0 2 0.1 one\n"),
+        4,
+        "bad status",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nU KEV MM\n{p}"),
+        4,
+        "unknown momentum unit",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nX 1 2\n{p}"),
+        4,
+        "unknown HepMC3 record",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0\n{p}"),
+        3,
+        "without a particle count",
+    );
+    assert_parse_error(&format!("{HEPMC_HEAD}E -4 0 1\n{p}"), 3, "bad event number");
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nP x 0 211 1 0 0 2 0.1 1\n"),
+        4,
+        "particle number",
+    );
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\nP 1 y 211 1 0 0 2 0.1 1\n"),
+        4,
+        "bad parent",
+    );
+    let history = |text: String| -> stochad::Result<Vec<Event>> {
+        reader(&text)?.drop_descendants_of(&[23])?.collect()
+    };
+    match history(format!("{HEPMC_HEAD}E 0 1 1\nV -1 0 1,2\n{p}")) {
+        Err(Error::Parse {
+            line: 4, reason, ..
+        }) => assert!(reason.contains("[incoming"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    match history(format!("{HEPMC_HEAD}E 0 1 1\nV -1 0 [1,x]\n{p}")) {
+        Err(Error::Parse {
+            line: 4, reason, ..
+        }) => assert!(reason.contains("\"x\""), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let hepmc2 = "HepMC::Version 2.06.09\nHepMC::IO_GenEvent-START_EVENT_LISTING\nE 0 1\n";
+    assert_parse_error(hepmc2, 2, "HepMC2");
+    assert_parse_error(
+        &format!("{HEPMC_HEAD}E 0 0 1\n{p}HepMC::Asciiv2\n"),
+        5,
+        "unsupported",
+    );
+}
+
+/// The fixtures were written by `tools/generate_events.py --events 2 --hepmc` (Pythia 8.317.2,
+/// seed 1): the full HepMC3 records and the selected CSV of the same two events.
+const PYTHIA_HEPMC: &str = "tests/data/io/pythia8317_zh_2events.hepmc3.gz";
+const PYTHIA_CSV: &str = "tests/data/io/pythia8317_zh_2events_particles.csv.gz";
+
+fn open_all(reader: EventReader) -> Vec<Event> {
+    reader.collect::<Result<_, _>>().unwrap()
+}
+
+#[test]
+fn hepmc_from_pythia_selects_to_the_generator_csv() {
+    let all = open_all(EventReader::open(repo_file(PYTHIA_HEPMC)).unwrap());
+    let no_z = EventReader::open(repo_file(PYTHIA_HEPMC))
+        .unwrap()
+        .drop_descendants_of(&[23]);
+    let no_z = open_all(no_z.unwrap());
+    let csv = open_all(EventReader::open(repo_file(PYTHIA_CSV)).unwrap());
+    assert_eq!((all.len(), no_z.len(), csv.len()), (2, 2, 2));
+    // The reader alone returns every final-state particle, neutrinos included.
+    assert!(all.iter().any(|e| e
+        .particles
+        .iter()
+        .any(|p| [12, 14, 16].contains(&p.pid.abs()))));
+    let cuts = Selection::default_sample();
+    // The CSV holds 10 significant digits; round the HepMC values the same way.
+    let round = |x: f64| format!("{x:.9e}").parse::<f64>().unwrap();
+    let rounded = |p: &Particle| {
+        let m = p.momentum;
+        particle(round(m.px), round(m.py), round(m.pz), round(m.e), p.pid)
+    };
+    let charged_leptons = |e: &Event| {
+        e.particles
+            .iter()
+            .filter(|p| [11, 13].contains(&p.pid.abs()))
+            .count()
+    };
+    for ((full, selected), expected) in all.iter().zip(&no_z).zip(&csv) {
+        assert_eq!(
+            (full.number, selected.number),
+            (expected.number, expected.number)
+        );
+        // Reader history + explicit selection = exactly what the generator script kept.
+        let kept: Vec<Particle> = cuts
+            .filter(selected.clone())
+            .particles
+            .iter()
+            .map(rounded)
+            .collect();
+        assert_eq!(kept, expected.particles, "event {}", full.number);
+        // Dropping the Z's descendants removed its two leptons (and photons they radiated) only.
+        assert_eq!(charged_leptons(full) - charged_leptons(selected), 2);
+        let dropped = full.particles.len() - selected.particles.len();
+        assert!(
+            (2..=8).contains(&dropped),
+            "event {}: {dropped} dropped",
+            full.number
+        );
+    }
+    // Pythia 8.317.2 reproduces the committed (8.318.2) sample's first event exactly.
+    assert_eq!(csv[0], default_events()[0]);
+    // History exists only in HepMC3.
+    assert!(matches!(
+        io::default_sample().unwrap().drop_descendants_of(&[23]),
+        Err(Error::InvalidConfig { .. })
+    ));
+}
+
+// ---------------------------------------------------------------- truth
+
+#[test]
+fn truth_errors_name_the_line() {
+    let head = "event,mh,b_px,b_py,b_pz,b_e,bbar_px,bbar_py,bbar_pz,bbar_e\n";
+    let ok = "0,125,0,0,10,11.2,0,0,-10,11.2\n";
+    let read = |text: String| -> stochad::Result<Vec<_>> {
+        TruthReader::from_reader("truth.csv", Cursor::new(text.into_bytes()))?.collect()
+    };
+    assert_eq!(read(format!("{head}{ok}")).unwrap().len(), 1);
+    let cases = [
+        (format!("{head}{ok}0,125,0,0,10\n"), 3, "expected 10"),
+        (
+            format!("{head}0,125,0,0,10,11.2,0,0,-10,z\n"),
+            2,
+            "column bbar_e",
+        ),
+        (
+            format!("{head}0,-1,0,0,10,11.2,0,0,-10,11.2\n"),
+            2,
+            "Higgs mass",
+        ),
+        (format!("{head}0,125,0,0,10,9,0,0,-10,11.2\n"), 2, "b quark"),
+        (format!("event,mh\n{ok}"), 1, "expected the truth header"),
+        (
+            format!("{head}{ok}\n{ok}"),
+            4,
+            "event numbers must increase",
+        ),
+    ];
+    for (text, line, needle) in cases {
+        match read(text) {
+            Err(Error::Parse {
+                file,
+                line: got,
+                reason,
+            }) => {
+                assert_eq!((file.as_str(), got), ("truth.csv", line), "{reason}");
+                assert!(reason.contains(needle), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- fuzzing: never panic
+
+/// Reads to the end (a reader stops after its first error) and checks what came out is sane.
+fn drain(bytes: Vec<u8>) {
+    let check = |reader: EventReader| {
+        for event in reader {
+            match event {
+                Ok(event) => {
+                    assert!(!event.particles.is_empty());
+                    assert!(event.particles.iter().all(|p| p.momentum.e.is_finite()));
+                }
+                Err(Error::Parse { .. }) => {}
+                Err(other) => panic!("unexpected error kind {other:?}"),
+            }
+        }
+    };
+    if let Ok(reader) = EventReader::from_reader("fuzz", Cursor::new(bytes.clone())) {
+        check(reader);
+    }
+    // The HepMC3 history bookkeeping too (for CSV this is a configuration error).
+    if let Ok(reader) = EventReader::from_reader("fuzz", Cursor::new(bytes.clone())) {
+        if let Ok(reader) = reader.drop_descendants_of(&[23, 13, -13]) {
+            check(reader);
+        }
+    }
+    if let Ok(reader) = TruthReader::from_reader("fuzz", Cursor::new(bytes)) {
+        reader.for_each(drop);
+    }
+}
+
+/// The first 60 lines of the default sample as text (decompressed once).
+fn sample_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let gz = std::fs::read(repo_file("data/zh_llbb_13p6tev_particles.csv.gz")).unwrap();
+        let plain = String::from_utf8(gunzip(&gz)).unwrap();
+        plain.lines().take(60).map(|l| format!("{l}\n")).collect()
+    })
+}
+
+/// Byte-level mutations: overwrite, delete a range, duplicate a range.
+fn mutate(mut bytes: Vec<u8>, ops: &[(u8, usize, usize, u8)]) -> Vec<u8> {
+    for &(kind, at, len, byte) in ops {
+        if bytes.is_empty() {
+            break;
+        }
+        let at = at % bytes.len();
+        let end = (at + len % 16).min(bytes.len());
+        match kind % 3 {
+            0 => bytes[at] = byte,
+            1 => {
+                bytes.drain(at..end);
+            }
+            _ => {
+                let piece = bytes[at..end].to_vec();
+                bytes.splice(at..at, piece);
+            }
+        }
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..400),
+                                prefix in 0usize..4) {
+        let head: &[u8] = match prefix {
+            0 => b"",
+            1 => HEAD.as_bytes(),
+            2 => HEPMC_HEAD.as_bytes(),
+            _ => &[0x1f, 0x8b, 0x08, 0x00],
+        };
+        drain([head, &body].concat());
+    }
+
+    #[test]
+    fn mutated_csv_never_panics(ops in proptest::collection::vec(
+        (any::<u8>(), any::<usize>(), any::<usize>(), any::<u8>()), 1..6)) {
+        drain(mutate(sample_text().as_bytes().to_vec(), &ops));
+    }
+
+    #[test]
+    fn mutated_hepmc_never_panics(ops in proptest::collection::vec(
+        (any::<u8>(), any::<usize>(), any::<usize>(), any::<u8>()), 1..6)) {
+        drain(mutate(hepmc_two_events().into_bytes(), &ops));
+    }
+
+    #[test]
+    fn mutated_gzip_never_panics(ops in proptest::collection::vec(
+        (any::<u8>(), any::<usize>(), any::<usize>(), any::<u8>()), 1..4)) {
+        let events = read_all(sample_text()).unwrap();
+        drain(mutate(write_events(&events, Compression::Gzip), &ops));
+    }
+
+    #[test]
+    fn written_events_read_back_bit_for_bit(
+        raw in proptest::collection::vec(
+            (-1e6f64..1e6, -1e6f64..1e6, prop_oneof![-1e6f64..1e6, Just(-0.0), Just(5e-324)],
+             0.0f64..10.0, any::<i32>()), 1..20),
+        split in 1usize..5,
+    ) {
+        let particles: Vec<Particle> = raw
+            .iter()
+            .map(|&(px, py, pz, extra, pid)| {
+                let e = px.hypot(py).hypot(pz) + extra;
+                particle(px, py, pz, e, pid)
+            })
+            .collect();
+        let events: Vec<Event> = particles
+            .chunks(split)
+            .enumerate()
+            .map(|(k, chunk)| Event { number: 3 * k as u64 + 1, particles: chunk.to_vec() })
+            .collect();
+        for compression in [Compression::None, Compression::Gzip] {
+            let back = read_bytes(write_events(&events, compression));
+            prop_assert_eq!(&back, &events);
+        }
+    }
+}
