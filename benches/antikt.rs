@@ -3,39 +3,23 @@
 //! tools/fastjet_timing.cpp. Criterion reports the time for all 1000 events; divide by 1000
 //! for the time per event.
 
-use std::hint::black_box;
-use std::io::{BufRead, BufReader};
-
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flate2::read::GzDecoder;
+use std::hint::black_box;
 use stochad::jets::cluster::{Algorithm, JetDefinition};
+use stochad::jets::io::default_sample;
 use stochad::jets::FourMomentum;
 
-const EVENTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/data/zh_llbb_13p6tev_particles.csv.gz"
-);
-
 fn read_events() -> Vec<Vec<FourMomentum>> {
-    let file = std::fs::File::open(EVENTS).expect("default events");
-    let mut events: Vec<(u64, Vec<FourMomentum>)> = Vec::new();
-    for line in BufReader::new(GzDecoder::new(file)).lines().skip(1) {
-        let line = line.unwrap();
-        let f: Vec<f64> = line
-            .split(',')
-            .take(5)
-            .map(|s| s.parse().unwrap())
-            .collect();
-        if events.last().map(|e| e.0) != Some(f[0] as u64) {
-            events.push((f[0] as u64, Vec::new()));
-        }
-        events
-            .last_mut()
-            .unwrap()
-            .1
-            .push(FourMomentum::new(f[1], f[2], f[3], f[4]));
-    }
-    events.into_iter().map(|e| e.1).collect()
+    let events = default_sample().expect("default sample");
+    events
+        .map(|e| {
+            e.expect("default sample")
+                .particles
+                .iter()
+                .map(|p| p.momentum)
+                .collect()
+        })
+        .collect()
 }
 
 fn bench(c: &mut Criterion) {

@@ -8,12 +8,9 @@ use std::io::{BufRead, BufReader};
 
 use flate2::read::GzDecoder;
 use stochad::jets::cluster::{Algorithm, JetDefinition, Strategy};
+use stochad::jets::io::default_sample;
 use stochad::jets::FourMomentum;
 
-const EVENTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/data/zh_llbb_13p6tev_particles.csv.gz"
-);
 const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/data/fastjet_reference.csv.gz"
@@ -26,23 +23,15 @@ fn lines(path: &str) -> impl Iterator<Item = String> {
         .map(|l| l.unwrap())
 }
 
-/// Events in file order (the particle CSV: event,px,py,pz,e,pid).
+/// The default events, as the library reads them.
 fn read_events() -> Vec<(u64, Vec<FourMomentum>)> {
-    let mut events: Vec<(u64, Vec<FourMomentum>)> = Vec::new();
-    for line in lines(EVENTS).skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let ev: u64 = f[0].parse().unwrap();
-        let x: Vec<f64> = f[1..5].iter().map(|s| s.parse().unwrap()).collect();
-        if events.last().map(|e| e.0) != Some(ev) {
-            events.push((ev, Vec::new()));
-        }
-        events
-            .last_mut()
-            .unwrap()
-            .1
-            .push(FourMomentum::new(x[0], x[1], x[2], x[3]));
-    }
-    events
+    default_sample()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.number, e.particles.iter().map(|p| p.momentum).collect())
+        })
+        .collect()
 }
 
 type Key = (String, String, u64);
