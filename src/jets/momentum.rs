@@ -332,13 +332,14 @@ mod tests {
         let base = p(3.0, -4.0, 7.0, 12.0);
         let lift = |t: Dual<1>| {
             let mut q = FourMomentum::<Dual<1>>::from_f64(base);
-            q.px = q.px + t;
+            q.px += t;
             q
         };
         let q = lift(Dual::variable(0.0, 0));
         let h = 1e-6;
         let shifted = |dx: f64| p(base.px + dx, base.py, base.pz, base.e);
-        let checks: [(Dual<1>, fn(&FourMomentum) -> f64); 6] = [
+        type Kinematic = fn(&FourMomentum) -> f64;
+        let checks: [(Dual<1>, Kinematic); 6] = [
             (q.pt(), |m| m.pt()),
             (q.mass(), |m| m.mass()),
             (q.rapidity(), |m| m.rapidity()),

@@ -33,7 +33,7 @@ impl DijetSelection {
                 expected: "[0, ∞)",
             });
         }
-        if !(max_abs_rapidity > 0.0) {
+        if max_abs_rapidity.is_nan() || max_abs_rapidity <= 0.0 {
             return Err(Error::InvalidParameter {
                 what: "dijet selection: max |y|",
                 value: max_abs_rapidity,
