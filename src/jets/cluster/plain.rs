@@ -13,17 +13,17 @@ use super::nn::{dij, Brief, Geometry, Recorder, NONE};
 #[inline]
 fn set_nn_nocross(bj: &mut [Brief], i: usize, n: usize, r2: f64) {
     let me = bj[i];
-    let mut best = r2;
-    let mut nn = NONE;
-    for (k, o) in bj[..n].iter().enumerate() {
-        if k == i {
-            continue;
-        }
+    let (mut best, mut nn) = (r2, NONE);
+    // Before and after i; selects instead of branches (the outcome is hard to predict).
+    for (k, o) in bj[..i]
+        .iter()
+        .enumerate()
+        .chain(bj[..n].iter().enumerate().skip(i + 1))
+    {
         let d = me.dist(o);
-        if d < best {
-            best = d;
-            nn = k as u32;
-        }
+        let closer = d < best;
+        best = if closer { d } else { best };
+        nn = if closer { k as u32 } else { nn };
     }
     bj[i].nn = nn;
     bj[i].nn_dist = best;
@@ -43,17 +43,18 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r2: f64, rec: &mut R) {
     for a in 1..n {
         let (head, rest) = bj.split_at_mut(a);
         let me = &mut rest[0];
+        let (mut best, mut nn) = (me.nn_dist, me.nn);
         for (k, o) in head.iter_mut().enumerate() {
             let d = me.dist(o);
-            if d < me.nn_dist {
-                me.nn_dist = d;
-                me.nn = k as u32;
-            }
-            if d < o.nn_dist {
-                o.nn_dist = d;
-                o.nn = a as u32;
-            }
+            let closer = d < best;
+            best = if closer { d } else { best };
+            nn = if closer { k as u32 } else { nn };
+            let closer = d < o.nn_dist;
+            o.nn_dist = if closer { d } else { o.nn_dist };
+            o.nn = if closer { a as u32 } else { o.nn };
         }
+        me.nn_dist = best;
+        me.nn = nn;
     }
     let mut dist: Vec<f64> = (0..n).map(|i| dij(&bj, i)).collect();
 
@@ -69,8 +70,9 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r2: f64, rec: &mut R) {
 
         let mut a = best;
         let d_step = dmin * inv_r2;
+        let merged = bj[a].nn != NONE;
         let mut b = NONE as usize;
-        if bj[a].nn != NONE {
+        if merged {
             b = bj[a].nn as usize;
             // Keep the new object at the lower slot, so the slot freed is the higher one.
             if a < b {
@@ -86,34 +88,48 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r2: f64, rec: &mut R) {
         let tail = n;
         bj[a] = bj[tail];
         dist[a] = dist[tail];
-        let merged = b != NONE as usize;
 
+        if !merged {
+            // FastJet recomputes the objects without neighbour here (its jetB is NULL); they
+            // cannot gain one after a beam step, so only the relabelling of the tail remains.
+            for o in &mut bj[..n] {
+                o.nn = if o.nn as usize == tail {
+                    a as u32
+                } else {
+                    o.nn
+                };
+            }
+            continue;
+        }
+        // b's neighbour is only read at the end of the pass (at i = b it can only point below
+        // b), so it is accumulated here.
+        let new = bj[b];
+        let (mut best_b, mut nn_b) = (r2, NONE);
         for i in 0..n {
-            // FastJet also recomputes objects without neighbour after a beam step (its jetB is
-            // NULL); they cannot gain one then, so skipping them changes nothing.
             let nn = bj[i].nn;
             if nn != NONE && (nn as usize == a || nn as usize == b) {
                 set_nn_nocross(&mut bj, i, n, r2);
                 dist[i] = dij(&bj, i);
             }
-            if merged && i != b {
-                let d = bj[i].dist(&bj[b]);
-                if d < bj[i].nn_dist {
-                    bj[i].nn_dist = d;
-                    bj[i].nn = b as u32;
-                    dist[i] = dij(&bj, i);
-                }
-                if d < bj[b].nn_dist {
-                    bj[b].nn_dist = d;
-                    bj[b].nn = i as u32;
-                }
+            let d = bj[i].dist(&new);
+            let other = i != b;
+            if (d < bj[i].nn_dist) & other {
+                bj[i].nn_dist = d;
+                bj[i].nn = b as u32;
+                dist[i] = dij(&bj, i);
             }
-            if bj[i].nn as usize == tail {
-                bj[i].nn = a as u32;
-            }
+            let closer = (d < best_b) & other;
+            best_b = if closer { d } else { best_b };
+            nn_b = if closer { i as u32 } else { nn_b };
+            let o = &mut bj[i];
+            o.nn = if o.nn as usize == tail {
+                a as u32
+            } else {
+                o.nn
+            };
         }
-        if merged {
-            dist[b] = dij(&bj, b);
-        }
+        bj[b].nn_dist = best_b;
+        bj[b].nn = nn_b;
+        dist[b] = dij(&bj, b);
     }
 }

@@ -92,7 +92,7 @@ impl<S: Scalar> ClusterSequence<S> {
         let geometry: Vec<Geometry> = particles.iter().map(|p| seq.geometry(p)).collect();
         let r = definition.radius();
         let tiled = match definition.strategy() {
-            Strategy::Best => n >= Strategy::PLAIN_BELOW,
+            Strategy::Best => n >= Strategy::tiled_from(r),
             Strategy::N2Plain => false,
             Strategy::N2Tiled => true,
         };
