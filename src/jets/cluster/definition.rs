@@ -61,8 +61,7 @@ impl Algorithm {
     ) -> S {
         let dr2 = delta_r2_from(a.rapidity(), a.phi(), b.rapidity(), b.phi());
         let (sa, sb) = (self.scale(a.pt2()), self.scale(b.pt2()));
-        let s = if sb.value() < sa.value() { sb } else { sa };
-        s * dr2 / (radius * radius)
+        sa.min(sb) * dr2 / (radius * radius)
     }
 
     /// The name used on command lines: `antikt`, `kt` or `cambridge`.
@@ -120,6 +119,11 @@ impl Strategy {
     }
 }
 
+/// The smallest radius [`JetDefinition::new`] accepts.
+pub const MIN_RADIUS: f64 = 1e-5;
+/// The largest radius [`JetDefinition::new`] accepts.
+pub const MAX_RADIUS: f64 = 1e5;
+
 /// Which jet algorithm and radius: the configuration of a clustering run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct JetDefinition {
@@ -129,7 +133,8 @@ pub struct JetDefinition {
 }
 
 impl JetDefinition {
-    /// A jet definition; the radius must be finite and positive.
+    /// A jet definition; the radius must lie in [10⁻⁵, 10⁵] (beyond, R² under- or overflows
+    /// the distance arithmetic long before it means anything physically).
     ///
     /// ```
     /// use stochad::jets::cluster::{Algorithm, JetDefinition};
@@ -137,11 +142,11 @@ impl JetDefinition {
     /// assert!(JetDefinition::new(Algorithm::AntiKt, -1.0).is_err());
     /// ```
     pub fn new(algorithm: Algorithm, radius: f64) -> Result<Self> {
-        if !(radius.is_finite() && radius > 0.0) {
+        if !(MIN_RADIUS..=MAX_RADIUS).contains(&radius) {
             return Err(Error::InvalidParameter {
                 what: "jet definition: radius R",
                 value: radius,
-                expected: "(0, ∞)",
+                expected: "[1e-5, 1e5]",
             });
         }
         Ok(JetDefinition {
@@ -185,9 +190,11 @@ mod tests {
 
     #[test]
     fn radius_is_validated() {
-        for r in [0.0, -0.4, f64::NAN, f64::INFINITY] {
+        for r in [0.0, -0.4, f64::NAN, f64::INFINITY, 1e-6, 2e5, 1e200] {
             assert!(JetDefinition::new(Algorithm::Kt, r).is_err(), "R = {r}");
         }
+        assert!(JetDefinition::new(Algorithm::Kt, MIN_RADIUS).is_ok());
+        assert!(JetDefinition::new(Algorithm::Kt, MAX_RADIUS).is_ok());
         let d = JetDefinition::new(Algorithm::CambridgeAachen, 1.2).unwrap();
         assert_eq!(
             (d.algorithm(), d.radius()),

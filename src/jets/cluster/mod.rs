@@ -30,5 +30,5 @@ mod plain;
 mod sequence;
 mod tiled;
 
-pub use definition::{Algorithm, JetDefinition, Strategy};
+pub use definition::{Algorithm, JetDefinition, Strategy, MAX_RADIUS, MIN_RADIUS};
 pub use sequence::{ClusterSequence, Jet, Step};

@@ -205,7 +205,7 @@ impl<S: Scalar> Recorder for ClusterSequence<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jets::cluster::Algorithm;
+    use crate::jets::cluster::{Algorithm, MAX_RADIUS, MIN_RADIUS};
     use crate::Dual;
     use std::f64::consts::PI;
 
@@ -359,6 +359,32 @@ mod tests {
             def.cluster(&ps).unwrap().constituents(99),
             Vec::<usize>::new()
         );
+    }
+
+    #[test]
+    fn unphysical_inputs_do_not_break_clustering() {
+        // Negative energy along the beam (rapidity NaN), zero energy with pt (rapidity ∞), a
+        // zero vector, extreme radii: every particle still ends up in exactly one jet.
+        let ps = [
+            FourMomentum::new(0.0, 0.0, 3.0, -3.0),
+            FourMomentum::new(1.0, 1.0, 0.0, 0.0),
+            FourMomentum::new(0.0, 0.0, 0.0, 0.0),
+            FourMomentum::new(2.0, 0.5, 1.0, 3.0),
+            FourMomentum::new(2.0, 0.6, 1.1, 3.0),
+        ];
+        let many: Vec<FourMomentum> = ps.iter().cycle().take(200).copied().collect();
+        for alg in [Algorithm::Kt, Algorithm::CambridgeAachen, Algorithm::AntiKt] {
+            for r in [MIN_RADIUS, 0.4, MAX_RADIUS] {
+                for strategy in [Strategy::N2Plain, Strategy::N2Tiled] {
+                    for input in [&ps[..], &many[..]] {
+                        let def = JetDefinition::new(alg, r).unwrap().with_strategy(strategy);
+                        let jets = def.cluster(input).unwrap().inclusive_jets(0.0);
+                        let n: usize = jets.iter().map(|j| j.constituents.len()).sum();
+                        assert_eq!(n, input.len(), "{alg} R = {r} {strategy:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
