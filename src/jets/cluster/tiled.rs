@@ -37,6 +37,15 @@ struct Grid {
     nphi: usize,
 }
 
+/// A tile: its index (row-major) and its row and column, kept so that no division is needed
+/// to find the tiles around it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cell {
+    tile: u32,
+    row: u16,
+    col: u16,
+}
+
 /// The tiles around a point, each with a lower bound on ΔR² from the point to any object in it;
 /// the point's own tile first.
 struct Near {
@@ -81,31 +90,33 @@ impl Grid {
     }
 
     #[inline]
-    fn tile(&self, rap: f64, phi: f64) -> u32 {
+    fn cell(&self, rap: f64, phi: f64) -> Cell {
         // `as usize` truncates (= floor for the non-negative values left by `max`) and
         // saturates; cheaper than `floor`, which is a libm call on baseline x86-64.
-        let iy = (((rap - self.ymin) / self.wy).max(0.0) as usize).min(self.ny - 1);
-        let ip = ((phi / self.wphi) as usize).min(self.nphi - 1);
-        (iy * self.nphi + ip) as u32
+        let row = (((rap - self.ymin) / self.wy).max(0.0) as usize).min(self.ny - 1);
+        let col = ((phi / self.wphi) as usize).min(self.nphi - 1);
+        Cell {
+            tile: (row * self.nphi + col) as u32,
+            row: row as u16,
+            col: col as u16,
+        }
     }
 
-    /// The tiles within REACH rows and (cyclic) columns of tile `t`, which holds the point
-    /// (`rap`, `phi`); distinct. With `half`, only those after `t` (later row, or same row and
+    /// The tiles within REACH rows and (cyclic) columns of `cell`, which holds the point
+    /// (`rap`, `phi`); distinct. With `half`, only those after it (later row, or same row and
     /// later column), so that each pair of tiles comes up once.
     #[inline]
-    fn near(&self, t: u32, rap: f64, phi: f64, half: bool) -> Near {
+    fn near(&self, cell: Cell, rap: f64, phi: f64, half: bool) -> Near {
         let k = REACH as isize;
-        let (iy, ip) = (
-            (t as usize / self.nphi) as isize,
-            (t as usize % self.nphi) as isize,
-        );
+        let (iy, ip) = (cell.row as isize, cell.col as isize);
+        let nphi = self.nphi as isize;
         let mut near = Near {
             tiles: [0; NEAR],
             bound: [0.0; NEAR],
             n: 0,
         };
         if !half {
-            near.tiles[0] = t;
+            near.tiles[0] = cell.tile;
             near.n = 1;
         }
         let cols = if self.nphi == 1 { 0 } else { k };
@@ -132,7 +143,13 @@ impl Grid {
                     o if o > 0 => ((ip + o) as f64 * self.wphi - phi).max(0.0),
                     o => (phi - (ip + o + 1) as f64 * self.wphi).max(0.0),
                 };
-                let col = (ip + op).rem_euclid(self.nphi as isize);
+                // |op| ≤ REACH < nphi: one wrap at most (and no division).
+                let mut col = ip + op;
+                if col < 0 {
+                    col += nphi;
+                } else if col >= nphi {
+                    col -= nphi;
+                }
                 near.tiles[near.n] = (row as usize * self.nphi + col as usize) as u32;
                 near.bound[near.n] = by * by + bp * bp;
                 near.n += 1;
@@ -148,7 +165,7 @@ struct Node {
     b: Brief,
     next: u32,
     prev: u32,
-    tile: u32,
+    cell: Cell,
 }
 
 /// The search state: objects by slot, intrusive doubly linked lists of the slots in each tile,
@@ -170,10 +187,11 @@ struct Tiled {
 
 impl Tiled {
     fn insert(&mut self, s: usize) {
-        let t = self.grid.tile(self.nodes[s].b.rap, self.nodes[s].b.phi);
+        let cell = self.grid.cell(self.nodes[s].b.rap, self.nodes[s].b.phi);
+        let t = cell.tile;
         let h = self.head[t as usize];
         let node = &mut self.nodes[s];
-        node.tile = t;
+        node.cell = cell;
         node.next = h;
         node.prev = NONE;
         if h != NONE {
@@ -186,9 +204,10 @@ impl Tiled {
         let Node {
             prev: p,
             next: n,
-            tile,
+            cell,
             ..
         } = self.nodes[s];
+        let tile = cell.tile;
         if p == NONE {
             self.head[tile as usize] = n;
         } else {
@@ -214,7 +233,7 @@ impl Tiled {
     fn set_nn(&mut self, s: usize) {
         let me = self.nodes[s].b;
         let (mut best, mut nn) = (self.r2, NONE);
-        let near = self.grid.near(self.nodes[s].tile, me.rap, me.phi, false);
+        let near = self.grid.near(self.nodes[s].cell, me.rap, me.phi, false);
         for (&t, &bound) in near.tiles[..near.n].iter().zip(&near.bound[..near.n]) {
             if bound > best + SLACK {
                 continue;
@@ -244,7 +263,9 @@ impl Tiled {
                 let (mut best, mut nn) = (me.nn_dist, me.nn);
                 // The rest of a's own tile, then the tiles after it.
                 (best, nn) = self.cross(a, &me, best, nn, self.nodes[a as usize].next);
-                let near = self.grid.near(t as u32, me.rap, me.phi, true);
+                let near = self
+                    .grid
+                    .near(self.nodes[a as usize].cell, me.rap, me.phi, true);
                 for (&u, &bound) in near.tiles[..near.n].iter().zip(&near.bound[..near.n]) {
                     if bound <= self.r2 + SLACK {
                         (best, nn) = self.cross(a, &me, best, nn, self.head[u as usize]);
@@ -288,13 +309,13 @@ impl Tiled {
     /// After slots `a` and `b` merged into `keep` (one of them; the other is gone): updates the
     /// neighbours of every object whose neighbour was `a` or `b` or is now `keep`. The latter lie
     /// within R of the new position of `keep` (visited first, measuring the distance to it),
-    /// the former within R of the old positions of `a` and `b` (`old`: tile, rapidity, φ).
-    fn update_after_merge(&mut self, a: usize, b: usize, keep: usize, old: [(u32, f64, f64); 2]) {
+    /// the former within R of the old positions of `a` and `b` (`old`: cell, rapidity, φ).
+    fn update_after_merge(&mut self, a: usize, b: usize, keep: usize, old: [(Cell, f64, f64); 2]) {
         self.step += 1;
         let new = self.nodes[keep];
         // keep's own neighbour, accumulated here and stored at the end.
         let (mut best, mut nn) = (self.r2, NONE);
-        let centres = [(new.tile, new.b.rap, new.b.phi), old[0], old[1]];
+        let centres = [(new.cell, new.b.rap, new.b.phi), old[0], old[1]];
         for (pass, (c, rap, phi)) in centres.into_iter().enumerate() {
             let near = self.grid.near(c, rap, phi, false);
             for (&t, &bound) in near.tiles[..near.n].iter().zip(&near.bound[..near.n]) {
@@ -357,7 +378,7 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r: f64, rec: &mut R) {
                 b: Brief::new(g, i, r2),
                 next: NONE,
                 prev: NONE,
-                tile: 0,
+                cell: Cell::default(),
             })
             .collect(),
         head: vec![NONE; n_tiles],
@@ -400,7 +421,7 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r: f64, rec: &mut R) {
             st.nodes[keep].b.index as usize,
             d_step,
         );
-        let old = [a, b].map(|s| (st.nodes[s].tile, st.nodes[s].b.rap, st.nodes[s].b.phi));
+        let old = [a, b].map(|s| (st.nodes[s].cell, st.nodes[s].b.rap, st.nodes[s].b.phi));
         st.deactivate(gone);
         st.unlink(keep);
         st.nodes[keep].b = Brief::new(g, new, r2);
