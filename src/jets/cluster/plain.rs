@@ -7,7 +7,7 @@
 //! neighbour changed. This mirrors FastJet's `_simple_N2_cluster` step by step, so ties and
 //! array compaction resolve exactly as there. O(N²) overall.
 
-use super::nn::{dij, Brief, Geometry, Recorder, NONE};
+use super::nn::{argmin, dij, Brief, Geometry, Recorder, NONE};
 
 /// Sets `bj[i]`'s nearest neighbour among `bj[..n]` (without touching the others).
 #[inline]
@@ -59,14 +59,7 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r2: f64, rec: &mut R) {
     let mut dist: Vec<f64> = (0..n).map(|i| dij(&bj, i)).collect();
 
     while n > 0 {
-        let mut best = 0;
-        let mut dmin = dist[0];
-        for (i, &d) in dist[..n].iter().enumerate().skip(1) {
-            if d < dmin {
-                best = i;
-                dmin = d;
-            }
-        }
+        let (best, dmin) = argmin(&dist[..n]);
 
         let mut a = best;
         let d_step = dmin * inv_r2;

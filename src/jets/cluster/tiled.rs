@@ -10,7 +10,7 @@
 
 use std::f64::consts::TAU;
 
-use super::nn::{Brief, Geometry, Recorder, NONE};
+use super::nn::{argmin, Brief, Geometry, Recorder, NONE};
 
 /// Tiles are at least this wide (as FastJet: tiny tiles cost more than they save).
 const MIN_TILE: f64 = 0.1;
@@ -397,14 +397,7 @@ pub(super) fn cluster<R: Recorder>(initial: &[Geometry], r: f64, rec: &mut R) {
     }
 
     while !st.active.is_empty() {
-        let mut k = 0;
-        let mut dmin = st.dist[0];
-        for (i, &d) in st.dist.iter().enumerate().skip(1) {
-            if d < dmin {
-                k = i;
-                dmin = d;
-            }
-        }
+        let (k, dmin) = argmin(&st.dist);
         let a = st.active[k] as usize;
         let d_step = dmin * inv_r2;
         let nn = st.nodes[a].b.nn;
