@@ -23,10 +23,7 @@ impl Stream {
     pub fn from_key(key: u64) -> Self {
         let hi = splitmix64(key ^ 0x9e37_79b9_7f4a_7c15);
         let lo = splitmix64(hi ^ key);
-        Stream(Pcg64::new(
-            ((hi as u128) << 64) | lo as u128,
-            0xa02b_dbf7_bb3c_0a7a_c28f_a16a_64ab_f96b,
-        ))
+        Stream(Pcg64::new(((hi as u128) << 64) | lo as u128, 0xa02b_dbf7_bb3c_0a7a_c28f_a16a_64ab_f96b))
     }
 
     /// A uniform number in [0, 1) with 53 random bits.
@@ -160,10 +157,7 @@ impl RunContext {
 
     /// Registers a new perturbation of weight `weight` and returns its id.
     pub(crate) fn new_pert(&mut self, weight: f64) -> u32 {
-        self.perts.push(PertState {
-            weight,
-            alive: true,
-        });
+        self.perts.push(PertState { weight, alive: true });
         (self.perts.len() - 1) as u32
     }
 }

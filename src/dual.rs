@@ -50,20 +50,14 @@ impl<const N: usize> Dual<N> {
 
 impl<const N: usize> Default for Dual<N> {
     fn default() -> Self {
-        Dual {
-            value: 0.0,
-            tangent: [0.0; N],
-        }
+        Dual { value: 0.0, tangent: [0.0; N] }
     }
 }
 
 impl<const N: usize> From<f64> for Dual<N> {
     #[inline]
     fn from(value: f64) -> Self {
-        Dual {
-            value,
-            tangent: [0.0; N],
-        }
+        Dual { value, tangent: [0.0; N] }
     }
 }
 
@@ -81,10 +75,7 @@ impl<const N: usize> Scalar for Dual<N> {
     {
         let v = f(self.value);
         let d = df(self.value, v);
-        Dual {
-            value: v,
-            tangent: self.tangent.map(|t| d * t),
-        }
+        Dual { value: v, tangent: self.tangent.map(|t| d * t) }
     }
 
     #[inline]
@@ -107,9 +98,7 @@ impl<const N: usize> Scalar for Dual<N> {
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
         let draw = draw_primal(family, &values(params))?;
         // Under the exact oracle, the path's probability picks up p(k) with its derivative.
-        let enumerating = with_ctx("a discrete draw", |ctx| {
-            matches!(ctx.mode, Mode::Enumerate(_))
-        })?;
+        let enumerating = with_ctx("a discrete draw", |ctx| matches!(ctx.mode, Mode::Enumerate(_)))?;
         if enumerating {
             let p = family.pmf(params, draw.outcome);
             with_ctx("a discrete draw", |ctx| {
@@ -118,8 +107,7 @@ impl<const N: usize> Scalar for Dual<N> {
                         e.weight_tangent.resize(N, 0.0);
                     }
                     for i in 0..N {
-                        e.weight_tangent[i] =
-                            e.weight_tangent[i] * p.value + e.weight * p.tangent[i];
+                        e.weight_tangent[i] = e.weight_tangent[i] * p.value + e.weight * p.tangent[i];
                     }
                     e.weight *= p.value;
                 }
@@ -163,9 +151,7 @@ pub(crate) mod serde_arrays {
         t.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
-        d: D,
-    ) -> Result<[f64; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[f64; N], D::Error> {
         struct V<const N: usize>;
         impl<'de, const N: usize> Visitor<'de> for V<N> {
             type Value = [f64; N];
@@ -175,9 +161,7 @@ pub(crate) mod serde_arrays {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[f64; N], A::Error> {
                 let mut a = [0.0; N];
                 for (i, x) in a.iter_mut().enumerate() {
-                    *x = seq
-                        .next_element()?
-                        .ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                    *x = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
                 }
                 Ok(a)
             }

@@ -90,20 +90,14 @@ impl Error {
 
     /// Builds an [`Error::InvalidConfig`].
     pub fn config(reason: impl Into<String>) -> Self {
-        Error::InvalidConfig {
-            reason: reason.into(),
-        }
+        Error::InvalidConfig { reason: reason.into() }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidParameter {
-                what,
-                value,
-                expected,
-            } => {
+            Error::InvalidParameter { what, value, expected } => {
                 write!(f, "{what} = {value} is outside its domain {expected}")
             }
             Error::InvalidWeights { reason } => write!(f, "invalid categorical weights: {reason}"),
@@ -117,10 +111,7 @@ impl fmt::Display for Error {
                 "{what} needs a run context: call it inside an estimator driver \
                  (stochad::derivative, …) or stochad::with_run"
             ),
-            Error::ShapeMismatch {
-                primal,
-                alternative,
-            } => write!(
+            Error::ShapeMismatch { primal, alternative } => write!(
                 f,
                 "propagate: the primal output has {primal} scalars but an alternative world's has \
                  {alternative}; make the output's shape independent of the discrete choice"

@@ -148,13 +148,7 @@ pub trait Scalar:
     fn powi(self, n: i32) -> Self {
         self.map1(
             move |x| x.powi(n),
-            move |x, _| {
-                if n == 0 {
-                    0.0
-                } else {
-                    n as f64 * x.powi(n - 1)
-                }
-            },
+            move |x, _| if n == 0 { 0.0 } else { n as f64 * x.powi(n - 1) },
         )
     }
     /// Real power `x^n` with both base and exponent differentiable.

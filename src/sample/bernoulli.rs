@@ -17,11 +17,7 @@ impl Family for Bernoulli {
     fn validate(&self, params: &[f64]) -> Result<()> {
         let p = params[0];
         if !(0.0..=1.0).contains(&p) {
-            return Err(Error::InvalidParameter {
-                what: "bernoulli: p",
-                value: p,
-                expected: "[0, 1]",
-            });
+            return Err(Error::InvalidParameter { what: "bernoulli: p", value: p, expected: "[0, 1]" });
         }
         Ok(())
     }
@@ -46,15 +42,9 @@ impl Family for Bernoulli {
         let (p, d) = (params[0], tangents[0]);
         let mut j = Jumps::new();
         if d > 0.0 && k == 0.0 {
-            j.push(Jump {
-                target: 1.0,
-                weight: d / (1.0 - p),
-            });
+            j.push(Jump { target: 1.0, weight: d / (1.0 - p) });
         } else if d < 0.0 && k == 1.0 {
-            j.push(Jump {
-                target: 0.0,
-                weight: -d / p,
-            });
+            j.push(Jump { target: 0.0, weight: -d / p });
         }
         j
     }

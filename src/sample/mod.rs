@@ -34,29 +34,23 @@ pub fn draw_primal<F: Family>(family: &F, params: &[f64]) -> Result<Draw> {
     with_ctx("a discrete draw", |ctx| match &mut ctx.mode {
         Mode::Sample => {
             let u = ctx.primal_uniform();
-            Ok(Draw {
-                outcome: family.quantile(params, u),
-                u,
-            })
+            Ok(Draw { outcome: family.quantile(params, u), u })
         }
         Mode::Enumerate(e) => {
             let k = if e.pos < e.path.len() {
                 e.path[e.pos]
             } else {
                 let support = family.support(params, e.tail);
-                let first = *support
-                    .first()
-                    .ok_or_else(|| Error::config(format!("{}: empty support", family.name())))?;
+                let first = *support.first().ok_or_else(|| {
+                    Error::config(format!("{}: empty support", family.name()))
+                })?;
                 e.path.push(first);
                 e.supports.push(support);
                 first
             };
             e.pos += 1;
             ctx.draws += 1;
-            Ok(Draw {
-                outcome: k,
-                u: f64::NAN,
-            })
+            Ok(Draw { outcome: k, u: f64::NAN })
         }
     })?
 }
