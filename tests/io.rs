@@ -379,6 +379,41 @@ fn non_utf8_and_corrupt_gzip_are_parse_errors() {
     }
 }
 
+/// Hands out one byte per `read`, as a slow pipe may.
+struct Trickle(Vec<u8>, usize);
+
+impl Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.1 >= self.0.len() || buf.is_empty() {
+            return Ok(0);
+        }
+        buf[0] = self.0[self.1];
+        self.1 += 1;
+        Ok(1)
+    }
+}
+
+#[test]
+fn gzip_is_detected_from_a_stream_that_trickles() {
+    let gz = std::fs::read(repo_file(PYTHIA_CSV)).unwrap();
+    let expected = open_all(EventReader::open(repo_file(PYTHIA_CSV)).unwrap());
+    let reader = EventReader::from_reader("trickle", Trickle(gz, 0)).unwrap();
+    assert!(reader.is_gzip());
+    assert_eq!(open_all(reader), expected);
+    // A valid gzip stream of nothing is an empty input, reported at line 0.
+    let empty = write_events(&[], Compression::Gzip);
+    let header_only = EventReader::from_reader("h.gz", Cursor::new(empty)).unwrap();
+    assert_eq!(header_only.count(), 0);
+    let mut nothing = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    nothing.flush().unwrap();
+    match EventReader::from_reader("empty.gz", Cursor::new(nothing.finish().unwrap())) {
+        Err(Error::Parse {
+            line: 0, reason, ..
+        }) => assert!(reason.contains("empty input")),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
+
 #[test]
 fn opening_a_missing_file_is_an_io_error_naming_it() {
     match EventReader::open("/nonexistent/events.csv") {

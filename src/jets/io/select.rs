@@ -28,8 +28,9 @@ const NEUTRINOS: [i32; 3] = [12, 14, 16];
 /// ```
 ///
 /// The default sample was made with [`Selection::default_sample`] *and* the removal of the Z
-/// boson's decay products, which needs the generator's history and so happened in the generator
-/// script (`tools/generate_events.py`).
+/// boson's decay products. That needs the event's history: the generator script did it, and for
+/// HepMC3 input [`EventReader::drop_descendants_of`](super::EventReader::drop_descendants_of)
+/// does it (a cut on species would also lose the leptons of hadron decays).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Selection {
     drop_abs_pids: Vec<i32>,
