@@ -207,7 +207,7 @@ mod tests {
     use super::*;
     use crate::jets::cluster::{Algorithm, MAX_RADIUS, MIN_RADIUS};
     use crate::Dual;
-    use std::f64::consts::PI;
+    use std::f64::consts::{PI, TAU};
 
     fn manual_event() -> Vec<FourMomentum> {
         vec![
@@ -404,5 +404,43 @@ mod tests {
         }
         assert_eq!(jd[0].momentum.px.tangent[0], 1.0);
         assert_eq!(jd[1].momentum.px.tangent[0], 0.0);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Random events (no exact ties): the tiled search takes exactly the plain search's
+        /// steps, across φ = 0/2π, large rapidities and every radius.
+        #[test]
+        fn tiled_equals_plain_on_random_events(
+            seed in 0u64..u64::MAX,
+            n in 1usize..260,
+            r in 0.05f64..3.5,
+            alg in 0usize..3,
+        ) {
+            let mut x = seed | 1;
+            let mut uniform = move || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let ps: Vec<FourMomentum> = (0..n)
+                .map(|i| {
+                    let pt = 0.1 * 5000f64.powf(uniform());
+                    let y = (uniform() - 0.5) * 10.0;
+                    // Every fifth particle hugs φ = 0 from either side.
+                    let phi = if i % 5 == 0 { (uniform() - 0.5) * 0.02 } else { uniform() * TAU };
+                    let m = uniform();
+                    let mt = (pt * pt + m * m).sqrt();
+                    FourMomentum::new(pt * phi.cos(), pt * phi.sin(), mt * y.sinh(), mt * y.cosh())
+                })
+                .collect();
+            let alg = [Algorithm::Kt, Algorithm::CambridgeAachen, Algorithm::AntiKt][alg];
+            let def = JetDefinition::new(alg, r).unwrap();
+            let plain = def.with_strategy(Strategy::N2Plain).cluster(&ps).unwrap();
+            let tiled = def.with_strategy(Strategy::N2Tiled).cluster(&ps).unwrap();
+            proptest::prop_assert_eq!(plain.objects(), tiled.objects());
+            proptest::prop_assert_eq!(plain.inclusive_jets(0.0), tiled.inclusive_jets(0.0));
+        }
     }
 }
