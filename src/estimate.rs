@@ -285,10 +285,10 @@ pub fn apply_score_mix<const N: usize>(samples: &mut [Sample<N>]) {
     };
     let half = |parity: usize| samples.iter().skip(parity).step_by(2);
     let mut lambda = [[0.0; N]; 2];
-    for parity in 0..2 {
+    for (parity, lambda) in lambda.iter_mut().enumerate() {
         let m = half(parity).count() as f64;
         let total: f64 = half(parity).map(|s| s.value).sum();
-        for (d, lam) in lambda[parity].iter_mut().enumerate() {
+        for (d, lam) in lambda.iter_mut().enumerate() {
             // λ = −Cov(A, D) / Var(D) over this half, baselines from this half only.
             let pairs: Vec<(f64, f64)> = half(parity)
                 .map(|s| pair(s, (total - s.value) / (m - 1.0), d))

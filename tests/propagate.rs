@@ -149,3 +149,27 @@ fn out_of_range_index_is_an_error() {
     let e = stochad::with_run(0, 0, || index(&[1.0, 2.0], 2.0_f64));
     assert!(matches!(e, Err(Error::InvalidConfig { .. })), "{e:?}");
 }
+
+/// Physics types flow through `propagate`: pick one of two four-momenta by a coin and read its
+/// mass, with the momenta lifted from f64 data into the number type.
+#[test]
+fn four_momenta_through_select() {
+    use stochad::jets::FourMomentum;
+    use stochad::scalars::lift;
+    let a = FourMomentum::new(10.0, 0.0, 5.0, 20.0);
+    let b = FourMomentum::new(0.0, 30.0, 0.0, 40.0);
+    let prog = |t: stochad::Triple| -> Result<stochad::Triple> {
+        let items = [lift(&a), lift(&b)];
+        let p: FourMomentum<stochad::Triple> = select(&items, bernoulli(t)?)?;
+        Ok(p.mass())
+    };
+    // E[m] = (1 − θ) m_a + θ m_b: derivative m_b − m_a.
+    let (ma, mb) = (a.mass(), b.mass());
+    let d = derivative(prog)
+        .at(0.3)
+        .samples(N)
+        .seed(9)
+        .estimate()
+        .unwrap();
+    assert_close("mass of a selected momentum", d.mean, d.stderr, mb - ma);
+}

@@ -28,7 +28,7 @@ pub const MAX_RAPIDITY: f64 = 1e5;
 /// assert_eq!((a + b).mass(), 10.0);
 /// assert_eq!(a.rapidity(), 0.0);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, crate::Scalars)]
 pub struct FourMomentum<S = f64> {
     /// x component of the momentum.
     pub px: S,

@@ -32,7 +32,7 @@ pub enum Step {
 }
 
 /// An inclusive jet: its four-momentum and its constituents.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, crate::Scalars)]
 pub struct Jet<S = f64> {
     /// The jet's four-momentum (sum of its constituents', in merge order).
     pub momentum: FourMomentum<S>,
