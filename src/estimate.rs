@@ -229,6 +229,44 @@ impl Estimate {
     }
 }
 
+/// `mean ± stderr (n = samples)`, with the precision the caller asks for (default 4 digits).
+///
+/// ```
+/// let e = stochad::Estimate { mean: 2.5, stderr: 0.01, samples: 100, value: 1.0, value_stderr: 0.1 };
+/// assert_eq!(e.to_string(), "2.5000 ± 0.0100 (n = 100)");
+/// assert_eq!(format!("{e:.2}"), "2.50 ± 0.01 (n = 100)");
+/// ```
+impl std::fmt::Display for Estimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = f.precision().unwrap_or(4);
+        write!(
+            f,
+            "{:.p$} ± {:.p$} (n = {})",
+            self.mean, self.stderr, self.samples
+        )
+    }
+}
+
+/// One `mean ± stderr` per direction, then the sample count.
+///
+/// ```
+/// let g = stochad::GradientEstimate { mean: [1.0, -2.0], stderr: [0.1, 0.2], samples: 10, value: 0.0, value_stderr: 0.0 };
+/// assert_eq!(format!("{g:.1}"), "[1.0 ± 0.1, -2.0 ± 0.2] (n = 10)");
+/// ```
+impl<const N: usize> std::fmt::Display for GradientEstimate<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = f.precision().unwrap_or(4);
+        write!(f, "[")?;
+        for d in 0..N {
+            if d > 0 {
+                write!(f, ", ")?;
+            }
+            write!(f, "{:.p$} ± {:.p$}", self.mean[d], self.stderr[d])?;
+        }
+        write!(f, "] (n = {})", self.samples)
+    }
+}
+
 impl From<GradientEstimate<1>> for Estimate {
     fn from(g: GradientEstimate<1>) -> Self {
         Estimate {
