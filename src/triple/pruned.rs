@@ -36,6 +36,17 @@ impl PrunedPert {
     fn some(id: u32, delta: f64) -> Self {
         PrunedPert { id, delta }
     }
+    /// World `id` with difference `delta`, or none when `delta` is 0: a value equal to the primal
+    /// in that world needs no perturbation, which keeps it out of pruning decisions it has no
+    /// stake in (the world stays alive elsewhere).
+    #[inline]
+    fn nonzero(id: u32, delta: f64) -> Self {
+        if delta == 0.0 {
+            Self::default()
+        } else {
+            Self::some(id, delta)
+        }
+    }
     #[inline]
     fn is_none(&self) -> bool {
         self.id == NONE
@@ -92,14 +103,7 @@ impl Backend for Pruned {
         if p.is_none() {
             return p;
         }
-        // A world in which this value equals the primal needs no perturbation here; dropping it
-        // keeps it out of pruning decisions it has no stake in (it stays alive elsewhere).
-        let d = f(x + p.delta) - fx;
-        if d == 0.0 {
-            PrunedPert::default()
-        } else {
-            PrunedPert::some(p.id, d)
-        }
+        PrunedPert::nonzero(p.id, f(x + p.delta) - fx)
     }
 
     #[inline]
@@ -115,15 +119,15 @@ impl Backend for Pruned {
     ) -> PrunedPert {
         match (a.is_none(), b.is_none()) {
             (true, true) => a,
-            (false, true) => PrunedPert::some(a.id, f(x + a.delta, y) - fxy),
-            (true, false) => PrunedPert::some(b.id, f(x, y + b.delta) - fxy),
+            (false, true) => PrunedPert::nonzero(a.id, f(x + a.delta, y) - fxy),
+            (true, false) => PrunedPert::nonzero(b.id, f(x, y + b.delta) - fxy),
             (false, false) if a.id == b.id => {
-                PrunedPert::some(a.id, f(x + a.delta, y + b.delta) - fxy)
+                PrunedPert::nonzero(a.id, f(x + a.delta, y + b.delta) - fxy)
             }
             (false, false) => match with_live_ctx(|ctx| couple_all(ctx, &[a, b])) {
                 None => PrunedPert::default(),
-                Some(id) if id == a.id => PrunedPert::some(id, f(x + a.delta, y) - fxy),
-                Some(id) => PrunedPert::some(id, f(x, y + b.delta) - fxy),
+                Some(id) if id == a.id => PrunedPert::nonzero(id, f(x + a.delta, y) - fxy),
+                Some(id) => PrunedPert::nonzero(id, f(x, y + b.delta) - fxy),
             },
         }
     }
