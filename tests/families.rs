@@ -145,6 +145,10 @@ fn couplings_are_unbiased_at_fixed_points() {
     categorical_identity(&[0.5, 0.0, 0.5], &[-0.2, 0.3, -0.1]);
     categorical_identity(&[0.2, 0.3, 0.5], &[0.1, -0.3, 0.2]);
     categorical_identity(&[0.2, 0.3, 0.5], &[-0.1, 0.3, -0.2]);
+    // Unnormalised weights whose tangents do not sum to zero: the family normalises itself.
+    categorical_identity(&[2.0, 0.0, 5.0, 1.0], &[0.4, 0.3, -1.0, 0.25]);
+    categorical_identity(&[0.0, 7.0, 0.0, 3.0, 0.0], &[0.5, 2.0, 0.0, -1.0, 0.2]);
+    categorical_identity(&[1e3, 2e3, 4e3], &[10.0, 30.0, 5.0]);
 }
 
 #[test]
@@ -387,8 +391,14 @@ fn bad_parameters_are_typed_errors() {
             );
         }
     });
+    // The family takes unnormalised weights: [0.5, 0.7] is p = [5/12, 7/12].
+    let c = Categorical::default();
+    assert!(c.validate(&[0.5, 0.7]).is_ok());
+    assert!((c.pmf(&[0.5, 0.7], 1.0) - 7.0 / 12.0).abs() < 1e-15);
+    assert_eq!(c.quantile(&[0.5, 0.7], 0.4), 0.0);
+    assert_eq!(c.quantile(&[0.5, 0.7], 0.42), 1.0);
     assert!(matches!(
-        Categorical::default().validate(&[0.5, 0.7]),
+        c.validate(&[0.5, -0.7]),
         Err(Error::InvalidWeights { .. })
     ));
     assert!(matches!(

@@ -26,20 +26,20 @@ pub enum Coupling {
     Proportional,
 }
 
-/// Categorical(p₁, …, p_K), parameters = the probabilities, already normalised (zeros allowed);
-/// outcomes are the indices `0..K` as `f64`. Use [`categorical`](crate::sample::categorical) to
-/// draw from unnormalised weights.
+/// Categorical with probabilities `p_k = w_k / Σw`, parameters = the non-negative weights `w`
+/// (normalised or not; zeros allowed); outcomes are the indices `0..K` as `f64`.
 ///
-/// Sampled by inversion: the smallest `k` with `p₀ + … + p_k > u · Σp`, so a zero-probability
+/// The normalisation happens inside, in `f64` (tangents `dp_k = (dw_k − p_k Σdw) / Σw`), so a
+/// draw over thousands of weights carrying perturbations costs no per-category arithmetic of the
+/// number type; alternative worlds renormalise their own weights.
+///
+/// Sampled by inversion: the smallest `k` with `w₀ + … + w_k > u · Σw`, so a zero-weight
 /// category is never drawn and the search never runs past the last non-zero one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Categorical {
     /// The coupling used for new perturbations.
     pub coupling: Coupling,
 }
-
-/// How far a normalised probability vector's sum may stray from 1.
-const SUM_TOLERANCE: f64 = 1e-6;
 
 /// Checks categorical weights: non-empty, finite, non-negative, not all zero. Returns their sum.
 pub(crate) fn check_weights(w: &[f64]) -> Result<f64> {
@@ -77,6 +77,18 @@ fn sum4(xs: &[f64]) -> f64 {
         }
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
+}
+
+/// Probabilities and their tangents from weights and theirs.
+fn normalise(w: &[f64], dw: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (total, dtotal) = (sum4(w), sum4(dw));
+    let p: Vec<f64> = w.iter().map(|x| x / total).collect();
+    let dp = dw
+        .iter()
+        .zip(&p)
+        .map(|(d, p)| (d - p * dtotal) / total)
+        .collect();
+    (p, dp)
 }
 
 impl Categorical {
@@ -190,13 +202,7 @@ impl Family for Categorical {
     }
 
     fn validate(&self, params: &[f64]) -> Result<()> {
-        let total = check_weights(params)?;
-        if (total - 1.0).abs() > SUM_TOLERANCE {
-            return Err(Error::InvalidWeights {
-                reason: format!("the probabilities sum to {total}, not 1 (normalise them first)"),
-            });
-        }
-        Ok(())
+        check_weights(params).map(|_| ())
     }
 
     fn quantile(&self, params: &[f64], u: f64) -> f64 {
@@ -215,44 +221,43 @@ impl Family for Categorical {
 
     fn pmf<S: Scalar>(&self, params: &[S], k: f64) -> S {
         if k >= 0.0 && k.fract() == 0.0 && (k as usize) < params.len() {
-            params[k as usize]
+            params[k as usize] / params.iter().copied().sum::<S>()
         } else {
             S::zero()
         }
     }
 
-    /// ∂θ log p_k = δ_k / p_k, without touching the other categories.
+    /// ∂θ log p_k = dw_k / w_k − Σdw / Σw.
     fn score(&self, params: &[f64], tangents: &[f64], k: f64) -> f64 {
         let k = k as usize;
-        tangents[k] / params[k]
+        tangents[k] / params[k] - sum4(tangents) / sum4(params)
     }
 
     fn jump_rates(&self, params: &[f64], tangents: &[f64], k: f64) -> Vec<Jump> {
         let k = k as usize;
+        let (p, d) = normalise(params, tangents);
         match self.coupling {
             Coupling::Inversion => {
-                let (mut left, right) = Self::inversion_rates(params, tangents, k);
+                let (mut left, right) = Self::inversion_rates(&p, &d, k);
                 left.extend(right);
                 left
             }
-            Coupling::Proportional => Self::proportional_rates(params, tangents, k),
+            Coupling::Proportional => Self::proportional_rates(&p, &d, k),
         }
     }
 
     fn jumps(&self, params: &[f64], tangents: &[f64], k: f64, coupling: &mut Stream) -> Jumps {
         let k = k as usize;
+        let (p, d) = normalise(params, tangents);
         let mut out = Jumps::new();
         match self.coupling {
             Coupling::Inversion => {
-                let (left, right) = Self::inversion_rates(params, tangents, k);
+                let (left, right) = Self::inversion_rates(&p, &d, k);
                 out.extend(pick(&left, coupling));
                 out.extend(pick(&right, coupling));
             }
             Coupling::Proportional => {
-                out.extend(pick(
-                    &Self::proportional_rates(params, tangents, k),
-                    coupling,
-                ));
+                out.extend(pick(&Self::proportional_rates(&p, &d, k), coupling));
             }
         }
         out

@@ -166,8 +166,8 @@ pub fn poisson<S: Scalar>(lambda: S) -> Result<S> {
 /// A category index `0..K` drawn with probability `w_k / Σw` from non-negative, unnormalised
 /// weights, with the default [`Coupling`].
 ///
-/// The normalisation is done in the arithmetic of `S`, so perturbations of the weights flow
-/// into the probabilities.
+/// The weights' tangents and alternative worlds flow into the probabilities; the normalisation
+/// itself happens inside the draw, in `f64`, so a draw over many weights stays cheap.
 ///
 /// # Errors
 /// [`Error::InvalidWeights`] when the weights are empty, all zero, negative or not finite;
@@ -195,11 +195,7 @@ pub fn categorical<S: Scalar>(weights: &[S]) -> Result<S> {
 /// assert!(k.value == 0.0 || k.value == 1.0);
 /// ```
 pub fn categorical_with<S: Scalar>(weights: &[S], coupling: Coupling) -> Result<S> {
-    categorical::check_weights(&values(weights))?;
-    // One reciprocal and K products: K divisions dominate the draw for large K.
-    let inv = weights.iter().copied().sum::<S>().recip();
-    let probs: SmallVec<[S; 8]> = weights.iter().map(|&w| w * inv).collect();
-    S::draw(&Categorical { coupling }, &probs)
+    S::draw(&Categorical { coupling }, weights)
 }
 
 /// A category index `0..K` drawn with probability `softmax(logits)_k`, computed stably (the
