@@ -10,26 +10,9 @@ use crate::context::{run_in, with_ctx, RunContext};
 use crate::dual::Dual;
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
+use crate::scalars::IntoResult;
 use crate::score::Score;
 use crate::triple::{Backend, StochasticTriple, Triple};
-
-/// What a program may return: a number, or a `Result` of one.
-pub trait Output<S> {
-    /// The number, or the program's error.
-    fn into_result(self) -> Result<S>;
-}
-
-impl<S: Scalar> Output<S> for S {
-    fn into_result(self) -> Result<S> {
-        Ok(self)
-    }
-}
-
-impl<S: Scalar> Output<S> for Result<S> {
-    fn into_result(self) -> Result<S> {
-        self
-    }
-}
 
 /// One run's raw result: the output value, the derivative estimate of each direction (for the
 /// score function, without baseline: δ + f·s), the pathwise derivative δ, and the score s of the
@@ -144,7 +127,7 @@ pub struct Unary<F>(F);
 impl<S, F, O, const N: usize> Program<S, N> for Multi<F>
 where
     F: Fn([S; N]) -> O + Sync,
-    O: Output<S>,
+    O: IntoResult<S>,
 {
     fn call(&self, inputs: [S; N]) -> Result<S> {
         (self.0)(inputs).into_result()
@@ -154,7 +137,7 @@ where
 impl<S, F, O> Program<S, 1> for Unary<F>
 where
     F: Fn(S) -> O + Sync,
-    O: Output<S>,
+    O: IntoResult<S>,
 {
     fn call(&self, [x]: [S; 1]) -> Result<S> {
         (self.0)(x).into_result()
@@ -493,7 +476,7 @@ impl<S, F, O> Derivative<S, F>
 where
     S: Estimator<1>,
     F: Fn(S) -> O + Sync,
-    O: Output<S>,
+    O: IntoResult<S>,
 {
     /// The point θ (default 0).
     pub fn at(mut self, at: f64) -> Self {
@@ -553,7 +536,7 @@ where
 pub fn derivative<F, O>(f: F) -> Derivative<Triple, F>
 where
     F: Fn(Triple) -> O + Sync,
-    O: Output<Triple>,
+    O: IntoResult<Triple>,
 {
     derivative_with(f)
 }
@@ -564,7 +547,7 @@ pub fn derivative_with<S, F, O>(f: F) -> Derivative<S, F>
 where
     S: Estimator<1>,
     F: Fn(S) -> O + Sync,
-    O: Output<S>,
+    O: IntoResult<S>,
 {
     Derivative {
         inner: Gradient::new(Unary(f)),
@@ -586,7 +569,7 @@ where
 pub fn gradient<const N: usize, F, O>(f: F) -> Gradient<Triple<N>, Multi<F>, N>
 where
     F: Fn([Triple<N>; N]) -> O + Sync,
-    O: Output<Triple<N>>,
+    O: IntoResult<Triple<N>>,
 {
     gradient_with(f)
 }
@@ -597,7 +580,7 @@ pub fn gradient_with<S, const N: usize, F, O>(f: F) -> Gradient<S, Multi<F>, N>
 where
     S: Estimator<N>,
     F: Fn([S; N]) -> O + Sync,
-    O: Output<S>,
+    O: IntoResult<S>,
 {
     Gradient::new(Multi(f))
 }

@@ -28,6 +28,7 @@ use smallvec::smallvec;
 use crate::context::{run_in, EnumState, Mode, RunContext};
 use crate::dual::Dual;
 use crate::error::{Error, Result};
+use crate::scalars::IntoResult;
 
 /// Settings of the enumeration.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,24 +63,6 @@ pub struct Exact<const N: usize> {
     pub truncated: f64,
 }
 
-/// What a program given to the oracle may return: a [`Dual`] or a `Result` of one.
-pub trait ProgramOutput<const N: usize> {
-    /// The output as a `Result`.
-    fn into_result(self) -> Result<Dual<N>>;
-}
-
-impl<const N: usize> ProgramOutput<N> for Dual<N> {
-    fn into_result(self) -> Result<Dual<N>> {
-        Ok(self)
-    }
-}
-
-impl<const N: usize> ProgramOutput<N> for Result<Dual<N>> {
-    fn into_result(self) -> Result<Dual<N>> {
-        self
-    }
-}
-
 /// `E[f(x)]` and its gradient at `x = at`, with default [`Options`].
 ///
 /// # Errors
@@ -93,7 +76,7 @@ impl<const N: usize> ProgramOutput<N> for Result<Dual<N>> {
 /// assert!((r.value - 6.0).abs() < 1e-12);
 /// assert!((r.gradient[0] - 12.0).abs() < 1e-12 && (r.gradient[1] - 2.0).abs() < 1e-12);
 /// ```
-pub fn expectation<const N: usize, O: ProgramOutput<N>>(
+pub fn expectation<const N: usize, O: IntoResult<Dual<N>>>(
     f: impl Fn([Dual<N>; N]) -> O,
     at: [f64; N],
 ) -> Result<Exact<N>> {
@@ -112,7 +95,7 @@ pub fn expectation<const N: usize, O: ProgramOutput<N>>(
 /// assert!((r.value - 6.0).abs() < 1e-9 && (r.gradient[0] - 5.0).abs() < 1e-9);
 /// assert!(r.truncated < 1e-12);
 /// ```
-pub fn derivative<O: ProgramOutput<1>>(f: impl Fn(Dual<1>) -> O, at: f64) -> Result<Exact<1>> {
+pub fn derivative<O: IntoResult<Dual<1>>>(f: impl Fn(Dual<1>) -> O, at: f64) -> Result<Exact<1>> {
     expectation(|[x]: [Dual<1>; 1]| f(x), [at])
 }
 
@@ -120,7 +103,7 @@ pub fn derivative<O: ProgramOutput<1>>(f: impl Fn(Dual<1>) -> O, at: f64) -> Res
 ///
 /// # Errors
 /// As [`expectation`]; also [`Error::InvalidConfig`] for a negative or NaN `tail`.
-pub fn expectation_with<const N: usize, O: ProgramOutput<N>>(
+pub fn expectation_with<const N: usize, O: IntoResult<Dual<N>>>(
     f: impl Fn([Dual<N>; N]) -> O,
     at: [f64; N],
     options: Options,
@@ -185,7 +168,7 @@ fn advance(stack: &mut Vec<(Vec<f64>, usize)>) -> bool {
 
 /// Runs the program once along `prefix` (then first outcomes); returns its output and the
 /// path's enumeration state.
-fn run_path<const N: usize, O: ProgramOutput<N>>(
+fn run_path<const N: usize, O: IntoResult<Dual<N>>>(
     f: &impl Fn([Dual<N>; N]) -> O,
     inputs: [Dual<N>; N],
     prefix: Vec<f64>,

@@ -81,9 +81,9 @@ pub use error::{Error, Result};
 pub use estimate::{
     derivative, derivative_with, gradient, gradient_with, Estimate, GradientEstimate,
 };
-pub use propagate::{index, propagate, select, PropagateOutput};
+pub use propagate::{index, propagate, select};
 pub use scalar::Scalar;
-pub use scalars::Scalars;
+pub use scalars::{IntoResult, Scalars};
 pub use score::{Score, ScoreFunction};
 pub use stochad_macros::Scalars;
 pub use triple::{ExactTriple, SmoothedTriple, StochasticTriple, Triple};

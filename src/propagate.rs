@@ -11,25 +11,7 @@
 use crate::context::with_ctx;
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
-use crate::scalars::{check_same_shape, Scalars};
-
-/// What a function given to [`propagate`] may return: a [`Scalars`] value or a `Result` of one.
-pub trait PropagateOutput<O> {
-    /// The value, or the function's error.
-    fn into_result(self) -> Result<O>;
-}
-
-impl<O: Scalars> PropagateOutput<O> for O {
-    fn into_result(self) -> Result<O> {
-        Ok(self)
-    }
-}
-
-impl<O: Scalars> PropagateOutput<O> for Result<O> {
-    fn into_result(self) -> Result<O> {
-        self
-    }
-}
+use crate::scalars::{check_same_shape, IntoResult, Scalars};
 
 fn draws() -> Option<u64> {
     with_ctx("", |ctx| ctx.draws).ok()
@@ -68,7 +50,7 @@ where
     I: Scalars + Clone,
     O: Scalars<Scalar = I::Scalar>,
     F: Fn(I) -> R,
-    R: PropagateOutput<O>,
+    R: IntoResult<O>,
 {
     let mut xs = Vec::new();
     input.for_each_scalar(&mut |s| xs.push(*s));

@@ -47,6 +47,26 @@ use std::marker::PhantomData;
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
+/// What a program or a function given to [`propagate`](crate::propagate) may return: a value
+/// (a number or any [`Scalars`] structure) or a `Result` of one. The drivers, `propagate` and the
+/// exact oracle all accept either.
+pub trait IntoResult<T> {
+    /// The value, or the program's error.
+    fn into_result(self) -> Result<T>;
+}
+
+impl<T: Scalars> IntoResult<T> for T {
+    fn into_result(self) -> Result<T> {
+        Ok(self)
+    }
+}
+
+impl<T: Scalars> IntoResult<T> for Result<T> {
+    fn into_result(self) -> Result<T> {
+        self
+    }
+}
+
 /// A value containing scalars of one type, [`Scalars::Scalar`], that can be mapped to the same
 /// shape with another scalar type and visited one scalar at a time.
 ///
