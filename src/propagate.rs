@@ -22,13 +22,15 @@ fn draws() -> Option<u64> {
 /// the input carries (the pruned triple: at most one per direction), and returns the primal output
 /// carrying, per world, the alternative output's difference.
 ///
-/// For `f64`, `Dual` and `Score` inputs it is just `f(input)`.
+/// For `f64`, `Dual` and `Score` inputs it is just `f(input)` (and a draw inside `f` is then
+/// not reported: only numbers with alternative worlds need `f` to be deterministic).
 ///
 /// # Errors
 /// - [`Error::ShapeMismatch`] when an alternative world's output has another shape (a `Vec` of
 ///   another length, another `Option` variant): make the output's shape independent of the
 ///   discrete choice, e.g. fixed-size with explicit weights.
-/// - [`Error::RandomnessInPropagate`] when `f` drew random numbers.
+/// - [`Error::RandomnessInPropagate`] when `f` drew random numbers (checked for stochastic
+///   triples, whose worlds `f` must replay exactly).
 /// - Whatever `f` returns.
 ///
 /// ```
@@ -52,7 +54,11 @@ where
     F: Fn(I) -> R,
     R: IntoResult<O>,
 {
-    let mut xs = Vec::new();
+    // Numbers without alternative worlds (f64, Dual, Score): nothing to replay.
+    if !I::Scalar::CARRIES_WORLDS {
+        return f(input).into_result();
+    }
+    let mut xs: smallvec::SmallVec<[I::Scalar; 16]> = smallvec::SmallVec::new();
     input.for_each_scalar(&mut |s| xs.push(*s));
     let worlds = I::Scalar::couple_worlds(&xs);
     let before = draws();

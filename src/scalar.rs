@@ -85,6 +85,45 @@ pub trait Scalar:
     /// Users call the samplers in [`sample`](crate::sample) instead.
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self>;
 
+    /// Whether values of this type can carry alternative worlds (only the stochastic triples).
+    /// Types without worlds take fast paths: [`propagate`](crate::propagate) is then just a call.
+    #[doc(hidden)]
+    const CARRIES_WORLDS: bool = false;
+
+    /// The values this number takes: the primal value first, then its value in each live
+    /// alternative world it carries (the pruned triple: at most one per direction; the exact
+    /// triple: every world). Numbers without alternative worlds return only the primal value.
+    ///
+    /// This is how a program asks, without branching on the primal, which outcomes a discrete
+    /// number can have across worlds, e.g. to find every slot a categorical choice may touch, or
+    /// to bound a value in every world before skipping work that is negligible in all of them.
+    ///
+    /// ```
+    /// use stochad::{sample::bernoulli, Scalar, Triple};
+    /// // Outside a run nothing is perturbed: just the primal value.
+    /// assert_eq!(Triple::<1>::from(2.5).world_values().as_slice(), &[2.5]);
+    /// // Inside a run a coin whose probability depends on θ carries the flipped outcome.
+    /// let v = stochad::derivative(|p: Triple| {
+    ///     let k = bernoulli(p)?;
+    ///     let vals = k.world_values();
+    ///     assert!(vals.len() <= 2 && vals.iter().all(|&x| x == 0.0 || x == 1.0));
+    ///     Ok::<_, stochad::Error>(k)
+    /// }).at(0.5).samples(10).estimate();
+    /// assert!(v.is_ok());
+    /// ```
+    fn world_values(&self) -> smallvec::SmallVec<[f64; 4]> {
+        smallvec::smallvec![self.value()]
+    }
+
+    /// The smallest and largest value of [`Scalar::world_values`]: bounds on this number over the
+    /// primal and every live alternative world. Bounds taken while a world is alive stay valid
+    /// (if loose) after pruning kills it, so they may be cached.
+    fn world_range(&self) -> (f64, f64) {
+        let vals = self.world_values();
+        vals.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    }
+
     /// The alternative worlds (direction, world id) that the values `xs` carry, coupled as the
     /// number type requires (the pruned triple keeps one per direction). Used by
     /// [`propagate`](crate::propagate); numbers without alternative worlds return none.

@@ -194,6 +194,19 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         }
     }
 
+    const CARRIES_WORLDS: bool = true;
+
+    fn world_values(&self) -> SmallVec<[f64; 4]> {
+        let mut v = SmallVec::new();
+        v.push(self.value);
+        for p in &self.perts {
+            if !B::is_empty(p) {
+                v.extend(B::alternatives(p).iter().map(|e| self.value + e.1));
+            }
+        }
+        v
+    }
+
     fn couple_worlds(xs: &[Self]) -> SmallVec<[(usize, u32); 4]> {
         let mut worlds = SmallVec::new();
         let mut perts: SmallVec<[B::Pert; 8]> = SmallVec::with_capacity(xs.len());
