@@ -150,6 +150,11 @@ impl<R: DrawRule, const N: usize> Scalar for DualNumber<R, N> {
         Self::new(v, tangent)
     }
 
+    #[inline]
+    fn is_constant(&self) -> bool {
+        self.tangent.iter().all(|&t| t == 0.0)
+    }
+
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
         let vals = values(params);
         let draw = draw_primal(family, &vals)?;

@@ -65,18 +65,18 @@ where
     let mut stripped = input.clone();
     stripped.for_each_scalar_mut(&mut |s| *s = s.without_worlds());
     let mut out = f(stripped).into_result()?;
-    for (dir, id) in worlds {
+    for w in worlds {
         let mut alt_in = input.clone();
-        alt_in.for_each_scalar_mut(&mut |s| *s = I::Scalar::from(s.value_in_world(dir, id)));
+        alt_in.for_each_scalar_mut(&mut |s| *s = I::Scalar::from(s.value_in(w)));
         let alt_out = f(alt_in).into_result()?;
         check_same_shape(&out, &alt_out)?;
         // Values `f` captured may themselves differ in this world: read each in the world.
         let mut alts = Vec::new();
-        alt_out.for_each_scalar(&mut |s| alts.push(s.value_in_world(dir, id)));
+        alt_out.for_each_scalar(&mut |s| alts.push(s.value_in(w)));
         let mut it = alts.into_iter();
         out.for_each_scalar_mut(&mut |s| {
             if let Some(a) = it.next() {
-                *s = s.with_world(dir, id, a);
+                *s = s.with_world(w, a);
             }
         });
     }

@@ -19,6 +19,17 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 use crate::error::Result;
 use crate::sample::Family;
 
+/// An alternative world of a run: the world `id` along derivative direction `dir`. Worlds are
+/// created by discrete draws whose distribution depends on θ (see [`Scalar::worlds`]); they are
+/// meaningful only inside the run that created them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct World {
+    /// The direction (parameter) whose perturbation opened the world.
+    pub dir: u32,
+    /// The world's id within the run.
+    pub id: u32,
+}
+
 /// A number a stochastic program computes with: `f64`, [`Dual`](crate::Dual),
 /// [`Score`](crate::Score) or [`Triple`](crate::Triple).
 ///
@@ -90,19 +101,34 @@ pub trait Scalar:
     #[doc(hidden)]
     const CARRIES_WORLDS: bool = false;
 
+    /// The live alternative worlds this number carries (for numbers without worlds, none).
+    ///
+    /// Together with [`Scalar::value_in`] this lets a program look at each world without
+    /// branching on the primal, e.g. to bound a value in every world before skipping work that is
+    /// negligible in all of them. The pruned triple carries at most one world per direction, the
+    /// exact triple every world that reached the value.
+    fn worlds(&self) -> smallvec::SmallVec<[World; 4]> {
+        smallvec::SmallVec::new()
+    }
+
+    /// The value in `world`: the primal value if this number does not carry that world (it then
+    /// equals the primal there).
+    fn value_in(&self, _world: World) -> f64 {
+        self.value()
+    }
+
     /// The values this number takes: the primal value first, then its value in each live
-    /// alternative world it carries (the pruned triple: at most one per direction; the exact
-    /// triple: every world). Numbers without alternative worlds return only the primal value.
+    /// alternative world it carries ([`Scalar::worlds`]). Numbers without alternative worlds
+    /// return only the primal value.
     ///
     /// This is how a program asks, without branching on the primal, which outcomes a discrete
-    /// number can have across worlds, e.g. to find every slot a categorical choice may touch, or
-    /// to bound a value in every world before skipping work that is negligible in all of them.
+    /// number can have across worlds, e.g. to find every slot a categorical choice may touch.
     ///
     /// ```
     /// use stochad::{sample::bernoulli, Scalar, Triple};
     /// // Outside a run nothing is perturbed: just the primal value.
     /// assert_eq!(Triple::<1>::from(2.5).world_values().as_slice(), &[2.5]);
-    /// // Inside a run a coin whose probability depends on θ carries the flipped outcome.
+    /// // Inside a run a coin whose probability depends on θ may carry the flipped outcome.
     /// let v = stochad::derivative(|p: Triple| {
     ///     let k = bernoulli(p)?;
     ///     let vals = k.world_values();
@@ -112,7 +138,9 @@ pub trait Scalar:
     /// assert!(v.is_ok());
     /// ```
     fn world_values(&self) -> smallvec::SmallVec<[f64; 4]> {
-        smallvec::smallvec![self.value()]
+        let mut v = smallvec::smallvec![self.value()];
+        v.extend(self.worlds().into_iter().map(|w| self.value_in(w)));
+        v
     }
 
     /// The smallest and largest value of [`Scalar::world_values`]: bounds on this number over the
@@ -124,18 +152,12 @@ pub trait Scalar:
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     }
 
-    /// The alternative worlds (direction, world id) that the values `xs` carry, coupled as the
-    /// number type requires (the pruned triple keeps one per direction). Used by
+    /// The alternative worlds that the values `xs` carry, coupled as the number type requires
+    /// (the pruned triple prunes them to one per direction). Used by
     /// [`propagate`](crate::propagate); numbers without alternative worlds return none.
     #[doc(hidden)]
-    fn couple_worlds(_xs: &[Self]) -> smallvec::SmallVec<[(usize, u32); 4]> {
+    fn couple_worlds(_xs: &[Self]) -> smallvec::SmallVec<[World; 4]> {
         smallvec::SmallVec::new()
-    }
-
-    /// The value in world `id` of direction `dir` (the primal value if it does not carry it).
-    #[doc(hidden)]
-    fn value_in_world(&self, _dir: usize, _id: u32) -> f64 {
-        self.value()
     }
 
     /// The same number without alternative worlds (value and tangents kept).
@@ -144,9 +166,9 @@ pub trait Scalar:
         self
     }
 
-    /// Adds world `id` of direction `dir`, in which this number has value `alt`.
+    /// Adds `world`, in which this number has value `alt`.
     #[doc(hidden)]
-    fn with_world(self, _dir: usize, _id: u32, _alt: f64) -> Self {
+    fn with_world(self, _world: World, _alt: f64) -> Self {
         self
     }
 
@@ -377,6 +399,14 @@ pub trait Scalar:
             |_, _| 0.0,
         )
     }
+    /// Whether this number carries no derivative information: zero tangents and no alternative
+    /// worlds (always true for `f64`). Code may then compute with its plain value and convert
+    /// back with `S::from`, which gives the same number.
+    #[inline]
+    fn is_constant(&self) -> bool {
+        true
+    }
+
     /// Whether the primal value is finite.
     #[inline]
     fn is_finite(&self) -> bool {

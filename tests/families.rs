@@ -68,7 +68,7 @@ fn scalar_identity<F: Family>(fam: &F, param: f64, tangent: f64) {
 fn categorical_identity(params: &[f64], tangents: &[f64]) {
     let all: Vec<f64> = (0..params.len()).map(|k| k as f64).collect();
     for coupling in [Coupling::Inversion, Coupling::Proportional] {
-        coupling_identity(&Categorical { coupling }, params, tangents, &all);
+        coupling_identity(&Categorical::with_coupling(coupling), params, tangents, &all);
     }
 }
 
@@ -153,9 +153,7 @@ fn couplings_are_unbiased_at_fixed_points() {
 
 #[test]
 fn inversion_jumps_go_to_neighbours_and_gainers() {
-    let cat = Categorical {
-        coupling: Coupling::Inversion,
-    };
+    let cat = Categorical::with_coupling(Coupling::Inversion);
     let p = [0.0, 0.3, 0.0, 0.0, 0.7];
     // Drawn 4 (p = 0.7, δ = 0.15 > 0): L = 0.15 > 0, the stretch lost on the left goes to the
     // zero-probability category 2 (δ = 0.05) and then to category 1.
@@ -223,7 +221,7 @@ fn sampled_jumps_match_rates_in_expectation() {
         (&[0.25, 0.25, 0.0, 0.5], &[-0.3, 0.1, 0.3, -0.1]),
     ];
     for coupling in [Coupling::Inversion, Coupling::Proportional] {
-        let cat = Categorical { coupling };
+        let cat = Categorical::with_coupling(coupling);
         for (p, d) in cases {
             for k in (0..p.len()).filter(|&k| p[k] > 0.0) {
                 let k = k as f64;
@@ -312,8 +310,8 @@ fn inversion_reproduces_the_mass() {
         inversion_matches_pmf(&Poisson, &[lambda]);
     }
     for coupling in [Coupling::Inversion, Coupling::Proportional] {
-        inversion_matches_pmf(&Categorical { coupling }, &[0.0, 0.3, 0.0, 0.0, 0.7]);
-        inversion_matches_pmf(&Categorical { coupling }, &[0.1, 0.2, 0.3, 0.4, 0.0]);
+        inversion_matches_pmf(&Categorical::with_coupling(coupling), &[0.0, 0.3, 0.0, 0.0, 0.7]);
+        inversion_matches_pmf(&Categorical::with_coupling(coupling), &[0.1, 0.2, 0.3, 0.4, 0.0]);
     }
     // Probabilities whose float sum is 1 − ε: the last category is still the one drawn at u → 1.
     let p = [0.1, 0.2, 0.7 - 1e-16, 0.0];

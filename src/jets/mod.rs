@@ -6,5 +6,6 @@ pub mod cluster;
 pub mod io;
 pub mod momentum;
 pub mod observables;
+pub mod qantikt;
 
 pub use momentum::FourMomentum;

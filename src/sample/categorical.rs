@@ -1,6 +1,7 @@
 //! Categorical(p₁, …, p_K) and its two couplings.
 
 use super::family::{Family, Jump, Jumps};
+use super::Draw;
 use crate::context::Stream;
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
@@ -26,6 +27,23 @@ pub enum Coupling {
     Proportional,
 }
 
+/// How an alternative world redraws a categorical whose weights it sees differently from the
+/// primal (a world carried in by perturbed weights). Both are unbiased; they differ in how often
+/// the world repeats the primal's choice, i.e. how long alternative histories stay close.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Redraw {
+    /// Invert the primal's uniform under the world's weights, as every family does. Cheap, but a
+    /// change of any weight shifts every later category's interval, so the world often picks a
+    /// different category even where its probabilities barely moved.
+    #[default]
+    SameUniform,
+    /// Maximal coupling: keep the primal's category k with probability min(1, p'_k / p_k), else
+    /// draw from the excess (p' − p)⁺ (coupling-stream uniforms). The world repeats the primal's
+    /// choice with probability 1 − TV(p, p'), the most any coupling allows, and the layout of
+    /// the categories no longer matters.
+    Maximal,
+}
+
 /// Categorical with probabilities `p_k = w_k / Σw`, parameters = the non-negative weights `w`
 /// (normalised or not; zeros allowed); outcomes are the indices `0..K` as `f64`.
 ///
@@ -39,6 +57,18 @@ pub enum Coupling {
 pub struct Categorical {
     /// The coupling used for new perturbations.
     pub coupling: Coupling,
+    /// How alternative worlds carried in by the weights redraw.
+    pub redraw: Redraw,
+}
+
+impl Categorical {
+    /// The family with the given coupling and the default redraw.
+    pub fn with_coupling(coupling: Coupling) -> Self {
+        Categorical {
+            coupling,
+            ..Self::default()
+        }
+    }
 }
 
 /// Checks categorical weights: non-empty, finite, non-negative, not all zero. Returns their sum.
@@ -161,6 +191,28 @@ impl Categorical {
     }
 }
 
+/// Maximal coupling of a draw `k` from weights `w` with one from weights `alt`: keep `k` with
+/// probability min(1, p'_k/p_k), else a category drawn ∝ (p' − p)⁺.
+fn maximal(w: &[f64], alt: &[f64], k: usize, stream: &mut Stream) -> usize {
+    let (total, alt_total) = (sum4(w), sum4(alt));
+    let (p, q) = (w[k] / total, alt[k] / alt_total);
+    if q >= p || stream.uniform() * p < q {
+        return k;
+    }
+    let excess = |j: usize| (alt[j] / alt_total - w[j] / total).max(0.0);
+    let z: f64 = (0..w.len()).map(excess).sum();
+    let target = stream.uniform() * z;
+    let mut acc = 0.0;
+    for j in 0..w.len() {
+        acc += excess(j);
+        if acc > target {
+            return j;
+        }
+    }
+    // Rounding left the target at the end: the last category with an excess.
+    (0..w.len()).rev().find(|&j| excess(j) > 0.0).unwrap_or(k)
+}
+
 /// Appends a jump to category `j` if its rate is positive.
 fn push(v: &mut Vec<Jump>, j: usize, rate: f64) {
     if rate > 0.0 {
@@ -217,6 +269,13 @@ impl Family for Categorical {
         // The target reached the running sum's end (u · total rounded up, or the two sums rounded
         // differently): the last category that can be drawn.
         params.iter().rposition(|&p| p > 0.0).unwrap_or(0) as f64
+    }
+
+    fn redraw(&self, params: &[f64], alt: &[f64], draw: Draw, coupling: &mut Stream) -> f64 {
+        match self.redraw {
+            Redraw::SameUniform => self.quantile(alt, draw.u),
+            Redraw::Maximal => maximal(params, alt, draw.outcome as usize, coupling) as f64,
+        }
     }
 
     fn pmf<S: Scalar>(&self, params: &[S], k: f64) -> S {

@@ -6,6 +6,7 @@ use smallvec::SmallVec;
 use crate::context::Stream;
 use crate::dual::Dual;
 use crate::error::Result;
+use crate::sample::Draw;
 use crate::scalar::Scalar;
 
 /// A jump of a draw to an alternative outcome: the outcome `target` in the alternative world,
@@ -55,6 +56,16 @@ pub trait Family: Sync {
     fn jumps(&self, params: &[f64], tangents: &[f64], k: f64, coupling: &mut Stream) -> Jumps {
         let _ = coupling;
         self.jump_rates(params, tangents, k).into_iter().collect()
+    }
+
+    /// The outcome of this draw in an alternative world whose parameters are `alt` (the primal
+    /// drew `draw` with parameters `params`, both already validated): any coupling whose outcome
+    /// has the distribution of `alt` given everything before is unbiased. The default inverts the
+    /// primal's uniform under `alt` (`quantile(alt, draw.u)`); extra randomness, if a family
+    /// needs it, comes from `coupling`, never from the primal stream.
+    fn redraw(&self, params: &[f64], alt: &[f64], draw: Draw, coupling: &mut Stream) -> f64 {
+        let _ = (params, coupling);
+        self.quantile(alt, draw.u)
     }
 
     /// The outcomes with non-zero probability, in increasing order; for infinite supports, the

@@ -19,7 +19,7 @@ mod table;
 
 pub use bernoulli::Bernoulli;
 pub use binomial::{Binomial, BinomialN};
-pub use categorical::{Categorical, Coupling};
+pub use categorical::{Categorical, Coupling, Redraw};
 pub use family::{Family, Jump, Jumps};
 pub use geometric::Geometric;
 pub use poisson::Poisson;
@@ -195,7 +195,23 @@ pub fn categorical<S: Scalar>(weights: &[S]) -> Result<S> {
 /// assert!(k.value == 0.0 || k.value == 1.0);
 /// ```
 pub fn categorical_with<S: Scalar>(weights: &[S], coupling: Coupling) -> Result<S> {
-    S::draw(&Categorical { coupling }, weights)
+    S::draw(&Categorical::with_coupling(coupling), weights)
+}
+
+/// [`categorical`] with a fully configured family: coupling of new perturbations and redraw of
+/// alternative worlds.
+///
+/// # Errors
+/// As [`categorical`].
+///
+/// ```
+/// use stochad::sample::{categorical_by, Categorical, Coupling, Redraw};
+/// let fam = Categorical { coupling: Coupling::Proportional, redraw: Redraw::Maximal };
+/// let k: f64 = stochad::with_run(7, 0, || categorical_by(&[1.0, 2.0], &fam)).unwrap();
+/// assert!(k == 0.0 || k == 1.0);
+/// ```
+pub fn categorical_by<S: Scalar>(weights: &[S], family: &Categorical) -> Result<S> {
+    S::draw(family, weights)
 }
 
 /// A category index `0..K` drawn with probability `softmax(logits)_k`, computed stably (the

@@ -127,7 +127,7 @@ impl Backend for Exact {
                 .map(|(v, l)| v + l.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1))
                 .collect();
             family.validate(&alt)?;
-            let k_alt = family.quantile(&alt, draw.u);
+            let k_alt = family.redraw(values, &alt, draw, &mut ctx.coupling);
             if k_alt != k {
                 out.push((id, k_alt - k));
             }

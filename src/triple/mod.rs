@@ -23,7 +23,7 @@ pub use smoothed::Smoothed;
 use crate::context::with_ctx;
 use crate::error::{Error, Result};
 use crate::sample::{draw_in, Family};
-use crate::scalar::{impl_scalar_ops, Scalar};
+use crate::scalar::{impl_scalar_ops, Scalar, World};
 
 /// A stochastic triple with backend `B` and `N` directions.
 ///
@@ -196,36 +196,46 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
 
     const CARRIES_WORLDS: bool = true;
 
-    fn world_values(&self) -> SmallVec<[f64; 4]> {
+    #[inline]
+    fn is_constant(&self) -> bool {
+        self.delta.iter().all(|&t| t == 0.0) && !self.is_perturbed()
+    }
+
+    fn worlds(&self) -> SmallVec<[World; 4]> {
         let mut v = SmallVec::new();
-        v.push(self.value);
-        for p in &self.perts {
+        for (dir, p) in self.perts.iter().enumerate() {
             if !B::is_empty(p) {
-                v.extend(B::alternatives(p).iter().map(|e| self.value + e.1));
+                v.extend(B::alternatives(p).iter().map(|e| World {
+                    dir: dir as u32,
+                    id: e.0,
+                }));
             }
         }
         v
     }
 
-    fn couple_worlds(xs: &[Self]) -> SmallVec<[(usize, u32); 4]> {
+    fn value_in(&self, w: World) -> f64 {
+        let Some(p) = self.perts.get(w.dir as usize).filter(|p| !B::is_empty(p)) else {
+            return self.value;
+        };
+        let alts = B::alternatives(p);
+        self.value + alts.iter().find(|e| e.0 == w.id).map_or(0.0, |e| e.1)
+    }
+
+    fn couple_worlds(xs: &[Self]) -> SmallVec<[World; 4]> {
         let mut worlds = SmallVec::new();
         let mut perts: SmallVec<[B::Pert; 8]> = SmallVec::with_capacity(xs.len());
         for dir in 0..N {
             perts.clear();
             perts.extend(xs.iter().map(|x| x.perts[dir]).filter(|p| !B::is_empty(p)));
             if !perts.is_empty() {
-                worlds.extend(B::couple(&perts).into_iter().map(|id| (dir, id)));
+                worlds.extend(B::couple(&perts).into_iter().map(|id| World {
+                    dir: dir as u32,
+                    id,
+                }));
             }
         }
         worlds
-    }
-
-    fn value_in_world(&self, dir: usize, id: u32) -> f64 {
-        if B::is_empty(&self.perts[dir]) {
-            return self.value;
-        }
-        let alts = B::alternatives(&self.perts[dir]);
-        self.value + alts.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1)
     }
 
     fn without_worlds(self) -> Self {
@@ -235,7 +245,8 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         }
     }
 
-    fn with_world(mut self, dir: usize, id: u32, alt: f64) -> Self {
+    fn with_world(mut self, w: World, alt: f64) -> Self {
+        let (dir, id) = (w.dir as usize, w.id);
         let mut alts = B::alternatives(&self.perts[dir]);
         alts.retain(|e| e.0 != id);
         let d = alt - self.value;

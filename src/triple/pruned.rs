@@ -141,15 +141,15 @@ impl Backend for Pruned {
         draw: Draw,
     ) -> Result<PrunedPert> {
         let k = draw.outcome;
-        // The world carried in by the parameters: same uniform, alternative parameters.
+        // The world carried in by the parameters: the family's redraw under its parameters.
         let mut out = PrunedPert::default();
         if let Some(id) = couple_all(ctx, perts) {
-            let alt = |alt: &mut [f64]| -> Result<f64> {
+            let mut alt = |alt: &mut [f64]| -> Result<f64> {
                 for ((a, v), p) in alt.iter_mut().zip(values).zip(perts) {
                     *a = if p.id == id { v + p.delta } else { *v };
                 }
                 family.validate(alt)?;
-                Ok(family.quantile(alt, draw.u))
+                Ok(family.redraw(values, alt, draw, &mut ctx.coupling))
             };
             let k_alt = if values.len() <= 4 {
                 alt(&mut [0.0; 4][..values.len()])?

@@ -1,0 +1,144 @@
+//! The candidates of one step — every pair (merge) and every object (move to the jet list) — which
+//! of them can matter in some world, and their weights.
+//!
+//! Distances are kept multiplied by R², as FastJet keeps them: a pair has D̃ = min(s_a, s_b)·ΔR²,
+//! a beam entry D̃ = s_a·R², with s = 1/pt² (so the α → ∞ limit takes FastJet's decisions). The
+//! weight w = exp(−α (D̃ − D̃min)/D̃min) does not change under the common factor R².
+//!
+//! Which candidates are looked at is the [`search`](super::search)'s job.
+
+use crate::error::{Error, Result};
+use crate::jets::momentum::delta_r2_from;
+use crate::scalar::Scalar;
+
+use super::state::State;
+
+/// One candidate: merge slots `a < b`, or, for `a == b`, move slot `a` to the jet list.
+/// Candidates are laid out in the order (a, b): each slot's beam entry, then its pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Candidate {
+    /// The lower slot.
+    pub a: u32,
+    /// The higher slot (equal to `a` for a beam entry).
+    pub b: u32,
+}
+
+impl Candidate {
+    /// Slot `a` moves to the jet list.
+    #[inline]
+    pub(super) fn beam(a: usize) -> Self {
+        Candidate {
+            a: a as u32,
+            b: a as u32,
+        }
+    }
+
+    /// Merge slots `a` and `b` (any order).
+    #[inline]
+    pub(super) fn pair(a: usize, b: usize) -> Self {
+        Candidate {
+            a: a.min(b) as u32,
+            b: a.max(b) as u32,
+        }
+    }
+
+    /// Whether this is a beam entry (the object becomes a jet).
+    #[inline]
+    pub fn is_beam(&self) -> bool {
+        self.a == self.b
+    }
+}
+
+/// The distances D̃ of the candidates in the number type and their activity flags (1 where
+/// both slots are active, per world). In a world where a candidate is inactive its distance is
+/// meaningless (cleared slots hold neutral kinematics) and its weight will be 0.
+pub(super) fn distances<S: Scalar>(
+    st: &State<S>,
+    cands: &[Candidate],
+    r2: S,
+    d: &mut Vec<S>,
+    on: &mut Vec<S>,
+) {
+    d.clear();
+    on.clear();
+    for c in cands {
+        let (a, b) = (c.a as usize, c.b as usize);
+        let [ya, pa, sa] = st.kin[a];
+        if c.is_beam() {
+            d.push(sa * r2);
+            on.push(st.active[a]);
+        } else if st.plain[a] && st.plain[b] {
+            // Constants: the same operations in f64.
+            let [yb, pb, sb] = st.kin[b];
+            let dr2 = delta_r2_from(ya.value(), pa.value(), yb.value(), pb.value());
+            d.push(S::from(sa.value().min(sb.value()) * dr2));
+            on.push(S::from(st.active[a].value() * st.active[b].value()));
+        } else {
+            let [yb, pb, sb] = st.kin[b];
+            d.push(sa.min(sb) * delta_r2_from(ya, pa, yb, pb));
+            on.push(st.active[a] * st.active[b]);
+        }
+    }
+}
+
+/// The smallest distance among active candidates, in each world: the plain minimum of the
+/// distances raised by `lift` where inactive. `lift` must exceed the smallest active distance of
+/// every world (the search's bound U does) and stay moderate: an alternative value is stored as
+/// a difference to the primal, so a huge lift would cost the world its precision.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] when it is not above 10⁻⁹⁰ in the primal (coincident objects, ΔR = 0:
+/// the weights are undefined).
+pub(super) fn smallest<S: Scalar>(
+    d: &[S],
+    on: &[S],
+    lift: f64,
+    cands: &[Candidate],
+) -> Result<S> {
+    let raised = |x: S, a: S| {
+        if a.is_constant() && a.value() == 1.0 {
+            x
+        } else {
+            x + (-a + 1.0) * lift
+        }
+    };
+    let dmin = d
+        .iter()
+        .zip(on)
+        .map(|(&x, &a)| raised(x, a))
+        .reduce(|a, b| a.min(b))
+        .ok_or_else(|| Error::config("Qanti-kT: no candidates while objects remain"))?;
+    if !(dmin.value() > 1e-90 && dmin.value() < lift) {
+        let k = (0..d.len())
+            .find(|&k| on[k].value() == 1.0 && d[k].value() == dmin.value())
+            .unwrap_or(0);
+        let c = cands[k];
+        return Err(Error::config(format!(
+            "Qanti-kT: the smallest distance is {} (candidate slots {} and {}): coincident \
+             particles (ΔR = 0) make the weights exp(−α (D − Dmin)/Dmin) undefined; merge exact \
+             duplicates before clustering",
+            dmin.value(),
+            c.a,
+            c.b
+        )));
+    }
+    Ok(dmin)
+}
+
+/// The weights on·exp(−α (D̃ − D̃min)/D̃min) of candidates with distances `d` and activity `on`.
+/// The exponent is capped at 0 so an inactive candidate's meaningless distance cannot overflow
+/// (an active one's exponent is ≤ 0 anyway).
+pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S) -> Vec<S> {
+    let scale = -alpha / dmin;
+    d.iter()
+        .zip(on)
+        .map(|(&x, &a)| {
+            let w = ((x - dmin) * scale).min(S::zero()).exp();
+            if a.is_constant() && a.value() == 1.0 {
+                w
+            } else {
+                a * w
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,292 @@
+//! Qanti-kT: probabilistic anti-kT clustering (Kahawala, Krohn, Schwartz 2013), written once over
+//! [`Scalar`] so one function gives samples, classical-AD, score-function and stochastic-AD
+//! derivatives, and exact expectations of jet observables with respect to the jet radius R and
+//! the sharpness α.
+//!
+//! # The algorithm
+//! Start with every particle as an object. At every step, over *all* pairs (i, j) and all beam
+//! entries i of the current objects, with the anti-kT distances (s = 1/pt², y the rapidity, φ the
+//! azimuth, as FastJet computes them)
+//!
+//! > D_ij = min(s_i, s_j)·ΔR²_ij / R²,  D_iB = s_i,
+//!
+//! draw one entry k with probability ∝ w_k = exp(−α (D_k − D_min)/D_min); merge the pair
+//! (E-scheme: add the four-momenta) or move the object to the jet list; repeat until no object is
+//! left. α → ∞ is ordinary anti-kT ([`Sampling::Deterministic`] takes that limit exactly).
+//! There is no ΔR < R window: pairs beyond R stay candidates (at ΔR = R a pair's distance equals
+//! its harder member's beam distance), so E[f] is smooth in R and its derivative unbiased.
+//!
+//! The draw is the library's categorical sampler, so the same code is the plain program with
+//! `f64`, classical AD with [`Dual`](crate::Dual), REINFORCE with [`Score`](crate::Score) and
+//! stochastic AD with the triples; under [`exact`](crate::exact) it enumerates every history.
+//! For the triple, a flipped choice is another merge: the alternative history lives in the same
+//! slots (see [`QantiKtJets`]), is carried on coupled to the primal and pruned by the engine.
+//!
+//! # Estimating derivatives
+//! ```
+//! use stochad::jets::qantikt::qanti_kt_mh;
+//! use stochad::jets::FourMomentum;
+//!
+//! // Three particles: two close hard ones and a soft one in between.
+//! let event = [
+//!     FourMomentum::new(50.0, 0.0, 5.0, 50.3),
+//!     FourMomentum::new(-30.0, 28.0, -3.0, 41.2),
+//!     FourMomentum::new(3.0, 3.5, 1.0, 4.8),
+//! ];
+//! // dE[mH]/dR and dE[mH]/dα together, by stochastic AD (one primal run per sample).
+//! let g = stochad::gradient(|[r, a]| qanti_kt_mh(&event, r, a))
+//!     .at([0.8, 1.0]).samples(2000).estimate()?;
+//! // The exact values, enumerating every history.
+//! let exact = stochad::exact::expectation(|[r, a]| qanti_kt_mh(&event, r, a), [0.8, 1.0])?;
+//! for d in 0..2 {
+//!     assert!((g.mean[d] - exact.gradient[d]).abs() < 5.0 * g.stderr[d] + 1e-9);
+//! }
+//! # Ok::<(), stochad::Error>(())
+//! ```
+//!
+//! # Speed
+//! Only candidates whose weight can exceed ε = 10⁻¹⁷ of the largest in some world are looked at
+//! ([`QantiKt::negligible`]); the rest are skipped without changing any result beyond rounding.
+
+mod candidates;
+mod jets;
+mod search;
+mod state;
+
+pub use candidates::Candidate;
+pub use jets::QantiKtJets;
+
+use crate::error::{Error, Result};
+use crate::jets::cluster::{MAX_RADIUS, MIN_RADIUS};
+use crate::jets::momentum::FourMomentum;
+use crate::sample::{categorical_by, Categorical, Coupling, Redraw};
+use crate::scalar::Scalar;
+
+use candidates::{distances, smallest, weights};
+use state::State;
+
+/// How each step picks its candidate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sampling {
+    /// Draw with the categorical sampler configured as given: how stochastic triples open
+    /// alternative worlds ([`Coupling`]) and how those worlds redraw later steps
+    /// ([`Redraw`](crate::sample::Redraw)).
+    Categorical(Categorical),
+    /// Take the smallest distance (first in layout order on a tie): deterministic anti-kT, the
+    /// α → ∞ limit. Nothing is drawn; derivatives are pathwise only.
+    Deterministic,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Sampling::Categorical(Categorical {
+            coupling: Coupling::Proportional,
+            redraw: Redraw::Maximal,
+        })
+    }
+}
+
+/// The largest α accepted: beyond it every step is deterministic to double precision; use
+/// [`Sampling::Deterministic`].
+pub const MAX_ALPHA: f64 = 1e6;
+
+/// A Qanti-kT configuration: how steps sample, and which candidates may be skipped.
+///
+/// ```
+/// use stochad::jets::qantikt::{QantiKt, Sampling};
+/// use stochad::jets::FourMomentum;
+/// let event = [FourMomentum::new(10.0, 0.0, 0.0, 10.0), FourMomentum::new(0.0, 12.0, 1.0, 12.1)];
+/// let jets = stochad::with_run(7, 0, || QantiKt::new().cluster(&event, 0.4, 1.0))?;
+/// assert!(!jets.jets().is_empty());
+/// let det = QantiKt::new().sampling(Sampling::Deterministic).cluster(&event, 0.4_f64, 1.0)?;
+/// assert_eq!(det.jets().len(), 2); // far apart: two jets
+/// # Ok::<(), stochad::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QantiKt {
+    sampling: Sampling,
+    negligible: f64,
+}
+
+impl Default for QantiKt {
+    fn default() -> Self {
+        QantiKt {
+            sampling: Sampling::default(),
+            negligible: 1e-17,
+        }
+    }
+}
+
+impl QantiKt {
+    /// The default: categorical sampling with the default coupling, candidates below 10⁻¹⁷ of
+    /// the largest weight skipped.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How steps pick their candidate.
+    pub fn sampling(mut self, sampling: Sampling) -> Self {
+        self.sampling = sampling;
+        self
+    }
+
+    /// Skip candidates whose weight is below `ratio` times the largest in every world the state
+    /// carries (default 10⁻¹⁷, below double-precision rounding of the sum). `0` looks at every
+    /// candidate (the dense reference, O(n³) per event).
+    pub fn negligible(mut self, ratio: f64) -> Self {
+        self.negligible = ratio;
+        self
+    }
+
+    /// Clusters `particles` with radius `r` and sharpness `alpha`, inside a run (a driver,
+    /// [`with_run`](crate::with_run) or the exact oracle), unless the sampling is deterministic.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidParameter`] for R outside [10⁻⁵, 10⁵], α outside (0, 10⁶], NaN or
+    ///   infinite values (in any world), a negligibility ratio outside [0, 1), or a particle with
+    ///   a non-finite component or pt = 0 (it lies on the beam axis: drop such particles, e.g.
+    ///   with a [`Selection`](crate::jets::io::Selection)).
+    /// - [`Error::InvalidConfig`] when two objects coincide (ΔR = 0), which leaves the weights
+    ///   undefined.
+    /// - [`Error::NoRunContext`](crate::Error::NoRunContext) when a draw is needed outside a run.
+    ///
+    /// An event without particles gives no jets.
+    pub fn cluster<S: Scalar>(
+        &self,
+        particles: &[FourMomentum<f64>],
+        r: S,
+        alpha: S,
+    ) -> Result<QantiKtJets<S>> {
+        self.check(particles, r, alpha)?;
+        let mut st = State::<S>::new(particles, grid_cell(r.value()))?;
+        let r2 = r * r;
+        let r2_range = r2.world_range();
+        // Skip what is below ε = `negligible` of the largest weight in every world, with slack
+        // far above the rounding between the search's f64 distances and the weights' (~1e-15).
+        let factor = (1.0 - self.negligible.ln() / alpha.world_range().0) * (1.0 + 1e-9);
+        let (mut cands, mut d, mut on) = (Vec::new(), Vec::new(), Vec::new());
+        let mut history = Vec::with_capacity(st.len());
+        for _ in 0..st.len() {
+            let bound = if self.negligible > 0.0 {
+                st.search.live(r2_range, factor, &mut cands)
+            } else {
+                st.search.dense(&mut cands);
+                f64::INFINITY
+            };
+            distances(&st, &cands, r2, &mut d, &mut on);
+            // What inactive candidates are raised by: above every world's smallest distance.
+            let lift = if bound.is_finite() {
+                2.0 * bound
+            } else {
+                2.0 * d.iter().map(|x| x.world_range().1).fold(0.0, f64::max) + 1.0
+            };
+            let k = match self.sampling {
+                Sampling::Categorical(family) => {
+                    let dmin = smallest(&d, &on, lift, &cands)?;
+                    categorical_by(&weights(&d, &on, dmin, alpha), &family)?
+                }
+                Sampling::Deterministic => S::from(first_smallest(&d, &on) as f64),
+            };
+            history.push(cands[k.value() as usize]);
+            st.apply(&cands, k)?;
+        }
+        Ok(QantiKtJets {
+            momenta: st.p,
+            is_jet: st.jet,
+            constituents: st.constituents,
+            history,
+        })
+    }
+
+    fn check<S: Scalar>(&self, particles: &[FourMomentum<f64>], r: S, alpha: S) -> Result<()> {
+        // Every world's value, so NaN (which min/max would skip) is caught too.
+        if let Some(&v) = r
+            .world_values()
+            .iter()
+            .find(|v| !(MIN_RADIUS..=MAX_RADIUS).contains(*v))
+        {
+            return Err(Error::InvalidParameter {
+                what: "Qanti-kT: radius R",
+                value: v,
+                expected: "[1e-5, 1e5]",
+            });
+        }
+        if let Some(&v) = alpha
+            .world_values()
+            .iter()
+            .find(|v| !(**v > 0.0 && **v <= MAX_ALPHA))
+        {
+            return Err(Error::InvalidParameter {
+                what: "Qanti-kT: sharpness α",
+                value: v,
+                expected: "(0, 1e6] (use Sampling::Deterministic for α → ∞)",
+            });
+        }
+        if !(0.0..1.0).contains(&self.negligible) {
+            return Err(Error::InvalidParameter {
+                what: "Qanti-kT: negligible weight ratio",
+                value: self.negligible,
+                expected: "[0, 1)",
+            });
+        }
+        if particles.len() >= (u32::MAX / 2) as usize {
+            return Err(Error::config(format!(
+                "Qanti-kT: cannot cluster {} particles (too many)",
+                particles.len()
+            )));
+        }
+        for (i, p) in particles.iter().enumerate() {
+            if let Some(v) = [p.px, p.py, p.pz, p.e].into_iter().find(|v| !v.is_finite()) {
+                return Err(Error::InvalidParameter {
+                    what: "Qanti-kT: particle four-momentum component",
+                    value: v,
+                    expected: "finite",
+                });
+            }
+            if p.pt2() == 0.0 {
+                return Err(Error::config(format!(
+                    "Qanti-kT: particle {i} has pt = 0 (it lies on the beam axis, where anti-kT's \
+                     1/pt² scale is infinite); drop such particles before clustering"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The search grid's cell width for radius `r`: partners of soft objects lie within a fraction
+/// of R, so cells of R/2 keep their scans to a few cells.
+fn grid_cell(r: f64) -> f64 {
+    (0.5 * r).clamp(0.1, 1.0)
+}
+
+/// Position of the smallest primal distance among active candidates, the first on a tie.
+fn first_smallest<S: Scalar>(d: &[S], on: &[S]) -> usize {
+    let mut best: Option<usize> = None;
+    for (i, x) in d.iter().enumerate() {
+        if on[i].value() == 1.0 && best.is_none_or(|b| x.value() < d[b].value()) {
+            best = Some(i);
+        }
+    }
+    best.unwrap_or(0)
+}
+
+/// The reconstructed Higgs mass of one Qanti-kT clustering of `particles` with the default
+/// configuration: the invariant mass of the two leading-pT jets, 0 when the history ended with
+/// fewer than two jets. See [`QantiKt::cluster`] and [`QantiKtJets::mh`].
+///
+/// ```
+/// use stochad::jets::qantikt::qanti_kt_mh;
+/// use stochad::jets::FourMomentum;
+/// let event = [FourMomentum::new(40.0, 0.0, 0.0, 40.0), FourMomentum::new(-40.0, 0.0, 0.0, 40.0)];
+/// // Two back-to-back particles: either two jets (mH = 80) or one merged object (mH = 0).
+/// let m: f64 = stochad::with_run(3, 0, || qanti_kt_mh(&event, 0.4, 1.0))?;
+/// assert!(m == 0.0 || (m - 80.0).abs() < 1e-12);
+/// # Ok::<(), stochad::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`QantiKt::cluster`].
+pub fn qanti_kt_mh<S: Scalar>(particles: &[FourMomentum<f64>], r: S, alpha: S) -> Result<S> {
+    QantiKt::new().cluster(particles, r, alpha)?.mh()
+}

@@ -1,0 +1,190 @@
+//! The clustering state: a fixed set of slots, one per input particle, whose contents may differ
+//! between worlds (which objects are active, which became jets, what they carry), plus what the
+//! candidate search needs in `f64`.
+//!
+//! Every slot holds a four-momentum and two flags as numbers of the scalar type, so an
+//! alternative world can have other objects in the same layout: `active` is 1 while the object
+//! takes part, `jet` is 1 once it was moved to the jet list. A merge of slots a < b puts the sum
+//! in a and clears b (zero momentum, flags 0): stale values would keep worlds alive for nothing.
+
+use crate::error::Result;
+use crate::jets::cluster::Algorithm;
+use crate::jets::momentum::FourMomentum;
+use crate::propagate::propagate;
+use crate::scalar::Scalar;
+
+use super::candidates::Candidate;
+use super::search::{Search, View, Views};
+
+/// The kinematics an inactive slot carries: finite, neutral values (an inactive candidate gets
+/// weight 0 whatever its distance, and no world may hold an infinity: Δ = ∞ − ∞ is NaN).
+const CLEARED: [f64; 3] = [0.0, 0.0, 1.0];
+
+/// Rapidity, azimuth and anti-kT scale of a slot, evaluated in each world on that world's
+/// momentum and flag (so each world takes its own branch of FastJet's conventions).
+pub(super) fn slot_kinematics<S: Scalar>(p: FourMomentum<S>, active: S) -> Result<[S; 3]> {
+    propagate(
+        |(p, active): (FourMomentum<S>, S)| -> [S; 3] {
+            if active.value() == 1.0 {
+                [p.rapidity(), p.phi(), Algorithm::AntiKt.scale(p.pt2())]
+            } else {
+                CLEARED.map(S::from)
+            }
+        },
+        (p, active),
+    )
+}
+
+/// The state of one clustering run.
+#[derive(Clone, Debug)]
+pub(super) struct State<S> {
+    /// Per-slot four-momentum.
+    pub p: Vec<FourMomentum<S>>,
+    /// Per-slot flag: 1 while the object takes part.
+    pub active: Vec<S>,
+    /// Per-slot flag: 1 once the object became a jet.
+    pub jet: Vec<S>,
+    /// Per-slot rapidity, azimuth and anti-kT scale, cached (world-safe, see [`slot_kinematics`]).
+    pub kin: Vec<[S; 3]>,
+    /// Per slot: whether its kinematics and flag carry no derivative information (then distances
+    /// are computed in `f64`, the same numbers at a fraction of the cost).
+    pub plain: Vec<bool>,
+    /// The candidate search, fed each slot's view in every world.
+    pub search: Search,
+    /// Input particles of each slot's object in the primal history.
+    pub constituents: Vec<Vec<usize>>,
+}
+
+impl<S: Scalar> State<S> {
+    /// All particles active, no jets; the search grid has cells about `cell` wide.
+    pub fn new(particles: &[FourMomentum<f64>], cell: f64) -> Result<Self> {
+        let n = particles.len();
+        let p: Vec<FourMomentum<S>> = particles.iter().map(|&p| FourMomentum::from_f64(p)).collect();
+        let active = vec![S::one(); n];
+        let kin = p
+            .iter()
+            .zip(&active)
+            .map(|(&p, &a)| slot_kinematics(p, a))
+            .collect::<Result<Vec<_>>>()?;
+        let (ylo, yhi) = kin.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), k| {
+            (lo.min(k[0].value()), hi.max(k[0].value()))
+        });
+        let plain = kin.iter().map(|k| is_plain(k, S::one())).collect();
+        let mut st = State {
+            p,
+            active,
+            jet: vec![S::zero(); n],
+            kin,
+            plain,
+            search: Search::new(n, ylo.min(yhi), yhi.max(ylo), cell),
+            constituents: (0..n).map(|i| vec![i]).collect(),
+        };
+        for i in 0..n {
+            st.search.set(i, views_of(&st.kin[i], st.active[i]));
+        }
+        Ok(st)
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.p.len()
+    }
+
+    /// Applies the candidate `k` (an index into `cands`, a discrete number that may differ
+    /// between worlds): in each world, that world's candidate merges its two slots into the
+    /// lower one or moves its slot to the jet list. Only the slots some world's candidate
+    /// touches are replayed.
+    pub fn apply(&mut self, cands: &[Candidate], k: S) -> Result<()> {
+        let mut touched: smallvec::SmallVec<[usize; 8]> = smallvec::SmallVec::new();
+        for v in k.world_values() {
+            let c = cands[v as usize];
+            touched.extend([c.a as usize, c.b as usize]);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let sub: Vec<(FourMomentum<S>, S, S)> = touched
+            .iter()
+            .map(|&i| (self.p[i], self.active[i], self.jet[i]))
+            .collect();
+        let local = |slot: u32| touched.iter().position(|&t| t == slot as usize);
+        let out = propagate(
+            |(mut sub, k): (Vec<(FourMomentum<S>, S, S)>, S)| {
+                let c = cands[k.value() as usize];
+                let a = local(c.a).expect("touched holds every world's slots");
+                if c.is_beam() {
+                    sub[a].1 = S::zero();
+                    sub[a].2 = S::one();
+                } else {
+                    let b = local(c.b).expect("touched holds every world's slots");
+                    sub[a].0 = sub[a].0 + sub[b].0;
+                    sub[b] = (FourMomentum::default(), S::zero(), S::zero());
+                }
+                sub
+            },
+            (sub, k),
+        )?;
+        for (&i, (p, active, jet)) in touched.iter().zip(out) {
+            self.p[i] = p;
+            self.active[i] = active;
+            self.jet[i] = jet;
+            self.kin[i] = slot_kinematics(p, active)?;
+            self.plain[i] = is_plain(&self.kin[i], active);
+            self.search.set(i, views_of(&self.kin[i], active));
+        }
+        // The primal history's constituents.
+        let c = cands[k.value() as usize];
+        if !c.is_beam() {
+            let moved = std::mem::take(&mut self.constituents[c.b as usize]);
+            self.constituents[c.a as usize].extend(moved);
+        }
+        self.refresh_varying(&touched);
+        Ok(())
+    }
+
+    /// Re-reads the slots that differed between worlds: worlds pruned away since no longer
+    /// count, and a slot equal in every live world becomes a plain member again. `touched` were
+    /// just set.
+    fn refresh_varying(&mut self, touched: &[usize]) {
+        if !S::CARRIES_WORLDS {
+            return;
+        }
+        let varying: smallvec::SmallVec<[u32; 16]> = self.search.varying().iter().copied().collect();
+        for v in varying {
+            let v = v as usize;
+            if !touched.contains(&v) {
+                self.search.set(v, views_of(&self.kin[v], self.active[v]));
+            }
+        }
+    }
+}
+
+/// Whether a slot's kinematics and flag are constants.
+fn is_plain<S: Scalar>(kin: &[S; 3], active: S) -> bool {
+    kin.iter().all(|x| x.is_constant()) && active.is_constant()
+}
+
+/// A slot in each world: the primal view first, then one per world its kinematics or flag carry.
+fn views_of<S: Scalar>(kin: &[S; 3], active: S) -> Views {
+    let view = |w: Option<crate::scalar::World>| {
+        let at = |x: &S| w.map_or(x.value(), |w| x.value_in(w));
+        View {
+            world: w,
+            y: at(&kin[0]),
+            phi: at(&kin[1]),
+            s: at(&kin[2]),
+            on: at(&active) == 1.0,
+        }
+    };
+    let mut views = Views::new();
+    views.push(view(None));
+    if S::CARRIES_WORLDS {
+        let mut worlds: smallvec::SmallVec<[crate::scalar::World; 4]> = smallvec::SmallVec::new();
+        for x in kin.iter().chain(std::iter::once(&active)) {
+            worlds.extend(x.worlds());
+        }
+        worlds.sort_unstable();
+        worlds.dedup();
+        views.extend(worlds.into_iter().map(|w| view(Some(w))));
+    }
+    views
+}

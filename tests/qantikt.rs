@@ -1,0 +1,364 @@
+//! Qanti-kT: the exact oracle against an independent enumeration, every estimator against the
+//! exact derivatives, the deterministic limit against anti-kT, dense against sparse candidates,
+//! one primal history for every number type, and bad input.
+
+mod common;
+
+use common::assert_close;
+use proptest::prelude::*;
+use stochad::jets::cluster::{Algorithm, JetDefinition};
+use stochad::jets::qantikt::{qanti_kt_mh, Candidate, QantiKt, Sampling};
+use stochad::jets::{io, FourMomentum};
+use stochad::sample::{Categorical, Coupling, Redraw};
+use stochad::{
+    exact, gradient, gradient_with, with_run, Dual, Error, ExactTriple, Scalar, Score, Triple,
+};
+
+fn p(px: f64, py: f64, pz: f64, m: f64) -> FourMomentum {
+    let e = (px * px + py * py + pz * pz + m * m).sqrt();
+    FourMomentum::new(px, py, pz, e)
+}
+
+/// Hand-made events: a hard pair with soft particles between, both signs of pz, azimuths on both
+/// sides of φ = 0, and a pair at ΔR ≈ 0.8 (near R for R = 0.8).
+fn handmade() -> Vec<Vec<FourMomentum>> {
+    vec![
+        vec![p(50.0, 0.0, 5.0, 1.0), p(-30.0, 28.0, -3.0, 2.0), p(3.0, 3.5, 1.0, 0.5)],
+        vec![
+            p(40.0, 2.0, -20.0, 3.0),   // φ ≈ 0.05
+            p(35.0, -3.0, 25.0, 2.0),   // φ ≈ 2π − 0.09
+            p(4.0, -0.5, 1.0, 0.2),     // φ ≈ 2π − 0.12
+            p(-20.0, 1.0, -4.0, 1.0),   // φ ≈ π
+        ],
+        vec![
+            p(30.0, 0.0, 0.0, 1.0),
+            // ΔR ≈ 0.79 from the first.
+            p(30.0 * 0.79f64.cos(), 30.0 * 0.79f64.sin(), 0.0, 1.0),
+            p(5.0, 2.0, 0.5, 0.1),
+            p(-12.0, -8.0, 6.0, 0.5),
+            p(2.0, 9.0, -7.0, 0.3),
+        ],
+    ]
+}
+
+/// The `n` hardest particles of committed event `k`.
+fn leading(k: usize, n: usize) -> Vec<FourMomentum> {
+    let ev = io::default_sample().unwrap().nth(k).unwrap().unwrap();
+    let mut ps: Vec<FourMomentum> = ev.particles.iter().map(|q| q.momentum).collect();
+    ps.sort_by(|a, b| b.pt2().total_cmp(&a.pt2()));
+    ps.truncate(n);
+    ps
+}
+
+/// E[mH](R, α) by enumerating every history with textbook formulas, independently of the
+/// library: y = ½ ln((E + pz)/(E − pz)), φ = atan2 in [0, 2π), s = 1/pt².
+fn enumerate(objects: &[[f64; 4]], jets: &mut Vec<[f64; 4]>, r: f64, alpha: f64) -> f64 {
+    if objects.is_empty() {
+        let mut by_pt: Vec<&[f64; 4]> = jets.iter().collect();
+        by_pt.sort_by(|a, b| (b[0].hypot(b[1])).total_cmp(&a[0].hypot(a[1])));
+        if by_pt.len() < 2 {
+            return 0.0;
+        }
+        let q: Vec<f64> = (0..4).map(|c| by_pt[0][c] + by_pt[1][c]).collect();
+        let m2 = q[3] * q[3] - q[0] * q[0] - q[1] * q[1] - q[2] * q[2];
+        return m2.max(0.0).sqrt();
+    }
+    let geo: Vec<(f64, f64, f64)> = objects
+        .iter()
+        .map(|o| {
+            let y = 0.5 * ((o[3] + o[2]) / (o[3] - o[2])).ln();
+            let phi = o[1].atan2(o[0]).rem_euclid(std::f64::consts::TAU);
+            (y, phi, 1.0 / (o[0] * o[0] + o[1] * o[1]))
+        })
+        .collect();
+    let mut cands = Vec::new();
+    for i in 0..objects.len() {
+        cands.push((i, i, geo[i].2));
+        for j in i + 1..objects.len() {
+            let mut dphi = (geo[i].1 - geo[j].1).abs();
+            if dphi > std::f64::consts::PI {
+                dphi = std::f64::consts::TAU - dphi;
+            }
+            let dr2 = (geo[i].0 - geo[j].0).powi(2) + dphi * dphi;
+            cands.push((i, j, geo[i].2.min(geo[j].2) * dr2 / (r * r)));
+        }
+    }
+    let dmin = cands.iter().map(|c| c.2).fold(f64::INFINITY, f64::min);
+    let w: Vec<f64> = cands.iter().map(|c| (-alpha * (c.2 - dmin) / dmin).exp()).collect();
+    let total: f64 = w.iter().sum();
+    let mut e = 0.0;
+    for (c, wk) in cands.iter().zip(&w) {
+        let mut rest = objects.to_vec();
+        if c.0 == c.1 {
+            jets.push(rest.remove(c.0));
+            e += wk / total * enumerate(&rest, jets, r, alpha);
+            jets.pop();
+        } else {
+            let b = rest.remove(c.1);
+            for k in 0..4 {
+                rest[c.0][k] += b[k];
+            }
+            e += wk / total * enumerate(&rest, jets, r, alpha);
+        }
+    }
+    e
+}
+
+fn independent(event: &[FourMomentum], r: f64, alpha: f64) -> f64 {
+    let objects: Vec<[f64; 4]> = event.iter().map(|q| [q.px, q.py, q.pz, q.e]).collect();
+    enumerate(&objects, &mut Vec::new(), r, alpha)
+}
+
+/// The exact oracle on the library's clusterer: E[mH], dE/dR, dE/dα.
+fn oracle(event: &[FourMomentum], r: f64, alpha: f64) -> exact::Exact<2> {
+    exact::expectation(|[r, a]: [Dual<2>; 2]| qanti_kt_mh(event, r, a), [r, alpha]).unwrap()
+}
+
+fn test_events() -> Vec<Vec<FourMomentum>> {
+    let mut events = handmade();
+    events.push(leading(0, 4));
+    events.push(leading(1, 5));
+    events
+}
+
+#[test]
+fn exact_oracle_matches_an_independent_enumeration() {
+    let h = 1e-5;
+    for event in test_events() {
+        for (r, alpha) in [(0.4, 1.0), (0.8, 2.0), (1.2, 0.5)] {
+            let ex = oracle(&event, r, alpha);
+            let e = independent(&event, r, alpha);
+            assert!((ex.value - e).abs() < 1e-9 * e.abs().max(1.0), "{} vs {e}", ex.value);
+            let dr = (independent(&event, r + h, alpha) - independent(&event, r - h, alpha)) / (2.0 * h);
+            let da = (independent(&event, r, alpha + h) - independent(&event, r, alpha - h)) / (2.0 * h);
+            for (got, want) in [(ex.gradient[0], dr), (ex.gradient[1], da)] {
+                assert!(
+                    (got - want).abs() < 1e-5 * (1.0 + want.abs()),
+                    "n = {}, R = {r}, α = {alpha}: exact {got} vs finite differences {want}",
+                    event.len()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn exact_oracle_is_fast_on_five_particles() {
+    // Every history of a 5-particle event, none skipped: 1·3·6·10·15 = 2700 paths.
+    let event = &handmade()[2];
+    let dense = QantiKt::new().negligible(0.0);
+    let t = std::time::Instant::now();
+    let ex = exact::expectation(
+        |[r, a]: [Dual<2>; 2]| dense.cluster(event, r, a)?.mh(),
+        [0.8, 0.5],
+    )
+    .unwrap();
+    assert_eq!(ex.paths, 2700);
+    // Generous even for a debug build; a release build takes ~10 ms.
+    assert!(t.elapsed().as_secs_f64() < 5.0);
+}
+
+fn family(coupling: Coupling, redraw: Redraw) -> QantiKt {
+    QantiKt::new().sampling(Sampling::Categorical(Categorical { coupling, redraw }))
+}
+
+/// Every unbiased estimator against the exact gradient, with tolerances the test can see: each
+/// point is chosen so that 5σ̂ stays below 5 % of |d| for the estimators checked.
+#[test]
+fn estimators_agree_with_the_exact_gradient() {
+    let cases = [(handmade()[0].clone(), 0.8, 1.0), (leading(1, 5), 0.6, 2.0)];
+    for (event, r, alpha) in cases {
+        let ex = oracle(&event, r, alpha);
+        let n = 40_000;
+        let check = |name: &str, g: stochad::GradientEstimate<2>| {
+            for d in 0..2 {
+                eprintln!("{name} d{d}: {} ± {} (std {}) vs {}", g.mean[d], g.stderr[d], g.std_dev()[d], ex.gradient[d]);
+                if std::env::var("CALIB").is_ok() { continue; }
+                assert!(
+                    5.0 * g.stderr[d] < 0.05 * ex.gradient[d].abs(),
+                    "{name}: the check is too weak: 5σ̂ = {} vs |d| = {}",
+                    5.0 * g.stderr[d],
+                    ex.gradient[d].abs()
+                );
+                assert_close(&format!("{name} d{d}"), g.mean[d], g.stderr[d], ex.gradient[d]);
+            }
+        };
+        for (coupling, redraw) in [
+            (Coupling::Proportional, Redraw::Maximal),
+            (Coupling::Proportional, Redraw::SameUniform),
+            (Coupling::Inversion, Redraw::Maximal),
+        ] {
+            let q = family(coupling, redraw);
+            let g = gradient(|[r, a]| q.cluster(&event, r, a)?.mh())
+                .at([r, alpha])
+                .samples(n)
+                .seed(11)
+                .estimate()
+                .unwrap();
+            check(&format!("triple {coupling:?} {redraw:?}"), g);
+        }
+        let q = QantiKt::new();
+        let g = gradient(|[r, a]| q.cluster(&event, r, a)?.mh())
+            .at([r, alpha])
+            .samples(n)
+            .seed(12)
+            .score_mix(true)
+            .estimate()
+            .unwrap();
+        check("triple + score mix", g);
+        let g = gradient_with(|[r, a]: [ExactTriple<2>; 2]| q.cluster(&event, r, a)?.mh())
+            .at([r, alpha])
+            .samples(n / 4)
+            .seed(13)
+            .estimate()
+            .unwrap();
+        check("exact triple", g);
+        let g = gradient_with(|[r, a]: [Score<2>; 2]| q.cluster(&event, r, a)?.mh())
+            .at([r, alpha])
+            .samples(4 * n)
+            .seed(14)
+            .estimate()
+            .unwrap();
+        check("score + baseline", g);
+    }
+}
+
+#[test]
+fn classical_ad_is_blind_to_the_choices() {
+    let event = &handmade()[0];
+    let ex = oracle(event, 0.8, 1.0);
+    let g = gradient_with(|[r, a]: [Dual<2>; 2]| qanti_kt_mh(event, r, a))
+        .at([0.8, 1.0])
+        .samples(200)
+        .estimate()
+        .unwrap();
+    // mH of a history does not depend on R or α: the pathwise derivative is exactly 0.
+    assert_eq!(g.mean, [0.0, 0.0]);
+    assert!(ex.gradient[0].abs() > 0.5, "{ex:?}");
+}
+
+#[test]
+fn deterministic_limit_is_anti_kt() {
+    let events: Vec<Vec<FourMomentum>> = io::default_sample()
+        .unwrap()
+        .take(40)
+        .map(|e| e.unwrap().particles.iter().map(|q| q.momentum).collect())
+        .collect();
+    let det = QantiKt::new().sampling(Sampling::Deterministic);
+    for r in [0.4, 0.8, 1.2] {
+        let def = JetDefinition::new(Algorithm::AntiKt, r).unwrap();
+        for event in &events {
+            let want = def.cluster(event).unwrap().inclusive_jets(0.0);
+            let got = det.cluster(event, r, 1.0).unwrap().jets();
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.constituents, w.constituents);
+                // Same merges in the same order: bit-identical four-momenta.
+                assert_eq!(g.momentum, w.momentum);
+            }
+        }
+    }
+    // A very sharp categorical takes the same decisions (weights of other candidates underflow
+    // or are ~e^(−α·gap)): the same jets for every seed tried.
+    let def = JetDefinition::new(Algorithm::AntiKt, 0.8).unwrap();
+    for (k, event) in events.iter().take(5).enumerate() {
+        let want = def.cluster(event).unwrap().inclusive_jets(0.0);
+        let got = with_run(k as u64, 0, || QantiKt::new().cluster(event, 0.8, 1e6)).unwrap();
+        assert_eq!(got.jets().len(), want.len());
+    }
+}
+
+#[test]
+fn dense_and_sparse_candidates_take_the_same_steps() {
+    let event: Vec<FourMomentum> = leading(2, 40);
+    let dense = QantiKt::new().negligible(0.0);
+    let sparse = QantiKt::new();
+    for seed in 0..5 {
+        let a = with_run(seed, 0, || dense.cluster(&event, 0.8, 1.0)).unwrap();
+        let b = with_run(seed, 0, || sparse.cluster(&event, 0.8, 1.0)).unwrap();
+        assert_eq!(a.history(), b.history(), "seed {seed}");
+        let (ma, mb) = (a.mh().unwrap(), b.mh().unwrap());
+        assert!((ma - mb).abs() <= 1e-9 * ma.abs(), "{ma} vs {mb}");
+    }
+    // Stochastic triples: the same primal path and the same derivative estimates to rounding.
+    let ev = &event;
+    let g = |q: QantiKt| {
+        gradient(move |[r, a]| q.cluster(ev, r, a)?.mh())
+            .at([0.8, 1.0])
+            .samples(16)
+            .seed(3)
+            .runs()
+            .unwrap()
+    };
+    let (a, b) = (g(dense), g(sparse));
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.value, y.value);
+        for d in 0..2 {
+            let tol = 1e-7 * (1.0 + x.derivative[d].abs());
+            assert!((x.derivative[d] - y.derivative[d]).abs() < tol, "{x:?} vs {y:?}");
+        }
+    }
+}
+
+fn history_with<S: Scalar>(event: &[FourMomentum], seed: u64, r: S, a: S) -> Vec<Candidate> {
+    with_run(seed, 0, || QantiKt::new().cluster(event, r, a))
+        .unwrap()
+        .history()
+        .to_vec()
+}
+
+fn arb_event() -> impl Strategy<Value = Vec<FourMomentum>> {
+    prop::collection::vec(
+        (1.0f64..60.0, 0.0f64..std::f64::consts::TAU, -2.5f64..2.5, 0.0f64..2.0),
+        3..14,
+    )
+    .prop_map(|ps| {
+        ps.into_iter()
+            .map(|(pt, phi, eta, m)| p(pt * phi.cos(), pt * phi.sin(), pt * eta.sinh(), m))
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+    /// One seed, one primal history, whatever the number type.
+    #[test]
+    fn every_number_type_takes_the_same_history(
+        event in arb_event(), seed in any::<u64>(), r in 0.3f64..1.3, alpha in 0.5f64..4.0,
+    ) {
+        let plain = history_with(&event, seed, r, alpha);
+        prop_assert_eq!(plain.len(), event.len());
+        prop_assert_eq!(&history_with(&event, seed, Dual::<2>::variable(r, 0), Dual::variable(alpha, 1)), &plain);
+        prop_assert_eq!(&history_with(&event, seed, Score::<2>::variable(r, 0), Score::variable(alpha, 1)), &plain);
+        prop_assert_eq!(&history_with(&event, seed, Triple::<2>::variable(r, 0), Triple::variable(alpha, 1)), &plain);
+        prop_assert_eq!(&history_with(&event, seed, ExactTriple::<2>::variable(r, 0), ExactTriple::variable(alpha, 1)), &plain);
+    }
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    let event = handmade()[0].clone();
+    let run = |r: f64, a: f64| with_run(0, 0, || qanti_kt_mh(&event, r, a));
+    for r in [0.0, -0.4, f64::NAN, f64::INFINITY, 1e-6] {
+        assert!(matches!(run(r, 1.0), Err(Error::InvalidParameter { .. })), "R = {r}");
+    }
+    for a in [0.0, -1.0, f64::NAN, f64::INFINITY, 2e6] {
+        assert!(matches!(run(0.8, a), Err(Error::InvalidParameter { .. })), "α = {a}");
+    }
+    let mut on_beam = event.clone();
+    on_beam.push(FourMomentum::new(0.0, 0.0, 30.0, 30.0));
+    let e = with_run(0, 0, || qanti_kt_mh(&on_beam, 0.8, 1.0));
+    assert!(matches!(&e, Err(Error::InvalidConfig { reason }) if reason.contains("pt = 0")), "{e:?}");
+    let mut twins = event.clone();
+    twins.push(event[0]);
+    let e = with_run(0, 0, || qanti_kt_mh(&twins, 0.8, 1.0));
+    assert!(matches!(&e, Err(Error::InvalidConfig { reason }) if reason.contains("coincident")), "{e:?}");
+    let mut nan = event.clone();
+    nan[1].px = f64::NAN;
+    assert!(matches!(with_run(0, 0, || qanti_kt_mh(&nan, 0.8, 1.0)), Err(Error::InvalidParameter { .. })));
+    // An empty event has no jets: mH = 0 (documented), no error.
+    assert_eq!(with_run(0, 0, || qanti_kt_mh(&[], 0.8, 1.0)).unwrap(), 0.0);
+    // Outside a run the draw has nowhere to draw from.
+    assert!(matches!(qanti_kt_mh(&event, 0.8, 1.0), Err(Error::NoRunContext { .. })));
+}
