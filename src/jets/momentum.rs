@@ -2,9 +2,19 @@
 //!
 //! The formulas follow FastJet's `PseudoJet` operation by operation (same order of floating-point
 //! operations), so that with `f64` the rapidity, φ and distances agree with FastJet bit for bit;
-//! that is what makes the deterministic clustering reproduce FastJet's jets exactly. Branches
-//! (the sign of pz, kt² = 0, …) look at primal values; every branch point is one where the
-//! function is continuous or a documented convention.
+//! that is what makes the deterministic clustering reproduce FastJet's jets exactly.
+//!
+//! # World-safe branches
+//! The formulas branch (the sign of pz, kt² = 0, m² < 0, φ < 0, Δφ > π, …). With a stochastic
+//! triple, an alternative world may lie on the other side of a branch point than the primal
+//! (a merged object crossing φ = 0 or pz = 0 when a coin flips), so a branch taken on the primal
+//! value would silently give that world the wrong value (2π off, the wrong sign, a NaN). Every
+//! branch here is therefore evaluated in each world on that world's own values: one- and
+//! two-argument branches inside the closure of [`Scalar::map1`]/[`Scalar::map2`], the
+//! formulas of more components (rapidity, pseudorapidity) once per world on the world's
+//! momentum, like [`propagate`](crate::propagate). The tangent is the derivative of the branch
+//! the primal takes. For number types without worlds (`f64`, [`Dual`](crate::Dual),
+//! [`Score`](crate::Score)) all of this is a plain call: the same operations as before.
 
 use std::f64::consts::{PI, TAU};
 use std::iter::Sum;
@@ -85,21 +95,43 @@ impl<S: Scalar> FourMomentum<S> {
     }
 
     /// Invariant mass; for m² < 0 FastJet's convention m = −√(−m²).
+    ///
+    /// World-safe: the sign of m² is tested in each world (m² may change sign where the primal's
+    /// does not).
     #[inline]
     pub fn mass(&self) -> S {
-        let m2 = self.m2();
-        if m2.value() < 0.0 {
-            -(-m2).sqrt()
-        } else {
-            m2.sqrt()
-        }
+        self.m2().map1(
+            signed_sqrt,
+            |m2, m| {
+                if m2 < 0.0 {
+                    0.5 / -m
+                } else {
+                    0.5 / m
+                }
+            },
+        )
     }
 
     /// Rapidity ½ ln((E + pz)/(E − pz)), computed as FastJet does:
     /// y = ½ ln((pt² + max(0, m²)) / (E + |pz|)²), negated for pz > 0. A particle with pt = 0 and
     /// E = |pz| gets ±(10⁵ + |pz|) (sign of pz) instead of ±∞.
+    ///
+    /// World-safe: the formula (its tests of pz > 0 and of pt = 0, E = |pz|) is evaluated once per
+    /// alternative world on that world's momentum, as [`propagate`](crate::propagate) does; the
+    /// primal pass carries the tangents.
     #[inline]
     pub fn rapidity(&self) -> S {
+        per_world(
+            self,
+            Self::rapidity_formula,
+            FourMomentum::<f64>::rapidity_formula,
+        )
+    }
+
+    /// [`FourMomentum::rapidity`] with branches on primal values: right for numbers without
+    /// worlds, which is how [`per_world`] calls it.
+    #[inline]
+    fn rapidity_formula(&self) -> S {
         let kt2 = self.pt2();
         let pz = self.pz.value();
         if kt2.value() == 0.0 && self.e.value() == pz.abs() {
@@ -118,26 +150,49 @@ impl<S: Scalar> FourMomentum<S> {
     }
 
     /// Azimuth atan2(py, px) in [0, 2π); 0 when pt² = 0 (as in FastJet).
+    ///
+    /// World-safe: the wrap into [0, 2π) and the pt² = 0 convention are applied in each world
+    /// (a world may cross φ = 0 where the primal does not).
     #[inline]
     pub fn phi(&self) -> S {
-        let mut phi = if self.pt2().value() == 0.0 {
-            S::zero()
-        } else {
-            self.py.atan2(self.px)
-        };
-        if phi.value() < 0.0 {
-            phi += TAU;
-        }
-        // atan2 of a tiny negative angle + 2π can round up to 2π itself.
-        if phi.value() >= TAU {
-            phi -= TAU;
-        }
-        phi
+        self.py.map2(
+            self.px,
+            azimuth,
+            |py, px, _| {
+                let pt2 = px * px + py * py;
+                if pt2 == 0.0 {
+                    0.0
+                } else {
+                    px / pt2
+                }
+            },
+            |py, px, _| {
+                let pt2 = px * px + py * py;
+                if pt2 == 0.0 {
+                    0.0
+                } else {
+                    -py / pt2
+                }
+            },
+        )
     }
 
     /// Pseudorapidity −ln tan(θ/2) (FastJet's formula); ±10⁵ (sign of pz, + for pz = 0) along the
     /// beam, 0 for pz = 0.
+    ///
+    /// World-safe like [`FourMomentum::rapidity`]: evaluated once per alternative world on that
+    /// world's momentum.
     pub fn pseudorapidity(&self) -> S {
+        per_world(
+            self,
+            Self::pseudorapidity_formula,
+            FourMomentum::<f64>::pseudorapidity_formula,
+        )
+    }
+
+    /// [`FourMomentum::pseudorapidity`] with branches on primal values (see
+    /// [`FourMomentum::rapidity_formula`]).
+    fn pseudorapidity_formula(&self) -> S {
         if self.px.value() == 0.0 && self.py.value() == 0.0 {
             let y = S::from(MAX_RAPIDITY);
             return if self.pz.value() < 0.0 { -y } else { y };
@@ -161,14 +216,106 @@ impl<S: Scalar> FourMomentum<S> {
 
 /// Δy² + Δφ² from rapidities and azimuths in [0, 2π), Δφ = |φa − φb| folded into [0, π]; the
 /// same operations as FastJet's `_bj_dist`.
+///
+/// World-safe: the fold is applied in each world (a world's Δφ may cross π where the primal's
+/// does not).
 #[inline]
 pub fn delta_r2_from<S: Scalar>(ya: S, phia: S, yb: S, phib: S) -> S {
-    let mut dphi = (phia - phib).abs();
-    if dphi.value() > PI {
-        dphi = -dphi + TAU;
-    }
+    let dphi = (phia - phib).map1(fold_delta_phi, |d, _| {
+        let sign = if d > 0.0 {
+            1.0
+        } else if d < 0.0 {
+            -1.0
+        } else {
+            0.0
+        };
+        if d.abs() > PI {
+            -sign
+        } else {
+            sign
+        }
+    });
     let dy = ya - yb;
     dphi * dphi + dy * dy
+}
+
+/// |Δφ| folded into [0, π] (FastJet's `_bj_dist`: 2π − |Δφ| above π).
+#[inline]
+fn fold_delta_phi(d: f64) -> f64 {
+    let a = d.abs();
+    if a > PI {
+        TAU - a
+    } else {
+        a
+    }
+}
+
+/// FastJet's azimuth of (px, py), from (py, px): atan2 shifted into [0, 2π), 0 when pt² = 0.
+#[inline]
+fn azimuth(py: f64, px: f64) -> f64 {
+    let mut phi = if px * px + py * py == 0.0 {
+        0.0
+    } else {
+        py.atan2(px)
+    };
+    if phi < 0.0 {
+        phi += TAU;
+    }
+    // atan2 of a tiny negative angle + 2π can round up to 2π itself.
+    if phi >= TAU {
+        phi -= TAU;
+    }
+    phi
+}
+
+/// √m², or FastJet's −√(−m²) for m² < 0.
+#[inline]
+fn signed_sqrt(m2: f64) -> f64 {
+    if m2 < 0.0 {
+        -(-m2).sqrt()
+    } else {
+        m2.sqrt()
+    }
+}
+
+/// A function of a whole four-momentum, evaluated world by world: `primal` runs on the momentum
+/// stripped of its alternative worlds (so its branches on primal values are right and it carries
+/// the tangents), `world` on each alternative world's momentum (as `f64`); the result carries each
+/// world's value. The same two functions as [`propagate`](crate::propagate) would run, without its
+/// checks (`world` is deterministic and the output one number).
+///
+/// Numbers without worlds, and triples carrying no live world (this includes the smoothed backend,
+/// whose smoothed tangent then flows through `primal` by the chain rule), just call `primal`.
+#[inline]
+pub(crate) fn per_world<S: Scalar>(
+    p: &FourMomentum<S>,
+    primal: impl FnOnce(&FourMomentum<S>) -> S,
+    world: impl Fn(&FourMomentum<f64>) -> f64,
+) -> S {
+    if !S::CARRIES_WORLDS {
+        return primal(p);
+    }
+    let worlds = S::couple_worlds(&[p.px, p.py, p.pz, p.e]);
+    if worlds.is_empty() {
+        return primal(p);
+    }
+    let stripped = FourMomentum::new(
+        p.px.without_worlds(),
+        p.py.without_worlds(),
+        p.pz.without_worlds(),
+        p.e.without_worlds(),
+    );
+    let mut out = primal(&stripped);
+    for (dir, id) in worlds {
+        let alt = FourMomentum::new(
+            p.px.value_in_world(dir, id),
+            p.py.value_in_world(dir, id),
+            p.pz.value_in_world(dir, id),
+            p.e.value_in_world(dir, id),
+        );
+        out = out.with_world(dir, id, world(&alt));
+    }
+    out
 }
 
 impl<S: Scalar> Add for FourMomentum<S> {

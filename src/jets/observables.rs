@@ -1,8 +1,18 @@
 //! Observables built on jets: the reconstructed Higgs mass m_jj of the two leading jets.
+//!
+//! # Primal decisions
+//! Which jets pass the selection and which two lead are discrete decisions, and
+//! [`DijetSelection::accepts`], [`dijet_mass`] and [`reconstruct_mh`] take them on **primal**
+//! values (as the deterministic clustering takes its jet list). The mass of the chosen pair is
+//! world-safe, but in an alternative world where a jet crosses a cut or the order of the leading
+//! jets changes, that world still uses the primal's pair: its value is silently wrong and the
+//! stochastic-triple estimate misses that jump. To make these decisions in every world, run the
+//! reconstruction inside [`propagate`](crate::propagate) (see [`dijet_mass`]);
+//! [`DijetSelection::acceptance`] is the world-safe form of the selection of one jet.
 
 use crate::error::{Error, Result};
 use crate::jets::cluster::{Jet, JetDefinition};
-use crate::jets::momentum::FourMomentum;
+use crate::jets::momentum::{per_world, FourMomentum};
 use crate::scalar::Scalar;
 
 /// Which jets may count as the Higgs candidates: pt ≥ `ptmin` and |y| ≤ `max_abs_rapidity`.
@@ -56,10 +66,31 @@ impl DijetSelection {
         self.max_abs_rapidity
     }
 
-    /// Whether a jet passes (decided on primal values).
+    /// Whether a jet passes, **decided on primal values**: an alternative world in which the
+    /// jet crosses a cut gets the primal's answer. Use [`DijetSelection::acceptance`] for the
+    /// decision in every world.
     pub fn accepts<S: Scalar>(&self, p: &FourMomentum<S>) -> bool {
         p.pt2().value() >= self.ptmin * self.ptmin
             && p.rapidity().value().abs() <= self.max_abs_rapidity
+    }
+
+    /// Whether a jet passes, as a number that is 1 or 0 in each world: world-safe, the cuts are
+    /// applied to each alternative world's momentum (the value of
+    /// [`DijetSelection::accepts`] there). Its tangent is 0.
+    ///
+    /// ```
+    /// use stochad::jets::{observables::DijetSelection, FourMomentum};
+    /// let sel = DijetSelection::default();
+    /// assert_eq!(sel.acceptance(&FourMomentum::new(30.0, 0.0, 0.0, 30.0)), 1.0);
+    /// assert_eq!(sel.acceptance(&FourMomentum::new(10.0, 0.0, 0.0, 10.0)), 0.0);
+    /// ```
+    pub fn acceptance<S: Scalar>(&self, p: &FourMomentum<S>) -> S {
+        let indicator = |pass: bool| if pass { 1.0 } else { 0.0 };
+        per_world(
+            p,
+            |q| S::from(indicator(self.accepts(q))),
+            |q| indicator(self.accepts(q)),
+        )
     }
 }
 
@@ -92,6 +123,42 @@ impl<S: Scalar> DijetMass<S> {
 
 /// The invariant mass of the two highest-pt jets of `jets` that pass `selection` (the jets need
 /// not be sorted).
+///
+/// # Decided on the primal
+/// **Which jets pass and which two lead is decided on primal values** (pt² and rapidity of the
+/// primal jets): in an alternative world where a jet crosses a cut or overtakes a leading jet,
+/// the mass is still that of the primal's pair (world-correct for that pair, but the wrong pair),
+/// and nothing reports it. The jet list given is itself usually a primal decision (the
+/// deterministic clustering's). For decisions taken in every world, run the whole
+/// reconstruction inside [`propagate`](crate::propagate), with an output of fixed shape:
+///
+/// ```
+/// use stochad::jets::cluster::{Algorithm, JetDefinition};
+/// use stochad::jets::observables::{reconstruct_mh, DijetSelection};
+/// use stochad::jets::FourMomentum;
+/// use stochad::{propagate, sample::bernoulli, Scalar, Triple};
+///
+/// /// m_jj, or 0 without two selected jets.
+/// fn mjj<S: Scalar>(particles: Vec<FourMomentum<S>>) -> stochad::Result<S> {
+///     let def = JetDefinition::new(Algorithm::AntiKt, 0.4)?;
+///     let m = reconstruct_mh(&particles, &def, &DijetSelection::default())?;
+///     Ok(m.mass().unwrap_or(S::zero()))
+/// }
+/// let a = FourMomentum::new(50.0, 0.0, 0.0, 50.0);
+/// let b = FourMomentum::new(-40.0, 1.0, 0.0, 1601f64.sqrt());
+/// // A coin makes a third particle hard enough (pt 45 instead of 10) to replace b as a leading
+/// // jet: E[m_jj] = (1 − θ) m(a, b) + θ m(a, c).
+/// let program = |t: Triple| -> stochad::Result<Triple> {
+///     let py = bernoulli(t)? * -35.0 - 10.0;
+///     let c = FourMomentum::new(Triple::zero(), py, Triple::zero(), py.abs());
+///     propagate(mjj::<Triple>, vec![FourMomentum::from_f64(a), FourMomentum::from_f64(b), c])
+/// };
+/// let with_c = |py: f64| mjj(vec![a, b, FourMomentum::new(0.0, py, 0.0, py.abs())]);
+/// let exact = with_c(-45.0)? - with_c(-10.0)?;
+/// let d = stochad::derivative(program).at(0.5).samples(400).estimate()?;
+/// assert!((d.mean - exact).abs() < 5.0 * d.stderr, "{} ± {} vs {exact}", d.mean, d.stderr);
+/// # Ok::<(), stochad::Error>(())
+/// ```
 ///
 /// ```
 /// use stochad::jets::cluster::Jet;
@@ -131,6 +198,10 @@ pub fn dijet_mass<S: Scalar>(jets: &[Jet<S>], selection: &DijetSelection) -> Dij
 
 /// Clusters `particles` with `definition` and reconstructs m_jj of the two leading jets passing
 /// `selection`: the mH reconstruction of a ZH → ℓℓbb̄ event (leptons not among the particles).
+///
+/// **The clustering, the jets' pt threshold and the choice of the two jets are decided on the
+/// primal** (see [`dijet_mass`]); wrap the call in [`propagate`](crate::propagate) to decide them
+/// in every world.
 pub fn reconstruct_mh<S: Scalar>(
     particles: &[FourMomentum<S>],
     definition: &JetDefinition,

@@ -31,18 +31,18 @@ impl Algorithm {
 
     /// The per-object scale pt^{2p} from pt², as FastJet computes it (its `kt2` field): for
     /// anti-kT 1/pt², or 10³⁰⁰ when pt² ≤ 10⁻³⁰⁰.
+    ///
+    /// World-safe: the pt² > 10⁻³⁰⁰ test is made in each world (an alternative world's object
+    /// may have pt = 0 where the primal's does not).
     #[inline]
     pub fn scale<S: Scalar>(self, pt2: S) -> S {
         match self {
             Algorithm::Kt => pt2,
             Algorithm::CambridgeAachen => S::one(),
-            Algorithm::AntiKt => {
-                if pt2.value() > 1e-300 {
-                    pt2.recip()
-                } else {
-                    S::from(1e300)
-                }
-            }
+            Algorithm::AntiKt => pt2.map1(
+                |x| if x > 1e-300 { x.recip() } else { 1e300 },
+                |x, f| if x > 1e-300 { -f * f } else { 0.0 },
+            ),
         }
     }
 
