@@ -149,7 +149,9 @@ pub trait Scalar:
     fn world_range(&self) -> (f64, f64) {
         let vals = self.world_values();
         vals.iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            })
     }
 
     /// The alternative worlds that the values `xs` carry, coupled as the number type requires

@@ -306,14 +306,14 @@ pub(crate) fn per_world<S: Scalar>(
         p.e.without_worlds(),
     );
     let mut out = primal(&stripped);
-    for (dir, id) in worlds {
+    for w in worlds {
         let alt = FourMomentum::new(
-            p.px.value_in_world(dir, id),
-            p.py.value_in_world(dir, id),
-            p.pz.value_in_world(dir, id),
-            p.e.value_in_world(dir, id),
+            p.px.value_in(w),
+            p.py.value_in(w),
+            p.pz.value_in(w),
+            p.e.value_in(w),
         );
-        out = out.with_world(dir, id, world(&alt));
+        out = out.with_world(w, world(&alt));
     }
     out
 }

@@ -89,12 +89,7 @@ pub(super) fn distances<S: Scalar>(
 /// # Errors
 /// [`Error::InvalidConfig`] when it is not above 10⁻⁹⁰ in the primal (coincident objects, ΔR = 0:
 /// the weights are undefined).
-pub(super) fn smallest<S: Scalar>(
-    d: &[S],
-    on: &[S],
-    lift: f64,
-    cands: &[Candidate],
-) -> Result<S> {
+pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candidate]) -> Result<S> {
     let raised = |x: S, a: S| {
         if a.is_constant() && a.value() == 1.0 {
             x

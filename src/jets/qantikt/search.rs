@@ -286,7 +286,13 @@ impl Search {
                 upper = upper.min(self.s[i].min(self.s[j as usize]) * self.nn2[i]);
             }
         }
-        let bound = upper * factor;
+        // A zero distance (coincident objects) is kept whatever the bound, so the weights can
+        // report it.
+        let bound = if upper > 0.0 {
+            upper * factor
+        } else {
+            f64::MIN_POSITIVE
+        };
         let cell2 = self.cell * self.cell;
         for &i in &self.members {
             let i = i as usize;
@@ -363,7 +369,11 @@ impl Search {
     fn varying_pair_lower(&self, v: usize, u: usize) -> f64 {
         let (a, b) = (&self.views[v], &self.views[u]);
         let in_world = |views: &Views, w: Option<World>| {
-            views.iter().find(|x| x.world == w).copied().unwrap_or(views[0])
+            views
+                .iter()
+                .find(|x| x.world == w)
+                .copied()
+                .unwrap_or(views[0])
         };
         let mut lo = f64::INFINITY;
         for w in a.iter().chain(b.iter()).map(|x| x.world) {

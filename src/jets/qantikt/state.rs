@@ -59,16 +59,21 @@ impl<S: Scalar> State<S> {
     /// All particles active, no jets; the search grid has cells about `cell` wide.
     pub fn new(particles: &[FourMomentum<f64>], cell: f64) -> Result<Self> {
         let n = particles.len();
-        let p: Vec<FourMomentum<S>> = particles.iter().map(|&p| FourMomentum::from_f64(p)).collect();
+        let p: Vec<FourMomentum<S>> = particles
+            .iter()
+            .map(|&p| FourMomentum::from_f64(p))
+            .collect();
         let active = vec![S::one(); n];
         let kin = p
             .iter()
             .zip(&active)
             .map(|(&p, &a)| slot_kinematics(p, a))
             .collect::<Result<Vec<_>>>()?;
-        let (ylo, yhi) = kin.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), k| {
-            (lo.min(k[0].value()), hi.max(k[0].value()))
-        });
+        let (ylo, yhi) = kin
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), k| {
+                (lo.min(k[0].value()), hi.max(k[0].value()))
+            });
         let plain = kin.iter().map(|k| is_plain(k, S::one())).collect();
         let mut st = State {
             p,
@@ -148,7 +153,8 @@ impl<S: Scalar> State<S> {
         if !S::CARRIES_WORLDS {
             return;
         }
-        let varying: smallvec::SmallVec<[u32; 16]> = self.search.varying().iter().copied().collect();
+        let varying: smallvec::SmallVec<[u32; 16]> =
+            self.search.varying().iter().copied().collect();
         for v in varying {
             let v = v as usize;
             if !touched.contains(&v) {
