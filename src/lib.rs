@@ -79,7 +79,8 @@ pub use context::with_run;
 pub use dual::{DrawRule, Dual, DualNumber, Pathwise};
 pub use error::{Error, Result};
 pub use estimate::{
-    derivative, derivative_with, gradient, gradient_with, Estimate, GradientEstimate,
+    derivative, derivative_with, finite_difference, finite_differences, gradient, gradient_with,
+    Estimate, GradientEstimate,
 };
 pub use propagate::{index, propagate, select};
 pub use scalar::{Scalar, World};

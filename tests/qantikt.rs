@@ -240,6 +240,64 @@ fn estimators_agree_with_the_exact_gradient() {
 }
 
 #[test]
+fn finite_differences_estimate_the_exact_difference_quotient() {
+    let event = &handmade()[0];
+    // A large step: the variance of finite differences on a discrete program grows like 1/h.
+    let (r, alpha, h) = (1.2, 0.5, 0.2);
+    let fd = stochad::finite_differences(|[r, a]: [f64; 2]| qanti_kt_mh(event, r, a))
+        .at([r, alpha])
+        .step(h)
+        .samples(150_000)
+        .seed(5)
+        .estimate()
+        .unwrap();
+    // Common random numbers make it unbiased for the central difference quotient of E[mH]; that
+    // differs from the derivative by O(h²).
+    let e = |r: f64, a: f64| oracle(event, r, a).value;
+    let quotient = [
+        (e(r + h, alpha) - e(r - h, alpha)) / (2.0 * h),
+        (e(r, alpha + h) - e(r, alpha - h)) / (2.0 * h),
+    ];
+    let ex = oracle(event, r, alpha);
+    for d in 0..2 {
+        assert!(
+            5.0 * fd.stderr[d] < 0.05 * quotient[d].abs(),
+            "{fd} vs {quotient:?}"
+        );
+        assert_close("finite differences", fd.mean[d], fd.stderr[d], quotient[d]);
+        // The O(h²) bias, visible at this step.
+        assert!(
+            (quotient[d] - ex.gradient[d]).abs() < 0.2 * ex.gradient[d].abs(),
+            "{quotient:?} vs {:?}",
+            ex.gradient
+        );
+    }
+}
+
+#[test]
+fn gumbel_softmax_straight_through_is_biased() {
+    let event = &handmade()[0];
+    let ex = oracle(event, 0.6, 2.0);
+    let q = QantiKt::new().sampling(Sampling::GumbelSoftmax { tau: 0.5 });
+    let g = gradient_with(|[r, a]: [Dual<2>; 2]| q.cluster(event, r, a)?.mh())
+        .at([0.6, 2.0])
+        .samples(20_000)
+        .estimate()
+        .unwrap();
+    // dE/dα is negative; the relaxation's is positive, far beyond its noise.
+    assert!(
+        ex.gradient[1] < 0.0 && g.mean[1] > ex.gradient[1] + 10.0 * g.stderr[1],
+        "{g}"
+    );
+    // Triples have no relaxation: a typed error, not a silent mix.
+    let e = gradient(|[r, a]| q.cluster(event, r, a)?.mh())
+        .at([0.6, 2.0])
+        .samples(4)
+        .estimate();
+    assert!(matches!(e, Err(Error::InvalidConfig { .. })), "{e:?}");
+}
+
+#[test]
 fn classical_ad_is_blind_to_the_choices() {
     let event = &handmade()[0];
     let ex = oracle(event, 0.8, 1.0);

@@ -15,6 +15,7 @@ mod family;
 mod geometric;
 mod logpmf;
 mod poisson;
+mod relaxed;
 mod table;
 
 pub use bernoulli::Bernoulli;
@@ -23,6 +24,7 @@ pub use categorical::{Categorical, Coupling, Redraw};
 pub use family::{Family, Jump, Jumps};
 pub use geometric::Geometric;
 pub use poisson::Poisson;
+pub use relaxed::{gumbel_softmax, Relaxed};
 
 use smallvec::SmallVec;
 

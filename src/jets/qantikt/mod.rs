@@ -44,6 +44,52 @@
 //! # Ok::<(), stochad::Error>(())
 //! ```
 //!
+//! # The estimator family, each a few lines
+//! ```
+//! use stochad::jets::qantikt::{qanti_kt_mh, QantiKt, Sampling};
+//! use stochad::jets::FourMomentum;
+//! use stochad::sample::{Categorical, Coupling, Redraw};
+//! use stochad::{Dual, ExactTriple, Score};
+//! # let event = [
+//! #     FourMomentum::new(50.0, 0.0, 5.0, 50.3),
+//! #     FourMomentum::new(-30.0, 28.0, -3.0, 41.2),
+//! #     FourMomentum::new(3.0, 3.5, 1.0, 4.8),
+//! # ];
+//! let at = [0.8, 1.0]; // (R, α)
+//! // Primal samples of mH: the plain program with f64, one run per (seed, sample).
+//! let mh: f64 = stochad::with_run(1, 0, || qanti_kt_mh(&event, 0.8, 1.0))?;
+//! // Classical AD: blind to the discrete choices, so 0 here (mH of a history has no R in it).
+//! let ad = stochad::gradient_with(|[r, a]: [Dual<2>; 2]| qanti_kt_mh(&event, r, a)).at(at).estimate()?;
+//! // Score function, with (default) and without the leave-one-out baseline.
+//! let sf = stochad::gradient_with(|[r, a]: [Score<2>; 2]| qanti_kt_mh(&event, r, a)).at(at).estimate()?;
+//! let sf0 = stochad::gradient_with(|[r, a]: [Score<2>; 2]| qanti_kt_mh(&event, r, a))
+//!     .at(at).baseline(false).estimate()?;
+//! // Stochastic triple (pruned; proportional coupling, maximal redraws: the default) ...
+//! let st = stochad::gradient(|[r, a]| qanti_kt_mh(&event, r, a)).at(at).estimate()?;
+//! // ... with another coupling ...
+//! let inv = QantiKt::new().sampling(Sampling::Categorical(Categorical {
+//!     coupling: Coupling::Inversion,
+//!     redraw: Redraw::SameUniform,
+//! }));
+//! let st_inv = stochad::gradient(|[r, a]| inv.cluster(&event, r, a)?.mh()).at(at).estimate()?;
+//! // ... mixed with the score function of the same runs ...
+//! let mix = stochad::gradient(|[r, a]| qanti_kt_mh(&event, r, a)).at(at).score_mix(true).estimate()?;
+//! // ... or with the exact backend, which keeps every alternative world (small events).
+//! let ex = stochad::gradient_with(|[r, a]: [ExactTriple<2>; 2]| qanti_kt_mh(&event, r, a))
+//!     .at(at).estimate()?;
+//! // Finite differences with common random numbers, half step h.
+//! let fd = stochad::finite_differences(|[r, a]: [f64; 2]| qanti_kt_mh(&event, r, a))
+//!     .at(at).step(0.05).estimate()?;
+//! // Gumbel-softmax straight-through at temperature τ: the one biased relaxation.
+//! let gs = QantiKt::new().sampling(Sampling::GumbelSoftmax { tau: 0.5 });
+//! let gs = stochad::gradient_with(|[r, a]: [Dual<2>; 2]| gs.cluster(&event, r, a)?.mh()).at(at).estimate()?;
+//! // The exact answer, enumerating every history.
+//! let exact = stochad::exact::expectation(|[r, a]| qanti_kt_mh(&event, r, a), at)?;
+//! assert!(mh >= 0.0 && ad.mean == [0.0, 0.0] && exact.paths > 1);
+//! # let _ = (sf, sf0, st, st_inv, mix, ex, fd, gs);
+//! # Ok::<(), stochad::Error>(())
+//! ```
+//!
 //! # Speed
 //! Only candidates whose weight can exceed ε = 10⁻¹⁷ of the largest in some world are looked at
 //! ([`QantiKt::negligible`]); the rest are skipped without changing any result beyond rounding.
@@ -59,7 +105,7 @@ pub use jets::QantiKtJets;
 use crate::error::{Error, Result};
 use crate::jets::cluster::{MAX_RADIUS, MIN_RADIUS};
 use crate::jets::momentum::FourMomentum;
-use crate::sample::{categorical_by, Categorical, Coupling, Redraw};
+use crate::sample::{categorical_by, gumbel_softmax, Categorical, Coupling, Redraw};
 use crate::scalar::Scalar;
 
 use candidates::{distances, smallest, weights};
@@ -75,6 +121,14 @@ pub enum Sampling {
     /// Take the smallest distance (first in layout order on a tie): deterministic anti-kT, the
     /// α → ∞ limit. Nothing is drawn; derivatives are pathwise only.
     Deterministic,
+    /// Gumbel-softmax straight through at temperature `tau` ([`gumbel_softmax`]): the forward
+    /// pass draws from the same distribution, and the state moves by Σ_k z_k·(merge_k − state)
+    /// with z the relaxed one-hot, so tangents flow from every candidate. A biased relaxation,
+    /// for comparison (seed talk); with [`Dual`](crate::Dual) numbers only.
+    GumbelSoftmax {
+        /// The temperature τ > 0 (lower: less bias, more variance).
+        tau: f64,
+    },
 }
 
 impl Default for Sampling {
@@ -186,6 +240,13 @@ impl QantiKt {
                     categorical_by(&weights(&d, &on, dmin, alpha), &family)?
                 }
                 Sampling::Deterministic => S::from(first_smallest(&d, &on) as f64),
+                Sampling::GumbelSoftmax { tau } => {
+                    let dmin = smallest(&d, &on, lift, &cands)?;
+                    let relaxed = gumbel_softmax(&weights(&d, &on, dmin, alpha), tau)?;
+                    history.push(cands[relaxed.k]);
+                    st.apply_relaxed(&cands, &relaxed.z, relaxed.k)?;
+                    continue;
+                }
             };
             history.push(cands[k.value() as usize]);
             st.apply(&cands, k)?;

@@ -146,6 +146,45 @@ impl<S: Scalar> State<S> {
         Ok(())
     }
 
+    /// The straight-through relaxed step of [`Sampling::GumbelSoftmax`](super::Sampling): the
+    /// state becomes state + Σ_j z_j·(apply_j(state) − state), with z the relaxed one-hot of the
+    /// candidates (value 1 at `k`, so the values are those of applying `k`; tangents from every
+    /// candidate). For numbers without alternative worlds only.
+    pub fn apply_relaxed(&mut self, cands: &[Candidate], z: &[S], k: usize) -> Result<()> {
+        let (p0, active0, jet0) = (self.p.clone(), self.active.clone(), self.jet.clone());
+        let scaled =
+            |q: FourMomentum<S>, x: S| FourMomentum::new(q.px * x, q.py * x, q.pz * x, q.e * x);
+        let mut touched = Vec::new();
+        for (j, (c, &zj)) in cands.iter().zip(z).enumerate() {
+            if j != k && zj.is_constant() {
+                continue; // value 0 and no tangent: no change
+            }
+            let (a, b) = (c.a as usize, c.b as usize);
+            if c.is_beam() {
+                self.active[a] -= zj * active0[a];
+                self.jet[a] += zj * (-jet0[a] + 1.0);
+            } else {
+                self.p[a] += scaled(p0[b], zj);
+                self.p[b] -= scaled(p0[b], zj);
+                self.active[b] -= zj * active0[b];
+            }
+            touched.extend([a, b]);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for i in touched {
+            self.kin[i] = slot_kinematics(self.p[i], self.active[i])?;
+            self.plain[i] = is_plain(&self.kin[i], self.active[i]);
+            self.search.set(i, views_of(&self.kin[i], self.active[i]));
+        }
+        let c = cands[k];
+        if !c.is_beam() {
+            let moved = std::mem::take(&mut self.constituents[c.b as usize]);
+            self.constituents[c.a as usize].extend(moved);
+        }
+        Ok(())
+    }
+
     /// Re-reads the slots that differed between worlds: worlds pruned away since no longer
     /// count, and a slot equal in every live world becomes a plain member again. `touched` were
     /// just set.
