@@ -106,6 +106,8 @@ pub(crate) struct EnumState {
 pub struct RunContext {
     pub(crate) primal: Stream,
     pub(crate) coupling: Stream,
+    /// Key of the pruning coins (see [`RunContext::prune_uniform`]).
+    pub(crate) prune_key: u64,
     pub(crate) perts: Vec<PertState>,
     pub(crate) lists: Vec<ExactList>,
     pub(crate) score: SmallVec<[f64; 4]>,
@@ -122,6 +124,7 @@ impl RunContext {
         RunContext {
             primal: Stream::from_key(stream_key(seed, sample, 0)),
             coupling: Stream::from_key(stream_key(seed, sample, 1)),
+            prune_key: stream_key(seed, sample, 2),
             perts: Vec::new(),
             // Handle 0 is the empty list, so a default exact triple needs no arena entry.
             lists: vec![ExactList::new()],
@@ -140,10 +143,23 @@ impl RunContext {
         self.primal.uniform()
     }
 
-    /// The next uniform of the coupling stream (pruning coins, coupling targets).
+    /// The random stream of the redraw of the current draw (the `draws`-th) in world `id`: keyed
+    /// by the draw and the world, so a redraw's randomness does not depend on what else the run
+    /// drew from its coupling stream (for instance for draws whose weights the program skipped).
+    pub(crate) fn redraw_stream(&self, id: u32) -> Stream {
+        Stream::from_key(splitmix64(
+            self.prune_key ^ 0x6a09_e667_f3bc_c909 ^ splitmix64((self.draws << 32) | id as u64),
+        ))
+    }
+
+    /// The uniform deciding between perturbations `a` and `b`: a function of the run and the pair
+    /// alone, not of where the two meet, so the decision is the same whatever order a program
+    /// combines its values in (each pair is decided at most once: the loser is dead after).
     #[inline]
-    pub(crate) fn coupling_uniform(&mut self) -> f64 {
-        self.coupling.uniform()
+    pub(crate) fn prune_uniform(&self, a: u32, b: u32) -> f64 {
+        let (lo, hi) = (a.min(b) as u64, a.max(b) as u64);
+        let z = splitmix64(self.prune_key ^ splitmix64((lo << 32) | hi));
+        (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Adds ∂θ log p of a draw to the score of direction `dir`.

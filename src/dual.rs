@@ -151,6 +151,26 @@ impl<R: DrawRule, const N: usize> Scalar for DualNumber<R, N> {
     }
 
     #[inline]
+    fn map_n<const K: usize, F, G>(xs: [Self; K], f: F, grad: G) -> Self
+    where
+        F: Fn([f64; K]) -> f64,
+        G: Fn([f64; K], f64) -> [f64; K],
+    {
+        let x = xs.map(|t| t.value);
+        let v = f(x);
+        let g = grad(x, v);
+        let mut tangent = [0.0; N];
+        for (j, xj) in xs.iter().enumerate() {
+            if g[j] != 0.0 {
+                for (t, o) in tangent.iter_mut().zip(&xj.tangent) {
+                    *t += g[j] * o;
+                }
+            }
+        }
+        Self::new(v, tangent)
+    }
+
+    #[inline]
     fn is_constant(&self) -> bool {
         self.tangent.iter().all(|&t| t == 0.0)
     }

@@ -82,7 +82,7 @@ pub use estimate::{
     derivative, derivative_with, finite_difference, finite_differences, gradient, gradient_with,
     Estimate, GradientEstimate,
 };
-pub use propagate::{index, propagate, select};
+pub use propagate::{couple, index, propagate, select};
 pub use scalar::{Scalar, World};
 pub use scalars::{IntoResult, Scalars};
 pub use score::{Score, ScoreFunction};

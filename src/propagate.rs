@@ -10,7 +10,7 @@
 
 use crate::context::with_ctx;
 use crate::error::{Error, Result};
-use crate::scalar::Scalar;
+use crate::scalar::{Scalar, World};
 use crate::scalars::{check_same_shape, IntoResult, Scalars};
 
 fn draws() -> Option<u64> {
@@ -84,6 +84,35 @@ where
         return Err(Error::RandomnessInPropagate);
     }
     Ok(out)
+}
+
+/// Reduces the alternative worlds that the numbers in `x` carry to those one value of their type
+/// can carry together, and returns them: the pruned triple keeps one world per direction (the
+/// others lose a pruning decision and count as no perturbation everywhere, unbiasedly); the exact
+/// triple keeps all; numbers without worlds have none.
+///
+/// [`propagate`] does this to its input. A program may call it at a fixed point of each
+/// iteration, so that later arithmetic never meets two worlds of one direction: pruning then
+/// happens at the same places whatever the program computes in between (e.g. whether it skips
+/// negligible terms), and ops stay on their fast path.
+///
+/// ```
+/// use stochad::{couple, sample::bernoulli, Scalar, Triple};
+/// stochad::derivative(|t: Triple| {
+///     let (a, b) = (bernoulli(t)?, bernoulli(t * 0.5)?);
+///     // Each coin may carry its own world; coupled, at most one survives.
+///     assert!(couple(&(a, b)).len() <= 1);
+///     Ok::<_, stochad::Error>(a + b)
+/// }).at(0.4).samples(20).estimate()?;
+/// # Ok::<(), stochad::Error>(())
+/// ```
+pub fn couple<X: Scalars>(x: &X) -> smallvec::SmallVec<[World; 4]> {
+    if !X::Scalar::CARRIES_WORLDS {
+        return smallvec::SmallVec::new();
+    }
+    let mut xs: smallvec::SmallVec<[X::Scalar; 16]> = smallvec::SmallVec::new();
+    x.for_each_scalar(&mut |s| xs.push(*s));
+    X::Scalar::couple_worlds(&xs)
 }
 
 /// `items[k]` for a discrete number `k` (e.g. a categorical draw): the element at the primal

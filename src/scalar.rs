@@ -89,6 +89,25 @@ pub trait Scalar:
         Dx: Fn(f64, f64, f64) -> f64,
         Dy: Fn(f64, f64, f64) -> f64;
 
+    /// Applies a function of `K` arguments `f(x)` with gradient `grad(x, f(x))`: one chain-rule
+    /// step for a whole formula. Number types carry the tangent by the gradient and evaluate `f`
+    /// again in every alternative world on that world's arguments, so `f` may branch freely (it
+    /// sees plain values) and a formula costs one operation of the number type instead of one
+    /// per arithmetic step.
+    ///
+    /// ```
+    /// use stochad::{Dual, Scalar};
+    /// // x·y + sin z as one step.
+    /// let [x, y, z] = [0, 1, 2].map(|i| Dual::<3>::variable([2.0, 3.0, 0.5][i], i));
+    /// let v = Dual::map_n([x, y, z], |[x, y, z]| x * y + z.sin(), |[x, y, z], _| [y, x, z.cos()]);
+    /// assert_eq!(v.value, 6.0 + 0.5f64.sin());
+    /// assert_eq!(v.tangent, [3.0, 2.0, 0.5f64.cos()]);
+    /// ```
+    fn map_n<const K: usize, F, G>(xs: [Self; K], f: F, grad: G) -> Self
+    where
+        F: Fn([f64; K]) -> f64,
+        G: Fn([f64; K], f64) -> [f64; K];
+
     /// Draws from a discrete distribution `family` with parameters `params`, by inversion with
     /// the run's primal random stream. Each number type adds what it carries: nothing (`f64`,
     /// `Dual`), the score ∂θ log p (`Score`), or new and coupled perturbations (`Triple`).
@@ -439,6 +458,15 @@ impl Scalar for f64 {
         Dy: Fn(f64, f64, f64) -> f64,
     {
         f(self, other)
+    }
+
+    #[inline]
+    fn map_n<const K: usize, F, G>(xs: [Self; K], f: F, _grad: G) -> Self
+    where
+        F: Fn([f64; K]) -> f64,
+        G: Fn([f64; K], f64) -> [f64; K],
+    {
+        f(xs)
     }
 
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {

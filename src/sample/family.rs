@@ -62,7 +62,8 @@ pub trait Family: Sync {
     /// drew `draw` with parameters `params`, both already validated): any coupling whose outcome
     /// has the distribution of `alt` given everything before is unbiased. The default inverts the
     /// primal's uniform under `alt` (`quantile(alt, draw.u)`); extra randomness, if a family
-    /// needs it, comes from `coupling`, never from the primal stream.
+    /// needs it, comes from `coupling` (a stream of this redraw's own), never from the primal
+    /// stream.
     fn redraw(&self, params: &[f64], alt: &[f64], draw: Draw, coupling: &mut Stream) -> f64 {
         let _ = (params, coupling);
         self.quantile(alt, draw.u)

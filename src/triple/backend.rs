@@ -35,6 +35,16 @@ pub trait Backend: Copy + Debug + Default + Send + Sync + 'static {
         f: &impl Fn(f64, f64) -> f64,
     ) -> Self::Pert;
 
+    /// The payload of `f(x)` for `K` arguments with payloads `perts`: `fx = f(x)`, `grad` its
+    /// gradient at `x`. Perturbations of different arguments meet here (and may be pruned).
+    fn map_n<const K: usize>(
+        perts: [Self::Pert; K],
+        x: [f64; K],
+        fx: f64,
+        grad: &[f64; K],
+        f: &impl Fn([f64; K]) -> f64,
+    ) -> Self::Pert;
+
     /// The payload of a discrete draw with primal `draw` from `family`, whose parameters have
     /// primal values `values`, tangents `tangents` (this direction) and payloads `perts`: the
     /// coupled alternatives of perturbed parameters (the same uniform under the alternative

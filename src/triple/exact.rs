@@ -99,6 +99,34 @@ impl Backend for Exact {
         store(out)
     }
 
+    fn map_n<const K: usize>(
+        perts: [ExactPert; K],
+        x: [f64; K],
+        fx: f64,
+        _grad: &[f64; K],
+        f: &impl Fn([f64; K]) -> f64,
+    ) -> ExactPert {
+        if perts.iter().all(|p| p.0 == 0) {
+            return ExactPert(0);
+        }
+        let lists: [ExactList; K] = perts.map(load);
+        let mut ids: SmallVec<[u32; 8]> = lists.iter().flatten().map(|e| e.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = ExactList::new();
+        for id in ids {
+            let mut alt = x;
+            for (a, l) in alt.iter_mut().zip(&lists) {
+                *a += l.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1);
+            }
+            let d = f(alt) - fx;
+            if d != 0.0 {
+                out.push((id, d));
+            }
+        }
+        store(out)
+    }
+
     fn draw<F: Family>(
         ctx: &mut RunContext,
         family: &F,
@@ -127,7 +155,7 @@ impl Backend for Exact {
                 .map(|(v, l)| v + l.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1))
                 .collect();
             family.validate(&alt)?;
-            let k_alt = family.redraw(values, &alt, draw, &mut ctx.coupling);
+            let k_alt = family.redraw(values, &alt, draw, &mut ctx.redraw_stream(id));
             if k_alt != k {
                 out.push((id, k_alt - k));
             }

@@ -174,6 +174,36 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         }
     }
 
+    #[inline]
+    fn map_n<const K: usize, F, G>(xs: [Self; K], f: F, grad: G) -> Self
+    where
+        F: Fn([f64; K]) -> f64,
+        G: Fn([f64; K], f64) -> [f64; K],
+    {
+        let x = xs.map(|t| t.value);
+        let v = f(x);
+        let g = grad(x, v);
+        let mut delta = [0.0; N];
+        let mut perts = [B::Pert::default(); N];
+        for i in 0..N {
+            let mut any = false;
+            for (j, t) in xs.iter().enumerate() {
+                if g[j] != 0.0 {
+                    delta[i] += g[j] * t.delta[i];
+                }
+                any |= !B::is_empty(&t.perts[i]);
+            }
+            if any {
+                perts[i] = B::map_n(xs.map(|t| t.perts[i]), x, v, &g, &f);
+            }
+        }
+        StochasticTriple {
+            value: v,
+            delta,
+            perts,
+        }
+    }
+
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
         // Scratch on the stack for the common few-parameter families (the draw is a hot path).
         const STACK: usize = 4;

@@ -55,6 +55,7 @@ impl PrunedPert {
 
 /// Keeps one of two live perturbations with probability ∝ |weight|, kills the other everywhere,
 /// and divides the survivor's weight by its survival probability. Returns the survivor's id.
+/// The coin depends on the pair only, so the decision does not depend on where they meet.
 fn prune(ctx: &mut RunContext, a: u32, b: u32) -> u32 {
     let (wa, wb) = (ctx.perts[a as usize].weight, ctx.perts[b as usize].weight);
     let total = wa.abs() + wb.abs();
@@ -62,7 +63,7 @@ fn prune(ctx: &mut RunContext, a: u32, b: u32) -> u32 {
         ctx.perts[b as usize].alive = false;
         return a;
     }
-    let (keep, lose, w) = if ctx.coupling_uniform() * total < wb.abs() {
+    let (keep, lose, w) = if ctx.prune_uniform(a, b) * total < wb.abs() {
         (b, a, wb)
     } else {
         (a, b, wa)
@@ -132,6 +133,44 @@ impl Backend for Pruned {
         }
     }
 
+    #[inline]
+    fn map_n<const K: usize>(
+        perts: [PrunedPert; K],
+        x: [f64; K],
+        fx: f64,
+        _grad: &[f64; K],
+        f: &impl Fn([f64; K]) -> f64,
+    ) -> PrunedPert {
+        // The common case: every perturbed argument carries the same world.
+        let mut id = NONE;
+        let mut one_world = true;
+        for p in &perts {
+            if !p.is_none() {
+                if id == NONE {
+                    id = p.id;
+                } else if p.id != id {
+                    one_world = false;
+                }
+            }
+        }
+        if id == NONE {
+            return PrunedPert::default();
+        }
+        if !one_world {
+            match with_live_ctx(|ctx| couple_all(ctx, &perts)) {
+                None => return PrunedPert::default(),
+                Some(kept) => id = kept,
+            }
+        }
+        let mut alt = x;
+        for (a, p) in alt.iter_mut().zip(&perts) {
+            if p.id == id {
+                *a += p.delta;
+            }
+        }
+        PrunedPert::nonzero(id, f(alt) - fx)
+    }
+
     fn draw<F: Family>(
         ctx: &mut RunContext,
         family: &F,
@@ -144,12 +183,12 @@ impl Backend for Pruned {
         // The world carried in by the parameters: the family's redraw under its parameters.
         let mut out = PrunedPert::default();
         if let Some(id) = couple_all(ctx, perts) {
-            let mut alt = |alt: &mut [f64]| -> Result<f64> {
+            let alt = |alt: &mut [f64]| -> Result<f64> {
                 for ((a, v), p) in alt.iter_mut().zip(values).zip(perts) {
                     *a = if p.id == id { v + p.delta } else { *v };
                 }
                 family.validate(alt)?;
-                Ok(family.redraw(values, alt, draw, &mut ctx.coupling))
+                Ok(family.redraw(values, alt, draw, &mut ctx.redraw_stream(id)))
             };
             let k_alt = if values.len() <= 4 {
                 alt(&mut [0.0; 4][..values.len()])?

@@ -51,6 +51,22 @@ impl Backend for Smoothed {
         s
     }
 
+    #[inline]
+    fn map_n<const K: usize>(
+        perts: [f64; K],
+        _x: [f64; K],
+        _fx: f64,
+        grad: &[f64; K],
+        _f: &impl Fn([f64; K]) -> f64,
+    ) -> f64 {
+        perts
+            .iter()
+            .zip(grad)
+            .filter(|(p, _)| **p != 0.0)
+            .map(|(p, g)| g * p)
+            .sum()
+    }
+
     fn draw<F: Family>(
         ctx: &mut RunContext,
         family: &F,

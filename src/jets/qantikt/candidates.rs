@@ -75,10 +75,35 @@ pub(super) fn distances<S: Scalar>(
             on.push(S::from(st.active[a].value() * st.active[b].value()));
         } else {
             let [yb, pb, sb] = st.kin[b];
-            d.push(sa.min(sb) * delta_r2_from(ya, pa, yb, pb));
+            d.push(pair_distance([sa, sb, ya, pa, yb, pb]));
             on.push(st.active[a] * st.active[b]);
         }
     }
+}
+
+/// min(s_a, s_b)·ΔR²_ab from [s_a, s_b, y_a, φ_a, y_b, φ_b] as one step of the number type, with
+/// the operations of FastJet (Δφ folded into [0, π] in each world).
+fn pair_distance<S: Scalar>(x: [S; 6]) -> S {
+    S::map_n(
+        x,
+        |[sa, sb, ya, pa, yb, pb]| sa.min(sb) * delta_r2_from(ya, pa, yb, pb),
+        |[sa, sb, ya, pa, yb, pb], _| {
+            let dp = pa - pb;
+            let mut dphi = dp.abs();
+            // d fold(φa − φb)/dφa: the sign of the difference, reversed where it folds.
+            let mut sign = dp.signum();
+            if dphi > std::f64::consts::PI {
+                dphi = std::f64::consts::TAU - dphi;
+                sign = -sign;
+            }
+            let dy = ya - yb;
+            let dr2 = dphi * dphi + dy * dy;
+            let m = sa.min(sb);
+            let (gsa, gsb) = if sa <= sb { (dr2, 0.0) } else { (0.0, dr2) };
+            let (gy, gp) = (2.0 * m * dy, 2.0 * m * dphi * sign);
+            [gsa, gsb, gy, gp, -gy, -gp]
+        },
+    )
 }
 
 /// The smallest distance among active candidates, in each world: the plain minimum of the
@@ -120,20 +145,30 @@ pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candida
     Ok(dmin)
 }
 
-/// The weights on·exp(−α (D̃ − D̃min)/D̃min) of candidates with distances `d` and activity `on`.
-/// The exponent is capped at 0 so an inactive candidate's meaningless distance cannot overflow
-/// (an active one's exponent is ≤ 0 anyway).
+/// The weights on·exp(−α (D̃ − D̃min)/D̃min) of candidates with distances `d` and activity `on`,
+/// each as one step of the number type. The exponent is capped at 0 so an inactive candidate's
+/// meaningless distance cannot overflow (an active one's exponent is ≤ 0 anyway).
 pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S) -> Vec<S> {
-    let scale = -alpha / dmin;
     d.iter()
         .zip(on)
         .map(|(&x, &a)| {
-            let w = ((x - dmin) * scale).min(S::zero()).exp();
-            if a.is_constant() && a.value() == 1.0 {
-                w
-            } else {
-                a * w
-            }
+            S::map_n(
+                [x, a, dmin, alpha],
+                |[x, a, m, al]| a * ((x - m) * (-al / m)).min(0.0).exp(),
+                |[x, a, m, al], _| {
+                    let e = (x - m) * (-al / m);
+                    if e > 0.0 {
+                        return [0.0, 1.0, 0.0, 0.0];
+                    }
+                    let w = e.exp();
+                    [
+                        -a * w * al / m,
+                        w,
+                        a * w * al * x / (m * m),
+                        -a * w * (x - m) / m,
+                    ]
+                },
+            )
         })
         .collect()
 }

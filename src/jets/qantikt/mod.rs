@@ -221,6 +221,7 @@ impl QantiKt {
         let (mut cands, mut d, mut on) = (Vec::new(), Vec::new(), Vec::new());
         let mut history = Vec::with_capacity(st.len());
         for _ in 0..st.len() {
+            st.couple();
             let bound = if self.negligible > 0.0 {
                 st.search.live(r2_range, factor, &mut cands)
             } else {

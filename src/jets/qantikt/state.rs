@@ -146,6 +146,24 @@ impl<S: Scalar> State<S> {
         Ok(())
     }
 
+    /// Prunes the worlds the state carries to those one number can carry together (for the
+    /// pruned triple, one per direction), at the start of every step: the step's arithmetic then
+    /// never meets two worlds of one direction, and pruning decisions do not depend on which
+    /// candidates the search kept (so sparse and dense runs decide alike).
+    pub fn couple(&self) {
+        if !S::CARRIES_WORLDS || self.search.varying().is_empty() {
+            return;
+        }
+        let mut xs: Vec<S> = Vec::new();
+        for &v in self.search.varying() {
+            let v = v as usize;
+            let p = self.p[v];
+            xs.extend([p.px, p.py, p.pz, p.e, self.active[v], self.jet[v]]);
+            xs.extend(self.kin[v]);
+        }
+        crate::propagate::couple(&xs);
+    }
+
     /// The straight-through relaxed step of [`Sampling::GumbelSoftmax`](super::Sampling): the
     /// state becomes state + Σ_j z_j·(apply_j(state) − state), with z the relaxed one-hot of the
     /// candidates (value 1 at `k`, so the values are those of applying `k`; tangents from every
