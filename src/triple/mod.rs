@@ -8,6 +8,7 @@
 
 mod backend;
 mod exact;
+mod keep;
 mod pruned;
 mod smoothed;
 
@@ -17,6 +18,7 @@ use smallvec::SmallVec;
 
 pub use backend::Backend;
 pub use exact::{Exact, ExactPert};
+pub use keep::{Keep, KeepPert};
 pub use pruned::{Pruned, PrunedPert};
 pub use smoothed::Smoothed;
 
@@ -46,6 +48,10 @@ pub struct StochasticTriple<B: Backend = Pruned, const N: usize = 1> {
 
 /// The stochastic triple with the default, pruned backend.
 pub type Triple<const N: usize = 1> = StochasticTriple<Pruned, N>;
+
+/// The stochastic triple with the keep-K backend: up to `K` alternative worlds per value and
+/// direction, pruned beyond.
+pub type KeepTriple<const K: usize, const N: usize = 1> = StochasticTriple<Keep<K>, N>;
 
 /// The stochastic triple with the exact backend (keeps every perturbation).
 pub type ExactTriple<const N: usize = 1> = StochasticTriple<Exact, N>;

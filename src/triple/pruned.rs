@@ -56,7 +56,7 @@ impl PrunedPert {
 /// Keeps one of two live perturbations with probability ∝ |weight|, kills the other everywhere,
 /// and divides the survivor's weight by its survival probability. Returns the survivor's id.
 /// The coin depends on the pair only, so the decision does not depend on where they meet.
-fn prune(ctx: &mut RunContext, a: u32, b: u32) -> u32 {
+pub(super) fn prune(ctx: &mut RunContext, a: u32, b: u32) -> u32 {
     let (wa, wb) = (ctx.perts[a as usize].weight, ctx.perts[b as usize].weight);
     let total = wa.abs() + wb.abs();
     if total == 0.0 {

@@ -76,6 +76,33 @@ impl<S: Scalar> QantiKtJets<S> {
     }
 }
 
+/// The per-event loss of the jet-radius optimisation: (mH − `target`)² where mH < `cut`, else 0
+/// (an event whose reconstruction fails the window contributes nothing). The window is decided
+/// in each world on that world's mH, so the discontinuity at the cut is differentiated
+/// correctly by every estimator (it is part of the observable, not a branch of the caller).
+///
+/// ```
+/// use stochad::jets::qantikt::mh_loss;
+/// assert_eq!(mh_loss(130.0_f64, 125.0, 250.0)?, 25.0);
+/// assert_eq!(mh_loss(300.0_f64, 125.0, 250.0)?, 0.0);
+/// # Ok::<(), stochad::Error>(())
+/// ```
+///
+/// # Errors
+/// Only for stochastic triples used outside their run.
+pub fn mh_loss<S: Scalar>(mh: S, target: f64, cut: f64) -> Result<S> {
+    propagate(
+        |m: S| {
+            if m.value() < cut {
+                (m - target) * (m - target)
+            } else {
+                S::zero()
+            }
+        },
+        mh,
+    )
+}
+
 /// Invariant mass of the two highest-pT slots flagged as jets (0 with fewer than two). Plain
 /// branches on values: callers run it inside `propagate`.
 fn leading_pair_mass<S: Scalar>(p: &[FourMomentum<S>], jet: &[S]) -> S {

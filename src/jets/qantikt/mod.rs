@@ -100,7 +100,7 @@ mod search;
 mod state;
 
 pub use candidates::Candidate;
-pub use jets::QantiKtJets;
+pub use jets::{mh_loss, QantiKtJets};
 
 use crate::error::{Error, Result};
 use crate::jets::cluster::{MAX_RADIUS, MIN_RADIUS};
