@@ -191,6 +191,39 @@ impl Categorical {
     }
 }
 
+/// The proportional coupling's jump from `k`, sampled without building the rate table (draws
+/// over thousands of categories are a hot path): rate −δ_k/p_k if δ_k < 0, to a target drawn
+/// ∝ max(δ_j, 0). The same law as [`Categorical::proportional_rates`] followed by `pick`.
+fn proportional_jump(w: &[f64], dw: &[f64], k: usize, stream: &mut Stream) -> Option<Jump> {
+    let (total, dtotal) = (sum4(w), sum4(dw));
+    let dp = |j: usize| (dw[j] - w[j] / total * dtotal) / total;
+    let dk = dp(k);
+    if dk.is_nan() || dk >= 0.0 {
+        return None;
+    }
+    let gain: f64 = (0..w.len()).map(|j| dp(j).max(0.0)).sum();
+    if !(gain > 0.0) {
+        return None;
+    }
+    let target = stream.uniform() * gain;
+    let mut acc = 0.0;
+    let mut chosen = None;
+    for j in 0..w.len() {
+        let g = dp(j).max(0.0);
+        if g > 0.0 {
+            chosen = Some(j);
+            acc += g;
+            if acc > target {
+                break;
+            }
+        }
+    }
+    chosen.map(|j| Jump {
+        target: j as f64,
+        weight: -dk / (w[k] / total),
+    })
+}
+
 /// Maximal coupling of a draw `k` from weights `w` with one from weights `alt`: keep `k` with
 /// probability min(1, p'_k/p_k), else a category drawn ∝ (p' − p)⁺.
 fn maximal(w: &[f64], alt: &[f64], k: usize, stream: &mut Stream) -> usize {
@@ -307,17 +340,15 @@ impl Family for Categorical {
 
     fn jumps(&self, params: &[f64], tangents: &[f64], k: f64, coupling: &mut Stream) -> Jumps {
         let k = k as usize;
-        let (p, d) = normalise(params, tangents);
         let mut out = Jumps::new();
         match self.coupling {
             Coupling::Inversion => {
+                let (p, d) = normalise(params, tangents);
                 let (left, right) = Self::inversion_rates(&p, &d, k);
                 out.extend(pick(&left, coupling));
                 out.extend(pick(&right, coupling));
             }
-            Coupling::Proportional => {
-                out.extend(pick(&Self::proportional_rates(&p, &d, k), coupling));
-            }
+            Coupling::Proportional => out.extend(proportional_jump(params, tangents, k, coupling)),
         }
         out
     }

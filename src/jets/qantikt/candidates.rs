@@ -42,6 +42,21 @@ impl Candidate {
         }
     }
 
+    /// The layout order as one integer.
+    #[inline]
+    pub(super) fn key(&self) -> u64 {
+        ((self.a as u64) << 32) | self.b as u64
+    }
+
+    /// The candidate of a [`Candidate::key`].
+    #[inline]
+    pub(super) fn from_key(k: u64) -> Self {
+        Candidate {
+            a: (k >> 32) as u32,
+            b: k as u32,
+        }
+    }
+
     /// Whether this is a beam entry (the object becomes a jet).
     #[inline]
     pub fn is_beam(&self) -> bool {

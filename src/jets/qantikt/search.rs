@@ -78,12 +78,18 @@ pub(super) struct Search {
     s: Vec<f64>,
     nn: Vec<u32>,
     nn2: Vec<f64>,
-    /// The members, and each member's position in that list.
+    /// The members, each member's position in that list, and the members' geometry in the
+    /// same order (contiguous, for the scans that look at every member).
     members: Vec<u32>,
     member_at: Vec<u32>,
+    my: Vec<f64>,
+    mphi: Vec<f64>,
+    ms: Vec<f64>,
     /// Varying slots (increasing) and their views.
     varying: Vec<u32>,
     views: Vec<Views>,
+    /// Scratch: the live candidates' keys, sorted into layout order.
+    keys: Vec<u64>,
 }
 
 impl Search {
@@ -113,8 +119,12 @@ impl Search {
             nn2: vec![f64::INFINITY; n],
             members: Vec::with_capacity(n),
             member_at: vec![NONE; n],
+            my: Vec::with_capacity(n),
+            mphi: Vec::with_capacity(n),
+            ms: Vec::with_capacity(n),
             varying: Vec::new(),
             views: vec![Views::new(); n],
+            keys: Vec::new(),
         }
     }
 
@@ -124,18 +134,6 @@ impl Search {
 
     fn col(&self, phi: f64) -> usize {
         ((phi / self.wphi).floor().max(0.0) as usize).min(self.nphi - 1)
-    }
-
-    /// Calls `f` for every member within ΔR < k·(cell width) of (y, φ), and maybe more: the
-    /// members of the cells within `k` rows and columns, or all members when that is cheaper.
-    #[inline]
-    fn for_near(&self, y: f64, phi: f64, k: usize, f: impl FnMut(u32)) {
-        let side = 2 * k + 1;
-        if side.min(self.ny) * side.min(self.nphi) > self.members.len() {
-            self.members.iter().copied().for_each(f);
-        } else {
-            self.for_cells(y, phi, k, f);
-        }
     }
 
     /// Calls `f` for exactly the members of the cells within `k` rows and columns of (y, φ)'s
@@ -156,9 +154,14 @@ impl Search {
                     self.cells[base + col].iter().for_each(|&j| f(j));
                 }
             } else {
-                for dc in 0..=2 * k {
-                    let col = (c + self.nphi + dc - k) % self.nphi;
+                // Columns c − k ..= c + k, wrapping around φ without a division per cell.
+                let mut col = (c + self.nphi - k) % self.nphi;
+                for _ in 0..side {
                     self.cells[base + col].iter().for_each(|&j| f(j));
+                    col += 1;
+                    if col == self.nphi {
+                        col = 0;
+                    }
                 }
             }
         }
@@ -207,6 +210,9 @@ impl Search {
         self.cells[cell].push(i as u32);
         self.member_at[i] = self.members.len() as u32;
         self.members.push(i as u32);
+        self.my.push(v.y);
+        self.mphi.push(v.phi);
+        self.ms.push(v.s);
         (self.y[i], self.phi[i], self.s[i]) = (v.y, v.phi, v.s);
         self.nn[i] = NONE;
         self.nn2[i] = f64::INFINITY;
@@ -239,6 +245,9 @@ impl Search {
         self.cell_of[i] = NONE;
         let m = self.member_at[i] as usize;
         self.members.swap_remove(m);
+        self.my.swap_remove(m);
+        self.mphi.swap_remove(m);
+        self.ms.swap_remove(m);
         if let Some(&moved) = self.members.get(m) {
             self.member_at[moved as usize] = m as u32;
         }
@@ -273,8 +282,9 @@ impl Search {
     /// The candidates not negligible in any world, in layout order: `r2` bounds R² over worlds,
     /// `factor` = (1 + ln(1/ε)/α_min)(1 + slack). Returns the bound U they are kept below (∞
     /// when no candidate is the same in every world, and then all are kept).
-    pub fn live(&self, r2: (f64, f64), factor: f64, out: &mut Vec<Candidate>) -> f64 {
-        out.clear();
+    pub fn live(&mut self, r2: (f64, f64), factor: f64, out: &mut Vec<Candidate>) -> f64 {
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.clear();
         // An upper bound on the smallest distance of every world: candidates among members are
         // active and equal in all of them.
         let mut upper = f64::INFINITY;
@@ -294,55 +304,66 @@ impl Search {
             f64::MIN_POSITIVE
         };
         let cell2 = self.cell * self.cell;
-        for &i in &self.members {
+        for (m, &i) in self.members.iter().enumerate() {
             let i = i as usize;
-            let si = self.s[i];
+            let si = self.ms[m];
             if si * r2.0 < bound {
-                out.push(Candidate::beam(i));
+                keys.push(Candidate::beam(i).key());
             }
             // The gate: no member within ρ_i, so i leads no live pair.
             let rho2 = bound / si;
             if self.nn2[i].min(cell2) >= rho2 {
                 continue;
             }
-            let k = (rho2.sqrt() / self.cell).ceil() as usize;
-            let (y, phi) = (self.y[i], self.phi[i]);
-            self.for_near(y, phi, k.max(1), |j| {
-                let j = j as usize;
-                let sj = self.s[j];
-                // Each pair once, from its harder member.
-                if j == i || sj < si || (sj == si && j < i) {
-                    return;
+            let (y, phi) = (self.my[m], self.mphi[m]);
+            // Each pair once, from its harder member (ties by slot).
+            let leads = |j: usize, sj: f64| sj > si || (sj == si && j > i);
+            let k = ((rho2.sqrt() / self.cell).ceil() as usize).max(1);
+            let side = 2 * k + 1;
+            if side.min(self.ny) * side.min(self.nphi) <= self.members.len() {
+                self.for_cells(y, phi, k, |j| {
+                    let j = j as usize;
+                    if leads(j, self.s[j]) && si * dist(y, phi, self.y[j], self.phi[j]) < bound {
+                        keys.push(Candidate::pair(i, j).key());
+                    }
+                });
+            } else {
+                // More cells than members: every member, in contiguous memory.
+                for (n, &j) in self.members.iter().enumerate() {
+                    let j = j as usize;
+                    if leads(j, self.ms[n]) && si * dist(y, phi, self.my[n], self.mphi[n]) < bound {
+                        keys.push(Candidate::pair(i, j).key());
+                    }
                 }
-                if si * dist(y, phi, self.y[j], self.phi[j]) < bound {
-                    out.push(Candidate::pair(i, j));
-                }
-            });
+            }
         }
         for (n, &v) in self.varying.iter().enumerate() {
             let v = v as usize;
             let views = &self.views[v];
             if views.iter().any(|w| w.on && w.s * r2.0 < bound) {
-                out.push(Candidate::beam(v));
+                keys.push(Candidate::beam(v).key());
             }
-            for &j in &self.members {
+            for (n, &j) in self.members.iter().enumerate() {
                 let j = j as usize;
-                let (yj, pj, sj) = (self.y[j], self.phi[j], self.s[j]);
+                let (yj, pj, sj) = (self.my[n], self.mphi[n], self.ms[n]);
                 if views
                     .iter()
                     .any(|w| w.on && w.s.min(sj) * dist(w.y, w.phi, yj, pj) < bound)
                 {
-                    out.push(Candidate::pair(v, j));
+                    keys.push(Candidate::pair(v, j).key());
                 }
             }
             for &u in &self.varying[n + 1..] {
                 let u = u as usize;
                 if self.varying_pair_lower(v, u) < bound {
-                    out.push(Candidate::pair(v, u));
+                    keys.push(Candidate::pair(v, u).key());
                 }
             }
         }
-        out.sort_unstable_by_key(|c| ((c.a as u64) << 32) | c.b as u64);
+        keys.sort_unstable();
+        out.clear();
+        out.extend(keys.iter().map(|&k| Candidate::from_key(k)));
+        self.keys = keys;
         bound
     }
 
