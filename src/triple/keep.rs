@@ -46,6 +46,44 @@ impl<const K: usize> KeepPert<K> {
     }
 
     #[inline]
+    fn ids(&self) -> &[u32] {
+        &self.ids[..self.len as usize]
+    }
+
+    /// The payload of the worlds `ids` (as in `self`, same order) with new differences `d(i)`
+    /// for the i-th; zero differences dropped.
+    #[inline]
+    fn remap(&self, mut d: impl FnMut(usize) -> f64) -> Self {
+        let mut out = KeepPert::default();
+        let mut n = 0;
+        for i in 0..self.len as usize {
+            let v = d(i);
+            if v != 0.0 {
+                out.ids[n] = self.ids[i];
+                out.deltas[n] = v;
+                n += 1;
+            }
+        }
+        out.len = n as u8;
+        out
+    }
+
+    /// Whether every world of `self` is also one of `other` (both sorted).
+    #[inline]
+    fn within(&self, other: &Self) -> bool {
+        let mut j = 0;
+        for &id in self.ids() {
+            while j < other.len as usize && other.ids[j] < id {
+                j += 1;
+            }
+            if j == other.len as usize || other.ids[j] != id {
+                return false;
+            }
+        }
+        true
+    }
+
+    #[inline]
     fn delta_of(&self, id: u32) -> f64 {
         self.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1)
     }
@@ -110,18 +148,7 @@ impl<const K: usize> Backend for Keep<K> {
 
     #[inline]
     fn map1(p: KeepPert<K>, x: f64, fx: f64, _dfx: f64, f: &impl Fn(f64) -> f64) -> KeepPert<K> {
-        let mut out = KeepPert::default();
-        let mut n = 0;
-        for (id, d) in p.iter() {
-            let v = f(x + d) - fx;
-            if v != 0.0 {
-                out.ids[n] = id;
-                out.deltas[n] = v;
-                n += 1;
-            }
-        }
-        out.len = n as u8;
-        out
+        p.remap(|i| f(x + p.deltas[i]) - fx)
     }
 
     fn map2(
@@ -134,6 +161,22 @@ impl<const K: usize> Backend for Keep<K> {
         _dfy: f64,
         f: &impl Fn(f64, f64) -> f64,
     ) -> KeepPert<K> {
+        // Fast paths: one side unperturbed, or both carrying the same worlds.
+        if a.len == 0 {
+            return b.remap(|i| f(x, y + b.deltas[i]) - fxy);
+        }
+        if b.len == 0 {
+            return a.remap(|i| f(x + a.deltas[i], y) - fxy);
+        }
+        if a.ids() == b.ids() {
+            return a.remap(|i| f(x + a.deltas[i], y + b.deltas[i]) - fxy);
+        }
+        if a.within(&b) {
+            return b.remap(|i| f(x + a.delta_of(b.ids[i]), y + b.deltas[i]) - fxy);
+        }
+        if b.within(&a) {
+            return a.remap(|i| f(x + a.deltas[i], y + b.delta_of(a.ids[i])) - fxy);
+        }
         let mut buf = Buf::new();
         let (mut i, mut j) = (0, 0);
         let (la, lb) = (a.len as usize, b.len as usize);
@@ -163,6 +206,25 @@ impl<const K: usize> Backend for Keep<K> {
         _grad: &[f64; M],
         f: &impl Fn([f64; M]) -> f64,
     ) -> KeepPert<K> {
+        // Fast path: one argument carries every world the others carry (e.g. a shared minimum
+        // that saw them all): evaluate per world of that one, no merging.
+        let widest = perts
+            .iter()
+            .max_by_key(|p| p.len)
+            .copied()
+            .unwrap_or_default();
+        if widest.len > 0 && perts.iter().all(|p| p.within(&widest)) {
+            return widest.remap(|w| {
+                let id = widest.ids[w];
+                let mut alt = x;
+                for (v, p) in alt.iter_mut().zip(&perts) {
+                    if p.len > 0 {
+                        *v += p.delta_of(id);
+                    }
+                }
+                f(alt) - fx
+            });
+        }
         let mut buf = Buf::new();
         for id in union(&perts) {
             let mut alt = x;
