@@ -170,12 +170,13 @@ pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S) -> Vec<S>
             S::map_n(
                 [x, a, dmin, alpha],
                 |[x, a, m, al]| a * ((x - m) * (-al / m)).min(0.0).exp(),
-                |[x, a, m, al], _| {
+                |[x, a, m, al], v| {
                     let e = (x - m) * (-al / m);
                     if e > 0.0 {
                         return [0.0, 1.0, 0.0, 0.0];
                     }
-                    let w = e.exp();
+                    // exp(e), without a second exp where the value already holds it.
+                    let w = if a == 1.0 { v } else { e.exp() };
                     [
                         -a * w * al / m,
                         w,
