@@ -68,7 +68,12 @@ fn scalar_identity<F: Family>(fam: &F, param: f64, tangent: f64) {
 fn categorical_identity(params: &[f64], tangents: &[f64]) {
     let all: Vec<f64> = (0..params.len()).map(|k| k as f64).collect();
     for coupling in [Coupling::Inversion, Coupling::Proportional] {
-        coupling_identity(&Categorical::with_coupling(coupling), params, tangents, &all);
+        coupling_identity(
+            &Categorical::with_coupling(coupling),
+            params,
+            tangents,
+            &all,
+        );
     }
 }
 
@@ -310,8 +315,14 @@ fn inversion_reproduces_the_mass() {
         inversion_matches_pmf(&Poisson, &[lambda]);
     }
     for coupling in [Coupling::Inversion, Coupling::Proportional] {
-        inversion_matches_pmf(&Categorical::with_coupling(coupling), &[0.0, 0.3, 0.0, 0.0, 0.7]);
-        inversion_matches_pmf(&Categorical::with_coupling(coupling), &[0.1, 0.2, 0.3, 0.4, 0.0]);
+        inversion_matches_pmf(
+            &Categorical::with_coupling(coupling),
+            &[0.0, 0.3, 0.0, 0.0, 0.7],
+        );
+        inversion_matches_pmf(
+            &Categorical::with_coupling(coupling),
+            &[0.1, 0.2, 0.3, 0.4, 0.0],
+        );
     }
     // Probabilities whose float sum is 1 − ε: the last category is still the one drawn at u → 1.
     let p = [0.1, 0.2, 0.7 - 1e-16, 0.0];

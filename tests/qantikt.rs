@@ -409,6 +409,9 @@ proptest! {
     fn every_number_type_takes_the_same_history(
         event in arb_event(), seed in any::<u64>(), r in 0.3f64..1.3, alpha in 0.5f64..4.0,
     ) {
+        // Shrinking can make particles coincide, which is a (tested) typed error: skip those.
+        let ok = with_run(seed, 0, || QantiKt::new().cluster(&event, r, alpha)).is_ok();
+        prop_assume!(ok);
         let plain = history_with(&event, seed, r, alpha);
         prop_assert_eq!(plain.len(), event.len());
         prop_assert_eq!(&history_with(&event, seed, Dual::<2>::variable(r, 0), Dual::variable(alpha, 1)), &plain);
