@@ -1189,8 +1189,9 @@ fn png(path: &Path, size: (u32, u32)) -> DrawingArea<BitMapBackend<'_>, Shift> {
 }
 
 /// A line, solid for the first start and dashed for the others.
-fn line<DB: DrawingBackend>(
+fn line<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<
+        'a,
         DB,
         Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
     >,
@@ -1209,8 +1210,13 @@ where
         chart.draw_series(LineSeries::new(points, style))?
     };
     if let Some(label) = label {
-        anno.label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 22, y)], colour.stroke_width(3)));
+        // A dashed line gets a dashed legend sample: two short strokes.
+        let gap = if dashed { (9, 14) } else { (22, 22) };
+        anno.label(label).legend(move |(x, y)| {
+            EmptyElement::at((x, y))
+                + PathElement::new([(0, 0), (gap.0, 0)], colour.stroke_width(3))
+                + PathElement::new([(gap.1, 0), (22, 0)], colour.stroke_width(3))
+        });
     }
     Ok(())
 }
@@ -1612,11 +1618,20 @@ fn plot_peaks(path: &Path, qa: &[PeakStats], akt: &[PeakStats], args: &Args) -> 
             left,
             qa,
             format!(
-                "Qanti-kT mH (α = {}, {} histories per event)",
-                args.alpha, args.hist_samples
+                "mH, Qanti-kT (α = {}, {} histories per event), {} events",
+                args.alpha,
+                args.hist_samples,
+                qa.first().map_or(0, |s| s.events)
             ),
         ),
-        (right, akt, "anti-kT mH at the same R".to_string()),
+        (
+            right,
+            akt,
+            format!(
+                "mH, anti-kT at the same R, {} events",
+                akt.first().map_or(0, |s| s.events)
+            ),
+        ),
     ] {
         let nbins = (CUT / BIN) as usize;
         let hists: Vec<Vec<f64>> = stats
