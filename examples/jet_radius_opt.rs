@@ -121,7 +121,8 @@
 //! and sample index, never from thread scheduling, and every reduction runs in index order:
 //! the same seed gives the same numbers whatever `--threads` (0 = all cores). Events are
 //! processed in parallel (rayon) and so are the samples of each estimate. Memory: the
-//! `--max-events` events read (the reader streams the file) and the traces (≈ 20 MB resident for the default run).
+//! `--max-events` events read (the reader streams the file) and the traces (≈ 20 MB resident
+//! for the default run).
 //!
 //! The default run costs ≈ 65–75 s of CPU (global R ≈ half of it, per-event R ≈ a third), so
 //! about 35–40 s on two idle cores; on a shared machine it took 95–103 s of wall time while
