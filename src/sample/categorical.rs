@@ -202,7 +202,8 @@ fn proportional_jump(w: &[f64], dw: &[f64], k: usize, stream: &mut Stream) -> Op
         return None;
     }
     let gain: f64 = (0..w.len()).map(|j| dp(j).max(0.0)).sum();
-    if !(gain > 0.0) {
+    // NaN or 0: nothing gains mass.
+    if gain.is_nan() || gain <= 0.0 {
         return None;
     }
     let target = stream.uniform() * gain;

@@ -117,8 +117,10 @@ fn pack<const K: usize>(mut buf: Buf) -> KeepPert<K> {
     if buf.len() > K {
         with_live_ctx(|ctx| fit::<K>(ctx, &mut buf));
     }
-    let mut p = KeepPert::default();
-    p.len = buf.len() as u8;
+    let mut p = KeepPert::<K> {
+        len: buf.len() as u8,
+        ..Default::default()
+    };
     for (i, (id, d)) in buf.into_iter().enumerate() {
         p.ids[i] = id;
         p.deltas[i] = d;
