@@ -56,8 +56,8 @@ fn check_worlds<S: Scalar + std::fmt::Debug>(make: impl Fn(f64, usize) -> S) {
 
 #[test]
 fn map_n_equals_ops_in_every_world() {
-    check_worlds(|v, d| ExactTriple::<2>::variable(v, d));
-    check_worlds(|v, d| SmoothedTriple::<2>::variable(v, d));
+    check_worlds(ExactTriple::<2>::variable);
+    check_worlds(SmoothedTriple::<2>::variable);
     // The pruned backend prunes where worlds meet, and the two ways meet them in a different
     // order: compare on programs where each value carries one world (one direction).
     check_worlds(|v, _| Triple::<1>::variable(v, 0));
