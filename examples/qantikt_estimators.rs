@@ -414,6 +414,9 @@ fn plot(args: &Args, grid: &[Point], ests: &[Est], alphas: &[f64], n: usize) -> 
     .map_err(|e| format!("{}: {e}", args.output.display()))
 }
 
+/// A point of a band: (x, lower, upper).
+type BandPoint = (f64, f64, f64);
+
 /// The y range of a panel: every band of the estimators in `ests`, with a margin.
 fn y_range(bands: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
     let (lo, hi) = bands.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (a, b)| {
@@ -459,7 +462,7 @@ where
     for (col, &alpha) in alphas.iter().enumerate() {
         let points: Vec<&Point> = grid.iter().filter(|p| p.alpha == alpha).collect();
         // E[mH] with its band.
-        let mh: Vec<(f64, f64, f64)> = points
+        let mh: Vec<BandPoint> = points
             .iter()
             .map(|p| {
                 let (m, se) = p.mh();
@@ -494,7 +497,7 @@ where
         // dE/dR per estimator, bands ± 1 s.e. The plain score function's and GS-STE's (often
         // far wider; GS-STE's tangents grow through the relaxed state at small τ) do not set
         // the range; where they leave it they are clipped to the panel (the CSV has them).
-        let curves: Vec<(Est, Vec<(f64, f64, f64)>)> = ests
+        let curves: Vec<(Est, Vec<BandPoint>)> = ests
             .iter()
             .map(|&e| {
                 let c = points
@@ -539,7 +542,7 @@ where
             [(xr.start, 0.0), (xr.end, 0.0)],
             RGBColor(0xbb, 0xbb, 0xbb).stroke_width(1),
         ))?;
-        let mut clip = |e: Est, c: &[(f64, f64, f64)]| -> Vec<(f64, f64, f64)> {
+        let mut clip = |e: Est, c: &[BandPoint]| -> Vec<BandPoint> {
             if c.iter().any(|&(_, a, b)| a < lo || b > hi) {
                 clipped.insert(e);
             }
@@ -554,7 +557,7 @@ where
             chart.draw_series(band(&clip(*e, c), colour(*e)))?;
         }
         for (e, c) in &curves {
-            let mean = |&(r, a, b): &(f64, f64, f64)| (r, 0.5 * (a + b));
+            let mean = |&(r, a, b): &BandPoint| (r, 0.5 * (a + b));
             let col = colour(*e);
             if sets_range(*e) {
                 chart.draw_series(LineSeries::new(c.iter().map(mean), col.stroke_width(2)))?;
@@ -642,7 +645,7 @@ fn sets_range(e: Est) -> bool {
 }
 
 /// A filled band between the lower and upper curves of `c` = (x, lower, upper).
-fn band(c: &[(f64, f64, f64)], colour: RGBColor) -> Option<Polygon<(f64, f64)>> {
+fn band(c: &[BandPoint], colour: RGBColor) -> Option<Polygon<(f64, f64)>> {
     if c.is_empty() {
         return None;
     }
