@@ -41,7 +41,7 @@ const ESTIMATORS: [Est; 8] = [
     Est::Triple,
     Est::TripleScoreMix,
     Est::Keep4,
-    // Listed last so its band, the widest, does not hide the others'.
+    // Only with --exact: it keeps every alternative world, slow on real events.
     Est::ExactTriple,
 ];
 
@@ -84,8 +84,11 @@ fn colour(e: Est) -> RGBColor {
 Every estimate uses the same seed and --samples samples: sample i of every estimator draws its \
 primal history from the streams of (seed, i), so finite differences and the unbiased estimators \
 follow the same histories, and the curves are smooth in R (common random numbers across the \
-grid). Time per sample: the batch's CPU time over every thread / samples (Linux; elsewhere wall time \
-× threads / samples). The score function with and without baseline come from the same runs.
+grid). Time per sample: the batch's CPU time over every thread / samples (Linux; elsewhere \
+wall time × threads / samples). The score function with and without baseline come from the \
+same runs. The dE/dR panels' range is set by the estimators drawn with bands; the score \
+function without baseline and GS-STE, often orders of magnitude noisier, are drawn as ± 1 \
+standard-error bars cut at the panel, with a triangle at the edge where the mean lies beyond.
 
 CSV columns: event, n_particles, alpha, radius, estimator, unbiased, samples, seed, \
 ms_per_sample, mh (E[mH] estimate), mh_stderr, then for d = dr and dalpha: d (mean), \
