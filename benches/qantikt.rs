@@ -1,0 +1,190 @@
+//! Qanti-kT against our deterministic anti-kT, side by side in one run (issue 6, point 6): on
+//! the first 20 events of the default sample (every particle, N̄ ≈ 117; the N of each event is
+//! printed first), α = 1, R = 0.8, per event:
+//! - `antikt`: `JetDefinition::new(AntiKt, 0.8)?.cluster(&m)?.inclusive_jets(0.0)`;
+//! - `qantikt_primal`: one Qanti-kT run with `f64` and its mH (`with_run(seed, i, ..)`);
+//! - `triple`: one pruned-triple gradient sample, R and α together
+//!   (`gradient(|[r, a]| qanti_kt_mh(..)).sample(i)`);
+//! - `score`: one score-function gradient sample (`[Score<2>; 2]`);
+//! - `keep4`: one keep-4 triple gradient sample (`[KeepTriple<4, 2>; 2]`).
+//!
+//! Each iteration runs all 20 events (sample index i + 1 each time, so each iteration draws new
+//! histories); criterion's throughput line gives events per second, i.e. the time per event.
+//! Before the criterion group, a table of each event's N and its own times (mean of a few runs
+//! timed by hand, not by criterion) shows how each cost grows with N.
+//! `cargo bench --bench qantikt` takes about a minute and a half.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use stochad::jets::cluster::{Algorithm, JetDefinition};
+use stochad::jets::io::default_sample;
+use stochad::jets::qantikt::qanti_kt_mh;
+use stochad::jets::FourMomentum;
+use stochad::{gradient, gradient_with, with_run, KeepTriple, Score};
+
+const EVENTS: usize = 20;
+const R: f64 = 0.8;
+const ALPHA: f64 = 1.0;
+const SEED: u64 = 1;
+
+fn read_events() -> Vec<Vec<FourMomentum>> {
+    default_sample()
+        .expect("default sample")
+        .take(EVENTS)
+        .map(|e| {
+            e.expect("default sample")
+                .particles
+                .iter()
+                .map(|p| p.momentum)
+                .collect()
+        })
+        .collect()
+}
+
+/// Mean time of `reps` calls of `f(rep)`, in µs.
+fn mean_us(reps: u64, mut f: impl FnMut(u64) -> f64) -> f64 {
+    let start = Instant::now();
+    let mut sink = 0.0;
+    for rep in 0..reps {
+        sink += f(rep);
+    }
+    black_box(sink);
+    start.elapsed().as_secs_f64() * 1e6 / reps as f64
+}
+
+/// Per event: N and the time of each variant (mean of a few runs), with the ratios.
+fn per_event_table(events: &[Vec<FourMomentum>]) {
+    let def = JetDefinition::new(Algorithm::AntiKt, R).unwrap();
+    eprintln!(
+        "per event (µs, mean of a few runs timed by hand):\n{:>5} {:>4} {:>9} {:>9} {:>9} {:>9} \
+         {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "event",
+        "N",
+        "antikt",
+        "primal",
+        "triple",
+        "score",
+        "keep4",
+        "pr/akt",
+        "tr/pr",
+        "sc/pr",
+        "k4/pr"
+    );
+    for (n, ev) in events.iter().enumerate() {
+        let antikt = mean_us(20, |_| {
+            def.cluster(black_box(ev))
+                .unwrap()
+                .inclusive_jets(0.0)
+                .len() as f64
+        });
+        let primal = mean_us(10, |i| {
+            with_run(SEED, i, || qanti_kt_mh(black_box(ev), R, ALPHA)).unwrap()
+        });
+        let triple = gradient(|[r, a]| qanti_kt_mh(ev, r, a))
+            .at([R, ALPHA])
+            .seed(SEED);
+        let triple = mean_us(5, |i| triple.sample(i).unwrap().derivative[0]);
+        let score = gradient_with(|[r, a]: [Score<2>; 2]| qanti_kt_mh(ev, r, a))
+            .at([R, ALPHA])
+            .seed(SEED);
+        let score = mean_us(5, |i| score.sample(i).unwrap().derivative[0]);
+        let keep4 = gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| qanti_kt_mh(ev, r, a))
+            .at([R, ALPHA])
+            .seed(SEED);
+        let keep4 = mean_us(3, |i| keep4.sample(i).unwrap().derivative[0]);
+        eprintln!(
+            "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {score:>9.0} {keep4:>10.0} \
+             {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            ev.len(),
+            primal / antikt,
+            triple / primal,
+            score / primal,
+            keep4 / primal
+        );
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let events = read_events();
+    let sizes: Vec<usize> = events.iter().map(Vec::len).collect();
+    eprintln!(
+        "qantikt bench: {EVENTS} default events, R = {R}, α = {ALPHA}; particles per event {:?}, \
+         mean {:.1}",
+        sizes,
+        sizes.iter().sum::<usize>() as f64 / sizes.len() as f64
+    );
+    // Not in `cargo test --benches` (criterion's test mode runs each benchmark once).
+    if !std::env::args().any(|a| a == "--test") {
+        per_event_table(&events);
+    }
+    let mut group = c.benchmark_group(format!("qantikt_{EVENTS}_events"));
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+
+    let def = JetDefinition::new(Algorithm::AntiKt, R).unwrap();
+    group.bench_function("antikt", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for ev in &events {
+                n += def
+                    .cluster(black_box(ev))
+                    .unwrap()
+                    .inclusive_jets(0.0)
+                    .len();
+            }
+            black_box(n)
+        })
+    });
+
+    let mut i = 0u64;
+    group.bench_function("qantikt_primal", |b| {
+        b.iter(|| {
+            i += 1;
+            let mut m = 0.0;
+            for ev in &events {
+                m += with_run(SEED, i, || qanti_kt_mh(black_box(ev), R, ALPHA)).unwrap();
+            }
+            black_box(m)
+        })
+    });
+
+    // One estimator: a configured gradient per event, one sample of each per iteration.
+    macro_rules! estimator {
+        ($name:literal, $make:expr) => {{
+            let grads: Vec<_> = events.iter().map($make).collect();
+            group.bench_function($name, |b| {
+                b.iter(|| {
+                    i += 1;
+                    let mut d = 0.0;
+                    for g in &grads {
+                        d += g.sample(i).unwrap().derivative[0];
+                    }
+                    black_box(d)
+                })
+            });
+        }};
+    }
+    estimator!("triple", |ev: &Vec<FourMomentum>| {
+        gradient(move |[r, a]| qanti_kt_mh(ev, r, a))
+            .at([R, ALPHA])
+            .seed(SEED)
+    });
+    estimator!("score", |ev: &Vec<FourMomentum>| {
+        gradient_with(move |[r, a]: [Score<2>; 2]| qanti_kt_mh(ev, r, a))
+            .at([R, ALPHA])
+            .seed(SEED)
+    });
+    estimator!("keep4", |ev: &Vec<FourMomentum>| {
+        gradient_with(move |[r, a]: [KeepTriple<4, 2>; 2]| qanti_kt_mh(ev, r, a))
+            .at([R, ALPHA])
+            .seed(SEED)
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

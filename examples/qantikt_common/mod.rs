@@ -1,0 +1,381 @@
+//! Shared by the `qantikt_estimators` and `qantikt_variance` examples: the estimators of
+//! dE[mH]/dR and dE[mH]/dα on one Qanti-kT event, each run the way a user would write it, timed,
+//! and the small helpers both reports use. Not an example of its own (Cargo builds only
+//! `examples/*.rs` and `examples/*/main.rs`).
+
+// Each example uses part of what is here.
+#![allow(dead_code)]
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+
+use stochad::estimate::{apply_baseline, summarize, Estimator, Sample};
+use stochad::jets::io::{default_sample, Selection};
+use stochad::jets::qantikt::{QantiKt, Sampling};
+use stochad::jets::FourMomentum;
+use stochad::sample::{Categorical, Coupling, Redraw};
+use stochad::{Dual, ExactTriple, GradientEstimate, KeepTriple, Result, Score, Triple};
+
+/// An estimator of (dE[mH]/dR, dE[mH]/dα), as a row of the reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Est {
+    /// Central finite differences, common random numbers, half step h (biased, O(h²)).
+    FiniteDifferences,
+    /// Score function (REINFORCE), no baseline.
+    Score,
+    /// Score function with the leave-one-out baseline (the reference of every ratio).
+    ScoreBaseline,
+    /// Gumbel-softmax straight through at temperature τ (biased relaxation).
+    GumbelSoftmax,
+    /// Stochastic triple, pruned backend, proportional coupling, maximal redraws (the default).
+    Triple,
+    /// Stochastic triple, pruned, proportional coupling, redraws by the same uniform.
+    TripleSameUniform,
+    /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
+    TripleScoreMix,
+    /// Stochastic triple, keep-2 backend.
+    Keep2,
+    /// Stochastic triple, keep-4 backend.
+    Keep4,
+    /// Stochastic triple, keep-8 backend.
+    Keep8,
+    /// Stochastic triple, exact backend (every alternative world kept; slow).
+    ExactTriple,
+}
+
+impl Est {
+    /// The name in tables and legends.
+    pub fn label(self) -> &'static str {
+        match self {
+            Est::FiniteDifferences => "finite differences (CRN)",
+            Est::Score => "score function",
+            Est::ScoreBaseline => "score + baseline",
+            Est::GumbelSoftmax => "GS-STE",
+            Est::Triple => "triple (pruned)",
+            Est::TripleSameUniform => "triple (pruned, same-uniform redraw)",
+            Est::TripleScoreMix => "triple + score mix",
+            Est::Keep2 => "keep-2 triple",
+            Est::Keep4 => "keep-4 triple",
+            Est::Keep8 => "keep-8 triple",
+            Est::ExactTriple => "exact-backend triple",
+        }
+    }
+
+    /// The name in CSV files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Est::FiniteDifferences => "finite_differences",
+            Est::Score => "score",
+            Est::ScoreBaseline => "score_baseline",
+            Est::GumbelSoftmax => "gs_ste",
+            Est::Triple => "triple",
+            Est::TripleSameUniform => "triple_same_uniform",
+            Est::TripleScoreMix => "triple_score_mix",
+            Est::Keep2 => "keep2",
+            Est::Keep4 => "keep4",
+            Est::Keep8 => "keep8",
+            Est::ExactTriple => "exact_triple",
+        }
+    }
+
+    /// Whether the estimator is unbiased for E[mH]'s gradient.
+    pub fn unbiased(self) -> bool {
+        !matches!(self, Est::FiniteDifferences | Est::GumbelSoftmax)
+    }
+}
+
+/// What every estimate shares: seed, samples, the finite-difference half step and GS-STE's
+/// temperature.
+#[derive(Clone, Copy, Debug)]
+pub struct Setup {
+    /// The seed of every estimate (sample i of every estimator draws from the streams of
+    /// (seed, i), so the unbiased ones and finite differences follow the same primal histories).
+    pub seed: u64,
+    /// Samples per estimate.
+    pub samples: usize,
+    /// Finite differences' half step h, in R and in α.
+    pub step: f64,
+    /// GS-STE's temperature τ.
+    pub tau: f64,
+}
+
+/// One estimator's result at one point: the estimate and the time per sample.
+#[derive(Clone, Copy, Debug)]
+pub struct Measured {
+    /// Which estimator.
+    pub est: Est,
+    /// Its estimate (mean, standard error, E[mH]).
+    pub g: GradientEstimate<2>,
+    /// Time per sample in milliseconds on one core: the batch's CPU time (every thread) /
+    /// samples (Linux; elsewhere wall time × rayon threads / samples).
+    pub ms: f64,
+}
+
+/// CPU time used so far by every thread of this process, in ns, from Linux's per-thread
+/// scheduler statistics (`/proc/self/task/*/schedstat`, first field); `None` elsewhere.
+fn cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// Runs `f` and returns its value and the time per sample in ms: the CPU time of every thread
+/// (Linux), so other processes on the machine do not count, else wall time × rayon threads.
+fn timed<T>(samples: usize, f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let (cpu, wall) = (cpu_ns(), Instant::now());
+    let out = f()?;
+    let ms = match (cpu, cpu_ns()) {
+        (Some(a), Some(b)) => (b - a) as f64 * 1e-6,
+        _ => wall.elapsed().as_secs_f64() * 1e3 * rayon::current_num_threads() as f64,
+    };
+    Ok((out, ms / samples as f64))
+}
+
+/// The gradient of E[mH] with number type `S`, clustering with `q`: every run's raw sample.
+fn runs<S: Estimator<2>>(
+    event: &[FourMomentum],
+    q: QantiKt,
+    at: [f64; 2],
+    setup: &Setup,
+    baseline: bool,
+    mix: bool,
+) -> Result<Vec<Sample<2>>> {
+    stochad::gradient_with(|[r, a]: [S; 2]| q.cluster(event, r, a)?.mh())
+        .at(at)
+        .seed(setup.seed)
+        .samples(setup.samples)
+        .baseline(baseline)
+        .score_mix(mix)
+        .runs()
+}
+
+/// One estimator at `at` = (R, α): its estimate and time per sample.
+fn estimate<S: Estimator<2>>(
+    est: Est,
+    event: &[FourMomentum],
+    q: QantiKt,
+    at: [f64; 2],
+    setup: &Setup,
+    mix: bool,
+) -> Result<Measured> {
+    let (samples, ms) = timed(setup.samples, || runs::<S>(event, q, at, setup, true, mix))?;
+    Ok(Measured {
+        est,
+        g: summarize(&samples),
+        ms,
+    })
+}
+
+/// Runs the estimators `ests` at `at` = (R, α) on `event`, one after the other (each batch in
+/// parallel), calling `done` after each run with the estimators it produced. The score function
+/// with and without baseline come from one batch of runs (the baseline is applied afterwards),
+/// so they share their time.
+pub fn run_all(
+    ests: &[Est],
+    event: &[FourMomentum],
+    at: [f64; 2],
+    setup: &Setup,
+    mut done: impl FnMut(&[Est]),
+) -> Result<Vec<Measured>> {
+    let default = QantiKt::new();
+    let mut out = Vec::new();
+    let wants = |e: Est| ests.contains(&e);
+    for &est in ests {
+        let m = match est {
+            Est::FiniteDifferences => {
+                let (samples, ms) = timed(setup.samples, || {
+                    stochad::finite_differences(|[r, a]: [f64; 2]| {
+                        default.cluster(event, r, a)?.mh()
+                    })
+                    .at(at)
+                    .step(setup.step)
+                    .seed(setup.seed)
+                    .samples(setup.samples)
+                    .runs()
+                })?;
+                Measured {
+                    est,
+                    g: summarize(&samples),
+                    ms,
+                }
+            }
+            Est::Score | Est::ScoreBaseline => {
+                // Both from the first of the two met; skip the second.
+                if out
+                    .iter()
+                    .any(|m: &Measured| m.est == Est::Score || m.est == Est::ScoreBaseline)
+                {
+                    continue;
+                }
+                let (mut samples, ms) = timed(setup.samples, || {
+                    runs::<Score<2>>(event, default, at, setup, false, false)
+                })?;
+                let mut both = Vec::new();
+                if wants(Est::Score) {
+                    both.push(Measured {
+                        est: Est::Score,
+                        g: summarize(&samples),
+                        ms,
+                    });
+                }
+                if wants(Est::ScoreBaseline) {
+                    apply_baseline(&mut samples);
+                    both.push(Measured {
+                        est: Est::ScoreBaseline,
+                        g: summarize(&samples),
+                        ms,
+                    });
+                }
+                let ran: Vec<Est> = both.iter().map(|m| m.est).collect();
+                out.extend(both);
+                done(&ran);
+                continue;
+            }
+            Est::GumbelSoftmax => {
+                let gs = QantiKt::new().sampling(Sampling::GumbelSoftmax { tau: setup.tau });
+                estimate::<Dual<2>>(est, event, gs, at, setup, false)?
+            }
+            Est::Triple => estimate::<Triple<2>>(est, event, default, at, setup, false)?,
+            Est::TripleSameUniform => {
+                let same = QantiKt::new().sampling(Sampling::Categorical(Categorical {
+                    coupling: Coupling::Proportional,
+                    redraw: Redraw::SameUniform,
+                }));
+                estimate::<Triple<2>>(est, event, same, at, setup, false)?
+            }
+            Est::TripleScoreMix => estimate::<Triple<2>>(est, event, default, at, setup, true)?,
+            Est::Keep2 => estimate::<KeepTriple<2, 2>>(est, event, default, at, setup, false)?,
+            Est::Keep4 => estimate::<KeepTriple<4, 2>>(est, event, default, at, setup, false)?,
+            Est::Keep8 => estimate::<KeepTriple<8, 2>>(est, event, default, at, setup, false)?,
+            Est::ExactTriple => estimate::<ExactTriple<2>>(est, event, default, at, setup, false)?,
+        };
+        out.push(m);
+        done(&[est]);
+    }
+    Ok(out)
+}
+
+/// How many batches [`run_all`] runs for `ests` (the two score estimators share one).
+pub fn batches(ests: &[Est]) -> usize {
+    let both = ests.contains(&Est::Score) && ests.contains(&Est::ScoreBaseline);
+    ests.len() - usize::from(both)
+}
+
+/// The four-momenta of event `index` of the default sample, particles with pT > `min_pt` GeV.
+pub fn load_event(index: usize, min_pt: f64) -> std::result::Result<Vec<FourMomentum>, String> {
+    Ok(load_events(index, 1, min_pt)?.remove(0))
+}
+
+/// Events `first .. first + count` of the default sample, particles with pT > `min_pt` GeV.
+pub fn load_events(
+    first: usize,
+    count: usize,
+    min_pt: f64,
+) -> std::result::Result<Vec<Vec<FourMomentum>>, String> {
+    let selection = Selection::all()
+        .min_pt(min_pt)
+        .map_err(|e| format!("--min-particle-pt: {e}"))?;
+    let events: Vec<Vec<FourMomentum>> = default_sample()
+        .map_err(|e| e.to_string())?
+        .skip(first)
+        .take(count)
+        .map(|e| {
+            e.map(|e| {
+                selection
+                    .filter(e)
+                    .particles
+                    .iter()
+                    .map(|p| p.momentum)
+                    .collect()
+            })
+        })
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    if events.len() < count {
+        return Err(format!(
+            "the default sample has {} events; events {first}..{} asked for",
+            stochad::jets::io::DEFAULT_SAMPLE_EVENTS,
+            first + count
+        ));
+    }
+    Ok(events)
+}
+
+/// Median of `xs` (NaN for none); NaNs sort last.
+pub fn median(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Prints a line of the report above the progress bar; a closed pipe (`| head`) ends the run
+/// quietly.
+pub fn say(progress: &ProgressBar, text: &str) {
+    progress.suspend(|| {
+        if let Err(e) = writeln!(io::stdout(), "{text}") {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            panic!("writing to standard output: {e}");
+        }
+    })
+}
+
+/// Parses a positive finite number.
+pub fn positive(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be positive and finite, got {v}"))
+    }
+}
+
+/// Parses a finite number ≥ 0.
+pub fn non_negative(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be a finite number ≥ 0, got {v}"))
+    }
+}
+
+/// The values in increasing order, each once.
+pub fn dedup(xs: &[f64]) -> Vec<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+/// Fails early, before the estimates, when `output` could not be written: its directory must
+/// exist.
+pub fn check_output_dir(output: &Path) -> std::result::Result<(), String> {
+    let dir = output.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        if !dir.is_dir() {
+            return Err(format!(
+                "{}: directory {} does not exist (run from the repository root, or give another \
+                 file)",
+                output.display(),
+                dir.display()
+            ));
+        }
+    }
+    Ok(())
+}
