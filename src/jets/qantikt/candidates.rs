@@ -81,7 +81,13 @@ pub(super) fn distances<S: Scalar>(
         let [ya, pa, sa] = st.kin[a];
         if c.is_beam() {
             d.push(sa * r2);
-            on.push(st.active[a]);
+            // A plain slot's flag is the constant it was read as (it may carry a relaxation's
+            // tangent that later steps are not to see, see `State::apply_relaxed`).
+            on.push(if st.plain[a] {
+                S::from(st.active[a].value())
+            } else {
+                st.active[a]
+            });
         } else if st.plain[a] && st.plain[b] {
             // Constants: the same operations in f64.
             let [yb, pb, sb] = st.kin[b];

@@ -190,10 +190,20 @@ impl<S: Scalar> State<S> {
         }
         touched.sort_unstable();
         touched.dedup();
+        // Later steps see the primal kinematics only: the relaxation's tangents reach the jets'
+        // momenta (and so the observable) but not later distances. Letting them through later
+        // weights too compounds them step after step — single samples of 1e8–1e11 on real
+        // events — so each step's choice is relaxed on its own, straight through to the output.
+        let detach = |x: S| S::from(x.value());
         for i in touched {
-            self.kin[i] = slot_kinematics(self.p[i], self.active[i])?;
-            self.plain[i] = is_plain(&self.kin[i], self.active[i]);
-            self.search.set(i, views_of(&self.kin[i], self.active[i]));
+            let q = self.p[i];
+            let (q, a) = (
+                FourMomentum::new(detach(q.px), detach(q.py), detach(q.pz), detach(q.e)),
+                detach(self.active[i]),
+            );
+            self.kin[i] = slot_kinematics(q, a)?;
+            self.plain[i] = is_plain(&self.kin[i], a);
+            self.search.set(i, views_of(&self.kin[i], a));
         }
         let c = cands[k];
         if !c.is_beam() {
