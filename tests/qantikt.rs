@@ -284,10 +284,11 @@ fn gumbel_softmax_straight_through_is_biased() {
         .samples(20_000)
         .estimate()
         .unwrap();
-    // dE/dα is negative; the relaxation's is positive, far beyond its noise.
+    // dE/dR is off by ~10 % here, far beyond the relaxation's noise.
     assert!(
-        ex.gradient[1] < 0.0 && g.mean[1] > ex.gradient[1] + 10.0 * g.stderr[1],
-        "{g}"
+        (g.mean[0] - ex.gradient[0]).abs() > 10.0 * g.stderr[0],
+        "{g} vs {:?}",
+        ex.gradient
     );
     // Triples have no relaxation: a typed error, not a silent mix.
     let e = gradient(|[r, a]| q.cluster(event, r, a)?.mh())
