@@ -68,7 +68,12 @@ fn scalar_identity<F: Family>(fam: &F, param: f64, tangent: f64) {
 fn categorical_identity(params: &[f64], tangents: &[f64]) {
     let all: Vec<f64> = (0..params.len()).map(|k| k as f64).collect();
     for coupling in [Coupling::Inversion, Coupling::Proportional] {
-        coupling_identity(&Categorical::with_coupling(coupling), params, tangents, &all);
+        coupling_identity(
+            &Categorical::with_coupling(coupling),
+            params,
+            tangents,
+            &all,
+        );
     }
 }
 
@@ -105,7 +110,13 @@ fn categorical_case() -> impl Strategy<Value = (Vec<f64>, Vec<f64>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    // Bounded so a bug fails fast: 24 cases, at most 64 shrinking steps and 20 s of shrinking.
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        max_shrink_iters: 64,
+        max_shrink_time: 20_000,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn scalar_couplings_are_unbiased(p in 0.02..0.98f64, lambda in 0.1..60.0f64, d in -2.0..2.0f64) {
@@ -231,7 +242,14 @@ fn sampled_jumps_match_rates_in_expectation() {
                         .iter()
                         .map(|j| j.weight * g(j.target))
                         .sum();
-                    let (mean, se) = sampled_jump_mean(&cat, p, d, k, g, 20_000);
+                    let (mean, se) = sampled_jump_mean(&cat, p, d, k, g, 100_000);
+                    // Power: a 5 % error of the expected jump would fail (deterministic
+                    // couplings have σ̂ = 0 and are compared to rounding).
+                    assert!(
+                        5.0 * se <= 0.05 * want.abs(),
+                        "{coupling:?} p = {p:?} k = {k} g = {name}: too weak, 5σ̂ = {} vs {want}",
+                        5.0 * se
+                    );
                     assert!(
                         (mean - want).abs() <= 5.0 * se + 1e-10 * (1.0 + want.abs()),
                         "{coupling:?} p = {p:?} δ = {d:?} k = {k} g = {name}: {mean} ± {se} vs {want}"
@@ -310,8 +328,14 @@ fn inversion_reproduces_the_mass() {
         inversion_matches_pmf(&Poisson, &[lambda]);
     }
     for coupling in [Coupling::Inversion, Coupling::Proportional] {
-        inversion_matches_pmf(&Categorical::with_coupling(coupling), &[0.0, 0.3, 0.0, 0.0, 0.7]);
-        inversion_matches_pmf(&Categorical::with_coupling(coupling), &[0.1, 0.2, 0.3, 0.4, 0.0]);
+        inversion_matches_pmf(
+            &Categorical::with_coupling(coupling),
+            &[0.0, 0.3, 0.0, 0.0, 0.7],
+        );
+        inversion_matches_pmf(
+            &Categorical::with_coupling(coupling),
+            &[0.1, 0.2, 0.3, 0.4, 0.0],
+        );
     }
     // Probabilities whose float sum is 1 − ε: the last category is still the one drawn at u → 1.
     let p = [0.1, 0.2, 0.7 - 1e-16, 0.0];
