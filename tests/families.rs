@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use stochad::context::Stream;
 use stochad::sample::{
-    bernoulli, binomial, categorical, categorical_logits, categorical_with, geometric, poisson,
-    Bernoulli, Binomial, Categorical, Coupling, Family, Geometric, Poisson,
+    bernoulli, binomial, categorical, categorical_by, categorical_logits, categorical_with,
+    geometric, poisson, Bernoulli, Binomial, Categorical, Coupling, Family, Geometric, Poisson,
 };
 use stochad::{with_run, Dual, Error, Result, Scalar};
 
@@ -457,4 +457,50 @@ fn f64_and_dual_runs_take_the_same_path() {
         "the program's outcomes barely vary: {}",
         distinct.len()
     );
+}
+
+/// The coupling asked for is the one used. p = (0.2, 0.3, 0.5) with δ = (0.1, 0, −0.1), drawn 2:
+/// the inversion coupling moves the draw to its layout neighbour 1 (which takes over the stretch
+/// the moving boundary uncovers), the proportional one to the only category that gains, 0.
+#[test]
+fn the_requested_coupling_is_used() {
+    use stochad::Triple;
+    let (p, d) = ([0.2, 0.3, 0.5], [0.1, 0.0, -0.1]);
+    for (coupling, target) in [(Coupling::Inversion, 1.0), (Coupling::Proportional, 0.0)] {
+        let fam = Categorical::with_coupling(coupling);
+        assert_eq!(fam.coupling, coupling);
+        let rates = fam.jump_rates(&p, &d, 2.0);
+        assert_eq!(rates.len(), 1, "{coupling:?}: {rates:?}");
+        assert_eq!(rates[0].target, target, "{coupling:?}");
+        assert!(
+            (rates[0].weight - 0.1 / 0.5).abs() < 1e-15,
+            "{coupling:?}: {rates:?}"
+        );
+        // Through the samplers: every world opened from a primal 2 lands on `target`.
+        let mut seen = 0;
+        for i in 0..400 {
+            let alts = with_run(60, i, || -> Result<Vec<f64>> {
+                let w = [
+                    Triple::new(0.2, [0.1]),
+                    Triple::from(0.3),
+                    Triple::new(0.5, [-0.1]),
+                ];
+                let by = Categorical {
+                    coupling,
+                    ..Default::default()
+                };
+                let mut alts = Vec::new();
+                for k in [categorical_with(&w, coupling)?, categorical_by(&w, &by)?] {
+                    if k.value() == 2.0 {
+                        alts.extend(k.worlds().iter().map(|&wd| k.value_in(wd)));
+                    }
+                }
+                Ok(alts)
+            })
+            .unwrap();
+            assert!(alts.iter().all(|&a| a == target), "{coupling:?}: {alts:?}");
+            seen += alts.len();
+        }
+        assert!(seen > 20, "{coupling:?}: only {seen} jumps from 2");
+    }
 }

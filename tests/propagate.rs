@@ -250,3 +250,25 @@ fn select_with_several_worlds_is_unbiased() {
     let p = p.estimate().unwrap();
     assert_close("pruned, one direction", p.mean, p.stderr, exact);
 }
+
+/// Inside `propagate` the function sees plain values — the primal's and each world's — so it may
+/// branch with the comparison operators on its input, not only on `value()`: no comparison is
+/// reported as one a perturbation would flip.
+#[test]
+fn comparisons_inside_propagate_see_plain_values() {
+    fn prog<S: Scalar>(t: S) -> Result<S> {
+        let k = bernoulli(t)?;
+        propagate(|k: S| if k > 0.5 { t.sin() } else { t.cos() }, k)
+    }
+    // E = t sin t + (1 − t) cos t.
+    let t = 0.4f64;
+    let exact = t.sin() + t * t.cos() - t.cos() - (1.0 - t) * t.sin();
+    check_powered("pruned", exact, N, |n| {
+        let d = derivative(|t| prog(t)).at(t).samples(n).seed(36);
+        ms(d.estimate().unwrap())
+    });
+    check_powered("exact", exact, N, |n| {
+        let e = derivative_with(|t: ExactTriple| prog(t)).at(t).samples(n);
+        ms(e.seed(37).estimate().unwrap())
+    });
+}
