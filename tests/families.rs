@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use stochad::context::Stream;
 use stochad::sample::{
-    bernoulli, binomial, categorical, categorical_logits, categorical_with, geometric, poisson,
-    Bernoulli, Binomial, Categorical, Coupling, Family, Geometric, Poisson,
+    bernoulli, binomial, categorical, categorical_by, categorical_logits, categorical_with,
+    geometric, poisson, Bernoulli, Binomial, Categorical, Coupling, Family, Geometric, Poisson,
 };
 use stochad::{with_run, Dual, Error, Result, Scalar};
 
@@ -110,7 +110,13 @@ fn categorical_case() -> impl Strategy<Value = (Vec<f64>, Vec<f64>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    // Bounded so a bug fails fast: 24 cases, at most 64 shrinking steps and 20 s of shrinking.
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        max_shrink_iters: 64,
+        max_shrink_time: 20_000,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn scalar_couplings_are_unbiased(p in 0.02..0.98f64, lambda in 0.1..60.0f64, d in -2.0..2.0f64) {
@@ -236,7 +242,14 @@ fn sampled_jumps_match_rates_in_expectation() {
                         .iter()
                         .map(|j| j.weight * g(j.target))
                         .sum();
-                    let (mean, se) = sampled_jump_mean(&cat, p, d, k, g, 20_000);
+                    let (mean, se) = sampled_jump_mean(&cat, p, d, k, g, 100_000);
+                    // Power: a 5 % error of the expected jump would fail (deterministic
+                    // couplings have σ̂ = 0 and are compared to rounding).
+                    assert!(
+                        5.0 * se <= 0.05 * want.abs(),
+                        "{coupling:?} p = {p:?} k = {k} g = {name}: too weak, 5σ̂ = {} vs {want}",
+                        5.0 * se
+                    );
                     assert!(
                         (mean - want).abs() <= 5.0 * se + 1e-10 * (1.0 + want.abs()),
                         "{coupling:?} p = {p:?} δ = {d:?} k = {k} g = {name}: {mean} ± {se} vs {want}"
@@ -444,4 +457,50 @@ fn f64_and_dual_runs_take_the_same_path() {
         "the program's outcomes barely vary: {}",
         distinct.len()
     );
+}
+
+/// The coupling asked for is the one used. p = (0.2, 0.3, 0.5) with δ = (0.1, 0, −0.1), drawn 2:
+/// the inversion coupling moves the draw to its layout neighbour 1 (which takes over the stretch
+/// the moving boundary uncovers), the proportional one to the only category that gains, 0.
+#[test]
+fn the_requested_coupling_is_used() {
+    use stochad::Triple;
+    let (p, d) = ([0.2, 0.3, 0.5], [0.1, 0.0, -0.1]);
+    for (coupling, target) in [(Coupling::Inversion, 1.0), (Coupling::Proportional, 0.0)] {
+        let fam = Categorical::with_coupling(coupling);
+        assert_eq!(fam.coupling, coupling);
+        let rates = fam.jump_rates(&p, &d, 2.0);
+        assert_eq!(rates.len(), 1, "{coupling:?}: {rates:?}");
+        assert_eq!(rates[0].target, target, "{coupling:?}");
+        assert!(
+            (rates[0].weight - 0.1 / 0.5).abs() < 1e-15,
+            "{coupling:?}: {rates:?}"
+        );
+        // Through the samplers: every world opened from a primal 2 lands on `target`.
+        let mut seen = 0;
+        for i in 0..400 {
+            let alts = with_run(60, i, || -> Result<Vec<f64>> {
+                let w = [
+                    Triple::new(0.2, [0.1]),
+                    Triple::from(0.3),
+                    Triple::new(0.5, [-0.1]),
+                ];
+                let by = Categorical {
+                    coupling,
+                    ..Default::default()
+                };
+                let mut alts = Vec::new();
+                for k in [categorical_with(&w, coupling)?, categorical_by(&w, &by)?] {
+                    if k.value() == 2.0 {
+                        alts.extend(k.worlds().iter().map(|&wd| k.value_in(wd)));
+                    }
+                }
+                Ok(alts)
+            })
+            .unwrap();
+            assert!(alts.iter().all(|&a| a == target), "{coupling:?}: {alts:?}");
+            seen += alts.len();
+        }
+        assert!(seen > 20, "{coupling:?}: only {seen} jumps from 2");
+    }
 }

@@ -264,6 +264,7 @@ fn writer_refuses_what_the_format_cannot_carry() {
 // ---------------------------------------------------------------- CSV errors
 
 const HEAD: &str = "event,px,py,pz,e,pid\n";
+const HEAD_LINE: &str = "event,px,py,pz,e,pid";
 
 #[test]
 fn csv_accepts_blank_lines_crlf_and_a_missing_final_newline() {
@@ -302,6 +303,35 @@ fn csv_malformed_rows_name_the_line_and_the_problem() {
     assert_parse_error(&format!("{HEAD}0,1,0,0,inf,211\n"), 2, "non-finite");
     assert_parse_error(&format!("{HEAD}0,3,4,0,4.99,22\n"), 2, "below |p|");
     assert_parse_error(&format!("{HEAD}0,0,0,0,-1,22\n"), 2, "below |p|");
+}
+
+/// Every column count but six is an error naming the count — in particular five, a row missing
+/// its particle id, which must not be read as pid 0 — on the first row and after good rows.
+#[test]
+fn csv_rows_with_a_missing_or_extra_column_are_errors() {
+    let ok = "0,1,0,0,2,211\n";
+    for (row, n) in [
+        ("0,1,0,0,2", 5),
+        ("0,1,0,0,2,", 6),
+        ("0,1,0,0", 4),
+        ("0", 1),
+        ("0,1,0,0,2,211,", 7),
+    ] {
+        if n == 6 {
+            // Six columns, the last one empty: a bad id, not a default one.
+            assert_parse_error(&format!("{HEAD}{row}\n"), 2, "bad PDG particle id");
+            continue;
+        }
+        let found = format!("expected 6 comma-separated columns ({HEAD_LINE}), found {n}");
+        assert_parse_error(&format!("{HEAD}{row}\n"), 2, &found);
+        assert_parse_error(&format!("{HEAD}{ok}{ok}{row}\n{ok}"), 4, &found);
+    }
+    // A whole file of five-column rows (as a writer that forgot the id would produce).
+    assert!(read_all(&format!("{HEAD}0,1,0,0,2\n0,0,1,0,2\n")).is_err());
+    assert_eq!(
+        read_all(&format!("{HEAD}{ok}")).unwrap()[0].particles,
+        vec![particle(1.0, 0.0, 0.0, 2.0, 211)]
+    );
 }
 
 #[test]
@@ -800,7 +830,13 @@ fn mutate(mut bytes: Vec<u8>, ops: &[(u8, usize, usize, u8)]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    // Bounded so a bug fails fast: 64 cases, at most 64 shrinking steps and 20 s of shrinking.
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        max_shrink_iters: 64,
+        max_shrink_time: 20_000,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..400),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_close, sin_cos_exact};
+use common::{assert_close, check_powered, ms, sin_cos_exact};
 use stochad::sample::{bernoulli, categorical_with, Coupling};
 use stochad::{
     derivative, derivative_with, exact, index, propagate, select, Dual, Error, ExactTriple, Result,
@@ -22,25 +22,19 @@ fn sin_cos_branch<S: Scalar>(t: S) -> Result<S> {
 #[test]
 fn a_branch_through_propagate_is_unbiased() {
     for t in [-0.6, 0.5] {
-        let d = derivative(|t| sin_cos_branch(t))
-            .at(t)
-            .samples(N)
-            .seed(1)
-            .estimate()
-            .unwrap();
-        assert_close("pruned", d.mean, d.stderr, sin_cos_exact(t));
-        let e = derivative_with(|t: ExactTriple| sin_cos_branch(t))
-            .at(t)
-            .samples(N)
-            .seed(2);
-        let e = e.estimate().unwrap();
-        assert_close("exact", e.mean, e.stderr, sin_cos_exact(t));
-        let s = derivative_with(|t: Score| sin_cos_branch(t))
-            .at(t)
-            .samples(N)
-            .seed(3);
-        let s = s.estimate().unwrap();
-        assert_close("score", s.mean, s.stderr, sin_cos_exact(t));
+        let exact = sin_cos_exact(t);
+        check_powered(&format!("pruned θ = {t}"), exact, N, |n| {
+            let d = derivative(|t| sin_cos_branch(t)).at(t).samples(n);
+            ms(d.seed(1).estimate().unwrap())
+        });
+        check_powered(&format!("exact θ = {t}"), exact, N, |n| {
+            let e = derivative_with(|t: ExactTriple| sin_cos_branch(t)).at(t);
+            ms(e.samples(n).seed(2).estimate().unwrap())
+        });
+        check_powered(&format!("score θ = {t}"), exact, N, |n| {
+            let s = derivative_with(|t: Score| sin_cos_branch(t)).at(t);
+            ms(s.samples(n).seed(3).estimate().unwrap())
+        });
     }
 }
 
@@ -55,13 +49,10 @@ fn indexing_a_table_with_a_categorical() {
     for c in [Coupling::Inversion, Coupling::Proportional] {
         for p in [0.3, 0.8] {
             // E = p/2 (3.5 + 5.2) + (1 − p) 8.4: derivative 4.35 − 8.4.
-            let d = derivative(|p| table(p, c))
-                .at(p)
-                .samples(N)
-                .seed(4)
-                .estimate()
-                .unwrap();
-            assert_close(&format!("{c:?} p={p}"), d.mean, d.stderr, 4.35 - 8.4);
+            check_powered(&format!("{c:?} p={p}"), 4.35 - 8.4, N, |n| {
+                let d = derivative(|p| table(p, c)).at(p).samples(n).seed(4);
+                ms(d.estimate().unwrap())
+            });
             let ex = exact::derivative(|p: Dual| table(p, c), p).unwrap();
             assert!((ex.gradient[0] - (4.35 - 8.4)).abs() < 1e-12);
         }
@@ -172,4 +163,112 @@ fn four_momenta_through_select() {
         .estimate()
         .unwrap();
     assert_close("mass of a selected momentum", d.mean, d.stderr, mb - ma);
+}
+
+/// Items indexed by `k1 + 2·k2` for two coins.
+const ITEMS: [f64; 4] = [1.0, 3.0, 7.0, 15.0];
+
+/// `propagate` replays *every* world its input carries, and each world's output lands in that
+/// world: checked run by run where two worlds meet — worlds of two directions (pruned triple,
+/// which keeps one per direction) and two worlds of one direction (exact triple, which keeps all).
+#[test]
+fn every_world_is_replayed_where_two_worlds_meet() {
+    fn check<S: Scalar>(k: S, what: &str) -> Result<()> {
+        let out = select(&ITEMS.map(S::from), k)?;
+        let worlds = k.worlds();
+        assert_eq!(out.value(), ITEMS[k.value() as usize], "{what}");
+        for &w in &worlds {
+            let want = ITEMS[k.value_in(w) as usize];
+            assert_eq!(out.value_in(w), want, "{what}: world {w:?}");
+        }
+        // The output moves in every world in which the selected item changes (here: all).
+        assert_eq!(out.worlds().as_slice(), worlds.as_slice(), "{what}");
+        Ok(())
+    }
+    let mut met = [0usize; 2];
+    for i in 0..200 {
+        stochad::with_run(30, i, || -> Result<()> {
+            // Two directions: coin a opens a world of direction 0, coin b one of direction 1.
+            let (a, b) = (
+                stochad::Triple::<2>::variable(0.3, 0),
+                stochad::Triple::<2>::variable(0.6, 1),
+            );
+            let k = bernoulli(a)? + bernoulli(b)? * 2.0;
+            met[0] += (k.worlds().len() == 2) as usize;
+            check(k, "pruned, two directions")?;
+            // One direction, two coins, exact backend: both worlds kept and replayed.
+            let t = ExactTriple::<1>::variable(0.3, 0);
+            let k = bernoulli(t)? + bernoulli(t)? * 2.0;
+            met[1] += (k.worlds().len() == 2) as usize;
+            check(k, "exact, two worlds of one direction")
+        })
+        .unwrap();
+    }
+    assert!(
+        met[0] > 20 && met[1] > 20,
+        "two worlds met too rarely: {met:?}"
+    );
+}
+
+/// The same selection as estimates: gradients of two directions through `select` (pruned and
+/// exact triples, score mix) and the exact triple with two worlds of one direction.
+#[test]
+fn select_with_several_worlds_is_unbiased() {
+    fn two<S: Scalar>([a, b]: [S; 2]) -> Result<S> {
+        select(&ITEMS.map(S::from), bernoulli(a)? + bernoulli(b)? * 2.0)
+    }
+    // P(k) = (1−a)(1−b), a(1−b), (1−a)b, ab:
+    //   d/da = (1−b)(3−1) + b(15−7), d/db = (1−a)(7−1) + a(15−3).
+    let (a, b) = (0.3, 0.6);
+    let want = [(1.0 - b) * 2.0 + b * 8.0, (1.0 - a) * 6.0 + a * 12.0];
+    let check = |name: &str, g: stochad::GradientEstimate<2>| {
+        for (d, &w) in want.iter().enumerate() {
+            assert_close(&format!("{name} d{d}"), g.mean[d], g.stderr[d], w);
+        }
+    };
+    let g = stochad::gradient(|x| two(x)).at([a, b]).samples(N).seed(31);
+    check("pruned", g.estimate().unwrap());
+    let g = stochad::gradient(|x| two(x)).at([a, b]).samples(N).seed(32);
+    check("score mix", g.score_mix(true).estimate().unwrap());
+    let g = stochad::gradient_with(|x: [ExactTriple<2>; 2]| two(x));
+    check(
+        "exact",
+        g.at([a, b]).samples(N).seed(33).estimate().unwrap(),
+    );
+    // One parameter, both coins: E = Σ_k P(k) items[k] with a = b = θ.
+    let t = 0.3;
+    let exact =
+        -2.0 * (1.0 - t) * ITEMS[0] + (1.0 - 2.0 * t) * (ITEMS[1] + ITEMS[2]) + 2.0 * t * ITEMS[3];
+    let e = derivative_with(|t: ExactTriple| two([t, t]))
+        .at(t)
+        .samples(N)
+        .seed(34)
+        .estimate()
+        .unwrap();
+    assert_close("exact, one direction", e.mean, e.stderr, exact);
+    let p = derivative(|t| two([t, t])).at(t).samples(N).seed(35);
+    let p = p.estimate().unwrap();
+    assert_close("pruned, one direction", p.mean, p.stderr, exact);
+}
+
+/// Inside `propagate` the function sees plain values — the primal's and each world's — so it may
+/// branch with the comparison operators on its input, not only on `value()`: no comparison is
+/// reported as one a perturbation would flip.
+#[test]
+fn comparisons_inside_propagate_see_plain_values() {
+    fn prog<S: Scalar>(t: S) -> Result<S> {
+        let k = bernoulli(t)?;
+        propagate(|k: S| if k > 0.5 { t.sin() } else { t.cos() }, k)
+    }
+    // E = t sin t + (1 − t) cos t.
+    let t = 0.4f64;
+    let exact = t.sin() + t * t.cos() - t.cos() - (1.0 - t) * t.sin();
+    check_powered("pruned", exact, N, |n| {
+        let d = derivative(|t| prog(t)).at(t).samples(n).seed(36);
+        ms(d.estimate().unwrap())
+    });
+    check_powered("exact", exact, N, |n| {
+        let e = derivative_with(|t: ExactTriple| prog(t)).at(t).samples(n);
+        ms(e.seed(37).estimate().unwrap())
+    });
 }

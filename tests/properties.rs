@@ -28,7 +28,13 @@ fn mixed<S: Scalar>(t: S, k: usize) -> Result<S> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+    // Bounded so a bug fails fast: 16 cases, at most 64 shrinking steps and 20 s of shrinking.
+    #![proptest_config(ProptestConfig {
+        cases: 16,
+        max_shrink_iters: 64,
+        max_shrink_time: 20_000,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn every_number_type_takes_the_primal_path(seed in any::<u64>(), t in 0.2f64..0.9, k in 1usize..6) {
@@ -78,4 +84,71 @@ proptest! {
                 "pruned {} vs exact {}", x.derivative[0], y.derivative[0]);
         }
     }
+}
+
+/// Pruning with unequal Δ and weights of both signs: the pruned triple keeps one of the worlds
+/// that meet with probability ∝ |weight| and reweights it, so over the pruning coins it averages
+/// to the exact backend's Σ weight·Δ of the same run. Compared run by run on the same primal
+/// paths (the paired difference isolates the pruning coins) and against the analytic derivative.
+#[test]
+fn pruning_with_unequal_jumps_matches_the_exact_backend() {
+    // 1·Bernoulli(0.9θ) + 5·Bernoulli(0.2θ) − 2·Bernoulli(1 − 0.5θ): derivative 0.9 + 1 + 1 = 2.9.
+    // At θ = 0.9 the first coin's jump weighs 0.9/0.19 ≈ 4.7, the second's 0.2/0.82 ≈ 0.24, the
+    // third's −0.5/0.55 ≈ −0.9; their Δ are +1, +5 and +2.
+    fn prog<S: Scalar>(t: S) -> Result<S> {
+        Ok(bernoulli(t * 0.9)? + bernoulli(t * 0.2)? * 5.0 - bernoulli(-(t * 0.5) + 1.0)? * 2.0)
+    }
+    let (theta, want, n) = (0.9, 2.9, 40_000);
+    let pruned = derivative(|t| prog(t))
+        .at(theta)
+        .samples(n)
+        .seed(40)
+        .runs()
+        .unwrap();
+    let exact = derivative_with(|t: ExactTriple| prog(t))
+        .at(theta)
+        .samples(n)
+        .seed(40)
+        .runs()
+        .unwrap();
+    let diff: Vec<f64> = pruned
+        .iter()
+        .zip(&exact)
+        .map(|(p, e)| {
+            assert_eq!(p.value, e.value, "the same primal path");
+            p.derivative[0] - e.derivative[0]
+        })
+        .collect();
+    let mean = diff.iter().sum::<f64>() / n as f64;
+    let var = diff.iter().map(|d| (d - mean) * (d - mean)).sum::<f64>() / (n - 1) as f64;
+    let se = (var / n as f64).sqrt();
+    // Pruning happened in a good share of the runs (the difference is not trivially 0).
+    assert!(diff.iter().filter(|d| d.abs() > 1e-9).count() > n / 10);
+    assert!(
+        5.0 * se < 0.05 * want,
+        "too weak: 5σ̂ = {} vs |d| = {want}",
+        5.0 * se
+    );
+    assert!(
+        mean.abs() < 5.0 * se,
+        "pruned − exact = {mean} ± {se} over the same runs"
+    );
+    let mean_of = |runs: &[stochad::estimate::Sample<1>]| {
+        runs.iter().map(|s| s.derivative[0]).sum::<f64>() / n as f64
+    };
+    let (p, e) = (mean_of(&pruned), mean_of(&exact));
+    let se_e = {
+        let v = exact
+            .iter()
+            .map(|s| (s.derivative[0] - e).powi(2))
+            .sum::<f64>()
+            / (n - 1) as f64;
+        (v / n as f64).sqrt()
+    };
+    assert!(5.0 * se_e < 0.05 * want, "too weak: 5σ̂ = {}", 5.0 * se_e);
+    assert!(
+        (e - want).abs() < 5.0 * se_e,
+        "exact backend {e} ± {se_e} vs {want}"
+    );
+    assert!((p - e - mean).abs() < 1e-9);
 }

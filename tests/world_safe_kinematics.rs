@@ -394,3 +394,50 @@ fn rapidity_derivative_across_pz_zero_is_unbiased() {
     assert_close("dE[y]/dθ", d.mean, d.stderr, exact);
     assert!(5.0 * d.stderr < 0.05 * exact.abs(), "{d:?} vs {exact}");
 }
+
+/// Rapidity and pseudorapidity of momenta with known values, in both hemispheres: the
+/// clustering is symmetric under y → −y, so only absolute values like these can see a sign
+/// error. (3, 4, ±12, 13) is massless with y = η = ±ln 5; (1, 2, ±2, 4) is massive with
+/// y = ±½ ln 3 and η = ±atanh(2/3) = ±½ ln 5.
+#[test]
+fn rapidity_of_known_momenta_in_both_hemispheres() {
+    for sign in [1.0, -1.0] {
+        let massless = FourMomentum::new(3.0, 4.0, 12.0 * sign, 13.0);
+        let massive = FourMomentum::new(1.0, 2.0, 2.0 * sign, 4.0);
+        let close = |got: f64, want: f64| (got - want).abs() < 1e-14;
+        assert!(close(massless.rapidity(), sign * 5f64.ln()), "{massless:?}");
+        assert!(close(massless.pseudorapidity(), sign * 5f64.ln()));
+        assert!(
+            close(massive.rapidity(), sign * 0.5 * 3f64.ln()),
+            "{massive:?}"
+        );
+        assert!(close(massive.pseudorapidity(), sign * 0.5 * 5f64.ln()));
+        // dy/dpz at fixed E, px, py is E/(E² − pz²): 4/12 for the massive one, either sign.
+        let d = FourMomentum::new(
+            stochad::Dual::<1>::from(1.0),
+            stochad::Dual::from(2.0),
+            stochad::Dual::variable(2.0 * sign, 0),
+            stochad::Dual::from(4.0),
+        )
+        .rapidity();
+        assert!(close(d.value, sign * 0.5 * 3f64.ln()) && close(d.tangent[0], 1.0 / 3.0));
+        // A world in the other hemisphere: pz = 2·sign − 4·sign·k, so k = 1 mirrors it.
+        let mut crossed = 0;
+        for i in 0..RUNS {
+            stochad::with_run(50, i, || -> Result<()> {
+                let k = bernoulli(Triple::variable(THETA, 0))?;
+                let pz = Triple::from(2.0 * sign) - k * (4.0 * sign);
+                let y = FourMomentum::new(c(1.0), c(2.0), pz, c(4.0)).rapidity();
+                let primal = sign * 0.5 * 3f64.ln() * (1.0 - 2.0 * k.value());
+                assert!(close(y.value(), primal), "{y:?}");
+                for w in y.worlds() {
+                    assert!(close(y.value_in(w), -primal), "{y:?}");
+                    crossed += 1;
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert!(crossed > 0);
+    }
+}

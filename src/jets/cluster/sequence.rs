@@ -406,8 +406,32 @@ mod tests {
         assert_eq!(jd[1].momentum.px.tangent[0], 0.0);
     }
 
+    /// `f()` on another thread, failing if it takes longer than `secs`: a search that loops
+    /// forever (a bug in the tiles' bookkeeping) fails the test instead of hanging it. The
+    /// stuck thread is left behind and ends with the test process.
+    fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+            Ok(t) => t,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("no result after {secs} s: an endless loop?")
+            }
+            Err(e) => panic!("the clustering thread failed: {e}"),
+        }
+    }
+
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        // Bounded: 48 cases, at most 32 shrinking steps and 20 s of shrinking, each case under
+        // a 10 s watchdog (a case takes milliseconds). A bug fails within about a minute.
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 48,
+            max_shrink_iters: 32,
+            max_shrink_time: 20_000,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
         /// Random events (no exact ties): the tiled search takes exactly the plain search's
         /// steps, across φ = 0/2π, large rapidities and every radius.
         #[test]
@@ -437,10 +461,16 @@ mod tests {
                 .collect();
             let alg = [Algorithm::Kt, Algorithm::CambridgeAachen, Algorithm::AntiKt][alg];
             let def = JetDefinition::new(alg, r).unwrap();
-            let plain = def.with_strategy(Strategy::N2Plain).cluster(&ps).unwrap();
-            let tiled = def.with_strategy(Strategy::N2Tiled).cluster(&ps).unwrap();
-            proptest::prop_assert_eq!(plain.objects(), tiled.objects());
-            proptest::prop_assert_eq!(plain.inclusive_jets(0.0), tiled.inclusive_jets(0.0));
+            let (plain, tiled) = within(10, move || {
+                let plain = def.with_strategy(Strategy::N2Plain).cluster(&ps).unwrap();
+                let tiled = def.with_strategy(Strategy::N2Tiled).cluster(&ps).unwrap();
+                (
+                    (plain.objects().to_vec(), plain.inclusive_jets(0.0)),
+                    (tiled.objects().to_vec(), tiled.inclusive_jets(0.0)),
+                )
+            });
+            proptest::prop_assert_eq!(plain.0, tiled.0);
+            proptest::prop_assert_eq!(plain.1, tiled.1);
         }
     }
 }

@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""Plants the bugs of issue 10's table one at a time and checks that the test written for each
+one fails with it (and passes without it).
+
+    python3 tools/plant_mutations.py            # every row (~1 min per row after a first build)
+    python3 tools/plant_mutations.py tanh cbrt  # only these rows
+    python3 tools/plant_mutations.py --list     # the rows
+
+The working tree is never touched: the script copies it (without target/ and .git/) to
+$PLANT_DIR (default $TMPDIR/stochad-plant or /tmp/stochad-plant), builds there with its own
+target directory (release, incremental, no debug info, so a row rebuilds in seconds), plants a
+row by replacing one exact piece of source text (the row fails loudly if that text is gone: the
+code moved on and the row needs updating), runs the row's tests, and restores the file.
+
+Exit status 0 when every planted bug was caught. The broad complement is `cargo mutants` (see
+docs/mutation_testing.md); these rows are the bugs a review found the suite blind to.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.environ.get(
+    "PLANT_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "stochad-plant")
+)
+SRC = os.path.join(WORK, "src")
+TIMEOUT = 900  # seconds per row (build + tests): a planted endless loop fails, not hangs
+
+# (name, bug, file, [(original text, planted text), ...], [(test target, test name), ...])
+ROWS = [
+    (
+        "baseline",
+        "leave-one-out baseline includes the sample itself (bias d/n)",
+        "src/estimate.rs",
+        [(
+            "        let b = (total - s.value) / (n - 1) as f64;\n        for d in 0..N {",
+            "        let b = total / n as f64;\n        for d in 0..N {",
+        )],
+        [("estimator_arithmetic", "leave_one_out_baseline_by_hand")],
+    ),
+    (
+        "score-mix-own-half",
+        "score mix fits λ on the sample's own half",
+        "src/estimate.rs",
+        [(
+            "let lam = lambda[1 - i % 2];",
+            "let lam = lambda[i % 2];",
+        )],
+        [("estimator_arithmetic", "score_mix_by_hand")],
+    ),
+    (
+        "categorical-score",
+        "categorical score drops its −Σdw/Σw term",
+        "src/sample/categorical.rs",
+        [(
+            "tangents[k] / params[k] - sum4(tangents) / sum4(params)",
+            "tangents[k] / params[k]",
+        )],
+        [
+            ("estimator_arithmetic", "categorical_score_by_hand"),
+            ("estimators", "score_without_baseline_on_unnormalised_categoricals"),
+        ],
+    ),
+    (
+        "logits-temperature",
+        "categorical_logits temperature off by 5 %",
+        "src/sample/mod.rs",
+        [(
+            "logits.iter().map(|&l| (l - max).exp()).collect();",
+            "logits.iter().map(|&l| ((l - max) * 1.05).exp()).collect();",
+        )],
+        [("programs", "softmax_categorical_against_an_independent_softmax")],
+    ),
+    (
+        "tanh",
+        "tanh derivative 1 − f² → 1 + f²",
+        "src/scalar.rs",
+        [(
+            "self.map1(f64::tanh, |_, fx| 1.0 - fx * fx)",
+            "self.map1(f64::tanh, |_, fx| 1.0 + fx * fx)",
+        )],
+        [("scalar_methods", "derivatives_of_every_method_on_every_number_type")],
+    ),
+    (
+        "cbrt",
+        "cbrt derivative 1/(3f²) → 1/(3f)",
+        "src/scalar.rs",
+        [(
+            "self.map1(f64::cbrt, |_, fx| 1.0 / (3.0 * fx * fx))",
+            "self.map1(f64::cbrt, |_, fx| 1.0 / (3.0 * fx))",
+        )],
+        [("scalar_methods", "derivatives_of_every_method_on_every_number_type")],
+    ),
+    (
+        "log10",
+        "log10 derivative uses ln 2 instead of ln 10",
+        "src/scalar.rs",
+        [(
+            "self.map1(f64::log10, |x, _| 1.0 / (x * std::f64::consts::LN_10))",
+            "self.map1(f64::log10, |x, _| 1.0 / (x * std::f64::consts::LN_2))",
+        )],
+        [("scalar_methods", "derivatives_of_every_method_on_every_number_type")],
+    ),
+    (
+        "asin",
+        "asin derivative 1/√(1 − x²) → 1/√(1 + x²)",
+        "src/scalar.rs",
+        [(
+            "self.map1(f64::asin, |x, _| 1.0 / (1.0 - x * x).sqrt())",
+            "self.map1(f64::asin, |x, _| 1.0 / (1.0 + x * x).sqrt())",
+        )],
+        [("scalar_methods", "derivatives_of_every_method_on_every_number_type")],
+    ),
+    (
+        "acos",
+        "acos derivative sign flipped",
+        "src/scalar.rs",
+        [(
+            "self.map1(f64::acos, |x, _| -1.0 / (1.0 - x * x).sqrt())",
+            "self.map1(f64::acos, |x, _| 1.0 / (1.0 - x * x).sqrt())",
+        )],
+        [("scalar_methods", "derivatives_of_every_method_on_every_number_type")],
+    ),
+    (
+        "exp_m1",
+        "exp_m1 derivative f + 1 → f",
+        "src/scalar.rs",
+        [(
+            "self.map1(f64::exp_m1, |_, fx| fx + 1.0)",
+            "self.map1(f64::exp_m1, |_, fx| fx)",
+        )],
+        [("scalar_methods", "derivatives_of_every_method_on_every_number_type")],
+    ),
+    (
+        "smoothed-draw",
+        "smoothed draw ignores the perturbations its parameters carry",
+        "src/triple/smoothed.rs",
+        [(
+            ".map(|(t, p)| t + p).collect();",
+            ".map(|(t, _p)| *t).collect();",
+        )],
+        [("estimators", "smoothed_draw_follows_the_perturbations_of_its_parameters")],
+    ),
+    (
+        "propagate-first-world",
+        "propagate replays only the first world",
+        "src/propagate.rs",
+        [(
+            "    for w in worlds {",
+            "    for w in worlds.into_iter().take(1) {",
+        )],
+        [
+            ("propagate", "every_world_is_replayed_where_two_worlds_meet"),
+            ("propagate", "select_with_several_worlds_is_unbiased"),
+        ],
+    ),
+    (
+        "pruning-probability",
+        "pruning keeps the survivor with the other's probability",
+        "src/triple/pruned.rs",
+        [(
+            "if ctx.coupling_uniform() * total < wb.abs() {",
+            "if ctx.coupling_uniform() * total < wa.abs() {",
+        )],
+        [("properties", "pruning_with_unequal_jumps_matches_the_exact_backend")],
+    ),
+    (
+        "inversion-right",
+        "inversion coupling never jumps right",
+        "src/sample/categorical.rs",
+        [(
+            "        (left, right)\n    }",
+            "        let _ = right;\n        (left, Vec::new())\n    }",
+        )],
+        [("programs", "categoricals_with_falling_probabilities")],
+    ),
+    (
+        "rapidity-sign",
+        "rapidity sign flipped for all pz",
+        "src/jets/momentum.rs",
+        [(
+            "        if pz > 0.0 {\n            -y\n        } else {\n            y\n        }",
+            "        if pz > 0.0 {\n            y\n        } else {\n            -y\n        }",
+        )],
+        [("world_safe_kinematics", "rapidity_of_known_momenta_in_both_hemispheres")],
+    ),
+    # Survivors of `cargo mutants` closed by new tests (docs/mutation_testing.md).
+    (
+        "without-worlds",
+        "(cargo mutants) propagate's primal run sees the input's worlds",
+        "src/triple/mod.rs",
+        [(
+            "            perts: [B::Pert::default(); N],\n            ..self",
+            "            ..self",
+        )],
+        [("propagate", "comparisons_inside_propagate_see_plain_values")],
+    ),
+    (
+        "with-coupling",
+        "(cargo mutants) Categorical::with_coupling ignores its coupling",
+        "src/sample/categorical.rs",
+        [(
+            "            coupling,\n            ..Self::default()",
+            "            ..Self::default()",
+        )],
+        [("families", "the_requested_coupling_is_used")],
+    ),
+    (
+        "tiled-endless-loop",
+        "(not in the table) a tile list that points at itself: the tiled search loops forever",
+        "src/jets/cluster/tiled.rs",
+        [(
+            "        if p == NONE {\n            self.head[tile as usize] = n;",
+            "        if p == NONE {\n            self.head[tile as usize] = s as u32;",
+        )],
+        [("lib", "tiled_equals_plain_on_random_events")],
+    ),
+    (
+        "csv-five-columns",
+        "CSV row with 5 columns read as pid 0",
+        "src/jets/io/csv.rs",
+        [
+            ("    if n != fields.len() {", "    if n != fields.len() && n != 5 {"),
+            (
+                "    let pid = check::pid(fields[5])?;",
+                "    let pid = if n == 5 { 0 } else { check::pid(fields[5])? };",
+            ),
+        ],
+        [("io", "csv_rows_with_a_missing_or_extra_column_are_errors")],
+    ),
+]
+
+
+def run(cmd, timeout=TIMEOUT):
+    """Runs `cmd` in the copy; returns (exit status or None on timeout, seconds, output)."""
+    env = dict(os.environ)
+    env["CARGO_TARGET_DIR"] = os.path.join(WORK, "target")
+    env["CARGO_PROFILE_RELEASE_INCREMENTAL"] = "true"
+    env["CARGO_PROFILE_RELEASE_DEBUG"] = "0"
+    t0 = time.time()
+    try:
+        p = subprocess.run(
+            cmd, cwd=SRC, env=env, capture_output=True, text=True, timeout=timeout
+        )
+        return p.returncode, time.time() - t0, p.stdout + p.stderr
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") + (e.stderr or b"").decode(
+            errors="replace"
+        )
+        return None, time.time() - t0, out
+
+
+def copy_tree():
+    if os.path.exists(SRC):
+        shutil.rmtree(SRC)
+    os.makedirs(SRC)
+    with tarfile.open(os.path.join(WORK, "tree.tar"), "w") as tar:
+        for name in os.listdir(ROOT):
+            if name not in ("target", ".git"):
+                tar.add(os.path.join(ROOT, name), arcname=name)
+    with tarfile.open(os.path.join(WORK, "tree.tar")) as tar:
+        tar.extractall(SRC)
+    os.remove(os.path.join(WORK, "tree.tar"))
+
+
+def tests_of(row):
+    """The cargo commands running a row's tests (one per test target)."""
+    by_target = {}
+    for target, name in row[4]:
+        by_target.setdefault(target, []).append(name)
+    return [
+        ["cargo", "test", "--release", *target_args(t), "--", "--test-threads=2", *names]
+        for t, names in by_target.items()
+    ]
+
+
+def target_args(target):
+    """Cargo's selection of a test target: `lib` is the library's unit tests."""
+    return ["--lib"] if target == "lib" else ["--test", target]
+
+
+def main(argv):
+    if "--list" in argv:
+        for r in ROWS:
+            print(f"{r[0]:24} {r[1]}  [{r[2]}]")
+        return 0
+    rows = [r for r in ROWS if not argv or r[0] in argv]
+    unknown = set(argv) - {r[0] for r in ROWS}
+    if unknown:
+        print(f"unknown rows: {sorted(unknown)}", file=sys.stderr)
+        return 2
+    os.makedirs(WORK, exist_ok=True)
+    copy_tree()
+    print(f"copy of {ROOT} in {SRC}; building (the first build takes a few minutes)")
+    targets = sorted({t for r in rows for t, _ in r[4]})
+    status, secs, out = run(
+        ["cargo", "test", "--release", "--no-run"] + [a for t in targets for a in target_args(t)]
+    )
+    if status != 0:
+        print(out[-3000:])
+        print("the unmutated copy does not build")
+        return 2
+    # Without the bug every row's tests pass.
+    for r in rows:
+        for cmd in tests_of(r):
+            status, secs, out = run(cmd)
+            if status != 0:
+                print(out[-3000:])
+                print(f"{r[0]}: the tests fail WITHOUT the planted bug: {' '.join(cmd)}")
+                return 2
+    print("unmutated: every row's tests pass\n")
+    missed = []
+    for name, bug, path, edits, tests in rows:
+        full = os.path.join(SRC, path)
+        text = open(full, encoding="utf-8").read()
+        planted = text
+        for old, new in edits:
+            if planted.count(old) != 1:
+                break
+            planted = planted.replace(old, new)
+        else:
+            old = None
+        if old is not None:
+            print(f"{name}: the original text {old!r} is not found exactly once in {path}: update the row")
+            missed.append(name)
+            continue
+        open(full, "w", encoding="utf-8").write(planted)
+        try:
+            status, secs, out = run(["cargo", "test", "--release", "--no-run"] + [
+                a for t, _ in tests for a in target_args(t)
+            ])
+            if status != 0:
+                print(out[-2000:])
+                print(f"{name}: the planted bug does not compile: update the row")
+                missed.append(name)
+                continue
+            verdicts = []
+            for cmd in tests_of((name, bug, path, edits, tests)):
+                status, secs, out = run(cmd)
+                failed = [
+                    l.split()[1] for l in out.splitlines() if l.startswith("test ") and l.endswith("FAILED")
+                ]
+                if status is None:
+                    verdicts.append(f"{cmd[4] if cmd[3] == '--test' else 'lib'}: TIMEOUT after {secs:.0f} s (counts as caught)")
+                elif status != 0:
+                    verdicts.append(f"{cmd[4] if cmd[3] == '--test' else 'lib'}: caught by {', '.join(failed) or 'a failure'} ({secs:.1f} s)")
+                    # The first assertion message, to see by how much.
+                    lines = out.splitlines()
+                    for i, l in enumerate(lines):
+                        if "panicked at" in l and i + 1 < len(lines):
+                            verdicts.append("    " + lines[i + 1][:300])
+                            break
+                else:
+                    verdicts.append(f"{cmd[4] if cmd[3] == '--test' else 'lib'}: MISSED")
+            caught = all("MISSED" not in v for v in verdicts)
+            if not caught:
+                missed.append(name)
+            print(f"{'caught' if caught else 'MISSED'}  {name}: {bug}")
+            for v in verdicts:
+                print(f"        {v}")
+        finally:
+            open(full, "w", encoding="utf-8").write(text)
+    print()
+    if missed:
+        print(f"{len(missed)} of {len(rows)} rows not caught: {', '.join(missed)}")
+        return 1
+    print(f"all {len(rows)} planted bugs caught")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
