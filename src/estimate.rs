@@ -41,7 +41,29 @@ fn run_score<const N: usize>() -> Result<[f64; N]> {
 }
 
 /// A number type the drivers can differentiate with: it builds the input variables and reads one
-/// run's estimate off the output.
+/// run's estimate off the output. Implemented by [`Dual`], [`Score`] and every
+/// [`StochasticTriple`] backend; re-exported as `stochad::Estimator`.
+///
+/// Bound on it to write helpers generic over the estimator (`S: Estimator<1>` for
+/// [`derivative_with`], `S: Estimator<N>` for [`gradient_with`]):
+///
+/// ```
+/// use stochad::{sample::bernoulli, Estimate, Estimator, ExactTriple, Score, Triple};
+///
+/// /// d/dp E[3·Bernoulli(p)] (= 3) with the estimator `S`.
+/// fn coin<S: Estimator<1>>(p: f64) -> stochad::Result<Estimate> {
+///     stochad::derivative_with(|p: S| Ok::<_, stochad::Error>(bernoulli(p)? * 3.0))
+///         .at(p).samples(10_000).seed(7).estimate()
+/// }
+/// for (name, e) in [
+///     ("pruned", coin::<Triple>(0.3)?),
+///     ("exact", coin::<ExactTriple>(0.3)?),
+///     ("score", coin::<Score>(0.3)?),
+/// ] {
+///     assert!((e.mean - 3.0).abs() < 5.0 * e.stderr, "{name}: {e}");
+/// }
+/// # Ok::<(), stochad::Error>(())
+/// ```
 pub trait Estimator<const N: usize>: Scalar {
     /// Name for reports, e.g. `"triple(pruned)"`.
     const NAME: &'static str;

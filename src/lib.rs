@@ -80,7 +80,7 @@ pub use dual::{DrawRule, Dual, DualNumber, Pathwise};
 pub use error::{Error, Result};
 pub use estimate::{
     derivative, derivative_with, finite_difference, finite_differences, gradient, gradient_with,
-    Estimate, GradientEstimate,
+    Estimate, Estimator, GradientEstimate,
 };
 pub use propagate::{couple, index, propagate, select};
 pub use scalar::{Scalar, World};

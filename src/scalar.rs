@@ -369,21 +369,37 @@ pub trait Scalar:
         })
     }
     /// The larger of two numbers (derivative of the larger; of `self` on a tie). Continuous, so
-    /// safe for perturbed values.
+    /// safe for perturbed values. `other` may be a number of the same type or an `f64`, like the
+    /// right operand of the arithmetic operators.
+    ///
+    /// ```
+    /// use stochad::{Dual, Scalar};
+    /// let x = Dual::<1>::variable(-2.0, 0);
+    /// assert_eq!(Scalar::max(x, 0.0), Dual::new(0.0, [0.0]));
+    /// assert_eq!(Scalar::max(x, Dual::from(-3.0)), x);
+    /// ```
     #[inline]
-    fn max(self, other: Self) -> Self {
+    fn max(self, other: impl Into<Self>) -> Self {
         self.map2(
-            other,
+            other.into(),
             f64::max,
             |x, y, _| if x >= y { 1.0 } else { 0.0 },
             |x, y, _| if x >= y { 0.0 } else { 1.0 },
         )
     }
-    /// The smaller of two numbers (derivative of the smaller; of `self` on a tie).
+    /// The smaller of two numbers (derivative of the smaller; of `self` on a tie). `other` may be
+    /// a number of the same type or an `f64`.
+    ///
+    /// ```
+    /// use stochad::{Dual, Scalar};
+    /// let x = Dual::<1>::variable(2.0, 0);
+    /// assert_eq!(Scalar::min(x, 1.0), Dual::new(1.0, [0.0]));
+    /// assert_eq!(Scalar::min(x, Dual::from(3.0)), x);
+    /// ```
     #[inline]
-    fn min(self, other: Self) -> Self {
+    fn min(self, other: impl Into<Self>) -> Self {
         self.map2(
-            other,
+            other.into(),
             f64::min,
             |x, y, _| if x <= y { 1.0 } else { 0.0 },
             |x, y, _| if x <= y { 0.0 } else { 1.0 },
