@@ -13,6 +13,7 @@ use rand_pcg::Pcg64;
 use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
+use crate::sample::Coupling;
 
 /// A stream of uniform random numbers (PCG-XSL-RR 128/64, a named, version-stable algorithm).
 #[derive(Clone, Debug)]
@@ -116,6 +117,8 @@ pub struct RunContext {
     pub(crate) mode: Mode,
     /// Whether stochastic triples also record the score of their draws (for the score mix).
     pub(crate) record_score: bool,
+    /// The coupling of categorical draws that name none (the driver's `.coupling(…)`).
+    pub(crate) default_coupling: Coupling,
 }
 
 impl RunContext {
@@ -133,6 +136,7 @@ impl RunContext {
             draws: 0,
             mode: Mode::Sample,
             record_score: false,
+            default_coupling: Coupling::default(),
         }
     }
 

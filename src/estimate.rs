@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use crate::context::{run_in, with_ctx, RunContext};
 use crate::dual::Dual;
 use crate::error::{Error, Result};
+use crate::sample::Coupling;
 use crate::scalar::Scalar;
 use crate::scalars::IntoResult;
 use crate::score::Score;
@@ -166,20 +167,30 @@ where
     }
 }
 
+/// What a driver sets in each run's context.
+#[derive(Clone, Copy, Debug, Default)]
+struct RunOptions {
+    /// Triples also record the score of their draws (score mix).
+    record_score: bool,
+    /// Coupling of categorical draws that name none.
+    coupling: Coupling,
+}
+
 /// Runs sample `index` of `p` at `at` under `seed` and reads its estimate.
 fn run_sample<S, P, const N: usize>(
     p: &P,
     at: [f64; N],
     seed: u64,
     index: u64,
-    record_score: bool,
+    options: RunOptions,
 ) -> Result<Sample<N>>
 where
     S: Estimator<N>,
     P: Program<S, N>,
 {
     let mut ctx = RunContext::new(seed, index);
-    ctx.record_score = record_score;
+    ctx.record_score = options.record_score;
+    ctx.default_coupling = options.coupling;
     run_in(ctx, || {
         let out = p.call(std::array::from_fn(|d| S::input(at[d], d)))?;
         S::read(&out)
@@ -385,6 +396,7 @@ pub struct Gradient<S, P, const N: usize> {
     samples: usize,
     baseline: bool,
     score_mix: bool,
+    coupling: Coupling,
     _s: PhantomData<fn() -> S>,
 }
 
@@ -401,6 +413,7 @@ where
             samples: 1000,
             baseline: true,
             score_mix: false,
+            coupling: Coupling::default(),
             _s: PhantomData,
         }
     }
@@ -439,6 +452,33 @@ where
         self
     }
 
+    /// The coupling of every categorical draw of the run that names none
+    /// ([`categorical`](crate::sample::categorical),
+    /// [`categorical_logits`](crate::sample::categorical_logits)); draws with an explicit
+    /// coupling or family keep theirs. Default [`Coupling::Proportional`]. See [`Coupling`] for
+    /// when each has the lower variance. (The exact oracle needs no coupling: its value does not
+    /// depend on one.)
+    ///
+    /// ```
+    /// use stochad::sample::{categorical, Coupling};
+    /// // E[K] for K ~ Categorical(1 − θ, θ/2, θ/2): derivative 1.5.
+    /// let g = stochad::gradient(|[t]| categorical(&[-t + 1.0, t * 0.5, t * 0.5]))
+    ///     .at([0.4]).samples(20_000).coupling(Coupling::Inversion).estimate()?;
+    /// assert!((g.mean[0] - 1.5).abs() < 5.0 * g.stderr[0]);
+    /// # Ok::<(), stochad::Error>(())
+    /// ```
+    pub fn coupling(mut self, coupling: Coupling) -> Self {
+        self.coupling = coupling;
+        self
+    }
+
+    fn options(&self, record_score: bool) -> RunOptions {
+        RunOptions {
+            record_score,
+            coupling: self.coupling,
+        }
+    }
+
     fn check(&self) -> Result<()> {
         if self.score_mix && !S::supports_score_mix() {
             return Err(Error::config(format!(
@@ -460,7 +500,7 @@ where
     /// One run's unbiased estimate (sample `index`; score function without baseline).
     pub fn sample(&self, index: u64) -> Result<Sample<N>> {
         self.check()?;
-        run_sample(&self.f, self.at, self.seed, index, false)
+        run_sample(&self.f, self.at, self.seed, index, self.options(false))
     }
 
     /// Every run's result, in sample order, with the baseline applied when configured. The first
@@ -468,9 +508,10 @@ where
     pub fn runs(&self) -> Result<Vec<Sample<N>>> {
         self.check()?;
         let (f, at, seed, mix) = (&self.f, self.at, self.seed, self.score_mix);
+        let options = self.options(mix);
         let results: Vec<Result<Sample<N>>> = (0..self.samples as u64)
             .into_par_iter()
-            .map(|i| run_sample(f, at, seed, i, mix))
+            .map(|i| run_sample(f, at, seed, i, options))
             .collect();
         let mut samples = results.into_iter().collect::<Result<Vec<_>>>()?;
         if mix {
@@ -524,6 +565,11 @@ where
     /// [`Gradient::score_mix`]).
     pub fn score_mix(mut self, on: bool) -> Self {
         self.inner = self.inner.score_mix(on);
+        self
+    }
+    /// The coupling of categorical draws that name none (see [`Gradient::coupling`]).
+    pub fn coupling(mut self, coupling: Coupling) -> Self {
+        self.inner = self.inner.coupling(coupling);
         self
     }
     /// One run's unbiased derivative estimate (sample `index`).

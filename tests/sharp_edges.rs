@@ -6,14 +6,137 @@
 
 mod common;
 
-use common::assert_close;
-use stochad::sample::bernoulli;
+use common::{assert_close, check_powered, ms};
+use stochad::sample::{
+    bernoulli, categorical, categorical_logits, categorical_logits_by, categorical_logits_with,
+    categorical_with, Categorical, Coupling,
+};
 use stochad::{
-    derivative_with, Dual, Error, Estimate, Estimator, ExactTriple, Scalar, Score, SmoothedTriple,
-    Triple,
+    derivative, derivative_with, exact, Dual, Error, Estimate, Estimator, ExactTriple, Result,
+    Scalar, Score, SmoothedTriple, Triple,
 };
 
 const N: usize = 20_000;
+
+/// The run's default coupling reaches every categorical draw that names none — `categorical`
+/// and `categorical_logits` — and no other; the default stays bit-identical to an explicit
+/// `Coupling::Proportional`.
+#[test]
+fn the_drivers_default_coupling_reaches_unnamed_draws_only() {
+    fn w<S: Scalar>(t: S) -> [S; 4] {
+        [-t + 1.0, t * 0.5, t * 0.25, t * 0.25]
+    }
+    fn f<S: Scalar>(k: S) -> S {
+        k * k
+    }
+    let run = |c: Option<Coupling>, prog: fn(Triple) -> Result<Triple>| -> Estimate {
+        let d = derivative(prog).at(0.4).samples(2_000).seed(3);
+        let d = match c {
+            Some(c) => d.coupling(c),
+            None => d,
+        };
+        d.estimate().unwrap()
+    };
+    let unnamed: fn(Triple) -> Result<Triple> = |t| Ok(f(categorical(&w(t))?));
+    let logits: fn(Triple) -> Result<Triple> =
+        |t| Ok(f(categorical_logits(&w(t).map(|x| x.ln()))?));
+    let inversion: fn(Triple) -> Result<Triple> =
+        |t| Ok(f(categorical_with(&w(t), Coupling::Inversion)?));
+    let proportional: fn(Triple) -> Result<Triple> =
+        |t| Ok(f(categorical_with(&w(t), Coupling::Proportional)?));
+    let logits_inv: fn(Triple) -> Result<Triple> = |t| {
+        let l = w(t).map(|x| x.ln());
+        Ok(f(categorical_logits_with(&l, Coupling::Inversion)?))
+    };
+    let logits_prop: fn(Triple) -> Result<Triple> = |t| {
+        let l = w(t).map(|x| x.ln());
+        let fam = Categorical::with_coupling(Coupling::Proportional);
+        Ok(f(categorical_logits_by(&l, &fam)?))
+    };
+    // Default: proportional, bit for bit.
+    assert_eq!(run(None, unnamed), run(None, proportional));
+    assert_eq!(run(None, logits), run(None, logits_prop));
+    // Set on the driver: inversion for the unnamed draws…
+    assert_eq!(
+        run(Some(Coupling::Inversion), unnamed),
+        run(None, inversion)
+    );
+    assert_eq!(
+        run(Some(Coupling::Inversion), logits),
+        run(None, logits_inv)
+    );
+    assert_ne!(run(Some(Coupling::Inversion), unnamed), run(None, unnamed));
+    // …but a draw that names its coupling keeps it.
+    assert_eq!(
+        run(Some(Coupling::Inversion), proportional),
+        run(None, proportional)
+    );
+    assert_eq!(
+        run(Some(Coupling::Inversion), logits_prop),
+        run(None, logits_prop)
+    );
+    // And both are unbiased through the logits: E[K²] = θ/2 + θ + 9θ/4, derivative 3.75.
+    let ex = exact::derivative(|t: Dual| Ok::<_, Error>(f(categorical(&w(t))?)), 0.4).unwrap();
+    assert!((ex.gradient[0] - 3.75).abs() < 1e-12);
+    for c in [Coupling::Inversion, Coupling::Proportional] {
+        check_powered(&format!("logits {c:?}"), 3.75, N, |n| {
+            let d = derivative(logits).at(0.4).samples(n).seed(4).coupling(c);
+            ms(d.estimate().unwrap())
+        });
+    }
+}
+
+/// The per-sample standard deviation of d/dθ E[f(K)], K ~ Categorical(softmax(θ·s)), under both
+/// couplings, for outcomes `f` laid out along the categories. Returns (inversion, proportional).
+fn coupling_std(s: &'static [f64], f: &'static [f64], theta: f64) -> (f64, f64) {
+    let prog = move |t: Triple| -> Result<Triple> {
+        let logits: Vec<Triple> = s.iter().map(|&si| t * si).collect();
+        stochad::index(f, categorical_logits(&logits)?)
+    };
+    let ex = exact::derivative(
+        |t: Dual| {
+            let logits: Vec<Dual> = s.iter().map(|&si| t * si).collect();
+            stochad::index(f, categorical_logits(&logits)?)
+        },
+        theta,
+    )
+    .unwrap()
+    .gradient[0];
+    let sd = |c: Coupling| {
+        let e = derivative(prog)
+            .at(theta)
+            .samples(5 * N)
+            .seed(5)
+            .coupling(c);
+        let e = e.estimate().unwrap();
+        assert_close(&format!("{c:?}"), e.mean, e.stderr, ex);
+        e.std_dev()
+    };
+    (sd(Coupling::Inversion), sd(Coupling::Proportional))
+}
+
+/// When each coupling wins (the numbers in `Coupling`'s docs): eight categories whose
+/// probabilities tilt with θ (logits θ·s_k). Outcomes that change smoothly along the layout
+/// (f = s: neighbours alike) favour inversion, whose jumps go to layout neighbours; the same
+/// outcomes scattered over the layout (neighbours unlike) favour proportional, whose jump
+/// targets ignore the layout and whose total jump rate is the smallest possible.
+#[test]
+fn inversion_wins_on_smooth_layouts_proportional_on_scattered_ones() {
+    const S: [f64; 8] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+    const SCATTERED: [f64; 8] = [0.0, 7.0, 2.0, 5.0, 4.0, 3.0, 6.0, 1.0];
+    let (inv, prop) = coupling_std(&S, &S, 0.2);
+    println!("smooth layout: std inversion {inv:.3}, proportional {prop:.3}");
+    assert!(
+        inv < 0.9 * prop,
+        "smooth: inversion {inv} vs proportional {prop}"
+    );
+    let (inv, prop) = coupling_std(&SCATTERED, &SCATTERED, 0.2);
+    println!("scattered layout: std inversion {inv:.3}, proportional {prop:.3}");
+    assert!(
+        prop < 0.9 * inv,
+        "scattered: inversion {inv} vs proportional {prop}"
+    );
+}
 
 /// `stochad::Estimator` is reachable from the crate root for helpers generic over estimators.
 #[test]
