@@ -33,6 +33,20 @@ pub enum Error {
         /// The primal operands.
         rhs: f64,
     },
+    /// Strict mode ([`Gradient::strict`](crate::estimate::Gradient::strict)): the program read
+    /// `.value()` of a number that carries alternative worlds, outside
+    /// [`propagate`](crate::propagate). A branch on it would follow the primal in every world and
+    /// bias the estimate silently; `file:line:column` is the read.
+    PerturbedValueRead {
+        /// Source file of the `.value()` call.
+        file: &'static str,
+        /// Its line.
+        line: u32,
+        /// Its column.
+        column: u32,
+        /// The primal value read.
+        value: f64,
+    },
     /// A sampler or a perturbation was used outside a run set up by an estimator driver or
     /// [`with_run`](crate::with_run).
     NoRunContext {
@@ -111,6 +125,19 @@ impl fmt::Display for Error {
                 f,
                 "comparison `{lhs} {op} {rhs}` would flip in an alternative world carried by a \
                  perturbation; route this branch through stochad::propagate"
+            ),
+            Error::PerturbedValueRead {
+                file,
+                line,
+                column,
+                value,
+            } => write!(
+                f,
+                "strict mode: `.value()` (= {value}) of a number carrying alternative worlds was \
+                 read at {file}:{line}:{column}, outside stochad::propagate; a branch on it \
+                 follows the primal in every world and biases the estimate. Move the branch into \
+                 stochad::propagate (or index/select), which runs it in every world; to read the \
+                 value for logging only, use stochad::scalars::primal"
             ),
             Error::NoRunContext { what } => write!(
                 f,

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
-use crate::context::{run_in, with_ctx, RunContext};
+use crate::context::{run_in, with_ctx, RunContext, StrictGuard};
 use crate::dual::Dual;
 use crate::error::{Error, Result};
 use crate::sample::Coupling;
@@ -119,7 +119,11 @@ impl<B: Backend, const N: usize> Estimator<N> for StochasticTriple<B, N> {
         StochasticTriple::variable(value, dir)
     }
     fn read(out: &Self) -> Result<Sample<N>> {
-        if let Some(e) = with_ctx("reading an output", |ctx| ctx.flip.take())? {
+        // A strict-mode read names its call site: report it before the comparison it may explain.
+        let (read, flip) = with_ctx("reading an output", |ctx| {
+            (ctx.value_read.take(), ctx.flip.take())
+        })?;
+        if let Some(e) = read.or(flip) {
             return Err(e);
         }
         Ok(Sample {
@@ -174,6 +178,8 @@ struct RunOptions {
     record_score: bool,
     /// Coupling of categorical draws that name none.
     coupling: Coupling,
+    /// `.value()` of a number with live worlds is an error.
+    strict: bool,
 }
 
 /// Runs sample `index` of `p` at `at` under `seed` and reads its estimate.
@@ -191,6 +197,7 @@ where
     let mut ctx = RunContext::new(seed, index);
     ctx.record_score = options.record_score;
     ctx.default_coupling = options.coupling;
+    ctx.strict = options.strict;
     run_in(ctx, || {
         let out = p.call(std::array::from_fn(|d| S::input(at[d], d)))?;
         S::read(&out)
@@ -397,6 +404,7 @@ pub struct Gradient<S, P, const N: usize> {
     baseline: bool,
     score_mix: bool,
     coupling: Coupling,
+    strict: bool,
     _s: PhantomData<fn() -> S>,
 }
 
@@ -414,6 +422,7 @@ where
             baseline: true,
             score_mix: false,
             coupling: Coupling::default(),
+            strict: false,
             _s: PhantomData,
         }
     }
@@ -472,10 +481,37 @@ where
         self
     }
 
+    /// Strict mode (default off): a `.value()` read, outside [`propagate`](crate::propagate), of a
+    /// number that carries live alternative worlds fails the run with
+    /// [`Error::PerturbedValueRead`] naming the call's file, line and column — the silent bias
+    /// of a branch on the primal value made loud. Every such read counts, also harmless ones
+    /// (logging: read those with [`scalars::primal`](crate::scalars::primal)). Stochastic triples
+    /// only; other number types carry no worlds. Meant for your own program logic: library code
+    /// that reads primal values of perturbed numbers on purpose (the jet clustering's world-aware
+    /// bookkeeping in [`jets`](crate::jets)) trips it too. Off, it costs a triple's `.value()`
+    /// one relaxed atomic load and a never-taken branch.
+    ///
+    /// ```
+    /// use stochad::{sample::bernoulli, Error, Scalar};
+    /// let branchy = stochad::derivative(|p| {
+    ///     let k = bernoulli(p)?;
+    ///     Ok::<_, Error>(if k.value() > 0.5 { p.sin() } else { p.cos() })
+    /// });
+    /// match branchy.at(0.5).samples(100).strict(true).estimate() {
+    ///     Err(Error::PerturbedValueRead { file, line, .. }) => assert!(line > 0 && !file.is_empty()),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn strict(mut self, on: bool) -> Self {
+        self.strict = on;
+        self
+    }
+
     fn options(&self, record_score: bool) -> RunOptions {
         RunOptions {
             record_score,
             coupling: self.coupling,
+            strict: self.strict,
         }
     }
 
@@ -500,6 +536,7 @@ where
     /// One run's unbiased estimate (sample `index`; score function without baseline).
     pub fn sample(&self, index: u64) -> Result<Sample<N>> {
         self.check()?;
+        let _strict = StrictGuard::new(self.strict);
         run_sample(&self.f, self.at, self.seed, index, self.options(false))
     }
 
@@ -509,6 +546,7 @@ where
         self.check()?;
         let (f, at, seed, mix) = (&self.f, self.at, self.seed, self.score_mix);
         let options = self.options(mix);
+        let _strict = StrictGuard::new(self.strict);
         let results: Vec<Result<Sample<N>>> = (0..self.samples as u64)
             .into_par_iter()
             .map(|i| run_sample(f, at, seed, i, options))
@@ -570,6 +608,12 @@ where
     /// The coupling of categorical draws that name none (see [`Gradient::coupling`]).
     pub fn coupling(mut self, coupling: Coupling) -> Self {
         self.inner = self.inner.coupling(coupling);
+        self
+    }
+    /// Strict mode: `.value()` of a perturbed number outside `propagate` is an error naming the
+    /// call site (see [`Gradient::strict`]).
+    pub fn strict(mut self, on: bool) -> Self {
+        self.inner = self.inner.strict(on);
         self
     }
     /// One run's unbiased derivative estimate (sample `index`).

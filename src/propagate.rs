@@ -134,7 +134,7 @@ where
     T: Scalars<Scalar = S> + Clone,
 {
     propagate(
-        |k: S| -> Result<T> { Ok(items[index_of(k.value(), items.len())?].clone()) },
+        |k: S| -> Result<T> { Ok(items[index_of(k.primal_value(), items.len())?].clone()) },
         k,
     )
 }
@@ -152,7 +152,7 @@ where
 /// ```
 pub fn index<S: Scalar>(values: &[f64], k: S) -> Result<S> {
     propagate(
-        |k: S| -> Result<S> { Ok(S::from(values[index_of(k.value(), values.len())?])) },
+        |k: S| -> Result<S> { Ok(S::from(values[index_of(k.primal_value(), values.len())?])) },
         k,
     )
 }

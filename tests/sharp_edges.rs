@@ -12,11 +12,88 @@ use stochad::sample::{
     categorical_with, Categorical, Coupling,
 };
 use stochad::{
-    derivative, derivative_with, exact, Dual, Error, Estimate, Estimator, ExactTriple, Result,
-    Scalar, Score, SmoothedTriple, Triple,
+    derivative, derivative_with, exact, propagate, Dual, Error, Estimate, Estimator, ExactTriple,
+    Result, Scalar, Score, SmoothedTriple, Triple,
 };
 
 const N: usize = 20_000;
+
+/// Strict mode names the line of a `.value()` read that steers a branch outside `propagate`;
+/// the same program runs (silently biased) without it, and the branch through `propagate` passes
+/// strict mode with the very same estimate as without it.
+#[test]
+fn strict_mode_names_the_value_read() {
+    let read_line = line!() + 3;
+    let biased = |p: Triple| -> Result<Triple> {
+        let k = bernoulli(p)?;
+        Ok(if k.value() == 1.0 { p * 3.0 } else { p })
+    };
+    let e = derivative(biased)
+        .at(0.3)
+        .samples(200)
+        .strict(true)
+        .estimate();
+    match e {
+        Err(Error::PerturbedValueRead { file, line, .. }) => {
+            assert!(file.ends_with("sharp_edges.rs"), "{file}");
+            assert_eq!(line, read_line);
+        }
+        other => panic!("strict mode missed the read: {other:?}"),
+    }
+    let msg = derivative(biased)
+        .at(0.3)
+        .samples(200)
+        .strict(true)
+        .estimate()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains(&format!("sharp_edges.rs:{read_line}")),
+        "{msg}"
+    );
+    assert!(msg.contains("propagate"), "{msg}");
+    // Off (the default), the biased program runs: E = p·3p + (1 − p)·p, d = 4p + 1 = 2.2, but
+    // the estimate is only the pathwise 3·P(k = 1) + P(k = 0) = 1.6.
+    let off = derivative(biased)
+        .at(0.3)
+        .samples(N)
+        .seed(1)
+        .estimate()
+        .unwrap();
+    assert!((off.mean - 1.6).abs() < 5.0 * off.stderr + 1e-12, "{off}");
+    // One sample alone is checked too.
+    let one = (0..50).map(|i| derivative(biased).at(0.3).strict(true).sample(i));
+    assert!(one
+        .into_iter()
+        .any(|r| matches!(r, Err(Error::PerturbedValueRead { .. }))));
+    // Right: the branch inside propagate, strict or not, same numbers.
+    let right = |p: Triple| -> Result<Triple> {
+        let k = bernoulli(p)?;
+        propagate(|k: Triple| if k.value() == 1.0 { p * 3.0 } else { p }, k)
+    };
+    let strict = derivative(right).at(0.3).samples(N).seed(2).strict(true);
+    let strict = strict.estimate().unwrap();
+    let plain = derivative(right)
+        .at(0.3)
+        .samples(N)
+        .seed(2)
+        .estimate()
+        .unwrap();
+    assert_eq!(strict, plain);
+    assert_close("branch through propagate", strict.mean, strict.stderr, 2.2);
+    // Reads for logging go through `scalars::primal`, which strict mode lets pass.
+    let logged = |p: Triple| -> Result<Triple> {
+        let k = bernoulli(p)?;
+        let _shown = stochad::scalars::primal(&k);
+        Ok(k * 3.0)
+    };
+    assert!(derivative(logged)
+        .at(0.3)
+        .samples(200)
+        .strict(true)
+        .estimate()
+        .is_ok());
+}
 
 /// The run's default coupling reaches every categorical draw that names none — `categorical`
 /// and `categorical_logits` — and no other; the default stays bit-identical to an explicit

@@ -82,7 +82,7 @@ pub(crate) fn draw_in<F: Family>(ctx: &mut RunContext, family: &F, params: &[f64
 
 /// The primal values of a slice of scalars.
 pub(crate) fn values<S: Scalar>(params: &[S]) -> smallvec::SmallVec<[f64; 8]> {
-    params.iter().map(|p| p.value()).collect()
+    params.iter().map(|p| p.primal_value()).collect()
 }
 
 /// Bernoulli(p): 1 with probability `p`, else 0.
@@ -271,7 +271,7 @@ pub fn categorical_logits_with<S: Scalar>(logits: &[S], coupling: Coupling) -> R
 pub fn categorical_logits_by<S: Scalar>(logits: &[S], family: &Categorical) -> Result<S> {
     let mut max = f64::NEG_INFINITY;
     for (i, l) in logits.iter().enumerate() {
-        let v = l.value();
+        let v = l.primal_value();
         if v.is_nan() || v == f64::INFINITY {
             return Err(Error::InvalidWeights {
                 reason: format!("logit {i} is {v}"),

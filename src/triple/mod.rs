@@ -109,6 +109,15 @@ impl<B: Backend, const N: usize> StochasticTriple<B, N> {
         self.delta[dir] + B::contribution(&self.perts[dir])
     }
 
+    /// Strict mode: records a read of the primal of a number with live worlds at `at`.
+    #[cold]
+    #[inline(never)]
+    fn check_value_read(&self, at: &'static std::panic::Location<'static>) {
+        if self.is_perturbed() && crate::context::strict_here() && !self.worlds().is_empty() {
+            crate::context::record_value_read(at, self.value);
+        }
+    }
+
     /// Checks `pred` on the primal and records, in the run context, an alternative world that
     /// would flip it. Outside a run (nothing can be perturbed there) it only compares.
     fn check(&self, other: &Self, op: &'static str, pred: fn(f64, f64) -> bool) -> bool {
@@ -145,7 +154,17 @@ impl<B: Backend, const N: usize> From<f64> for StochasticTriple<B, N> {
 
 impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
     #[inline]
+    #[track_caller]
     fn value(&self) -> f64 {
+        // One relaxed load unless some strict run is in progress.
+        if crate::context::strict_anywhere() {
+            self.check_value_read(std::panic::Location::caller());
+        }
+        self.value
+    }
+
+    #[inline]
+    fn primal_value(&self) -> f64 {
         self.value
     }
 
