@@ -24,7 +24,9 @@ pub enum Error {
         reason: String,
     },
     /// A comparison on the primal value would have had a different outcome in an alternative
-    /// world carried by a perturbation. Route the branch through [`propagate`](crate::propagate).
+    /// world carried by a perturbation. Route the branch through [`propagate`](crate::propagate);
+    /// if the branch draws random numbers, draw them before it, unconditionally, and pick with
+    /// [`select`](crate::select) (see [`propagate`](crate::propagate#a-draw-inside-a-branch)).
     PerturbedComparison {
         /// The comparison operator, e.g. `"<"`.
         op: &'static str,
@@ -62,7 +64,9 @@ pub enum Error {
         alternative: usize,
     },
     /// A function given to [`propagate`](crate::propagate) drew random numbers; it must be
-    /// deterministic so the alternative world can be replayed.
+    /// deterministic so the alternative world can be replayed. Draw before `propagate`,
+    /// unconditionally, and choose among the draws with [`select`](crate::select) (see
+    /// [`propagate`](crate::propagate#a-draw-inside-a-branch)).
     RandomnessInPropagate,
     /// The exact oracle met a program whose support is too large to enumerate.
     SupportTooLarge {
@@ -124,7 +128,10 @@ impl fmt::Display for Error {
             Error::PerturbedComparison { op, lhs, rhs } => write!(
                 f,
                 "comparison `{lhs} {op} {rhs}` would flip in an alternative world carried by a \
-                 perturbation; route this branch through stochad::propagate"
+                 perturbation; route this branch through stochad::propagate (or index/select). \
+                 If the branch draws random numbers, draw them before the branch, \
+                 unconditionally, and pick the result with stochad::select(&[a, b], k): \
+                 propagate's function must not draw"
             ),
             Error::PerturbedValueRead {
                 file,
@@ -163,7 +170,10 @@ impl fmt::Display for Error {
             ),
             Error::RandomnessInPropagate => write!(
                 f,
-                "propagate: the function drew random numbers; it must be deterministic"
+                "propagate: the function drew random numbers; it must be deterministic so each \
+                 alternative world can be replayed. Draw before propagate, unconditionally (every \
+                 branch's draws), and choose among the results inside it or with \
+                 stochad::select(&[a, b], k)"
             ),
             Error::SupportTooLarge { paths, limit } => write!(
                 f,

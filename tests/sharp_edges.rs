@@ -12,8 +12,8 @@ use stochad::sample::{
     categorical_with, Categorical, Coupling,
 };
 use stochad::{
-    derivative, derivative_with, exact, propagate, Dual, Error, Estimate, Estimator, ExactTriple,
-    Result, Scalar, Score, SmoothedTriple, Triple,
+    derivative, derivative_with, exact, propagate, select, Dual, Error, Estimate, Estimator,
+    ExactTriple, Result, Scalar, Score, SmoothedTriple, Triple,
 };
 
 const N: usize = 20_000;
@@ -213,6 +213,70 @@ fn inversion_wins_on_smooth_layouts_proportional_on_scattered_ones() {
         prop < 0.9 * inv,
         "scattered: inversion {inv} vs proportional {prop}"
     );
+}
+
+/// Both error messages of a draw inside a branch say what works — draw before the branch, then
+/// `select` — instead of pointing at each other; and that pattern is unbiased.
+#[test]
+fn a_draw_inside_a_branch_errors_say_what_works() {
+    // The branch on a coin, with a draw in each arm: a comparison a world would flip.
+    let branched = |t: Triple| -> Result<Triple> {
+        let k = bernoulli(t)?;
+        if k == 1.0 {
+            Ok(bernoulli(t * 0.3)? * 2.0)
+        } else {
+            bernoulli(t * 0.5)
+        }
+    };
+    let e = derivative(branched)
+        .at(0.4)
+        .samples(200)
+        .estimate()
+        .unwrap_err();
+    assert!(matches!(e, Error::PerturbedComparison { .. }), "{e:?}");
+    // The same branch moved into propagate: the function draws.
+    let inside = |t: Triple| -> Result<Triple> {
+        let k = bernoulli(t)?;
+        propagate(
+            |k: Triple| -> Result<Triple> {
+                if k.value() == 1.0 {
+                    Ok(bernoulli(t * 0.3)? * 2.0)
+                } else {
+                    bernoulli(t * 0.5)
+                }
+            },
+            k,
+        )
+    };
+    let e2 = derivative(inside)
+        .at(0.4)
+        .samples(200)
+        .estimate()
+        .unwrap_err();
+    assert!(matches!(e2, Error::RandomnessInPropagate), "{e2:?}");
+    for msg in [e.to_string(), e2.to_string()] {
+        assert!(msg.contains("select"), "{msg}");
+        assert!(
+            msg.contains("draw them before") || msg.contains("Draw before"),
+            "{msg}"
+        );
+    }
+    // What works: draw both arms' coins first, then select by the coin.
+    fn program<S: Scalar>(t: S) -> Result<S> {
+        let k = bernoulli(t)?;
+        let (heads, tails) = (bernoulli(t * 0.3)? * 2.0, bernoulli(t * 0.5)?);
+        select(&[tails, heads], k)
+    }
+    let want = exact::derivative(|t: Dual| program(t), 0.4)
+        .unwrap()
+        .gradient[0];
+    assert!((want - 0.58).abs() < 1e-12);
+    for seed in [6, 7] {
+        check_powered("draw before, then select", want, N, |n| {
+            let d = derivative(|t| program(t)).at(0.4).samples(n).seed(seed);
+            ms(d.estimate().unwrap())
+        });
+    }
 }
 
 /// `stochad::Estimator` is reachable from the crate root for helpers generic over estimators.
