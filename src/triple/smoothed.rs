@@ -9,6 +9,12 @@
 //! weight β from `y` to `y'`, the output's smoothed tangent gains `β·(f(y') − f(y))`, the finite
 //! difference along the jump. The estimate is read off δ̃ alone, so programs that never call
 //! `propagate` get exactly the numbers they got before the worlds existed.
+//!
+//! Why the worlds: δ̃ alone says how much the value moves on average, not where to, so a function
+//! given only δ̃ can apply nothing but its derivative, which is 0 for a step function; that is how
+//! `propagate` used to return a silent zero. StochasticAD.jl's smoothed backend (`SmoothedFIs`)
+//! also stores only δ and maps it with a derivative rule (`map_Δs(…; deriv)`), so its `propagate`
+//! has no finite difference to take either.
 
 use smallvec::SmallVec;
 
