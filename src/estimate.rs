@@ -486,10 +486,9 @@ where
     /// [`Error::PerturbedValueRead`] naming the call's file, line and column — the silent bias
     /// of a branch on the primal value made loud. Every such read counts, also harmless ones
     /// (logging: read those with [`scalars::primal`](crate::scalars::primal)). Stochastic triples
-    /// only; other number types carry no worlds. Meant for your own program logic: library code
-    /// that reads primal values of perturbed numbers on purpose (the jet clustering's world-aware
-    /// bookkeeping in [`jets`](crate::jets)) trips it too. Off, it costs a triple's `.value()`
-    /// one relaxed atomic load and a never-taken branch.
+    /// only; other number types carry no worlds. The library's own reads of primal values are
+    /// audited and do not count, so Qanti-kT clustering and its mH run under strict mode (tested).
+    /// Off, it costs a triple's `.value()` one relaxed atomic load and a never-taken branch.
     ///
     /// ```
     /// use stochad::{sample::bernoulli, Error, Scalar};

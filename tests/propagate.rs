@@ -210,6 +210,43 @@ fn every_world_is_replayed_where_two_worlds_meet() {
     );
 }
 
+/// `couple` reduces the worlds of several values to those one value can carry: the pruned
+/// triple keeps one per direction (and the losers are dead everywhere, so the sum carries only the
+/// survivor), the exact triple keeps all; numbers without worlds report none.
+#[test]
+fn couple_reduces_worlds_to_what_one_value_carries() {
+    let mut met = [0usize; 2];
+    for i in 0..200 {
+        stochad::with_run(31, i, || -> Result<()> {
+            // One direction, two coins: each may open its own world.
+            let t = stochad::Triple::<1>::variable(0.3, 0);
+            let (a, b) = (bernoulli(t)?, bernoulli(t)?);
+            if !a.worlds().is_empty() && !b.worlds().is_empty() {
+                met[0] += 1;
+                let kept = stochad::couple(&(a, b));
+                assert_eq!(kept.len(), 1, "pruned: one world survives coupling");
+                assert_eq!((a + b).worlds().as_slice(), kept.as_slice(), "pruned sum");
+            }
+            let t = ExactTriple::<1>::variable(0.3, 0);
+            let (a, b) = (bernoulli(t)?, bernoulli(t)?);
+            if !a.worlds().is_empty() && !b.worlds().is_empty() {
+                met[1] += 1;
+                assert_eq!(stochad::couple(&(a, b)).len(), 2, "exact: both worlds kept");
+            }
+            assert!(
+                stochad::couple(&(0.3f64, 0.6f64)).is_empty(),
+                "f64 has no worlds"
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+    assert!(
+        met[0] > 10 && met[1] > 10,
+        "two worlds met too rarely: {met:?}"
+    );
+}
+
 /// The same selection as estimates: gradients of two directions through `select` (pruned and
 /// exact triples, score mix) and the exact triple with two worlds of one direction.
 #[test]

@@ -142,8 +142,8 @@ ROWS = [
         "smoothed draw ignores the perturbations its parameters carry",
         "src/triple/smoothed.rs",
         [(
-            ".map(|(t, p)| t + p).collect();",
-            ".map(|(t, _p)| *t).collect();",
+            "            .map(|(t, p)| t + p.tangent)\n",
+            "            .map(|(t, _p)| *t)\n",
         )],
         [("estimators", "smoothed_draw_follows_the_perturbations_of_its_parameters")],
     ),
@@ -210,6 +210,37 @@ ROWS = [
             "            ..Self::default()",
         )],
         [("families", "the_requested_coupling_is_used")],
+    ),
+    (
+        "couple-negated",
+        "(cargo mutants) couple's fast path negated: triples are never coupled",
+        "src/propagate.rs",
+        [(
+            "pub fn couple<X: Scalars>(x: &X) -> smallvec::SmallVec<[World; 4]> {\n    if !X::Scalar::CARRIES_WORLDS {",
+            "pub fn couple<X: Scalars>(x: &X) -> smallvec::SmallVec<[World; 4]> {\n    if X::Scalar::CARRIES_WORLDS {",
+        )],
+        [("propagate", "couple_reduces_worlds_to_what_one_value_carries")],
+    ),
+    # Issue 8's silent wrong answers, closed by new tests.
+    (
+        "smoothed-no-worlds",
+        "(issue 8) smoothed values keep no worlds: propagate returns a silent 0",
+        "src/triple/smoothed.rs",
+        [(
+            "            worlds: pack(buf),\n",
+            "            worlds: { let _ = buf; KeepPert::default() },\n",
+        )],
+        [("propagate", "smoothed_backend_replays_jumps_through_propagate")],
+    ),
+    (
+        "run-coupling-ignored",
+        "(issue 8) the driver's .coupling(…) is ignored by categorical draws",
+        "src/sample/mod.rs",
+        [(
+            "    with_ctx(\"\", |ctx| ctx.default_coupling).unwrap_or_default()",
+            "    Coupling::default()",
+        )],
+        [("sharp_edges", "the_drivers_default_coupling_reaches_unnamed_draws_only")],
     ),
     (
         "tiled-endless-loop",
