@@ -267,8 +267,8 @@ const HEAD: &str = "event,px,py,pz,e,pid\n";
 const HEAD_LINE: &str = "event,px,py,pz,e,pid";
 
 #[test]
-fn csv_accepts_blank_lines_crlf_and_a_missing_final_newline() {
-    let text = "event,px,py,pz,e,pid\r\n\r\n0,1,0,0,2,211\r\n\n0,0,1,0,1,22\n5, 1 ,0,0,1,22";
+fn csv_accepts_blank_lines_and_crlf() {
+    let text = "event,px,py,pz,e,pid\r\n\r\n0,1,0,0,2,211\r\n\n0,0,1,0,1,22\n5, 1 ,0,0,1,22\n";
     let events = read_all(text).unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].particles.len(), 2);
@@ -280,6 +280,85 @@ fn csv_accepts_blank_lines_crlf_and_a_missing_final_newline() {
         }
     );
     assert!(read_all(HEAD).unwrap().is_empty());
+    // Trailing blanks without a newline are no row, so nothing can be cut there.
+    assert_eq!(read_all(&format!("{text}\n  ")).unwrap().len(), 2);
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Issue 8.3: a plain file cut inside its last field still parses (pid 2112 read as 21), so a
+/// last line without a newline is reported as truncated, with the file, line and event. Gzip
+/// is checked by its CRC and length, so there a missing final newline is only a style.
+#[test]
+fn csv_truncated_last_line_is_an_error() {
+    let whole = format!("{HEAD}0,1,0,0,2,211\n1,0,0,1,2,2112\n");
+    let cut = &whole[..whole.len() - 3]; // "…,21"
+    assert_eq!(read_all(&whole).unwrap()[1].particles[0].pid, 2112);
+    match read_all(cut) {
+        Err(Error::Parse { file, line, reason }) => {
+            assert_eq!((file.as_str(), line), ("test.csv", 3));
+            assert!(reason.starts_with("event 1: "), "{reason}");
+            assert!(reason.contains("truncated"), "{reason}");
+        }
+        other => panic!("a cut last field was accepted: {other:?}"),
+    }
+    // Strict reading hands out the events before the cut, then the error.
+    let mut events = reader(cut).unwrap();
+    assert_eq!(events.next().unwrap().unwrap().number, 0);
+    assert!(events.next().unwrap().is_err());
+    assert!(events.next().is_none());
+    // A cut inside a malformed row says both.
+    assert_parse_error(
+        &format!("{HEAD}0,1,0"),
+        2,
+        "expected 6 comma-separated columns",
+    );
+    assert_parse_error(&format!("{HEAD}0,1,0"), 2, "truncated");
+    // Cut right after the header's last character: a truncated file too.
+    match reader(HEAD_LINE) {
+        Err(Error::Parse {
+            line: 1, reason, ..
+        }) => assert!(reason.contains("truncated")),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    // Gzip vouches for its own completeness: no final newline is fine there.
+    let gz = EventReader::from_reader("cut.csv.gz", Cursor::new(gzip(cut.as_bytes()))).unwrap();
+    let events: Vec<Event> = gz.collect::<Result<_, _>>().unwrap();
+    assert_eq!(events[1].particles[0].pid, 21);
+    // …and a cut gzip stream is an error (the CRC and length trailer are missing).
+    let mut short = gzip(whole.as_bytes());
+    short.truncate(short.len() - 4);
+    let result: stochad::Result<Vec<Event>> =
+        EventReader::from_reader("short.csv.gz", Cursor::new(short))
+            .unwrap()
+            .collect();
+    assert!(matches!(result, Err(Error::Parse { .. })), "{result:?}");
+}
+
+/// Every cut of a plain CSV file that is not at a line end is reported; a cut at a line end
+/// cannot be seen (the format has no end marker) and reads as a shorter file.
+#[test]
+fn csv_cut_at_any_byte_is_reported_unless_at_a_line_end() {
+    let text = sample_text();
+    let whole = read_all(text).unwrap();
+    for cut in 1..text.len() {
+        let piece = &text[..cut];
+        let result = read_all(piece);
+        if piece.ends_with('\n') {
+            let events = result.unwrap();
+            assert!(events.len() <= whole.len());
+        } else {
+            let line = piece.lines().count();
+            match result {
+                Err(Error::Parse { line: got, .. }) => assert_eq!(got, line, "cut at {cut}"),
+                other => panic!("cut at byte {cut} accepted: {:?}", other.map(|e| e.len())),
+            }
+        }
+    }
 }
 
 #[test]
@@ -560,7 +639,7 @@ fn hepmc_malformed_input_names_the_line() {
     let empty = format!("{HEPMC_HEAD}E 0 0 0\nE 1 0 1\n{p}E 2 0 1\nP 1 0 21 0 0 5 5 0 2\n");
     assert_parse_error(&empty, 3, "event 0 has no final-state");
     let mut events = reader(&format!(
-        "{HEPMC_HEAD}E 0 0 1\n{p}E 9 0 1\nP 1 0 21 0 0 5 5 0 2\n"
+        "{HEPMC_HEAD}E 0 0 1\n{p}E 9 0 1\nP 1 0 21 0 0 5 5 0 2\n{HEPMC_FOOT}"
     ))
     .unwrap();
     assert!(events.next().unwrap().is_ok());
@@ -571,7 +650,7 @@ fn hepmc_malformed_input_names_the_line() {
         other => panic!("{other:?}"),
     }
     assert_parse_error(
-        &format!("{HEPMC_HEAD}E 0 0 3\n{p}{p}"),
+        &format!("{HEPMC_HEAD}E 0 0 3\n{p}{p}{HEPMC_FOOT}"),
         3,
         "declares 3 particles but 2",
     );
@@ -653,6 +732,286 @@ fn hepmc_malformed_input_names_the_line() {
         5,
         "unsupported",
     );
+}
+
+/// Issue 8.3: a HepMC3 file without `HepMC::Asciiv3-END_EVENT_LISTING` was cut (or its writer
+/// never closed): its last event may be incomplete, and the error names it, its `E` line and
+/// the line where the input ends.
+#[test]
+fn hepmc_missing_end_of_listing_is_an_error() {
+    let whole = hepmc_two_events();
+    let cut = whole.strip_suffix(HEPMC_FOOT).unwrap();
+    let mut events = reader(cut).unwrap();
+    assert_eq!(events.next().unwrap().unwrap().number, 0);
+    match events.next() {
+        Some(Err(Error::Parse { line, reason, .. })) => {
+            assert_eq!(line, 14, "{reason}");
+            assert!(
+                reason.starts_with("event 7 (E line 11) may be incomplete"),
+                "{reason}"
+            );
+            assert!(reason.contains("END_EVENT_LISTING"), "{reason}");
+        }
+        other => panic!("a file without its end marker was accepted: {other:?}"),
+    }
+    // Every cut at a line end before the marker is caught (a cut inside a line too, a fortiori).
+    let lines: Vec<&str> = whole.lines().collect();
+    for k in 1..lines.len() {
+        let piece: String = lines[..k].iter().map(|l| format!("{l}\n")).collect();
+        assert!(read_all(&piece).is_err(), "cut after line {k} accepted");
+    }
+    // The marker itself may lack a final newline.
+    assert_eq!(read_all(whole.trim_end()).unwrap().len(), 2);
+    // A listing without events but also without its end, and a file cut after its version line.
+    for (text, line) in [
+        (HEPMC_HEAD.to_owned(), 2),
+        ("HepMC::Version 3.02.05\n".to_owned(), 1),
+    ] {
+        match read_all(&text) {
+            Err(Error::Parse {
+                line: got, reason, ..
+            }) => {
+                assert_eq!(got, line, "{reason}");
+                assert!(reason.contains("truncated"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // A cut file with another one appended: the next file's header gives the cut away.
+    let joined = format!("{cut}{whole}");
+    match read_all(&joined) {
+        Err(Error::Parse {
+            line: 15, reason, ..
+        }) => {
+            assert!(
+                reason.starts_with("event 7 (E line 11) is cut short"),
+                "{reason}"
+            );
+            assert!(
+                reason.contains("truncated file followed by another"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Records outside a listing, and an end marker without a start, are errors.
+    let p = "P 1 0 211 1 0 0 2 0.14 1\n";
+    assert_parse_error(&format!("{whole}E 8 0 1\n{p}"), 16, "after");
+    assert_parse_error("HepMC::Version 3.02.05\nE 0 0 1\n", 2, "before");
+    assert_parse_error(
+        &format!("{whole}{HEPMC_FOOT}"),
+        16,
+        "without an open listing",
+    );
+}
+
+/// Reads everything a lenient reader yields; returns the events' numbers and the reader.
+fn read_lenient(text: &str, concatenated: bool) -> (Vec<u64>, EventReader) {
+    let mut reader = reader(text).unwrap().skip_bad_events();
+    if concatenated {
+        reader = reader.concatenated();
+    }
+    let numbers = reader
+        .by_ref()
+        .map(|e| e.map(|e| e.number))
+        .collect::<stochad::Result<Vec<u64>>>()
+        .unwrap();
+    (numbers, reader)
+}
+
+/// The skipped errors as (line, reason) pairs.
+fn skipped_errors(reader: &EventReader) -> Vec<(usize, String)> {
+    reader
+        .skipped()
+        .errors()
+        .iter()
+        .map(|e| match e {
+            Error::Parse { file, line, reason } => {
+                assert_eq!(file, "test.csv");
+                (*line, reason.clone())
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+/// Issue 8.7: a lenient reader skips each bad event whole, counts it and keeps its error;
+/// strict reading (the default) stops at the first.
+#[test]
+fn csv_lenient_reading_skips_bad_events_and_counts_them() {
+    let text = format!(
+        "{HEAD}0,1,0,0,2,211\n\
+         1,1,0,0,2,211\n1,1,0,0,oops,211\n1,0,1,0,2,22\n\
+         2,1,0,0,2,211\n\
+         3,1,0,0,2,211\n?,1,0,0,2,211\n\
+         4,3,0,0,2,211\n\
+         2,1,0,0,2,211\n\
+         5,1,0,0,2,211\n5,1,0,0,2,2112\n6,0,0,1,2,21"
+    );
+    assert!(read_all(&text).is_err(), "strict stays the default");
+    let (numbers, reader) = read_lenient(&text, false);
+    assert_eq!(numbers, [0, 2, 5]);
+    assert_eq!(reader.skipped().events(), 5);
+    let errors = skipped_errors(&reader);
+    let expected = [
+        (4, "event 1: bad number \"oops\" in column e"),
+        // A row whose number cannot be read spoils the event being read.
+        (8, "event 3: bad event number \"?\""),
+        (9, "event 4: energy E = 2 is below |p| = 3"),
+        (10, "event 2 follows event 4 (started at line 9)"),
+        (13, "event 6: the file ends inside this line"),
+    ];
+    assert_eq!(errors.len(), expected.len(), "{errors:?}");
+    for ((line, reason), (want_line, want)) in errors.iter().zip(expected) {
+        assert_eq!(*line, want_line, "{reason}");
+        assert!(
+            reason.starts_with(want),
+            "{reason:?} does not start with {want:?}"
+        );
+    }
+    assert!(reader
+        .skipped()
+        .to_string()
+        .starts_with("5 bad events skipped: test.csv:4: event 1"));
+}
+
+#[test]
+fn lenient_reading_keeps_the_first_errors_and_counts_all() {
+    let mut text = String::from(HEAD);
+    for n in 0..100 {
+        text.push_str(&format!("{n},1,0,0,2,211\n{n},1,0,0,x,211\n"));
+    }
+    text.push_str("100,1,0,0,2,211\n");
+    let (numbers, reader) = read_lenient(&text, false);
+    assert_eq!(numbers, [100]);
+    let skipped = reader.skipped();
+    assert_eq!(skipped.events(), 100);
+    assert_eq!(skipped.errors().len(), io::Skipped::KEPT_ERRORS);
+    assert!(skipped.to_string().ends_with("; …"));
+    // Strict readers never skip.
+    let mut strict = reader_of(&text);
+    assert!(strict.by_ref().any(|e| e.is_err()));
+    assert!(strict.skipped().is_empty());
+}
+
+fn reader_of(text: &str) -> EventReader {
+    reader(text).unwrap()
+}
+
+/// Line-level problems (not UTF-8, too long) spoil only their event; corrupt gzip data still
+/// ends the reading.
+#[test]
+fn lenient_reading_goes_on_after_bad_lines_but_not_after_corrupt_gzip() {
+    let mut bytes = format!("{HEAD}0,1,0,0,2,211\n").into_bytes();
+    bytes.extend_from_slice(b"0,1,0,0,2,\xff211\n1,1,0,0,2,\xff211\n");
+    bytes.extend_from_slice(&vec![b'7'; 1 << 21]);
+    bytes.extend_from_slice(b"\n2,1,0,0,2,211\n");
+    let mut reader = EventReader::from_reader("test.csv", Cursor::new(bytes))
+        .unwrap()
+        .skip_bad_events();
+    let numbers: Vec<u64> = reader.by_ref().map(|e| e.unwrap().number).collect();
+    assert_eq!(numbers, [2]);
+    // Lines that cannot be read as text say nothing of their event: they spoil the event being
+    // read (event 0), and reading resumes after the long line.
+    let errors = skipped_errors(&reader);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, 3);
+    assert!(errors[0].1.contains("UTF-8"));
+    let gz = std::fs::read(repo_file("data/zh_llbb_13p6tev_particles.csv.gz")).unwrap();
+    let half = gz[..gz.len() / 2].to_vec();
+    let mut reader = EventReader::from_reader("half.csv.gz", Cursor::new(half))
+        .unwrap()
+        .skip_bad_events();
+    assert!(reader.by_ref().any(|e| e.is_err()));
+    assert!(reader.next().is_none());
+}
+
+/// Issue 8.7: files concatenated from several jobs, with or without their headers, read as
+/// one when asked; a new event starts where the number changes or a header line stands.
+#[test]
+fn csv_concatenated_files_read_when_asked() {
+    let job = |a: u64, b: u64| format!("{a},1,0,0,2,211\n{a},0,1,0,2,22\n{b},0,0,1,2,-211\n");
+    let with_headers = format!("{HEAD}{}{HEAD}{}", job(0, 1), job(1, 2));
+    let without = format!("{HEAD}{}{}", job(0, 1), job(0, 1));
+    match read_all(&with_headers) {
+        Err(Error::Parse {
+            line: 5, reason, ..
+        }) => {
+            assert!(reason.contains("EventReader::concatenated"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_parse_error(&without, 5, "EventReader::concatenated");
+    let read = |text: &str| -> Vec<Event> {
+        reader(text)
+            .unwrap()
+            .concatenated()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let events = read(&with_headers);
+    // Event 1 ends job one and starts job two: the header between them keeps them apart.
+    let numbers: Vec<u64> = events.iter().map(|e| e.number).collect();
+    assert_eq!(numbers, [0, 1, 1, 2]);
+    let sizes: Vec<usize> = events.iter().map(|e| e.particles.len()).collect();
+    assert_eq!(sizes, [2, 1, 2, 1]);
+    let numbers: Vec<u64> = read(&without).iter().map(|e| e.number).collect();
+    assert_eq!(numbers, [0, 1, 0, 1]);
+    // Gzip files joined byte for byte are one multi-member stream.
+    let members = [
+        gzip(format!("{HEAD}{}", job(0, 1)).as_bytes()),
+        gzip(format!("{HEAD}{}", job(0, 1)).as_bytes()),
+    ]
+    .concat();
+    let events: Vec<Event> = EventReader::from_reader("all.csv.gz", Cursor::new(members))
+        .unwrap()
+        .concatenated()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(events.len(), 4);
+    // With lenient reading a bad event of one job costs that event only.
+    let bad = format!("{HEAD}{}{HEAD}0,1,0,0,2,x\n1,1,0,0,2,211\n", job(0, 1));
+    let (numbers, reader) = read_lenient(&bad, true);
+    assert_eq!(numbers, [0, 1, 1]);
+    assert_eq!(reader.skipped().events(), 1);
+}
+
+/// Issue 8.7 for HepMC3: a bad line, a wrong particle count, an unknown record or a cut spoil
+/// only their own event.
+#[test]
+fn hepmc_lenient_reading_skips_bad_events() {
+    let p = "P 1 0 211 1 0 0 2 0.14 1\n";
+    let text = format!(
+        "{HEPMC_HEAD}E 0 0 1\n{p}\
+         E 1 0 1\nP 1 0 211 1 x 0 2 0.1 1\n\
+         E 2 0 2\n{p}\
+         E 3 0 1\nX 1\n{p}\
+         E x 0 1\n{p}\
+         E 5 0 1\n{p}\
+         E 6 0 1\n"
+    );
+    assert!(read_all(&text).is_err(), "strict stays the default");
+    let (numbers, reader) = read_lenient(&text, false);
+    assert_eq!(numbers, [0, 5]);
+    let errors = skipped_errors(&reader);
+    let expected = [
+        (6, "bad number \"x\" in column py"),
+        (7, "event 2 declares 2 particles but 1"),
+        (10, "unknown HepMC3 record type"),
+        (12, "bad event number"),
+        (16, "event 6 (E line 16) may be incomplete"),
+    ];
+    assert_eq!(errors.len(), expected.len(), "{errors:?}");
+    for ((line, reason), (want_line, want)) in errors.iter().zip(expected) {
+        assert_eq!(*line, want_line, "{reason}");
+        assert!(reason.contains(want), "{reason:?} lacks {want:?}");
+    }
+    // A cut file followed by a whole one: the cut event is skipped, the rest read.
+    let whole = hepmc_two_events();
+    let cut = whole.strip_suffix(HEPMC_FOOT).unwrap();
+    let (numbers, reader) = read_lenient(&format!("{cut}{whole}"), false);
+    assert_eq!(numbers, [0, 0, 7]);
+    assert_eq!(reader.skipped().events(), 1);
 }
 
 /// The fixtures were written by `tools/generate_events.py --events 2 --hepmc` (Pythia 8.317.2,
@@ -751,6 +1110,9 @@ fn truth_errors_name_the_line() {
             4,
             "event numbers must increase",
         ),
+        // Cut inside the last field: 11.2 would read as 11.
+        (format!("{head}{ok}{}", &ok[..ok.len() - 3]), 3, "truncated"),
+        (head.trim_end().to_owned(), 1, "truncated"),
     ];
     for (text, line, needle) in cases {
         match read(text) {

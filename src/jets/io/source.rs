@@ -42,6 +42,8 @@ pub(crate) struct LineSource {
     text: String,
     line: usize,
     gzip: bool,
+    /// Whether the last line read had no newline (it ended the input).
+    unterminated: bool,
 }
 
 impl LineSource {
@@ -74,6 +76,7 @@ impl LineSource {
             text: String::with_capacity(256),
             line: 0,
             gzip,
+            unterminated: false,
         })
     }
 
@@ -93,8 +96,13 @@ impl LineSource {
     }
 
     /// The next line without its terminator (`\n` or `\r\n`) and its 1-based number, or `None` at
-    /// the end of the input. A last line without a newline is returned like any other.
-    pub(crate) fn next_line(&mut self) -> Result<Option<(usize, &str)>> {
+    /// the end of the input. A last line without a newline is returned like any other;
+    /// [`LineSource::unterminated`] tells whether it had one. A problem confined to the line
+    /// (text that is not UTF-8, a line over [`MAX_LINE_BYTES`]) comes back as
+    /// `Some((line, Err(reason)))` with the whole line consumed, so a lenient reader can go on
+    /// with the next one. `Err` is left for
+    /// what nothing can read past: I/O errors and corrupt or truncated gzip data.
+    pub(crate) fn next_record(&mut self) -> Result<Option<(usize, Result<&str, String>)>> {
         // Reuse one allocation: the String's bytes become the read buffer and back.
         let mut bytes = std::mem::take(&mut self.text).into_bytes();
         bytes.clear();
@@ -107,36 +115,95 @@ impl LineSource {
             Err(e) => return Err(self.read_error(line, e)),
         }
         self.line = line;
-        if bytes.last() == Some(&b'\n') {
+        self.unterminated = bytes.last() != Some(&b'\n');
+        if !self.unterminated {
             bytes.pop();
             if bytes.last() == Some(&b'\r') {
                 bytes.pop();
             }
         } else if bytes.len() > MAX_LINE_BYTES {
-            return Err(self.error(line, format!("line longer than {MAX_LINE_BYTES} bytes")));
+            // Read past the rest of the line without keeping it, so the next read starts on
+            // the next line.
+            self.unterminated = !self.skip_rest_of_line(line)?;
+            return Ok(Some((
+                line,
+                Err(format!("line longer than {MAX_LINE_BYTES} bytes")),
+            )));
         }
         match String::from_utf8(bytes) {
             Ok(text) => {
                 self.text = text;
-                Ok(Some((line, &self.text)))
+                Ok(Some((line, Ok(&self.text))))
             }
-            Err(e) => Err(self.error(
+            Err(e) => Ok(Some((
                 line,
-                format!(
+                Err(format!(
                     "not valid UTF-8 text (byte {})",
                     e.utf8_error().valid_up_to() + 1
-                ),
-            )),
+                )),
+            ))),
         }
+    }
+
+    /// Consumes input up to and including the next newline; whether there was one.
+    fn skip_rest_of_line(&mut self, line: usize) -> Result<bool> {
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.read_error(line, e)),
+            };
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(k) => {
+                    self.reader.consume(k + 1);
+                    return Ok(true);
+                }
+                None => {
+                    let n = buf.len();
+                    self.reader.consume(n);
+                }
+            }
+        }
+    }
+
+    /// Whether the line last returned ended the input without a newline. In a plain file that
+    /// is how a file cut mid-write looks (a cut inside the last field still parses: pid 2112
+    /// reads as 21); gzip data carries its own length and CRC-32, so there the decoder reports
+    /// a cut instead.
+    pub(crate) fn unterminated(&self) -> bool {
+        self.unterminated
+    }
+
+    /// The text of the last line read (empty after a line that was not UTF-8 or too long).
+    pub(crate) fn current_line(&self) -> &str {
+        &self.text
+    }
+
+    /// The number of the last line read (0 before the first).
+    pub(crate) fn line(&self) -> usize {
+        self.line
     }
 
     /// The next line that is not blank (blank lines carry no record in either format).
     pub(crate) fn next_nonblank(&mut self) -> Result<Option<(usize, &str)>> {
+        match self.next_nonblank_record()? {
+            None => Ok(None),
+            Some((line, Err(reason))) => Err(self.error(line, reason)),
+            Some((line, Ok(_))) => Ok(Some((line, &self.text))),
+        }
+    }
+
+    /// [`LineSource::next_record`] without blank lines.
+    pub(crate) fn next_nonblank_record(&mut self) -> Result<Option<(usize, Result<&str, String>)>> {
         loop {
-            match self.next_line()? {
+            match self.next_record()? {
                 None => return Ok(None),
-                Some((_, text)) if text.trim().is_empty() => {}
-                Some(_) => return Ok(Some((self.line, &self.text))),
+                Some((_, Ok(text))) if text.trim().is_empty() => {}
+                Some((line, Err(reason))) => return Ok(Some((line, Err(reason)))),
+                Some((line, Ok(_))) => return Ok(Some((line, Ok(&self.text)))),
             }
         }
     }

@@ -11,6 +11,11 @@ use crate::jets::FourMomentum;
 /// The header line of the truth file.
 pub(crate) const HEADER: &str = "event,mh,b_px,b_py,b_pz,b_e,bbar_px,bbar_py,bbar_pz,bbar_e";
 
+/// A plain file whose last line has no newline was cut mid-write (gzip checks itself).
+const TRUNCATED: &str = "the file ends inside this line (no newline after it), so its last field \
+                         may be cut short: the file looks truncated (if it is complete, end it \
+                         with a newline)";
+
 const COLUMNS: [&str; 10] = [
     "event", "mh", "b_px", "b_py", "b_pz", "b_e", "bbar_px", "bbar_py", "bbar_pz", "bbar_e",
 ];
@@ -34,7 +39,8 @@ pub struct TruthRecord {
 ///
 /// Like [`EventReader`](super::EventReader) it yields `Err` for the first malformed line (a wrong
 /// column count, a bad or non-finite number, a space-like quark momentum, a non-positive mass,
-/// an event number not above the previous one) and then stops.
+/// an event number not above the previous one, a plain file whose last line has no newline, as
+/// a file cut mid-write has) and then stops.
 ///
 /// ```
 /// let truth: Vec<_> = stochad::jets::io::default_truth()?.collect::<Result<_, _>>()?;
@@ -63,11 +69,16 @@ impl TruthReader {
     ) -> Result<TruthReader> {
         let mut src = LineSource::new(name.into(), Box::new(reader))?;
         match src.next_nonblank()? {
-            Some((_, text)) if is_header(text) => Ok(TruthReader {
-                src,
-                done: false,
-                last_event: None,
-            }),
+            Some((line, text)) if is_header(text) => {
+                if src.unterminated() && !src.is_gzip() {
+                    return Err(src.error(line, TRUNCATED));
+                }
+                Ok(TruthReader {
+                    src,
+                    done: false,
+                    last_event: None,
+                })
+            }
             Some((line, text)) => {
                 let reason = format!(
                     "expected the truth header {HEADER:?}, found {:?}",
@@ -83,7 +94,12 @@ impl TruthReader {
         let Some((line, text)) = self.src.next_nonblank()? else {
             return Ok(None);
         };
-        let record = parse_record(text).map_err(|reason| self.src.error(line, reason))?;
+        let record = parse_record(text);
+        // As for events: a plain file's last line without a newline may have lost digits.
+        if self.src.unterminated() && !self.src.is_gzip() {
+            return Err(self.src.error(line, TRUNCATED));
+        }
+        let record = record.map_err(|reason| self.src.error(line, reason))?;
         if let Some(last) = self.last_event {
             if record.event <= last {
                 let reason = format!(

@@ -14,7 +14,7 @@
 //! (E-scheme: add the four-momenta) or move the object to the jet list; repeat until no object is
 //! left. α → ∞ is ordinary anti-kT ([`Sampling::Deterministic`] takes that limit exactly).
 //! There is no ΔR < R window: pairs beyond R stay candidates (at ΔR = R a pair's distance equals
-//! its harder member's beam distance), so E[f] is smooth in R and its derivative unbiased.
+//! its harder member's beam distance), so E\[f\] is smooth in R and its derivative unbiased.
 //!
 //! The draw is the library's categorical sampler, so the same code is the plain program with
 //! `f64`, classical AD with [`Dual`](crate::Dual), REINFORCE with [`Score`](crate::Score) and
@@ -116,7 +116,7 @@ use state::State;
 pub enum Sampling {
     /// Draw with the categorical sampler configured as given: how stochastic triples open
     /// alternative worlds ([`Coupling`]) and how those worlds redraw later steps
-    /// ([`Redraw`](crate::sample::Redraw)).
+    /// ([`Redraw`]).
     Categorical(Categorical),
     /// Take the smallest distance (first in layout order on a tie): deterministic anti-kT, the
     /// α → ∞ limit. Nothing is drawn; derivatives are pathwise only.
@@ -202,7 +202,7 @@ impl QantiKt {
     ///   with a [`Selection`](crate::jets::io::Selection)).
     /// - [`Error::InvalidConfig`] when two objects coincide (ΔR = 0), which leaves the weights
     ///   undefined.
-    /// - [`Error::NoRunContext`](crate::Error::NoRunContext) when a draw is needed outside a run.
+    /// - [`Error::NoRunContext`] when a draw is needed outside a run.
     ///
     /// An event without particles gives no jets.
     pub fn cluster<S: Scalar>(
