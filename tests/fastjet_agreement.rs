@@ -1,21 +1,46 @@
 //! Our kT, Cambridge/Aachen and anti-kT jets against FastJet 3.5.2 on the 1000 default events at
-//! R ∈ {0.2, 0.4, 0.8, 1.2}: the same jets in the same pt order, with the same constituents
-//! (every jet, down to single soft particles), and the four-momenta of all jets with pt ≥ 10 GeV
-//! bit-identical; both with the plain and the tiled nearest-neighbour search. The reference file
-//! is written by tools/fastjet_reference.py.
+//! R ∈ {0.2, 0.4, 0.8, 1.2}, and on five pile-up events (three at μ = 50, ~5 400 particles, two
+//! at μ = 200, ~21 000) at R ∈ {0.4, 1.0}: the same jets in the same pt order, with the same
+//! constituents (every jet, down to single soft particles), and the four-momenta of all jets with
+//! pt ≥ 10 GeV bit-identical; with every search strategy (plain, tiled, min-heap tiled, lazy
+//! tiled, and `Best`). The reference files are written by tools/fastjet_reference.py.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 
 use flate2::read::GzDecoder;
 use stochad::jets::cluster::{Algorithm, JetDefinition, Strategy};
-use stochad::jets::io::default_sample;
+use stochad::jets::io::{default_sample, EventReader};
 use stochad::jets::FourMomentum;
 
 const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/data/fastjet_reference.csv.gz"
 );
+const PILEUP_REFERENCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/fastjet_reference_pileup.csv.gz"
+);
+/// The pile-up samples, in the order given to tools/fastjet_reference.py (event key: position ×
+/// 1000 + event number).
+const PILEUP: [&str; 2] = [
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/zh_pileup_mu50_particles.csv.gz"
+    ),
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/zh_pileup_mu200_particles.csv.gz"
+    ),
+];
+
+const STRATEGIES: [Strategy; 5] = [
+    Strategy::N2Plain,
+    Strategy::N2Tiled,
+    Strategy::N2MinHeapTiled,
+    Strategy::N2MHTLazy9,
+    Strategy::Best,
+];
 
 fn lines(path: &str) -> impl Iterator<Item = String> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -43,9 +68,21 @@ struct Reference {
     jets: Vec<(usize, [f64; 4], usize)>,
 }
 
-fn read_reference() -> HashMap<Key, Reference> {
+fn read_pileup() -> Vec<(u64, Vec<FourMomentum>)> {
+    let mut out = Vec::new();
+    for (k, path) in PILEUP.iter().enumerate() {
+        for e in EventReader::open(path).unwrap() {
+            let e = e.unwrap();
+            let ps = e.particles.iter().map(|p| p.momentum).collect();
+            out.push((k as u64 * 1000 + e.number, ps));
+        }
+    }
+    out
+}
+
+fn read_reference(path: &str) -> HashMap<Key, Reference> {
     let mut map: HashMap<Key, Reference> = HashMap::new();
-    for line in lines(REFERENCE).filter(|l| !l.starts_with('#')) {
+    for line in lines(path).filter(|l| !l.starts_with('#')) {
         let f: Vec<&str> = line.split(',').collect();
         let key = (f[1].to_string(), f[2].to_string(), f[3].parse().unwrap());
         let entry = map.entry(key).or_default();
@@ -65,23 +102,26 @@ fn read_reference() -> HashMap<Key, Reference> {
     map
 }
 
-#[test]
-fn jets_agree_with_fastjet() {
-    let events = read_events();
-    assert_eq!(events.len(), 1000);
-    let reference = read_reference();
+/// Clusters every event with every algorithm, radius and strategy and compares with the
+/// reference; returns (clusterings, jet momenta compared).
+fn compare(
+    events: &[(u64, Vec<FourMomentum>)],
+    reference: &HashMap<Key, Reference>,
+    radii: &[&str],
+    strategies: &[Strategy],
+) -> (usize, usize) {
     let (mut configs, mut jets_checked) = (0usize, 0usize);
     for alg in ["antikt", "kt", "cambridge"] {
         let algorithm: Algorithm = alg.parse().unwrap();
-        for r in ["0.2", "0.4", "0.8", "1.2"] {
+        for &r in radii {
             let def = JetDefinition::new(algorithm, r.parse().unwrap()).unwrap();
-            for (ev, particles) in &events {
-                for strategy in [Strategy::N2Plain, Strategy::N2Tiled] {
+            for (ev, particles) in events {
+                let key = (alg.to_string(), r.to_string(), *ev);
+                let want = reference
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("no reference for {key:?}"));
+                for &strategy in strategies {
                     let def = def.with_strategy(strategy);
-                    let key = (alg.to_string(), r.to_string(), *ev);
-                    let want = reference
-                        .get(&key)
-                        .unwrap_or_else(|| panic!("no reference for {key:?}"));
                     let jets = def.cluster(particles).unwrap().inclusive_jets(0.0);
                     let mut labels = vec![usize::MAX; particles.len()];
                     for (k, j) in jets.iter().enumerate() {
@@ -111,11 +151,36 @@ fn jets_agree_with_fastjet() {
             }
         }
     }
-    assert_eq!(configs, 2 * reference.len());
+    (configs, jets_checked)
+}
+
+#[test]
+fn jets_agree_with_fastjet() {
+    let events = read_events();
+    assert_eq!(events.len(), 1000);
+    let reference = read_reference(REFERENCE);
+    let radii = ["0.2", "0.4", "0.8", "1.2"];
+    let (configs, jets_checked) = compare(&events, &reference, &radii, &STRATEGIES);
+    assert_eq!(configs, STRATEGIES.len() * reference.len());
     // Every configuration of the reference has jets above 10 GeV to compare.
     assert!(
-        jets_checked > 90_000,
+        jets_checked > 200_000,
         "only {jets_checked} jet momenta compared"
     );
     println!("{configs} event clusterings agree; {jets_checked} jet momenta bit-identical");
+}
+
+#[test]
+fn pileup_jets_agree_with_fastjet() {
+    let events = read_pileup();
+    assert_eq!(events.len(), 5);
+    assert!(events.iter().all(|(_, ps)| ps.len() > 4000));
+    let reference = read_reference(PILEUP_REFERENCE);
+    let (configs, jets_checked) = compare(&events, &reference, &["0.4", "1.0"], &STRATEGIES);
+    assert_eq!(configs, STRATEGIES.len() * reference.len());
+    assert!(
+        jets_checked > 500,
+        "only {jets_checked} jet momenta compared"
+    );
+    println!("{configs} pile-up clusterings agree; {jets_checked} jet momenta bit-identical");
 }

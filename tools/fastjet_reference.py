@@ -5,6 +5,16 @@ tests/fastjet_agreement.rs.
     pip install fastjet==3.5.2.0     # scikit-hep bindings, FastJet 3.5.2
     python3 tools/fastjet_reference.py [--events data/zh_llbb_13p6tev_particles.csv.gz]
                                        [--output tests/data/fastjet_reference.csv.gz]
+                                       [--radii 0.2,0.4,0.8,1.2]
+
+The pile-up reference (issue 9) is made from the two committed pile-up samples at R = 0.4, 1.0:
+
+    python3 tools/fastjet_reference.py --radii 0.4,1.0 \
+        --events tests/data/zh_pileup_mu50_particles.csv.gz \
+        --events tests/data/zh_pileup_mu200_particles.csv.gz \
+        --output tests/data/fastjet_reference_pileup.csv.gz
+
+(with several --events files the event key is <file position> * 1000 + <event number>).
 
 For every event, algorithm (antikt, kt, cambridge) and R in {0.2, 0.4, 0.8, 1.2} it clusters all
 particles with FastJet's default strategy (Best), takes sorted_by_pt(inclusive_jets(0)) and writes
@@ -58,18 +68,26 @@ def read_events(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", default="data/zh_llbb_13p6tev_particles.csv.gz")
+    ap.add_argument("--events", action="append", help="events file (repeatable)")
     ap.add_argument("--output", default="tests/data/fastjet_reference.csv.gz")
+    ap.add_argument("--radii", default=",".join(map(str, RADII)), help="comma-separated R values")
     args = ap.parse_args()
+    files = args.events or ["data/zh_llbb_13p6tev_particles.csv.gz"]
+    radii = [float(r) for r in args.radii.split(",")]
 
     out = io.StringIO()
-    out.write(f"# FastJet {fj.__version__} reference jets for {args.events}\n")
+    out.write(f"# FastJet {fj.__version__} reference jets for {' '.join(files)}\n")
     out.write("# L,alg,R,event,labels | J,alg,R,event,jet,px,py,pz,e,n (see tools/fastjet_reference.py)\n")
     n_events = 0
-    for ev, particles in read_events(args.events):
+    events = (
+        (ev if len(files) == 1 else k * 1000 + ev, particles)
+        for k, path in enumerate(files)
+        for ev, particles in read_events(path)
+    )
+    for ev, particles in events:
         n_events += 1
         for name, alg in ALGORITHMS.items():
-            for r in RADII:
+            for r in radii:
                 pjs = []
                 for i, (px, py, pz, e) in enumerate(particles):
                     p = fj.PseudoJet(px, py, pz, e)

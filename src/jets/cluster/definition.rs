@@ -96,18 +96,27 @@ impl FromStr for Algorithm {
     }
 }
 
-/// How the nearest neighbours are searched. All strategies give the same jets (they differ only
-/// in how exact ties between distances are broken, which real events do not have).
+/// How the nearest neighbours are searched. All strategies give the same jets and the same
+/// four-momenta (FastJet's, bit for bit). The heap-based ones follow FastJet's strategies of the
+/// same name step by step, so even exact ties between distances resolve as there; the plain and
+/// tiled searches resolve ties as FastJet's `N2Plain` (real events have no such ties).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Strategy {
-    /// [`Strategy::N2Tiled`] from [`Strategy::tiled_from`] particles on, else
-    /// [`Strategy::N2Plain`].
+    /// The fastest for the event's size, radius and algorithm: see [`Strategy::best_for`].
     #[default]
     Best,
-    /// FastJet's `N2Plain`, step by step (ties resolve exactly as there).
+    /// FastJet's `N2Plain`, step by step (ties resolve exactly as there). O(N²).
     N2Plain,
-    /// Nearest neighbours searched in tiles of size ≥ R around each object.
+    /// Nearest neighbours searched in tiles of size ≥ R around each object; the smallest
+    /// distance by a scan of all candidates. O(N²) with a small constant.
     N2Tiled,
+    /// FastJet's `N2MinHeapTiled`: tiles of size ≥ R and a heap of the d_iJ, so a step costs
+    /// O(ρR² + log N) (ρ the density of objects). Memory linear in N.
+    N2MinHeapTiled,
+    /// FastJet's `N2MHTLazy9`: as [`Strategy::N2MinHeapTiled`], but each tile remembers the
+    /// largest neighbour distance of its objects, so tiles that cannot be affected by a step are
+    /// skipped. The fastest for thousands of particles, and at large R. Memory linear in N.
+    N2MHTLazy9,
 }
 
 impl Strategy {
@@ -117,7 +126,75 @@ impl Strategy {
     pub fn tiled_from(r: f64) -> usize {
         (75.0 + 100.0 * (r - 0.4).max(0.0)).min(1e9) as usize
     }
+
+    /// The number of particles from which `Best` uses a heap-based strategy at radius `r`
+    /// instead of [`Strategy::N2Tiled`] (see [`Strategy::best_for`]).
+    pub fn heap_from(r: f64) -> usize {
+        let r = r.max(0.1);
+        (HEAP_FROM_AT_04 * (r / 0.4).powf(HEAP_FROM_EXPONENT)).min(1e9) as usize
+    }
+
+    /// The strategy `Best` runs for `n` particles, `algorithm` and radius `r`:
+    /// [`Strategy::N2Plain`] below [`Strategy::tiled_from`], [`Strategy::N2Tiled`] below
+    /// [`Strategy::heap_from`], then FastJet's own choice between the heap-based strategies:
+    /// [`Strategy::N2MinHeapTiled`] for R < 0.65 while ln N < 0.677807 R² − 1.05006 R + 10.6994
+    /// (N ≲ 32 000 at R = 0.4), else [`Strategy::N2MHTLazy9`] (FastJet switches to `N2MHTLazy25`
+    /// only beyond ~10⁵ particles, or from 700–1000 particles at R > π/2, and we use Lazy9
+    /// there). How the first two thresholds were measured is in the README (issue 9).
+    pub fn best_for(n: usize, algorithm: Algorithm, r: f64) -> Strategy {
+        let _ = algorithm; // FastJet's switches below Lazy25 do not depend on it.
+        if n < Strategy::tiled_from(r) {
+            return Strategy::N2Plain;
+        }
+        if n < Strategy::heap_from(r) {
+            return Strategy::N2Tiled;
+        }
+        let bounded_r = r.max(0.1);
+        if bounded_r < 0.65 {
+            let ln_n = (n as f64).ln();
+            let to_lazy = 0.677807 * bounded_r * bounded_r - 1.05006 * bounded_r + 10.6994;
+            if ln_n < to_lazy {
+                return Strategy::N2MinHeapTiled;
+            }
+        }
+        Strategy::N2MHTLazy9
+    }
+
+    /// The name used on command lines and in bench ids: `best`, `plain`, `tiled`, `minheap`,
+    /// `lazy9`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Best => "best",
+            Strategy::N2Plain => "plain",
+            Strategy::N2Tiled => "tiled",
+            Strategy::N2MinHeapTiled => "minheap",
+            Strategy::N2MHTLazy9 => "lazy9",
+        }
+    }
 }
+
+impl FromStr for Strategy {
+    type Err = Error;
+
+    /// Parses the names of [`Strategy::name`] and FastJet's (`N2Plain`, `N2Tiled`,
+    /// `N2MinHeapTiled`, `N2MHTLazy9`), any case.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "best" => Ok(Strategy::Best),
+            "plain" | "n2plain" => Ok(Strategy::N2Plain),
+            "tiled" | "n2tiled" => Ok(Strategy::N2Tiled),
+            "minheap" | "n2minheaptiled" => Ok(Strategy::N2MinHeapTiled),
+            "lazy9" | "n2mhtlazy9" => Ok(Strategy::N2MHTLazy9),
+            _ => Err(Error::config(format!(
+                "unknown clustering strategy `{s}`: expected best, plain, tiled, minheap or lazy9"
+            ))),
+        }
+    }
+}
+
+/// [`Strategy::heap_from`] at R = 0.4, and how it grows with R (measured, see the README).
+const HEAP_FROM_AT_04: f64 = 400.0;
+const HEAP_FROM_EXPONENT: f64 = 1.0;
 
 /// The smallest radius [`JetDefinition::new`] accepts.
 pub const MIN_RADIUS: f64 = 1e-5;

@@ -2,7 +2,7 @@
 
 use super::definition::{JetDefinition, Strategy};
 use super::nn::{Geometry, Recorder};
-use super::{plain, tiled};
+use super::{heap, plain, tiled};
 use crate::error::{Error, Result};
 use crate::jets::momentum::FourMomentum;
 use crate::scalar::Scalar;
@@ -91,15 +91,28 @@ impl<S: Scalar> ClusterSequence<S> {
         seq.parents.resize(n, None);
         let geometry: Vec<Geometry> = particles.iter().map(|p| seq.geometry(p)).collect();
         let r = definition.radius();
-        let tiled = match definition.strategy() {
-            Strategy::Best => n >= Strategy::tiled_from(r),
-            Strategy::N2Plain => false,
-            Strategy::N2Tiled => true,
+        let strategy = match definition.strategy() {
+            Strategy::Best => Strategy::best_for(n, definition.algorithm(), r),
+            s => s,
         };
-        if tiled {
-            tiled::cluster(&geometry, r, &mut seq);
-        } else {
-            plain::cluster(&geometry, r * r, &mut seq);
+        match strategy {
+            Strategy::N2Plain | Strategy::Best => plain::cluster(&geometry, r * r, &mut seq),
+            Strategy::N2Tiled => tiled::cluster(&geometry, r, &mut seq),
+            Strategy::N2MinHeapTiled | Strategy::N2MHTLazy9 => {
+                // FastJet leaves particles with E = |pz| out of its rapidity range.
+                let skip: Vec<bool> = particles
+                    .iter()
+                    .map(|p| {
+                        let q = p.primal();
+                        q.e == q.pz.abs()
+                    })
+                    .collect();
+                if strategy == Strategy::N2MHTLazy9 {
+                    heap::cluster_lazy9(&geometry, &skip, r, &mut seq);
+                } else {
+                    heap::cluster_minheap(&geometry, &skip, r, &mut seq);
+                }
+            }
         }
         Ok(seq)
     }
