@@ -1,14 +1,17 @@
-//! FastJet's heap-based tiled strategies for large events: `N2MinHeapTiled` and `N2MHTLazy9`.
+//! FastJet's heap-based tiled strategies for large events: `N2MinHeapTiled`, `N2MHTLazy9` and
+//! `N2MHTLazy25`.
 //!
 //! Both cut the rapidity–azimuth plane into tiles at least R wide (so a neighbour within R lies in
 //! one of the 3 × 3 tiles around an object's), keep each active object's d_iJ in a
 //! [`MinHeap`] (the smallest is found in O(1), updated in O(log N)) and, after each step, update
 //! only the objects near the two old positions and the new one. `N2MHTLazy9` also keeps, per
 //! tile, the largest neighbour distance of its objects, and skips the tiles that cannot hold an
-//! object whose neighbour changed. Memory is linear in N (plus the tiles, at most ~25 000).
+//! object whose neighbour changed; `N2MHTLazy25` does the same with tiles half as wide and 5 × 5
+//! neighbourhoods, which fit the circle ΔR < R more tightly (fewer objects looked at per step,
+//! more tiles). Memory is linear in N (plus the tiles, at most ~100 000 for R ≤ 0.2).
 //!
-//! The steps follow FastJet 3.5.2's (`ClusterSequence::_minheap_faster_tiled_N2_cluster` and
-//! `LazyTiling9::run`) operation for operation: the same tiling (its `TilingExtent` rapidity
+//! The steps follow FastJet 3.5.2's (`ClusterSequence::_minheap_faster_tiled_N2_cluster`,
+//! `LazyTiling9::run`, `LazyTiling25::run`) operation for operation: the same tiling (its `TilingExtent` rapidity
 //! range, tile sizes and neighbour order), the same order of the objects in each tile's list, the
 //! same order of heap updates and the heap's own tie rule. So exact ties between distances
 //! resolve as there, and the jets and their four-momenta are FastJet's bit for bit.
@@ -190,14 +193,13 @@ pub(super) fn tiling_extent(objects: &[Geometry], skip: &[bool]) -> (f64, f64) {
     (minrap, maxrap)
 }
 
-/// One tile: the head of its list of objects, its (up to 9) neighbouring tiles in FastJet's order
-/// — itself, the row below (φ − 1, φ, φ + 1), the tile at φ − 1, then the "right-hand" half: φ + 1
-/// and the row above (φ − 1, φ, φ + 1) — and, for the lazy strategy, its centre and the largest
-/// neighbour distance of its objects.
+/// One tile: the head of its list of objects, its neighbouring tiles in FastJet's order (see
+/// [`Tiling::new`]), and, for the lazy strategies, its centre and the largest neighbour distance
+/// of its objects.
 #[derive(Clone, Copy, Debug)]
 struct Tile {
     head: u32,
-    near: [u32; 9],
+    near: [u32; 25],
     n_near: u8,
     /// Index in `near` of the first right-hand tile.
     rh: u8,
@@ -221,20 +223,40 @@ struct Tiling {
     n_phi: i32,
 }
 
+/// Which of FastJet's tilings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// `N2MinHeapTiled`: tiles ≥ R, 3 × 3 neighbourhoods.
+    MinHeap,
+    /// `N2MHTLazy9`: the same tiles, at least two rows.
+    Lazy9,
+    /// `N2MHTLazy25`: tiles ≥ R/2, 5 × 5 neighbourhoods, at least three rows.
+    Lazy25,
+}
+
 impl Tiling {
-    /// FastJet's `_initialise_tiles` (`lazy`: LazyTiling9's variant, which uses at least two
-    /// rows over a narrow rapidity range).
-    fn new(extent: (f64, f64), r: f64, lazy: bool) -> Self {
-        let default_size = r.max(0.1);
+    /// FastJet's `_initialise_tiles` for `kind`. Each tile's neighbours are listed as FastJet
+    /// does: itself; the rows below (nearest first, each from φ − reach to φ + reach); the tiles
+    /// at φ − 1 (… φ − reach) of its own row; then the "right-hand" half: φ + 1 (… φ + reach) and
+    /// the rows above. Rows stop at the tiling's edges; columns wrap.
+    fn new(extent: (f64, f64), r: f64, kind: Kind) -> Self {
+        let reach: i32 = if kind == Kind::Lazy25 { 2 } else { 1 };
+        let default_size = r.max(0.1) / reach as f64;
         let mut size_eta = default_size;
-        let n_phi = ((TAU / default_size).floor() as i32).max(3);
+        let n_phi = ((TAU / default_size).floor() as i32).max(2 * reach + 1);
         let size_phi = TAU / n_phi as f64;
         let (mut eta_min, mut eta_max) = extent;
         let (ieta_min, ieta_max);
-        if lazy && eta_max - eta_min < 2.0 * size_eta {
-            size_eta = (eta_max - eta_min) / 2.0;
+        // The lazy tilings use at least 2 (Lazy9) or 3 (Lazy25) rows over a narrow range.
+        let min_rows = match kind {
+            Kind::MinHeap => 0,
+            Kind::Lazy9 => 2,
+            Kind::Lazy25 => 3,
+        };
+        if min_rows > 0 && eta_max - eta_min < min_rows as f64 * size_eta {
+            size_eta = (eta_max - eta_min) / min_rows as f64;
             ieta_min = 0;
-            ieta_max = 1;
+            ieta_max = min_rows - 1;
             eta_max -= size_eta;
         } else {
             ieta_min = (eta_min / size_eta).floor() as i32;
@@ -249,27 +271,31 @@ impl Tiling {
         let mut tiles = Vec::with_capacity((n_eta * n_phi) as usize);
         for ieta in ieta_min..=ieta_max {
             for iphi in 0..n_phi {
-                // Self, the row below, φ − 1; then the right-hand half: φ + 1, the row above.
                 let mut list: Vec<u32> = vec![index(ieta, iphi)];
-                if ieta > ieta_min {
-                    list.extend((-1..=1).map(|d| index(ieta - 1, iphi + d)));
+                for dy in 1..=reach {
+                    if ieta - dy >= ieta_min {
+                        list.extend((-reach..=reach).map(|d| index(ieta - dy, iphi + d)));
+                    }
                 }
-                list.push(index(ieta, iphi - 1));
+                list.extend((1..=reach).map(|d| index(ieta, iphi - d)));
                 let rh = list.len() as u8;
-                list.push(index(ieta, iphi + 1));
-                if ieta < ieta_max {
-                    list.extend((-1..=1).map(|d| index(ieta + 1, iphi + d)));
+                list.extend((1..=reach).map(|d| index(ieta, iphi + d)));
+                for dy in 1..=reach {
+                    if ieta + dy <= ieta_max {
+                        list.extend((-reach..=reach).map(|d| index(ieta + dy, iphi + d)));
+                    }
                 }
-                let mut near = [0u32; 9];
+                let mut near = [0u32; 25];
                 near[..list.len()].copy_from_slice(&list);
-                let k = list.len();
+                // Columns whose neighbourhood crosses φ = 0 need the wrapped ΔR².
+                let periodic = n_phi <= 2 * reach + 1 || iphi < reach || iphi >= n_phi - reach;
                 tiles.push(Tile {
                     head: NONE,
                     near,
-                    n_near: k as u8,
+                    n_near: list.len() as u8,
                     rh,
                     tagged: false,
-                    periodic: n_phi <= 3 || iphi == 0 || iphi == n_phi - 1,
+                    periodic,
                     max_nn_dist: 0.0,
                     eta_centre: ((ieta - ieta_min) as f64 + 0.5) * size_eta + eta_min,
                     phi_centre: (iphi as f64 + 0.5) * size_phi,
@@ -353,15 +379,15 @@ struct State {
 }
 
 impl State {
-    fn new(initial: &[Geometry], skip: &[bool], r: f64, lazy: bool) -> Self {
-        let t = Tiling::new(tiling_extent(initial, skip), r, lazy);
+    fn new(initial: &[Geometry], skip: &[bool], r: f64, kind: Kind) -> Self {
+        let t = Tiling::new(tiling_extent(initial, skip), r, kind);
         let r2 = r * r;
         let mut st = State {
             t,
             jets: Vec::with_capacity(initial.len()),
             r2,
             for_heap: Vec::with_capacity(initial.len()),
-            union: Vec::with_capacity(27),
+            union: Vec::with_capacity(75),
         };
         for (i, &g) in initial.iter().enumerate() {
             st.jets.push(TJ {
@@ -588,7 +614,7 @@ pub(super) fn cluster_minheap<R: Recorder>(
         return;
     }
     let inv_r2 = 1.0 / (r * r);
-    let mut st = State::new(initial, skip, r, false);
+    let mut st = State::new(initial, skip, r, Kind::MinHeap);
     st.initial_nn_all();
     let mut heap = st.heap();
     while n > 0 {
@@ -690,16 +716,23 @@ fn add_untagged_max_info(st: &mut State, eta: f64, phi: f64, own: u32) {
     }
 }
 
-/// FastJet's `N2MHTLazy9`: like [`cluster_minheap`], but tiles too far from a point for any of
-/// their objects to have it as neighbour (by the tile's largest neighbour distance) are skipped,
-/// and so are tiles farther from a searching object than its best neighbour so far.
-pub(super) fn cluster_lazy9<R: Recorder>(initial: &[Geometry], skip: &[bool], r: f64, rec: &mut R) {
+/// FastJet's `N2MHTLazy9` (`kind` = [`Kind::Lazy9`]) and `N2MHTLazy25` ([`Kind::Lazy25`],
+/// which differ only in the tiling): like [`cluster_minheap`], but tiles too far from a point for
+/// any of their objects to have it as neighbour (by the tile's largest neighbour distance) are
+/// skipped, and so are tiles farther from a searching object than its best neighbour so far.
+pub(super) fn cluster_lazy<R: Recorder>(
+    initial: &[Geometry],
+    skip: &[bool],
+    r: f64,
+    kind: Kind,
+    rec: &mut R,
+) {
     let mut n = initial.len();
     if n == 0 {
         return;
     }
     let inv_r2 = 1.0 / (r * r);
-    let mut st = State::new(initial, skip, r, true);
+    let mut st = State::new(initial, skip, r, kind);
     lazy_initial_nn(&mut st);
     let mut heap = st.heap();
     while n > 0 {

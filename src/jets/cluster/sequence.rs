@@ -98,7 +98,7 @@ impl<S: Scalar> ClusterSequence<S> {
         match strategy {
             Strategy::N2Plain | Strategy::Best => plain::cluster(&geometry, r * r, &mut seq),
             Strategy::N2Tiled => tiled::cluster(&geometry, r, &mut seq),
-            Strategy::N2MinHeapTiled | Strategy::N2MHTLazy9 => {
+            Strategy::N2MinHeapTiled | Strategy::N2MHTLazy9 | Strategy::N2MHTLazy25 => {
                 // FastJet leaves particles with E = |pz| out of its rapidity range.
                 let skip: Vec<bool> = particles
                     .iter()
@@ -107,10 +107,14 @@ impl<S: Scalar> ClusterSequence<S> {
                         q.e == q.pz.abs()
                     })
                     .collect();
-                if strategy == Strategy::N2MHTLazy9 {
-                    heap::cluster_lazy9(&geometry, &skip, r, &mut seq);
-                } else {
-                    heap::cluster_minheap(&geometry, &skip, r, &mut seq);
+                match strategy {
+                    Strategy::N2MHTLazy9 => {
+                        heap::cluster_lazy(&geometry, &skip, r, heap::Kind::Lazy9, &mut seq)
+                    }
+                    Strategy::N2MHTLazy25 => {
+                        heap::cluster_lazy(&geometry, &skip, r, heap::Kind::Lazy25, &mut seq)
+                    }
+                    _ => heap::cluster_minheap(&geometry, &skip, r, &mut seq),
                 }
             }
         }
