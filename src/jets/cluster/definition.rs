@@ -131,37 +131,89 @@ impl Strategy {
         (75.0 + 100.0 * (r - 0.4).max(0.0)).min(1e9) as usize
     }
 
-    /// The number of particles from which `Best` uses a heap-based strategy at radius `r`
-    /// instead of [`Strategy::N2Tiled`] (see [`Strategy::best_for`]).
-    pub fn heap_from(r: f64) -> usize {
-        let r = r.max(0.1);
-        (HEAP_FROM_AT_04 * (r / 0.4).powf(HEAP_FROM_EXPONENT)).min(1e9) as usize
-    }
-
-    /// The strategy `Best` runs for `n` particles, `algorithm` and radius `r`:
-    /// [`Strategy::N2Plain`] below [`Strategy::tiled_from`], [`Strategy::N2Tiled`] below
-    /// [`Strategy::heap_from`], then FastJet's own choice between the heap-based strategies:
-    /// [`Strategy::N2MinHeapTiled`] for R < 0.65 while ln N < 0.677807 R² − 1.05006 R + 10.6994
-    /// (N ≲ 32 000 at R = 0.4), else [`Strategy::N2MHTLazy9`] (FastJet switches to `N2MHTLazy25`
-    /// only beyond ~10⁵ particles, or from 700–1000 particles at R > π/2, and we use Lazy9
-    /// there). How the first two thresholds were measured is in the README (issue 9).
-    pub fn best_for(n: usize, algorithm: Algorithm, r: f64) -> Strategy {
-        let _ = algorithm; // FastJet's switches below Lazy25 do not depend on it.
-        if n < Strategy::tiled_from(r) {
-            return Strategy::N2Plain;
+    /// The strategy FastJet 3.5.2's `Best` picks for `n` particles, `algorithm` and radius `r`
+    /// (its `ClusterSequence::_best_strategy`, with FastJet's `NlnN` strategies, used beyond
+    /// ~10⁵ particles, mapped to [`Strategy::N2MHTLazy25`], the fastest we have there).
+    ///
+    /// FastJet's switch points were fitted by its authors to timings of its strategies: N2Plain
+    /// up to 30 particles or 39/(R + 0.6); then, for R < 0.65, N2Tiled while N < 44.6283 ·
+    /// (1 + 54.3528 R − 45.4947 R²), N2MinHeapTiled while ln N < 10.6994 · (1 − 1.05006 R +
+    /// 0.677807 R²); for 0.65 ≤ R < π/2, N2Tiled while ln N < 7.29621 − 1.31304 R; after that
+    /// N2MHTLazy9 while ln N < 12.1572 · (1 − 0.512589 R + 0.169967 R²) for anti-kT (12.3373 ·
+    /// (1 − 0.484612 R + 0.16237 R²) for kT and C/A), else N2MHTLazy25; for R ≥ π/2, N2Plain below
+    /// 75 particles, N2MHTLazy9 below 700 (anti-kT) or 1000 (kT, C/A), then N2MHTLazy25 (R
+    /// bounded below by 0.1 throughout). At R = 0.4 that is: N2Tiled from 40 particles,
+    /// N2MinHeapTiled from 691, N2MHTLazy9 from 1581, N2MHTLazy25 from 21 920 (anti-kT); at
+    /// R = 1.0: N2Tiled from 31, N2MHTLazy9 from 397, N2MHTLazy25 from 2957. These are the
+    /// switch points the compiled FastJet 3.5.2 library reports (checked with a probe of its
+    /// `_best_strategy` over N for R = 0.1 … 2.0; see `fastjet_choice_matches_the_library`).
+    pub fn fastjet_best(n: usize, algorithm: Algorithm, r: f64) -> Strategy {
+        use Strategy::{N2MHTLazy25, N2MHTLazy9, N2MinHeapTiled, N2Plain, N2Tiled};
+        let nf = n as f64;
+        let br = r.max(0.1);
+        if n <= 30 || nf <= 39.0 / (br + 0.6) {
+            return N2Plain;
         }
-        if n < Strategy::heap_from(r) {
-            return Strategy::N2Tiled;
-        }
-        let bounded_r = r.max(0.1);
-        if bounded_r < 0.65 {
-            let ln_n = (n as f64).ln();
-            let to_lazy = 0.677807 * bounded_r * bounded_r - 1.05006 * bounded_r + 10.6994;
-            if ln_n < to_lazy {
-                return Strategy::N2MinHeapTiled;
+        let parabola = |(a, b, c): (f64, f64, f64)| c * (a * br * br + b * br + 1.0);
+        let to_lazy25 = match algorithm {
+            Algorithm::AntiKt => (0.169967, -0.512589, 12.1572),
+            Algorithm::Kt | Algorithm::CambridgeAachen => (0.16237, -0.484612, 12.3373),
+        };
+        let ln_n = nf.ln();
+        let lazy = if ln_n < parabola(to_lazy25) {
+            N2MHTLazy9
+        } else {
+            N2MHTLazy25
+        };
+        if br < 0.65 {
+            if nf < parabola((-45.4947, 54.3528, 44.6283)) {
+                N2Tiled
+            } else if ln_n < parabola((0.677807, -1.05006, 10.6994)) {
+                N2MinHeapTiled
+            } else {
+                lazy
+            }
+        } else if br < 0.5 * std::f64::consts::PI {
+            if ln_n < -1.31304 * br + 7.29621 {
+                N2Tiled
+            } else {
+                lazy
+            }
+        } else {
+            let to_lazy25 = if algorithm == Algorithm::AntiKt {
+                700.0
+            } else {
+                1000.0
+            };
+            if nf < 75.0 {
+                N2Plain
+            } else if nf < to_lazy25 {
+                N2MHTLazy9
+            } else {
+                N2MHTLazy25
             }
         }
-        Strategy::N2MHTLazy9
+    }
+
+    /// The strategy `Best` runs for `n` particles, `algorithm` and radius `r`: where FastJet's
+    /// `Best` ([`Strategy::fastjet_best`]) runs a heap-based strategy, the same one (so even
+    /// exact ties resolve as in FastJet); where it runs N2Plain or N2Tiled, ours:
+    /// [`Strategy::N2Plain`] below [`Strategy::tiled_from`] particles, else
+    /// [`Strategy::N2Tiled`]. Our heap strategies cost what FastJet's do, so FastJet's switch
+    /// points hold for them; our tiled search is a little faster than FastJet's N2Tiled, and
+    /// measured against our heap strategies it stays ahead up to about the same N (~700–1000 at
+    /// R = 0.4, ~400–500 at R = 1.0; README, issue 9).
+    pub fn best_for(n: usize, algorithm: Algorithm, r: f64) -> Strategy {
+        match Strategy::fastjet_best(n, algorithm, r) {
+            Strategy::N2Plain | Strategy::N2Tiled | Strategy::Best => {
+                if n < Strategy::tiled_from(r) {
+                    Strategy::N2Plain
+                } else {
+                    Strategy::N2Tiled
+                }
+            }
+            heap => heap,
+        }
     }
 
     /// The name used on command lines and in bench ids: `best`, `plain`, `tiled`, `minheap`,
@@ -197,10 +249,6 @@ impl FromStr for Strategy {
         }
     }
 }
-
-/// [`Strategy::heap_from`] at R = 0.4, and how it grows with R (measured, see the README).
-const HEAP_FROM_AT_04: f64 = 400.0;
-const HEAP_FROM_EXPONENT: f64 = 1.0;
 
 /// The smallest radius [`JetDefinition::new`] accepts.
 pub const MIN_RADIUS: f64 = 1e-5;
@@ -292,6 +340,80 @@ mod tests {
         }
         assert_eq!("Anti-kT".parse::<Algorithm>().unwrap(), Algorithm::AntiKt);
         assert!("siscone".parse::<Algorithm>().is_err());
+    }
+
+    #[test]
+    fn fastjet_choice_matches_the_library() {
+        use Strategy::{N2MHTLazy25 as L25, N2MHTLazy9 as L9, N2MinHeapTiled as Mht};
+        use Strategy::{N2Plain as Plain, N2Tiled as Tiled};
+        // Where the strategy changes, as FastJet 3.5.2's compiled `_best_strategy` reports it
+        // (N, strategy from N on), per algorithm and R; its NlnN strategies read as Lazy25.
+        let cases: [(Algorithm, f64, &[(usize, Strategy)]); 8] = [
+            (
+                Algorithm::AntiKt,
+                0.1,
+                &[(56, Tiled), (267, Mht), (15498, L9), (104266, L25)],
+            ),
+            (
+                Algorithm::AntiKt,
+                0.4,
+                &[(40, Tiled), (691, Mht), (1581, L9), (21920, L25)],
+            ),
+            (
+                Algorithm::AntiKt,
+                0.6,
+                &[(33, Tiled), (770, L9), (9529, L25)],
+            ),
+            (
+                Algorithm::AntiKt,
+                1.0,
+                &[(31, Tiled), (397, L9), (2957, L25)],
+            ),
+            (Algorithm::AntiKt, 2.0, &[(75, L9), (700, L25)]),
+            (
+                Algorithm::Kt,
+                0.4,
+                &[(40, Tiled), (691, Mht), (1581, L9), (28748, L25)],
+            ),
+            (Algorithm::Kt, 1.0, &[(31, Tiled), (397, L9), (4280, L25)]),
+            (Algorithm::CambridgeAachen, 2.0, &[(75, L9), (1000, L25)]),
+        ];
+        for (alg, r, switches) in cases {
+            let mut before = Plain;
+            for &(n, s) in switches {
+                assert_eq!(
+                    Strategy::fastjet_best(n - 1, alg, r),
+                    before,
+                    "{alg} R = {r} N = {}",
+                    n - 1
+                );
+                assert_eq!(
+                    Strategy::fastjet_best(n, alg, r),
+                    s,
+                    "{alg} R = {r} N = {n}"
+                );
+                before = s;
+            }
+            assert_eq!(Strategy::fastjet_best(300_000, alg, r), L25);
+        }
+        // Best: ours below the heap strategies, FastJet's from there.
+        assert_eq!(Strategy::best_for(50, Algorithm::AntiKt, 0.4), Plain);
+        assert_eq!(Strategy::best_for(131, Algorithm::AntiKt, 0.4), Tiled);
+        assert_eq!(Strategy::best_for(5000, Algorithm::AntiKt, 0.4), L9);
+        assert_eq!(Strategy::best_for(30000, Algorithm::AntiKt, 1.0), L25);
+        for s in [
+            "best",
+            "plain",
+            "tiled",
+            "minheap",
+            "lazy9",
+            "lazy25",
+            "N2MHTLazy25",
+        ] {
+            let parsed: Strategy = s.parse().unwrap();
+            assert_eq!(parsed.name().parse::<Strategy>().unwrap(), parsed);
+        }
+        assert!("nlnn".parse::<Strategy>().is_err());
     }
 
     #[test]
