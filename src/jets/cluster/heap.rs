@@ -475,7 +475,7 @@ impl State {
             while a != NONE {
                 let mut b = head;
                 while b != a {
-                    self.pair(a, b, dist);
+                    self.pair::<true>(a, b);
                     b = self.jets[b as usize].next;
                 }
                 a = self.jets[a as usize].next;
@@ -486,7 +486,7 @@ impl State {
                 while a != NONE {
                     let mut b = self.t.tiles[rt as usize].head;
                     while b != NONE {
-                        self.pair(a, b, dist);
+                        self.pair::<true>(a, b);
                         b = self.jets[b as usize].next;
                     }
                     a = self.jets[a as usize].next;
@@ -495,10 +495,16 @@ impl State {
         }
     }
 
-    /// Compares slots `a` and `b` and updates both neighbours (strict <).
+    /// Compares slots `a` and `b` and updates both neighbours (strict <), with the wrapped ΔR²
+    /// when `PERIODIC` (a const parameter, so each loop gets its own inlined copy).
     #[inline(always)]
-    fn pair(&mut self, a: u32, b: u32, f: fn(&TJ, &TJ) -> f64) {
-        let d = f(&self.jets[a as usize], &self.jets[b as usize]);
+    fn pair<const PERIODIC: bool>(&mut self, a: u32, b: u32) {
+        let (ja, jb) = (&self.jets[a as usize], &self.jets[b as usize]);
+        let d = if PERIODIC {
+            dist(ja, jb)
+        } else {
+            dist_np(ja, jb)
+        };
         let ja = &mut self.jets[a as usize];
         if d < ja.nn_dist {
             ja.nn_dist = d;
@@ -742,13 +748,15 @@ pub(super) fn cluster_lazy<R: Recorder>(
             // The new object's neighbour, and the objects around it: whether they lost theirs
             // (A or old B) or are closer to it than to theirs.
             let bu = b as usize;
-            let (beta, bphi, btile) = (st.jets[bu].eta, st.jets[bu].phi, st.jets[bu].tile);
-            let b_tile = st.t.tiles[btile as usize];
+            let jb = st.jets[bu];
+            // B's neighbour so far, kept here and stored at the end: nothing else reads it
+            // meanwhile (searches of other objects only read B's position).
+            let (mut b_dist, mut b_nn) = (jb.nn_dist, jb.nn);
+            let b_tile = st.t.tiles[jb.tile as usize];
             for &nt in &b_tile.near[..b_tile.n_near as usize] {
-                let d_tile = st.distance_to_tile(beta, bphi, btile, nt);
+                let d_tile = st.distance_to_tile(jb.eta, jb.phi, jb.tile, nt);
                 // `<=` so that the own tile (distance 0) is always visited.
-                let relevant =
-                    d_tile <= st.jets[bu].nn_dist || d_tile <= st.t.tiles[nt as usize].max_nn_dist;
+                let relevant = d_tile <= b_dist || d_tile <= st.t.tiles[nt as usize].max_nn_dist;
                 if !relevant {
                     continue;
                 }
@@ -762,19 +770,26 @@ pub(super) fn cluster_lazy<R: Recorder>(
                         set_nn(&mut st, iu);
                     }
                     // jetX = B, jetI = i (FastJet's `_update_jetX_jetI_NN`).
-                    let d = dist(&st.jets[iu], &st.jets[bu]);
-                    if d < st.jets[iu].nn_dist && i != b {
-                        st.jets[iu].nn_dist = d;
-                        st.jets[iu].nn = b;
-                        st.mark(iu);
+                    let ji = &mut st.jets[iu];
+                    let d = dist(ji, &jb);
+                    let other = i != b;
+                    if d < ji.nn_dist && other {
+                        ji.nn_dist = d;
+                        ji.nn = b;
+                        if !ji.update_needed {
+                            ji.update_needed = true;
+                            st.for_heap.push(i);
+                        }
                     }
-                    if d < st.jets[bu].nn_dist && i != b {
-                        st.jets[bu].nn_dist = d;
-                        st.jets[bu].nn = i;
+                    if d < b_dist && other {
+                        b_dist = d;
+                        b_nn = i;
                     }
-                    i = st.jets[iu].next;
+                    i = ji.next;
                 }
             }
+            st.jets[bu].nn_dist = b_dist;
+            st.jets[bu].nn = b_nn;
         }
         let n_done = st.union.len();
         let ja = st.jets[a];
@@ -845,7 +860,7 @@ fn lazy_initial_nn(st: &mut State) {
         while a != NONE {
             let mut b = head;
             while b != a {
-                st.pair(a, b, dist_np);
+                st.pair::<false>(a, b);
                 b = st.jets[b as usize].next;
             }
             a = st.jets[a as usize].next;
@@ -854,7 +869,6 @@ fn lazy_initial_nn(st: &mut State) {
     }
     for t in 0..n_tiles {
         let tile = st.t.tiles[t];
-        let f: fn(&TJ, &TJ) -> f64 = if tile.periodic { dist } else { dist_np };
         for &rt in &tile.near[tile.rh as usize..tile.n_near as usize] {
             let mut a = tile.head;
             while a != NONE {
@@ -865,7 +879,11 @@ fn lazy_initial_nn(st: &mut State) {
                 if relevant {
                     let mut b = st.t.tiles[rt as usize].head;
                     while b != NONE {
-                        st.pair(a, b, f);
+                        if tile.periodic {
+                            st.pair::<true>(a, b);
+                        } else {
+                            st.pair::<false>(a, b);
+                        }
                         b = st.jets[b as usize].next;
                     }
                 }
