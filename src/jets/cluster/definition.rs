@@ -348,7 +348,8 @@ mod tests {
         use Strategy::{N2Plain as Plain, N2Tiled as Tiled};
         // Where the strategy changes, as FastJet 3.5.2's compiled `_best_strategy` reports it
         // (N, strategy from N on), per algorithm and R; its NlnN strategies read as Lazy25.
-        let cases: [(Algorithm, f64, &[(usize, Strategy)]); 8] = [
+        type Switches<'a> = &'a [(usize, Strategy)];
+        let cases: [(Algorithm, f64, Switches); 8] = [
             (
                 Algorithm::AntiKt,
                 0.1,
