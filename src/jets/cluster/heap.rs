@@ -109,23 +109,28 @@ impl MinHeap {
         heap[loc].minloc = start;
         let n = heap.len();
         let mut loc = loc;
-        let mut changed = true;
-        while changed {
-            changed = false;
-            if heap[loc].minloc == start {
-                heap[loc].minloc = loc as u32;
+        // Up the tree while something changed: a node that pointed at `start` is recomputed
+        // from itself and its children (the first child first, strict <, as FastJet).
+        loop {
+            let mut changed = false;
+            let mut m = heap[loc].minloc;
+            if m == start {
+                m = loc as u32;
                 changed = true;
             }
-            for child in [2 * loc + 1, 2 * loc + 2] {
-                if child < n {
-                    let c = heap[child].minloc;
-                    if heap[c as usize].value < heap[heap[loc].minloc as usize].value {
-                        heap[loc].minloc = c;
-                        changed = true;
-                    }
+            let mut mv = heap[m as usize].value;
+            let child = 2 * loc + 1;
+            for c in child..(child + 2).min(n) {
+                let cm = heap[c].minloc;
+                let cv = heap[cm as usize].value;
+                if cv < mv {
+                    m = cm;
+                    mv = cv;
+                    changed = true;
                 }
             }
-            if loc == 0 {
+            heap[loc].minloc = m;
+            if !changed || loc == 0 {
                 break;
             }
             loc = (loc - 1) / 2;
@@ -272,29 +277,43 @@ impl Tiling {
         let mut tiles = Vec::with_capacity((n_eta * n_phi) as usize);
         for ieta in ieta_min..=ieta_max {
             for iphi in 0..n_phi {
-                let mut list: Vec<u32> = vec![index(ieta, iphi)];
+                let mut near = [0u32; 25];
+                let mut k = 0;
+                let mut push = |near: &mut [u32; 25], t: u32| {
+                    near[k] = t;
+                    k += 1;
+                    k
+                };
+                push(&mut near, index(ieta, iphi));
                 for dy in 1..=reach {
                     if ieta - dy >= ieta_min {
-                        list.extend((-reach..=reach).map(|d| index(ieta - dy, iphi + d)));
+                        for d in -reach..=reach {
+                            push(&mut near, index(ieta - dy, iphi + d));
+                        }
                     }
                 }
-                list.extend((1..=reach).map(|d| index(ieta, iphi - d)));
-                let rh = list.len() as u8;
-                list.extend((1..=reach).map(|d| index(ieta, iphi + d)));
+                let mut rh = 0;
+                for d in 1..=reach {
+                    rh = push(&mut near, index(ieta, iphi - d));
+                }
+                let mut len = rh;
+                for d in 1..=reach {
+                    len = push(&mut near, index(ieta, iphi + d));
+                }
                 for dy in 1..=reach {
                     if ieta + dy <= ieta_max {
-                        list.extend((-reach..=reach).map(|d| index(ieta + dy, iphi + d)));
+                        for d in -reach..=reach {
+                            len = push(&mut near, index(ieta + dy, iphi + d));
+                        }
                     }
                 }
-                let mut near = [0u32; 25];
-                near[..list.len()].copy_from_slice(&list);
                 // Columns whose neighbourhood crosses φ = 0 need the wrapped ΔR².
                 let periodic = n_phi <= 2 * reach + 1 || iphi < reach || iphi >= n_phi - reach;
                 tiles.push(Tile {
                     head: NONE,
                     near,
-                    n_near: list.len() as u8,
-                    rh,
+                    n_near: len as u8,
+                    rh: rh as u8,
                     tagged: false,
                     periodic,
                     max_nn_dist: 0.0,
