@@ -205,7 +205,6 @@ pub(super) fn tiling_extent(objects: &[Geometry], skip: &[bool]) -> (f64, f64) {
 #[derive(Clone, Copy, Debug)]
 struct Tile {
     head: u32,
-    near: [u32; 25],
     n_near: u8,
     /// Index in `near` of the first right-hand tile.
     rh: u8,
@@ -219,6 +218,9 @@ struct Tile {
 /// The tiling: `n_eta` rows from `eta_min` (outer rows extend to ±∞), `n_phi` columns.
 struct Tiling {
     tiles: Vec<Tile>,
+    /// Each tile's neighbours (the first `n_near` entries), apart from the tiles so that the
+    /// hot loops read tiles without copying the lists.
+    near: Vec<[u32; 25]>,
     eta_min: f64,
     eta_max: f64,
     size_eta: f64,
@@ -275,6 +277,7 @@ impl Tiling {
             ((ieta - ieta_min) * n_phi + (iphi + n_phi) % n_phi) as u32
         };
         let mut tiles = Vec::with_capacity((n_eta * n_phi) as usize);
+        let mut near_lists = Vec::with_capacity((n_eta * n_phi) as usize);
         for ieta in ieta_min..=ieta_max {
             for iphi in 0..n_phi {
                 let mut near = [0u32; 25];
@@ -309,9 +312,9 @@ impl Tiling {
                 }
                 // Columns whose neighbourhood crosses φ = 0 need the wrapped ΔR².
                 let periodic = n_phi <= 2 * reach + 1 || iphi < reach || iphi >= n_phi - reach;
+                near_lists.push(near);
                 tiles.push(Tile {
                     head: NONE,
-                    near,
                     n_near: len as u8,
                     rh: rh as u8,
                     tagged: false,
@@ -324,6 +327,7 @@ impl Tiling {
         }
         Tiling {
             tiles,
+            near: near_lists,
             eta_min,
             eta_max,
             size_eta,
@@ -501,7 +505,8 @@ impl State {
                 a = self.jets[a as usize].next;
             }
             let tile = self.t.tiles[t];
-            for &rt in &tile.near[tile.rh as usize..tile.n_near as usize] {
+            for k in tile.rh as usize..tile.n_near as usize {
+                let rt = self.t.near[t][k];
                 let mut a = head;
                 while a != NONE {
                     let mut b = self.t.tiles[rt as usize].head;
@@ -672,10 +677,11 @@ pub(super) fn cluster_minheap<R: Recorder>(
                     st.jets[iu].nn = NONE;
                     st.mark(iu);
                     // Its new neighbour, among the tiles around its own (= tile t).
-                    let tile = st.t.tiles[t];
+                    let n_near = st.t.tiles[t].n_near as usize;
                     let me = st.jets[iu];
                     let (mut best, mut best_nn) = (st.r2, NONE);
-                    for &nt in &tile.near[..tile.n_near as usize] {
+                    for k in 0..n_near {
+                        let nt = st.t.near[t][k];
                         let mut j = st.t.tiles[nt as usize].head;
                         while j != NONE {
                             let o = &st.jets[j as usize];
@@ -714,8 +720,8 @@ pub(super) fn cluster_minheap<R: Recorder>(
 /// Adds the untagged tiles around tile `t` to the union, tagging them.
 #[inline]
 fn add_untagged(st: &mut State, t: u32) {
-    let tile = st.t.tiles[t as usize];
-    for &nt in &tile.near[..tile.n_near as usize] {
+    for k in 0..st.t.tiles[t as usize].n_near as usize {
+        let nt = st.t.near[t as usize][k];
         let near = &mut st.t.tiles[nt as usize];
         if !near.tagged {
             near.tagged = true;
@@ -728,8 +734,8 @@ fn add_untagged(st: &mut State, t: u32) {
 /// neighbour distance reaches the point (FastJet's `..._using_max_info`), tagging them.
 #[inline]
 fn add_untagged_max_info(st: &mut State, eta: f64, phi: f64, own: u32) {
-    let tile = st.t.tiles[own as usize];
-    for &nt in &tile.near[..tile.n_near as usize] {
+    for k in 0..st.t.tiles[own as usize].n_near as usize {
+        let nt = st.t.near[own as usize][k];
         if st.t.tiles[nt as usize].tagged {
             continue;
         }
@@ -772,8 +778,8 @@ pub(super) fn cluster_lazy<R: Recorder>(
             // B's neighbour so far, kept here and stored at the end: nothing else reads it
             // meanwhile (searches of other objects only read B's position).
             let (mut b_dist, mut b_nn) = (jb.nn_dist, jb.nn);
-            let b_tile = st.t.tiles[jb.tile as usize];
-            for &nt in &b_tile.near[..b_tile.n_near as usize] {
+            for k in 0..st.t.tiles[jb.tile as usize].n_near as usize {
+                let nt = st.t.near[jb.tile as usize][k];
                 let d_tile = st.distance_to_tile(jb.eta, jb.phi, jb.tile, nt);
                 // `<=` so that the own tile (distance 0) is always visited.
                 let relevant = d_tile <= b_dist || d_tile <= st.t.tiles[nt as usize].max_nn_dist;
@@ -848,9 +854,9 @@ fn set_nn(st: &mut State, i: usize) {
     st.jets[i].nn = NONE;
     st.mark(i);
     let me = st.jets[i];
-    let tile = st.t.tiles[me.tile as usize];
     let (mut best, mut best_nn) = (st.r2, NONE);
-    for &nt in &tile.near[..tile.n_near as usize] {
+    for k in 0..st.t.tiles[me.tile as usize].n_near as usize {
+        let nt = st.t.near[me.tile as usize][k];
         if best < st.distance_to_tile(me.eta, me.phi, me.tile, nt) {
             continue;
         }
@@ -889,7 +895,8 @@ fn lazy_initial_nn(st: &mut State) {
     }
     for t in 0..n_tiles {
         let tile = st.t.tiles[t];
-        for &rt in &tile.near[tile.rh as usize..tile.n_near as usize] {
+        for k in tile.rh as usize..tile.n_near as usize {
+            let rt = st.t.near[t][k];
             let mut a = tile.head;
             while a != NONE {
                 let ja = st.jets[a as usize];
