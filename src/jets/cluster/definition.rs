@@ -97,9 +97,9 @@ impl FromStr for Algorithm {
 }
 
 /// How the nearest neighbours are searched. All strategies give the same jets and the same
-/// four-momenta (FastJet's, bit for bit). The heap-based ones follow FastJet's strategies of the
-/// same name step by step, so even exact ties between distances resolve as there; the plain and
-/// tiled searches resolve ties as FastJet's `N2Plain` (real events have no such ties).
+/// four-momenta (FastJet's, bit for bit). [`Strategy::N2Plain`] and the heap-based ones follow
+/// FastJet's strategies of the same name step by step, so even exact ties between distances
+/// resolve as there; [`Strategy::N2Tiled`] breaks exact ties its own way (real events have none).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Strategy {
     /// The fastest for the event's size, radius and algorithm: see [`Strategy::best_for`].
