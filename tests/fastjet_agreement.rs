@@ -35,6 +35,15 @@ const PILEUP: [&str; 2] = [
     ),
 ];
 
+const TIES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/ties_particles.csv.gz"
+);
+const TIES_REFERENCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/fastjet_reference_ties.csv.gz"
+);
+
 const STRATEGIES: [Strategy; 6] = [
     Strategy::N2Plain,
     Strategy::N2Tiled,
@@ -71,10 +80,36 @@ fn read_events() -> Vec<(u64, Vec<FourMomentum>)> {
 
 type Key = (String, String, u64);
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Reference {
     labels: Vec<usize>,
     jets: Vec<(usize, [f64; 4], usize)>,
+    /// The merged objects in order of creation: how many, and their FNV-1a hash.
+    history: Option<(usize, u64)>,
+}
+
+/// FNV-1a (64 bit) over the little-endian bytes of each object's px, py, pz, E, in order (as
+/// tools/fastjet_reference.py --history).
+fn fnv1a(objects: &[FourMomentum]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in objects {
+        for x in [p.px, p.py, p.pz, p.e] {
+            for byte in x.to_le_bytes() {
+                h = (h ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+    }
+    h
+}
+
+fn read_file(path: &str) -> Vec<(u64, Vec<FourMomentum>)> {
+    EventReader::open(path)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.number, e.particles.iter().map(|p| p.momentum).collect())
+        })
+        .collect()
 }
 
 fn read_pileup() -> Vec<(u64, Vec<FourMomentum>)> {
@@ -105,6 +140,10 @@ fn read_reference(path: &str) -> HashMap<Key, Reference> {
                     f[9].parse().unwrap(),
                 ));
             }
+            "H" => {
+                let n = f[4].parse().unwrap();
+                entry.history = Some((n, u64::from_str_radix(f[5], 16).unwrap()));
+            }
             other => panic!("unknown record {other}"),
         }
     }
@@ -131,7 +170,16 @@ fn compare(
                     .unwrap_or_else(|| panic!("no reference for {key:?}"));
                 for &strategy in strategies {
                     let def = def.with_strategy(strategy);
-                    let jets = def.cluster(particles).unwrap().inclusive_jets(0.0);
+                    let seq = def.cluster(particles).unwrap();
+                    if let Some((n, hash)) = want.history {
+                        let merged = &seq.objects()[particles.len()..];
+                        assert_eq!(
+                            (merged.len(), fnv1a(merged)),
+                            (n, hash),
+                            "merge history differs: {alg} R = {r} event {ev} {strategy:?}"
+                        );
+                    }
+                    let jets = seq.inclusive_jets(0.0);
                     let mut labels = vec![usize::MAX; particles.len()];
                     for (k, j) in jets.iter().enumerate() {
                         for &c in &j.constituents {
@@ -203,4 +251,49 @@ fn pileup_jets_agree_with_fastjet() {
         "only {jets_checked} jet momenta compared"
     );
     println!("{configs} pile-up clusterings agree; {jets_checked} jet momenta bit-identical");
+}
+
+#[test]
+fn tied_jets_agree_with_fastjet() {
+    // Pile-up particles repeated exactly (1600 = 800 × 2 and 4500 = 1500 × 3): copies are at
+    // distance 0 and equally far from everything else, so exact ties decide the order of the
+    // merges. Each heap strategy against FastJet's strategy of the same name, and `Best` against
+    // FastJet's `Best`: the jets, and the merged objects in order of creation (hashed), which
+    // pins down the order of the merges. Plain and tiled, which break ties otherwise, against
+    // FastJet's `Best` jets only. (FastJet's heap strategies happen to agree with each other
+    // here, history included.)
+    let events = read_file(TIES);
+    assert_eq!(
+        events.iter().map(|e| e.1.len()).collect::<Vec<_>>(),
+        [1600, 4500]
+    );
+    let all = read_reference(TIES_REFERENCE);
+    let pairs = [
+        (Strategy::Best, "Best"),
+        (Strategy::N2Plain, "Best"),
+        (Strategy::N2Tiled, "Best"),
+        (Strategy::N2MinHeapTiled, "N2MinHeapTiled"),
+        (Strategy::N2MHTLazy9, "N2MHTLazy9"),
+        (Strategy::N2MHTLazy25, "N2MHTLazy25"),
+    ];
+    let mut configs = 0;
+    for (ours, theirs) in pairs {
+        let suffix = format!(":{theirs}");
+        let reference: HashMap<Key, Reference> = all
+            .iter()
+            .filter_map(|((alg, r, ev), v)| {
+                let alg = alg.strip_suffix(&suffix)?.to_string();
+                let mut v = v.clone();
+                // Plain and tiled break ties their own way (as FastJet's N2Plain and our tiles),
+                // so only their jets are compared.
+                if matches!(ours, Strategy::N2Plain | Strategy::N2Tiled) {
+                    v.history = None;
+                }
+                Some(((alg, r.clone(), *ev), v))
+            })
+            .collect();
+        assert_eq!(reference.len(), 3 * 2 * 2, "{theirs}");
+        configs += compare(&events, &reference, &["0.4", "1.0"], &[ours]).0;
+    }
+    assert_eq!(configs, 6 * 12);
 }
