@@ -7,12 +7,14 @@
 //! (`|x| program(x)`) that do not pass it around; [`with_run`] is the explicit form.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rand::Rng as _;
 use rand_pcg::Pcg64;
 use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
+use crate::sample::Coupling;
 
 /// A stream of uniform random numbers (PCG-XSL-RR 128/64, a named, version-stable algorithm).
 #[derive(Clone, Debug)]
@@ -116,6 +118,12 @@ pub struct RunContext {
     pub(crate) mode: Mode,
     /// Whether stochastic triples also record the score of their draws (for the score mix).
     pub(crate) record_score: bool,
+    /// The coupling of categorical draws that name none (the driver's `.coupling(…)`).
+    pub(crate) default_coupling: Coupling,
+    /// Strict mode: a `.value()` read of a number carrying live worlds is an error.
+    pub(crate) strict: bool,
+    /// The first such read of a strict run.
+    pub(crate) value_read: Option<Error>,
 }
 
 impl RunContext {
@@ -133,6 +141,9 @@ impl RunContext {
             draws: 0,
             mode: Mode::Sample,
             record_score: false,
+            default_coupling: Coupling::default(),
+            strict: false,
+            value_read: None,
         }
     }
 
@@ -185,6 +196,57 @@ impl RunContext {
         });
         (self.perts.len() - 1) as u32
     }
+}
+
+/// The number of strict runs in progress on any thread. `.value()` of a stochastic triple looks
+/// at its run context only while this is non-zero, so strict mode costs the other runs one
+/// relaxed load per read.
+static STRICT_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether any strict run is in progress (then `.value()` checks its own run).
+#[inline(always)]
+pub(crate) fn strict_anywhere() -> bool {
+    STRICT_RUNS.load(Ordering::Relaxed) != 0
+}
+
+/// Marks strict runs as in progress while it lives.
+pub(crate) struct StrictGuard(bool);
+
+impl StrictGuard {
+    /// A guard that counts a strict run if `on`.
+    pub(crate) fn new(on: bool) -> Self {
+        if on {
+            STRICT_RUNS.fetch_add(1, Ordering::Relaxed);
+        }
+        StrictGuard(on)
+    }
+}
+
+impl Drop for StrictGuard {
+    fn drop(&mut self) {
+        if self.0 {
+            STRICT_RUNS.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Whether the current thread's run is strict (false outside a run).
+pub(crate) fn strict_here() -> bool {
+    with_ctx("", |ctx| ctx.strict).unwrap_or(false)
+}
+
+/// Records a `.value()` read of a number with live worlds at `at` in a strict run (the first).
+pub(crate) fn record_value_read(at: &'static std::panic::Location<'static>, value: f64) {
+    let _ = with_ctx("", |ctx| {
+        if ctx.strict && ctx.value_read.is_none() {
+            ctx.value_read = Some(Error::PerturbedValueRead {
+                file: at.file(),
+                line: at.line(),
+                column: at.column(),
+                value,
+            });
+        }
+    });
 }
 
 thread_local! {

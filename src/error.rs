@@ -24,7 +24,9 @@ pub enum Error {
         reason: String,
     },
     /// A comparison on the primal value would have had a different outcome in an alternative
-    /// world carried by a perturbation. Route the branch through [`propagate`](crate::propagate).
+    /// world carried by a perturbation. Route the branch through [`propagate`](crate::propagate);
+    /// if the branch draws random numbers, draw them before it, unconditionally, and pick with
+    /// [`select`](crate::select) (see [`propagate`](crate::propagate#a-draw-inside-a-branch)).
     PerturbedComparison {
         /// The comparison operator, e.g. `"<"`.
         op: &'static str,
@@ -32,6 +34,20 @@ pub enum Error {
         lhs: f64,
         /// The primal operands.
         rhs: f64,
+    },
+    /// Strict mode ([`Gradient::strict`](crate::estimate::Gradient::strict)): the program read
+    /// `.value()` of a number that carries alternative worlds, outside
+    /// [`propagate`](crate::propagate). A branch on it would follow the primal in every world and
+    /// bias the estimate silently; `file:line:column` is the read.
+    PerturbedValueRead {
+        /// Source file of the `.value()` call.
+        file: &'static str,
+        /// Its line.
+        line: u32,
+        /// Its column.
+        column: u32,
+        /// The primal value read.
+        value: f64,
     },
     /// A sampler or a perturbation was used outside a run set up by an estimator driver or
     /// [`with_run`](crate::with_run).
@@ -48,7 +64,9 @@ pub enum Error {
         alternative: usize,
     },
     /// A function given to [`propagate`](crate::propagate) drew random numbers; it must be
-    /// deterministic so the alternative world can be replayed.
+    /// deterministic so the alternative world can be replayed. Draw before `propagate`,
+    /// unconditionally, and choose among the draws with [`select`](crate::select) (see
+    /// [`propagate`](crate::propagate#a-draw-inside-a-branch)).
     RandomnessInPropagate,
     /// The exact oracle met a program whose support is too large to enumerate.
     SupportTooLarge {
@@ -110,7 +128,23 @@ impl fmt::Display for Error {
             Error::PerturbedComparison { op, lhs, rhs } => write!(
                 f,
                 "comparison `{lhs} {op} {rhs}` would flip in an alternative world carried by a \
-                 perturbation; route this branch through stochad::propagate"
+                 perturbation; route this branch through stochad::propagate (or index/select). \
+                 If the branch draws random numbers, draw them before the branch, \
+                 unconditionally, and pick the result with stochad::select(&[a, b], k): \
+                 propagate's function must not draw"
+            ),
+            Error::PerturbedValueRead {
+                file,
+                line,
+                column,
+                value,
+            } => write!(
+                f,
+                "strict mode: `.value()` (= {value}) of a number carrying alternative worlds was \
+                 read at {file}:{line}:{column}, outside stochad::propagate; a branch on it \
+                 follows the primal in every world and biases the estimate. Move the branch into \
+                 stochad::propagate (or index/select), which runs it in every world; to read the \
+                 value for logging only, use stochad::scalars::primal"
             ),
             Error::NoRunContext { what } => write!(
                 f,
@@ -136,7 +170,10 @@ impl fmt::Display for Error {
             ),
             Error::RandomnessInPropagate => write!(
                 f,
-                "propagate: the function drew random numbers; it must be deterministic"
+                "propagate: the function drew random numbers; it must be deterministic so each \
+                 alternative world can be replayed. Draw before propagate, unconditionally (every \
+                 branch's draws), and choose among the results inside it or with \
+                 stochad::select(&[a, b], k)"
             ),
             Error::SupportTooLarge { paths, limit } => write!(
                 f,

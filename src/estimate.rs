@@ -6,9 +6,10 @@ use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
-use crate::context::{run_in, with_ctx, RunContext};
+use crate::context::{run_in, with_ctx, RunContext, StrictGuard};
 use crate::dual::Dual;
 use crate::error::{Error, Result};
+use crate::sample::Coupling;
 use crate::scalar::Scalar;
 use crate::scalars::IntoResult;
 use crate::score::Score;
@@ -41,7 +42,29 @@ fn run_score<const N: usize>() -> Result<[f64; N]> {
 }
 
 /// A number type the drivers can differentiate with: it builds the input variables and reads one
-/// run's estimate off the output.
+/// run's estimate off the output. Implemented by [`Dual`], [`Score`] and every
+/// [`StochasticTriple`] backend; re-exported as `stochad::Estimator`.
+///
+/// Bound on it to write helpers generic over the estimator (`S: Estimator<1>` for
+/// [`derivative_with`], `S: Estimator<N>` for [`gradient_with`]):
+///
+/// ```
+/// use stochad::{sample::bernoulli, Estimate, Estimator, ExactTriple, Score, Triple};
+///
+/// /// d/dp E[3·Bernoulli(p)] (= 3) with the estimator `S`.
+/// fn coin<S: Estimator<1>>(p: f64) -> stochad::Result<Estimate> {
+///     stochad::derivative_with(|p: S| Ok::<_, stochad::Error>(bernoulli(p)? * 3.0))
+///         .at(p).samples(10_000).seed(7).estimate()
+/// }
+/// for (name, e) in [
+///     ("pruned", coin::<Triple>(0.3)?),
+///     ("exact", coin::<ExactTriple>(0.3)?),
+///     ("score", coin::<Score>(0.3)?),
+/// ] {
+///     assert!((e.mean - 3.0).abs() < 5.0 * e.stderr, "{name}: {e}");
+/// }
+/// # Ok::<(), stochad::Error>(())
+/// ```
 pub trait Estimator<const N: usize>: Scalar {
     /// Name for reports, e.g. `"triple(pruned)"`.
     const NAME: &'static str;
@@ -96,7 +119,11 @@ impl<B: Backend, const N: usize> Estimator<N> for StochasticTriple<B, N> {
         StochasticTriple::variable(value, dir)
     }
     fn read(out: &Self) -> Result<Sample<N>> {
-        if let Some(e) = with_ctx("reading an output", |ctx| ctx.flip.take())? {
+        // A strict-mode read names its call site: report it before the comparison it may explain.
+        let (read, flip) = with_ctx("reading an output", |ctx| {
+            (ctx.value_read.take(), ctx.flip.take())
+        })?;
+        if let Some(e) = read.or(flip) {
             return Err(e);
         }
         Ok(Sample {
@@ -144,20 +171,33 @@ where
     }
 }
 
+/// What a driver sets in each run's context.
+#[derive(Clone, Copy, Debug, Default)]
+struct RunOptions {
+    /// Triples also record the score of their draws (score mix).
+    record_score: bool,
+    /// Coupling of categorical draws that name none.
+    coupling: Coupling,
+    /// `.value()` of a number with live worlds is an error.
+    strict: bool,
+}
+
 /// Runs sample `index` of `p` at `at` under `seed` and reads its estimate.
 fn run_sample<S, P, const N: usize>(
     p: &P,
     at: [f64; N],
     seed: u64,
     index: u64,
-    record_score: bool,
+    options: RunOptions,
 ) -> Result<Sample<N>>
 where
     S: Estimator<N>,
     P: Program<S, N>,
 {
     let mut ctx = RunContext::new(seed, index);
-    ctx.record_score = record_score;
+    ctx.record_score = options.record_score;
+    ctx.default_coupling = options.coupling;
+    ctx.strict = options.strict;
     run_in(ctx, || {
         let out = p.call(std::array::from_fn(|d| S::input(at[d], d)))?;
         S::read(&out)
@@ -363,6 +403,8 @@ pub struct Gradient<S, P, const N: usize> {
     samples: usize,
     baseline: bool,
     score_mix: bool,
+    coupling: Coupling,
+    strict: bool,
     _s: PhantomData<fn() -> S>,
 }
 
@@ -379,6 +421,8 @@ where
             samples: 1000,
             baseline: true,
             score_mix: false,
+            coupling: Coupling::default(),
+            strict: false,
             _s: PhantomData,
         }
     }
@@ -417,6 +461,59 @@ where
         self
     }
 
+    /// The coupling of every categorical draw of the run that names none
+    /// ([`categorical`](crate::sample::categorical),
+    /// [`categorical_logits`](crate::sample::categorical_logits)); draws with an explicit
+    /// coupling or family keep theirs. Default [`Coupling::Proportional`]. See [`Coupling`] for
+    /// when each has the lower variance. (The exact oracle needs no coupling: its value does not
+    /// depend on one.)
+    ///
+    /// ```
+    /// use stochad::sample::{categorical, Coupling};
+    /// // E[K] for K ~ Categorical(1 − θ, θ/2, θ/2): derivative 1.5.
+    /// let g = stochad::gradient(|[t]| categorical(&[-t + 1.0, t * 0.5, t * 0.5]))
+    ///     .at([0.4]).samples(20_000).coupling(Coupling::Inversion).estimate()?;
+    /// assert!((g.mean[0] - 1.5).abs() < 5.0 * g.stderr[0]);
+    /// # Ok::<(), stochad::Error>(())
+    /// ```
+    pub fn coupling(mut self, coupling: Coupling) -> Self {
+        self.coupling = coupling;
+        self
+    }
+
+    /// Strict mode (default off): a `.value()` read, outside [`propagate`](crate::propagate), of a
+    /// number that carries live alternative worlds fails the run with
+    /// [`Error::PerturbedValueRead`] naming the call's file, line and column — the silent bias
+    /// of a branch on the primal value made loud. Every such read counts, also harmless ones
+    /// (logging: read those with [`scalars::primal`](crate::scalars::primal)). Stochastic triples
+    /// only; other number types carry no worlds. The library's own reads of primal values are
+    /// audited and do not count, so Qanti-kT clustering and its mH run under strict mode (tested).
+    /// Off, it costs a triple's `.value()` one relaxed atomic load and a never-taken branch.
+    ///
+    /// ```
+    /// use stochad::{sample::bernoulli, Error, Scalar};
+    /// let branchy = stochad::derivative(|p| {
+    ///     let k = bernoulli(p)?;
+    ///     Ok::<_, Error>(if k.value() > 0.5 { p.sin() } else { p.cos() })
+    /// });
+    /// match branchy.at(0.5).samples(100).strict(true).estimate() {
+    ///     Err(Error::PerturbedValueRead { file, line, .. }) => assert!(line > 0 && !file.is_empty()),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn strict(mut self, on: bool) -> Self {
+        self.strict = on;
+        self
+    }
+
+    fn options(&self, record_score: bool) -> RunOptions {
+        RunOptions {
+            record_score,
+            coupling: self.coupling,
+            strict: self.strict,
+        }
+    }
+
     fn check(&self) -> Result<()> {
         if self.score_mix && !S::supports_score_mix() {
             return Err(Error::config(format!(
@@ -438,7 +535,8 @@ where
     /// One run's unbiased estimate (sample `index`; score function without baseline).
     pub fn sample(&self, index: u64) -> Result<Sample<N>> {
         self.check()?;
-        run_sample(&self.f, self.at, self.seed, index, false)
+        let _strict = StrictGuard::new(self.strict);
+        run_sample(&self.f, self.at, self.seed, index, self.options(false))
     }
 
     /// Every run's result, in sample order, with the baseline applied when configured. The first
@@ -446,9 +544,11 @@ where
     pub fn runs(&self) -> Result<Vec<Sample<N>>> {
         self.check()?;
         let (f, at, seed, mix) = (&self.f, self.at, self.seed, self.score_mix);
+        let options = self.options(mix);
+        let _strict = StrictGuard::new(self.strict);
         let results: Vec<Result<Sample<N>>> = (0..self.samples as u64)
             .into_par_iter()
-            .map(|i| run_sample(f, at, seed, i, mix))
+            .map(|i| run_sample(f, at, seed, i, options))
             .collect();
         let mut samples = results.into_iter().collect::<Result<Vec<_>>>()?;
         if mix {
@@ -502,6 +602,17 @@ where
     /// [`Gradient::score_mix`]).
     pub fn score_mix(mut self, on: bool) -> Self {
         self.inner = self.inner.score_mix(on);
+        self
+    }
+    /// The coupling of categorical draws that name none (see [`Gradient::coupling`]).
+    pub fn coupling(mut self, coupling: Coupling) -> Self {
+        self.inner = self.inner.coupling(coupling);
+        self
+    }
+    /// Strict mode: `.value()` of a perturbed number outside `propagate` is an error naming the
+    /// call site (see [`Gradient::strict`]).
+    pub fn strict(mut self, on: bool) -> Self {
+        self.inner = self.inner.strict(on);
         self
     }
     /// One run's unbiased derivative estimate (sample `index`).

@@ -45,13 +45,29 @@
 //! against the exact oracle in [`exact`], which enumerates every outcome.
 //!
 //! ## Rules of the road
-//! - Arithmetic works with `Self` and with `f64` on the right; in generic code write `x * 2.0`
-//!   rather than `2.0 * x` (Rust's coherence rules forbid the generic `f64 * S`).
+//! - **Never branch on `.value()` outside [`propagate`].** `x.value()` is the primal value only;
+//!   `if k.value() == 1.0 { … }` follows the primal's branch in every alternative world, and the
+//!   estimate is silently biased — no error, a wrong number. Branch inside [`propagate`] (or use
+//!   [`select`]/[`index`]), where the function sees plain values one world at a time and
+//!   `.value()` is exactly right. Turn on the drivers' [`strict`](estimate::Gradient::strict)
+//!   mode while developing: a `.value()` read of a perturbed number outside `propagate` then
+//!   fails the run, naming the file and line of the read.
 //! - Comparisons act on the primal value. If an alternative world would take the other branch,
 //!   the driver returns [`Error::PerturbedComparison`] naming the operator: write the branch
 //!   arithmetically or route it through `propagate`.
+//! - A draw inside a branch: draw what every branch needs *before* the branch, unconditionally,
+//!   then pick with [`select`]; `propagate`'s function must not draw (see
+//!   [`propagate`](propagate#a-draw-inside-a-branch)).
+//! - Arithmetic, `min` and `max` work with `Self` and with `f64` on the right; in generic code
+//!   write `x * 2.0` rather than `2.0 * x` (Rust's coherence rules forbid the generic `f64 * S`).
 //! - Samplers draw from the run context the drivers set up per sample (seeded by the seed and the
 //!   sample index); the same seed gives bit-identical results whatever the thread count.
+//! - Categorical draws that name no [`Coupling`](sample::Coupling) use the run's default, set on
+//!   the driver with [`.coupling(…)`](estimate::Gradient::coupling) (default proportional).
+//! - Helpers generic over the estimator bound on [`Estimator`] (`S: Estimator<1>` for
+//!   [`derivative_with`], `S: Estimator<N>` for [`gradient_with`]).
+//! - [`SmoothedTriple`] is unbiased only for programs linear in their draws; use it for speed
+//!   where that holds, the pruned [`Triple`] otherwise.
 //!
 //! ## Layout
 //! [`Scalar`] (the trait), [`Dual`], [`Score`], [`triple`] (the stochastic triple and its pruned,
@@ -80,7 +96,7 @@ pub use dual::{DrawRule, Dual, DualNumber, Pathwise};
 pub use error::{Error, Result};
 pub use estimate::{
     derivative, derivative_with, finite_difference, finite_differences, gradient, gradient_with,
-    Estimate, GradientEstimate,
+    Estimate, Estimator, GradientEstimate,
 };
 pub use propagate::{couple, index, propagate, select};
 pub use scalar::{Scalar, World};

@@ -30,7 +30,8 @@ fn draws() -> Option<u64> {
 ///   another length, another `Option` variant): make the output's shape independent of the
 ///   discrete choice, e.g. fixed-size with explicit weights.
 /// - [`Error::RandomnessInPropagate`] when `f` drew random numbers (checked for stochastic
-///   triples, whose worlds `f` must replay exactly).
+///   triples, whose worlds `f` must replay exactly): draw before `propagate` instead (see
+///   [A draw inside a branch](#a-draw-inside-a-branch)).
 /// - Whatever `f` returns.
 ///
 /// ```
@@ -45,6 +46,47 @@ fn draws() -> Option<u64> {
 /// let exact = t.sin() - t.cos() + t * t.cos() - (1.0 - t) * t.sin();
 /// let d = stochad::derivative(|t| program(t)).at(t).samples(20_000).estimate()?;
 /// assert!((d.mean - exact).abs() < 5.0 * d.stderr);
+/// # Ok::<(), stochad::Error>(())
+/// ```
+///
+/// # Why `k.value()` is right here, and only here
+/// Inside `f`, `k` is a plain number: `propagate` calls `f` once with the primal value and once
+/// per alternative world with that world's value, so the branch on `k.value()` is taken
+/// separately in every world. The same `if k.value() == 1.0` *outside* `propagate` reads the
+/// primal only: every world follows the primal's branch and the estimate is silently biased (no
+/// comparison operator sees it; the drivers' [`strict`](crate::estimate::Gradient::strict) mode
+/// reports it). Values `f` captures from outside (like `t` above) keep their own perturbations;
+/// do not branch on their `.value()` inside `f` either — pass them in as part of `input`.
+///
+/// # A draw inside a branch
+/// `f` must not draw (its worlds are replayed), and a branch on a perturbed draw outside
+/// `propagate` is reported as [`Error::PerturbedComparison`]. What works: draw what every branch
+/// needs *before* the branch, unconditionally, then pick with [`select`] (or inside
+/// `propagate`). The draws are independent of the coin, so the program's distribution is
+/// unchanged.
+///
+/// ```
+/// use stochad::{exact, sample::bernoulli, select, Dual, Error, Scalar};
+///
+/// // Wanted: if B(θ) { 2·B(0.3θ) } else { B(0.5θ) }. Branching on the coin is an error:
+/// let branched = stochad::derivative(|t| {
+///     let k = bernoulli(t)?;
+///     if k == 1.0 { Ok(bernoulli(t * 0.3)? * 2.0) } else { bernoulli(t * 0.5) }
+/// });
+/// let e = branched.at(0.4).samples(200).estimate();
+/// assert!(matches!(e, Err(Error::PerturbedComparison { .. })));
+///
+/// // Draw both branches' coins first, then select by the coin.
+/// fn program<S: Scalar>(t: S) -> stochad::Result<S> {
+///     let k = bernoulli(t)?;
+///     let (heads, tails) = (bernoulli(t * 0.3)? * 2.0, bernoulli(t * 0.5)?);
+///     select(&[tails, heads], k)
+/// }
+/// // E = θ·0.6θ + (1 − θ)·0.5θ: derivative 0.2θ + 0.5.
+/// let want = exact::derivative(|t: Dual| program(t), 0.4)?.gradient[0];
+/// assert!((want - 0.58).abs() < 1e-12);
+/// let d = stochad::derivative(|t| program(t)).at(0.4).samples(20_000).estimate()?;
+/// assert!((d.mean - want).abs() < 5.0 * d.stderr);
 /// # Ok::<(), stochad::Error>(())
 /// ```
 pub fn propagate<I, O, F, R>(f: F, input: I) -> Result<O>
@@ -134,7 +176,7 @@ where
     T: Scalars<Scalar = S> + Clone,
 {
     propagate(
-        |k: S| -> Result<T> { Ok(items[index_of(k.value(), items.len())?].clone()) },
+        |k: S| -> Result<T> { Ok(items[index_of(k.primal_value(), items.len())?].clone()) },
         k,
     )
 }
@@ -152,7 +194,7 @@ where
 /// ```
 pub fn index<S: Scalar>(values: &[f64], k: S) -> Result<S> {
     propagate(
-        |k: S| -> Result<S> { Ok(S::from(values[index_of(k.value(), values.len())?])) },
+        |k: S| -> Result<S> { Ok(S::from(values[index_of(k.primal_value(), values.len())?])) },
         k,
     )
 }

@@ -70,7 +70,42 @@ pub trait Scalar:
     + Product
 {
     /// The primal value.
+    ///
+    /// **Do not branch on it outside [`propagate`](crate::propagate).** For a stochastic triple
+    /// the primal is one of several worlds the number carries; `if x.value() < c { … }` follows
+    /// the primal's branch in every world, and the derivative estimate is silently biased (the
+    /// comparison operators report such a branch, a plain `f64` cannot). Inside `propagate`, the
+    /// function receives plain values, one world at a time, and `.value()` is exactly right.
+    /// Reading it for output or logging is harmless. The drivers'
+    /// [`strict`](crate::estimate::Gradient::strict) mode turns a read of a number with live
+    /// worlds into [`Error::PerturbedValueRead`](crate::Error::PerturbedValueRead) naming this
+    /// call's location.
+    ///
+    /// ```
+    /// use stochad::{propagate, sample::bernoulli, Error, Scalar};
+    /// // Biased: the branch on the primal coin is taken in every world. Strict mode says where.
+    /// let bad = stochad::derivative(|p| {
+    ///     let k = bernoulli(p)?;
+    ///     Ok::<_, Error>(if k.value() == 1.0 { p * 3.0 } else { p })
+    /// });
+    /// let e = bad.at(0.3).samples(100).strict(true).estimate();
+    /// assert!(matches!(e, Err(Error::PerturbedValueRead { .. })), "{e:?}");
+    /// // Right: the same branch inside propagate.
+    /// let good = stochad::derivative(|p| {
+    ///     let k = bernoulli(p)?;
+    ///     propagate(|k| if k.value() == 1.0 { p * 3.0 } else { p }, k)
+    /// });
+    /// assert!(good.at(0.3).samples(100).strict(true).estimate().is_ok());
+    /// ```
+    #[track_caller]
     fn value(&self) -> f64;
+
+    /// The primal value without strict mode's check, for library code that reads every world.
+    #[doc(hidden)]
+    #[inline]
+    fn primal_value(&self) -> f64 {
+        self.value()
+    }
 
     /// Applies a scalar function `f` with derivative `df(x, f(x))`.
     ///
@@ -133,7 +168,7 @@ pub trait Scalar:
     /// The value in `world`: the primal value if this number does not carry that world (it then
     /// equals the primal there).
     fn value_in(&self, _world: World) -> f64 {
-        self.value()
+        self.primal_value()
     }
 
     /// The values this number takes: the primal value first, then its value in each live
@@ -157,7 +192,7 @@ pub trait Scalar:
     /// assert!(v.is_ok());
     /// ```
     fn world_values(&self) -> smallvec::SmallVec<[f64; 4]> {
-        let mut v = smallvec::smallvec![self.value()];
+        let mut v = smallvec::smallvec![self.primal_value()];
         v.extend(self.worlds().into_iter().map(|w| self.value_in(w)));
         v
     }
@@ -369,21 +404,37 @@ pub trait Scalar:
         })
     }
     /// The larger of two numbers (derivative of the larger; of `self` on a tie). Continuous, so
-    /// safe for perturbed values.
+    /// safe for perturbed values. `other` may be a number of the same type or an `f64`, like the
+    /// right operand of the arithmetic operators.
+    ///
+    /// ```
+    /// use stochad::{Dual, Scalar};
+    /// let x = Dual::<1>::variable(-2.0, 0);
+    /// assert_eq!(Scalar::max(x, 0.0), Dual::new(0.0, [0.0]));
+    /// assert_eq!(Scalar::max(x, Dual::from(-3.0)), x);
+    /// ```
     #[inline]
-    fn max(self, other: Self) -> Self {
+    fn max(self, other: impl Into<Self>) -> Self {
         self.map2(
-            other,
+            other.into(),
             f64::max,
             |x, y, _| if x >= y { 1.0 } else { 0.0 },
             |x, y, _| if x >= y { 0.0 } else { 1.0 },
         )
     }
-    /// The smaller of two numbers (derivative of the smaller; of `self` on a tie).
+    /// The smaller of two numbers (derivative of the smaller; of `self` on a tie). `other` may be
+    /// a number of the same type or an `f64`.
+    ///
+    /// ```
+    /// use stochad::{Dual, Scalar};
+    /// let x = Dual::<1>::variable(2.0, 0);
+    /// assert_eq!(Scalar::min(x, 1.0), Dual::new(1.0, [0.0]));
+    /// assert_eq!(Scalar::min(x, Dual::from(3.0)), x);
+    /// ```
     #[inline]
-    fn min(self, other: Self) -> Self {
+    fn min(self, other: impl Into<Self>) -> Self {
         self.map2(
-            other,
+            other.into(),
             f64::min,
             |x, y, _| if x <= y { 1.0 } else { 0.0 },
             |x, y, _| if x <= y { 0.0 } else { 1.0 },
@@ -431,7 +482,7 @@ pub trait Scalar:
     /// Whether the primal value is finite.
     #[inline]
     fn is_finite(&self) -> bool {
-        self.value().is_finite()
+        self.primal_value().is_finite()
     }
 }
 

@@ -278,13 +278,17 @@ pub fn lift<T: Scalar, X: Scalars<Scalar = f64>>(x: &X) -> X::With<T> {
 
 /// The primal values: the same shape with every scalar replaced by [`Scalar::value`].
 ///
+/// For output and logging: the drivers' [`strict`](crate::estimate::Gradient::strict) mode lets
+/// these reads pass (branching on them outside [`propagate`](crate::propagate) is as biased as
+/// branching on `.value()`).
+///
 /// ```
 /// use stochad::{scalars::primal, Dual};
 /// let v = vec![Some(Dual::<1>::variable(3.0, 0)), None];
 /// assert_eq!(primal(&v), vec![Some(3.0), None]);
 /// ```
 pub fn primal<X: Scalars>(x: &X) -> X::With<f64> {
-    x.map_scalars(&mut |s: X::Scalar| s.value())
+    x.map_scalars(&mut |s: X::Scalar| s.primal_value())
 }
 
 /// The number of scalars inside `x`.

@@ -210,6 +210,43 @@ fn every_world_is_replayed_where_two_worlds_meet() {
     );
 }
 
+/// `couple` reduces the worlds of several values to those one value can carry: the pruned
+/// triple keeps one per direction (and the losers are dead everywhere, so the sum carries only the
+/// survivor), the exact triple keeps all; numbers without worlds report none.
+#[test]
+fn couple_reduces_worlds_to_what_one_value_carries() {
+    let mut met = [0usize; 2];
+    for i in 0..200 {
+        stochad::with_run(31, i, || -> Result<()> {
+            // One direction, two coins: each may open its own world.
+            let t = stochad::Triple::<1>::variable(0.3, 0);
+            let (a, b) = (bernoulli(t)?, bernoulli(t)?);
+            if !a.worlds().is_empty() && !b.worlds().is_empty() {
+                met[0] += 1;
+                let kept = stochad::couple(&(a, b));
+                assert_eq!(kept.len(), 1, "pruned: one world survives coupling");
+                assert_eq!((a + b).worlds().as_slice(), kept.as_slice(), "pruned sum");
+            }
+            let t = ExactTriple::<1>::variable(0.3, 0);
+            let (a, b) = (bernoulli(t)?, bernoulli(t)?);
+            if !a.worlds().is_empty() && !b.worlds().is_empty() {
+                met[1] += 1;
+                assert_eq!(stochad::couple(&(a, b)).len(), 2, "exact: both worlds kept");
+            }
+            assert!(
+                stochad::couple(&(0.3f64, 0.6f64)).is_empty(),
+                "f64 has no worlds"
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+    assert!(
+        met[0] > 10 && met[1] > 10,
+        "two worlds met too rarely: {met:?}"
+    );
+}
+
 /// The same selection as estimates: gradients of two directions through `select` (pruned and
 /// exact triples, score mix) and the exact triple with two worlds of one direction.
 #[test]
@@ -270,5 +307,46 @@ fn comparisons_inside_propagate_see_plain_values() {
     check_powered("exact", exact, N, |n| {
         let e = derivative_with(|t: ExactTriple| prog(t)).at(t).samples(n);
         ms(e.seed(37).estimate().unwrap())
+    });
+}
+
+/// The smoothed backend through `index`, `select` and `propagate`: each jump of the draw is
+/// replayed, so the output's smoothed tangent gains β·(f(y') − f(y)). (It used to lose the whole
+/// discrete contribution there: `index(&[0, 1], bernoulli(p))` estimated 0 ± 0.)
+#[test]
+fn smoothed_backend_replays_jumps_through_propagate() {
+    use stochad::sample::categorical;
+    use stochad::SmoothedTriple as St;
+    // E[[0, 1][B]] = p: derivative 1.
+    let d = derivative_with(|p: St| index(&[0.0, 1.0], bernoulli(p)?))
+        .at(0.3)
+        .samples(N)
+        .seed(40)
+        .estimate()
+        .unwrap();
+    assert_close("smoothed index(bernoulli)", d.mean, d.stderr, 1.0);
+    // A table indexed by a categorical, both couplings (inversion jumps left *and* right).
+    for c in [Coupling::Inversion, Coupling::Proportional] {
+        check_powered(&format!("smoothed table {c:?}"), 4.35 - 8.4, N, |n| {
+            let d = derivative_with(|p: St| table(p, c)).at(0.3).samples(n);
+            ms(d.seed(41).estimate().unwrap())
+        });
+    }
+    // `select` among items with pathwise tangents, by a categorical of the same parameter.
+    fn sel<S: Scalar>(t: S) -> Result<S> {
+        let k = categorical(&[t * 0.5, t * 0.5, -t + 1.0])?;
+        select(&[t * 3.0, t * t * 4.0, -t + 2.0], k)
+    }
+    let ex = exact::derivative(|t: Dual| sel(t), 0.7).unwrap().gradient[0];
+    assert!((ex - (5.0 * 0.7 + 6.0 * 0.49 - 3.0)).abs() < 1e-12);
+    check_powered("smoothed select", ex, N, |n| {
+        let d = derivative_with(|t: St| sel(t)).at(0.7).samples(n);
+        ms(d.seed(42).estimate().unwrap())
+    });
+    // A branch through `propagate` (the sin/cos program).
+    let t = -0.6;
+    check_powered("smoothed branch", sin_cos_exact(t), N, |n| {
+        let d = derivative_with(|t: St| sin_cos_branch(t)).at(t).samples(n);
+        ms(d.seed(43).estimate().unwrap())
     });
 }

@@ -11,7 +11,8 @@ use stochad::jets::qantikt::{qanti_kt_mh, Candidate, QantiKt, Sampling};
 use stochad::jets::{io, FourMomentum};
 use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::{
-    exact, gradient, gradient_with, with_run, Dual, Error, ExactTriple, Scalar, Score, Triple,
+    exact, gradient, gradient_with, with_run, Dual, Error, ExactTriple, KeepTriple, Scalar, Score,
+    Triple,
 };
 
 fn p(px: f64, py: f64, pz: f64, m: f64) -> FourMomentum {
@@ -465,4 +466,36 @@ fn bad_input_is_a_typed_error() {
         qanti_kt_mh(&event, 0.8, 1.0),
         Err(Error::NoRunContext { .. })
     ));
+}
+
+/// The library's own reads of primal values are audited, so strict mode (which turns a user's
+/// `.value()` of a number with live worlds into an error) runs Qanti-kT through, for every
+/// number type with worlds.
+#[test]
+fn strict_mode_runs_qantikt() {
+    let event = leading(0, 12);
+    for (what, e) in [
+        (
+            "pruned",
+            stochad::gradient(|[r, a]| QantiKt::new().cluster(&event, r, a)?.mh())
+                .at([0.8, 1.0])
+                .samples(50)
+                .strict(true)
+                .estimate()
+                .map(|_| ()),
+        ),
+        (
+            "keep-4",
+            stochad::gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| {
+                QantiKt::new().cluster(&event, r, a)?.mh()
+            })
+            .at([0.8, 1.0])
+            .samples(20)
+            .strict(true)
+            .estimate()
+            .map(|_| ()),
+        ),
+    ] {
+        assert!(e.is_ok(), "{what}: {e:?}");
+    }
 }

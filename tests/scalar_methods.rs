@@ -7,7 +7,7 @@
 use std::ops::{Add, Div, Mul, Sub};
 
 use stochad::sample::bernoulli;
-use stochad::triple::{Backend, Exact, Pruned, Smoothed};
+use stochad::triple::{Backend, Exact, Pruned, Smoothed, SmoothedPert};
 use stochad::{
     with_run, DualNumber, Pathwise, Result, Scalar, ScoreFunction, StochasticTriple, World,
 };
@@ -433,18 +433,28 @@ fn smoothed_payload_follows_the_chain_rule() {
         let sx = StochasticTriple::<Smoothed, 2> {
             value: x,
             delta: [0.0, 0.0],
-            perts: [0.5, 0.0],
+            perts: [SmoothedPert::from(0.5), SmoothedPert::default()],
         };
         let sy = StochasticTriple::<Smoothed, 2> {
             value: y,
             delta: [0.0, 0.0],
-            perts: [0.0, -0.25],
+            perts: [SmoothedPert::default(), SmoothedPert::from(-0.25)],
         };
         let out = apply(m, sx, sy);
         let fd = finite_differences(m, x, y);
         let what = |part: &str| format!("smoothed payload {m:?} at ({x}, {y}): {part}");
-        assert_near(&what("direction 0"), out.perts[0], 0.5 * fd[0], 1e-6);
-        assert_near(&what("direction 1"), out.perts[1], -0.25 * fd[1], 1e-6);
+        assert_near(
+            &what("direction 0"),
+            out.perts[0].tangent(),
+            0.5 * fd[0],
+            1e-6,
+        );
+        assert_near(
+            &what("direction 1"),
+            out.perts[1].tangent(),
+            -0.25 * fd[1],
+            1e-6,
+        );
         assert_near(
             &what("derivative_contribution"),
             out.derivative_contribution(0),

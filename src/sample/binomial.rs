@@ -66,7 +66,7 @@ impl Family for Binomial {
         if !(0.0..=n).contains(&k) || k.fract() != 0.0 {
             return S::zero();
         }
-        let pv = p.value();
+        let pv = p.primal_value();
         if pv > 0.0 && pv < 1.0 {
             return ln_binomial(n, p, k).exp();
         }
@@ -146,7 +146,7 @@ impl Family for BinomialN {
 
     fn pmf<S: Scalar>(&self, params: &[S], k: f64) -> S {
         Binomial {
-            n: params[0].value() as u64,
+            n: params[0].primal_value() as u64,
         }
         .pmf(&params[1..], k)
     }

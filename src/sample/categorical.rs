@@ -11,18 +11,38 @@ use crate::scalar::Scalar;
 ///
 /// Any flow `c_kj ≥ 0` between categories with `Σ_k (c_kj − c_jk) = δ_j` gives an unbiased
 /// estimator: given the draw `k`, jump to `j` at rate `c_kj / p_k`.
+///
+/// # Which one
+/// Choose per run on the driver ([`Gradient::coupling`](crate::estimate::Gradient::coupling),
+/// used by every draw that names none) or per draw ([`categorical_with`](super::categorical_with),
+/// [`categorical_logits_with`](super::categorical_logits_with)). Inversion jumps only to layout
+/// neighbours, so it wins when neighbouring categories give similar outcomes (ordered
+/// categories: counts, bins, positions); proportional ignores the layout and has the smallest
+/// total jump rate, so it wins when neighbours are unrelated. Measured per-sample standard
+/// deviation of d/dθ E\[f(K)\], K ~ Categorical(softmax(θ·s)), s = (0, 1, …, 7), θ = 0.2,
+/// 10⁵ samples (`tests/sharp_edges.rs`, `inversion_wins_on_smooth_layouts_proportional_on_scattered_ones`):
+///
+/// | outcomes f along the layout | inversion | proportional |
+/// |---|---|---|
+/// | smooth, f = s = (0, 1, …, 7) | 3.08 | 8.26 |
+/// | scattered, s = f = (0, 7, 2, 5, 4, 3, 6, 1) | 9.33 | 8.29 |
+///
+/// Inversion is 63 % below proportional on the smooth layout and 13 % above it on the
+/// scattered one. Proportional is the default: on the project's jet clustering, where a
+/// category is a pair of particles and the layout carries no meaning, it had the lower variance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Coupling {
     /// What inversion itself does: the boundaries of `k`'s interval `[F(k−1), F(k))` move with
     /// `L = Σ_{i<k} δ_i` and `R = Σ_{i≤k} δ_i`; for `L > 0` the draw moves left, for `R < 0`
     /// right, into the categories that take over the uncovered stretch (the nearest one with
     /// `p > 0`, and zero-probability ones in between that gain mass). At most two jumps, between
-    /// layout neighbours: good when neighbouring categories give similar outcomes.
+    /// layout neighbours: good when neighbouring categories give similar outcomes (see the table
+    /// above).
     Inversion,
     /// A draw `k` with `δ_k < 0` jumps at rate `−δ_k / p_k` to a category `j` drawn with
     /// probability ∝ `max(δ_j, 0)`: the smallest possible total jump rate (½ Σ|δ|), and blind to
     /// the layout. The default: on the project's clustering measurements it had the lower
-    /// variance (reference notes §1).
+    /// variance (reference notes §1); it also wins when neighbouring categories are unrelated.
     #[default]
     Proportional,
 }

@@ -50,7 +50,7 @@ impl Family for Geometric {
         if k < 0.0 || k.fract() != 0.0 {
             return S::zero();
         }
-        if p.value() < 1.0 {
+        if p.primal_value() < 1.0 {
             p * ((-p).ln_1p() * k).exp()
         } else {
             // At p = 1 the product form has the right one-sided derivative (−1 at k = 1).

@@ -82,7 +82,7 @@ pub(crate) fn draw_in<F: Family>(ctx: &mut RunContext, family: &F, params: &[f64
 
 /// The primal values of a slice of scalars.
 pub(crate) fn values<S: Scalar>(params: &[S]) -> smallvec::SmallVec<[f64; 8]> {
-    params.iter().map(|p| p.value()).collect()
+    params.iter().map(|p| p.primal_value()).collect()
 }
 
 /// Bernoulli(p): 1 with probability `p`, else 0.
@@ -182,10 +182,17 @@ pub fn poisson<S: Scalar>(lambda: S) -> Result<S> {
 /// assert!(with_run(7, 0, || categorical(&[0.0_f64, 0.0])).is_err());
 /// ```
 pub fn categorical<S: Scalar>(weights: &[S]) -> Result<S> {
-    categorical_with(weights, Coupling::default())
+    categorical_with(weights, run_coupling())
 }
 
-/// [`categorical`] with an explicit [`Coupling`] for this draw.
+/// The coupling of the current run for categorical draws that name none: the driver's
+/// [`coupling`](crate::estimate::Gradient::coupling), else [`Coupling::default`] (also outside a
+/// run, where the draw itself then reports the missing run).
+fn run_coupling() -> Coupling {
+    with_ctx("", |ctx| ctx.default_coupling).unwrap_or_default()
+}
+
+/// [`categorical`] with an explicit [`Coupling`] for this draw (overriding the run's default).
 ///
 /// # Errors
 /// As [`categorical`].
@@ -217,7 +224,8 @@ pub fn categorical_by<S: Scalar>(weights: &[S], family: &Categorical) -> Result<
 }
 
 /// A category index `0..K` drawn with probability `softmax(logits)_k`, computed stably (the
-/// largest primal logit is subtracted first; `−∞` logits give zero probability).
+/// largest primal logit is subtracted first; `−∞` logits give zero probability). The coupling is
+/// the run's default, like [`categorical`]'s.
 ///
 /// # Errors
 /// [`Error::InvalidWeights`] when the logits are empty, NaN, `+∞` or all `−∞`;
@@ -229,9 +237,41 @@ pub fn categorical_by<S: Scalar>(weights: &[S], family: &Categorical) -> Result<
 /// assert!(k == 0.0 || k == 2.0);
 /// ```
 pub fn categorical_logits<S: Scalar>(logits: &[S]) -> Result<S> {
+    categorical_logits_with(logits, run_coupling())
+}
+
+/// [`categorical_logits`] with an explicit [`Coupling`] for this draw (overriding the run's
+/// default).
+///
+/// # Errors
+/// As [`categorical_logits`].
+///
+/// ```
+/// use stochad::{sample::{categorical_logits_with, Coupling}, Dual, with_run};
+/// let l = [Dual::<1>::variable(0.5, 0), Dual::from(-1.0)];
+/// let k = with_run(7, 0, || categorical_logits_with(&l, Coupling::Inversion)).unwrap();
+/// assert!(k.value == 0.0 || k.value == 1.0);
+/// ```
+pub fn categorical_logits_with<S: Scalar>(logits: &[S], coupling: Coupling) -> Result<S> {
+    categorical_logits_by(logits, &Categorical::with_coupling(coupling))
+}
+
+/// [`categorical_logits`] with a fully configured family (coupling and redraw), like
+/// [`categorical_by`].
+///
+/// # Errors
+/// As [`categorical_logits`].
+///
+/// ```
+/// use stochad::sample::{categorical_logits_by, Categorical, Coupling, Redraw};
+/// let fam = Categorical { coupling: Coupling::Inversion, redraw: Redraw::Maximal };
+/// let k: f64 = stochad::with_run(7, 0, || categorical_logits_by(&[0.0, 1.0], &fam)).unwrap();
+/// assert!(k == 0.0 || k == 1.0);
+/// ```
+pub fn categorical_logits_by<S: Scalar>(logits: &[S], family: &Categorical) -> Result<S> {
     let mut max = f64::NEG_INFINITY;
     for (i, l) in logits.iter().enumerate() {
-        let v = l.value();
+        let v = l.primal_value();
         if v.is_nan() || v == f64::INFINITY {
             return Err(Error::InvalidWeights {
                 reason: format!("logit {i} is {v}"),
@@ -245,5 +285,5 @@ pub fn categorical_logits<S: Scalar>(logits: &[S]) -> Result<S> {
         });
     }
     let weights: SmallVec<[S; 8]> = logits.iter().map(|&l| (l - max).exp()).collect();
-    categorical_with(&weights, Coupling::default())
+    categorical_by(&weights, family)
 }

@@ -56,7 +56,7 @@ impl Family for Poisson {
         if k == 0.0 {
             return (-l).exp();
         }
-        if l.value() > 0.0 {
+        if l.primal_value() > 0.0 {
             return ln_poisson(l, k).exp();
         }
         // λ = 0: λ^k e^−λ / k! has the right one-sided derivative (1 at k = 1, else 0).

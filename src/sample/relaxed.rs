@@ -53,7 +53,7 @@ pub fn gumbel_softmax<S: Scalar>(weights: &[S], tau: f64) -> Result<Relaxed<S>> 
             expected: "(0, ∞)",
         });
     }
-    let vals: SmallVec<[f64; 16]> = weights.iter().map(|w| w.value()).collect();
+    let vals: SmallVec<[f64; 16]> = weights.iter().map(|w| w.primal_value()).collect();
     check_weights(&vals)?;
     let mut g: Vec<f64> = Vec::with_capacity(weights.len());
     with_ctx("a Gumbel-softmax draw", |ctx| {
@@ -79,7 +79,7 @@ pub fn gumbel_softmax<S: Scalar>(weights: &[S], tau: f64) -> Result<Relaxed<S>> 
     let logits: Vec<Option<S>> = weights
         .iter()
         .zip(&g)
-        .map(|(&w, &gi)| (w.value() > 0.0).then(|| (w.ln() + gi - best) / tau))
+        .map(|(&w, &gi)| (w.primal_value() > 0.0).then(|| (w.ln() + gi - best) / tau))
         .collect();
     let exps: Vec<S> = logits
         .iter()
@@ -92,7 +92,7 @@ pub fn gumbel_softmax<S: Scalar>(weights: &[S], tau: f64) -> Result<Relaxed<S>> 
         .map(|(i, &e)| {
             let soft = e / total;
             let hard = if i == k { 1.0 } else { 0.0 };
-            soft + (hard - soft.value())
+            soft + (hard - soft.primal_value())
         })
         .collect();
     Ok(Relaxed { k, z })

@@ -74,4 +74,26 @@ pub trait Backend: Copy + Debug + Default + Send + Sync + 'static {
     /// Reduces the live worlds among `perts` to the set `propagate` must replay: the pruned
     /// backend prunes them to one, the exact backend keeps every one.
     fn couple(perts: &[Self::Pert]) -> smallvec::SmallVec<[u32; 4]>;
+
+    /// The payload `p` with world `id` set to difference `delta` (`propagate` attaching a
+    /// world's output). The default rebuilds the payload from its alternatives, replacing `id`'s
+    /// and coupling them again if the payload carried other worlds; backends whose payload holds
+    /// more than its alternatives (the smoothed tangent) override it.
+    fn with_world(p: Self::Pert, id: u32, delta: f64) -> Self::Pert {
+        let mut alts = Self::alternatives(&p);
+        alts.retain(|e| e.0 != id);
+        if delta != 0.0 {
+            alts.push((id, delta));
+        }
+        // Worlds the output already carried (captured perturbed values) meet the replayed one.
+        if alts.len() > 1 {
+            let perts: smallvec::SmallVec<[Self::Pert; 4]> = alts
+                .iter()
+                .map(|&e| Self::from_alternatives(&[e]))
+                .collect();
+            let keep = Self::couple(&perts);
+            alts.retain(|e| keep.contains(&e.0));
+        }
+        Self::from_alternatives(&alts)
+    }
 }

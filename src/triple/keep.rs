@@ -84,17 +84,17 @@ impl<const K: usize> KeepPert<K> {
     }
 
     #[inline]
-    fn delta_of(&self, id: u32) -> f64 {
+    pub(super) fn delta_of(&self, id: u32) -> f64 {
         self.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1)
     }
 }
 
 /// Worlds under construction (possibly more than `K`), sorted by id.
-type Buf = SmallVec<[(u32, f64); 16]>;
+pub(super) type Buf = SmallVec<[(u32, f64); 16]>;
 
 /// Reduces `buf` to at most `K` worlds: drops dead ones, then prunes the two of smallest |weight|
 /// against each other until `K` remain (each pairwise decision unbiased, killed everywhere).
-fn fit<const K: usize>(ctx: &mut RunContext, buf: &mut Buf) {
+pub(super) fn fit<const K: usize>(ctx: &mut RunContext, buf: &mut Buf) {
     buf.retain(|e| ctx.perts[e.0 as usize].alive);
     while buf.len() > K {
         let w = |e: &(u32, f64)| ctx.perts[e.0 as usize].weight.abs();
@@ -112,7 +112,7 @@ fn fit<const K: usize>(ctx: &mut RunContext, buf: &mut Buf) {
 }
 
 /// The payload from a buffer, pruned to `K` if needed.
-fn pack<const K: usize>(mut buf: Buf) -> KeepPert<K> {
+pub(super) fn pack<const K: usize>(mut buf: Buf) -> KeepPert<K> {
     buf.retain(|e| e.1 != 0.0);
     if buf.len() > K {
         with_live_ctx(|ctx| fit::<K>(ctx, &mut buf));

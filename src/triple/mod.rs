@@ -20,7 +20,7 @@ pub use backend::Backend;
 pub use exact::{Exact, ExactPert};
 pub use keep::{Keep, KeepPert};
 pub use pruned::{Pruned, PrunedPert};
-pub use smoothed::Smoothed;
+pub use smoothed::{Smoothed, SmoothedPert};
 
 use crate::context::with_ctx;
 use crate::error::{Error, Result};
@@ -56,8 +56,25 @@ pub type KeepTriple<const K: usize, const N: usize = 1> = StochasticTriple<Keep<
 /// The stochastic triple with the exact backend (keeps every perturbation).
 pub type ExactTriple<const N: usize = 1> = StochasticTriple<Exact, N>;
 
-/// The stochastic triple with the smoothed backend (biased unless the program is linear in its
-/// draws).
+/// The stochastic triple with the smoothed backend: each value carries the smoothed tangent
+/// δ̃ = Σ β·Δ of the jumps behind it, combined by the chain rule.
+///
+/// Unbiased only for programs *linear in their draws* (sums and scalings of draws, and smooth
+/// functions of a single draw's value only where they are linear); otherwise biased, e.g.
+/// `bernoulli(p)²` is differentiated as 2·B·δ̃, not as the jump's finite difference. Comparisons
+/// follow the primal branch without being reported. Discontinuous functions go through
+/// [`propagate`](crate::propagate), [`select`](crate::select) or [`index`](crate::index), which
+/// evaluate them along each jump the input carries (up to two per direction; more are pruned
+/// unbiasedly): a jump of weight β from `y` to `y'` adds β·(f(y') − f(y)) to the output's δ̃.
+///
+/// ```
+/// use stochad::{index, sample::bernoulli, SmoothedTriple};
+/// // E[[0, 1][B]] = p: derivative 1, through the jump 0 → 1 of B ~ Bernoulli(p).
+/// let d = stochad::derivative_with(|p: SmoothedTriple| index(&[0.0, 1.0], bernoulli(p)?))
+///     .at(0.3).samples(20_000).seed(1).estimate()?;
+/// assert!((d.mean - 1.0).abs() < 5.0 * d.stderr);
+/// # Ok::<(), stochad::Error>(())
+/// ```
 pub type SmoothedTriple<const N: usize = 1> = StochasticTriple<Smoothed, N>;
 
 impl<B: Backend, const N: usize> StochasticTriple<B, N> {
@@ -90,6 +107,15 @@ impl<B: Backend, const N: usize> StochasticTriple<B, N> {
     /// inside the run that produced the triple (the drivers do).
     pub fn derivative_contribution(&self, dir: usize) -> f64 {
         self.delta[dir] + B::contribution(&self.perts[dir])
+    }
+
+    /// Strict mode: records a read of the primal of a number with live worlds at `at`.
+    #[cold]
+    #[inline(never)]
+    fn check_value_read(&self, at: &'static std::panic::Location<'static>) {
+        if self.is_perturbed() && crate::context::strict_here() && !self.worlds().is_empty() {
+            crate::context::record_value_read(at, self.value);
+        }
     }
 
     /// Checks `pred` on the primal and records, in the run context, an alternative world that
@@ -128,7 +154,17 @@ impl<B: Backend, const N: usize> From<f64> for StochasticTriple<B, N> {
 
 impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
     #[inline]
+    #[track_caller]
     fn value(&self) -> f64 {
+        // One relaxed load unless some strict run is in progress.
+        if crate::context::strict_anywhere() {
+            self.check_value_read(std::panic::Location::caller());
+        }
+        self.value
+    }
+
+    #[inline]
+    fn primal_value(&self) -> f64 {
         self.value
     }
 
@@ -282,21 +318,8 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
     }
 
     fn with_world(mut self, w: World, alt: f64) -> Self {
-        let (dir, id) = (w.dir as usize, w.id);
-        let mut alts = B::alternatives(&self.perts[dir]);
-        alts.retain(|e| e.0 != id);
-        let d = alt - self.value;
-        if d != 0.0 {
-            alts.push((id, d));
-        }
-        // Worlds the output already carried (captured perturbed values) meet the replayed one.
-        if alts.len() > 1 {
-            let perts: SmallVec<[B::Pert; 4]> =
-                alts.iter().map(|&e| B::from_alternatives(&[e])).collect();
-            let keep = B::couple(&perts);
-            alts.retain(|e| keep.contains(&e.0));
-        }
-        self.perts[dir] = B::from_alternatives(&alts);
+        let dir = w.dir as usize;
+        self.perts[dir] = B::with_world(self.perts[dir], w.id, alt - self.value);
         self
     }
 }

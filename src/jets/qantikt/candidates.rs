@@ -133,7 +133,7 @@ fn pair_distance<S: Scalar>(x: [S; 6]) -> S {
 /// a difference to the primal, so a huge lift would cost the world its precision.
 ///
 /// # Errors
-/// [`Error::InvalidConfig`] when it is not above 10⁻⁹⁰ in the primal (coincident objects, ΔR = 0:
+/// [`Error::InvalidConfig`] when it is not above 10⁻⁹⁰ in some world (coincident objects, ΔR = 0:
 /// the weights are undefined).
 pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candidate]) -> Result<S> {
     let raised = |x: S, a: S| {
@@ -149,18 +149,18 @@ pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candida
         .map(|(&x, &a)| raised(x, a))
         .reduce(|a, b| a.min(b))
         .ok_or_else(|| Error::config("Qanti-kT: no candidates while objects remain"))?;
-    if !(dmin.value() > 1e-90 && dmin.value() < lift) {
+    // Every world's (NaN included), so a world in which objects coincide is caught too.
+    let worlds = dmin.world_values();
+    if let Some(&bad) = worlds.iter().find(|&&v| !(v > 1e-90 && v < lift)) {
         let k = (0..d.len())
-            .find(|&k| on[k].value() == 1.0 && d[k].value() == dmin.value())
+            .find(|&k| on[k].primal_value() == 1.0 && d[k].primal_value() == dmin.primal_value())
             .unwrap_or(0);
         let c = cands[k];
         return Err(Error::config(format!(
             "Qanti-kT: the smallest distance is {} (candidate slots {} and {}): coincident \
              particles (ΔR = 0) make the weights exp(−α (D − Dmin)/Dmin) undefined; merge exact \
              duplicates before clustering",
-            dmin.value(),
-            c.a,
-            c.b
+            bad, c.a, c.b
         )));
     }
     Ok(dmin)

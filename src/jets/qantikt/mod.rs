@@ -249,7 +249,7 @@ impl QantiKt {
                     continue;
                 }
             };
-            history.push(cands[k.value() as usize]);
+            history.push(cands[k.primal_value() as usize]);
             st.apply(&cands, k)?;
         }
         Ok(QantiKtJets {

@@ -137,7 +137,7 @@ impl<S: Scalar> State<S> {
             self.search.set(i, views_of(&self.kin[i], active));
         }
         // The primal history's constituents.
-        let c = cands[k.value() as usize];
+        let c = cands[k.primal_value() as usize];
         if !c.is_beam() {
             let moved = std::mem::take(&mut self.constituents[c.b as usize]);
             self.constituents[c.a as usize].extend(moved);
@@ -239,7 +239,7 @@ fn is_plain<S: Scalar>(kin: &[S; 3], active: S) -> bool {
 /// A slot in each world: the primal view first, then one per world its kinematics or flag carry.
 fn views_of<S: Scalar>(kin: &[S; 3], active: S) -> Views {
     let view = |w: Option<crate::scalar::World>| {
-        let at = |x: &S| w.map_or(x.value(), |w| x.value_in(w));
+        let at = |x: &S| w.map_or(x.primal_value(), |w| x.value_in(w));
         View {
             world: w,
             y: at(&kin[0]),
