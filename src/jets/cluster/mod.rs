@@ -2,7 +2,9 @@
 //! jets exactly.
 //!
 //! [`JetDefinition`] holds the configuration, [`JetDefinition::cluster`] runs a nearest-neighbour
-//! algorithm (FastJet's `N2Plain`, or a tiled variant for larger events) and returns a [`ClusterSequence`] with the full history, which
+//! algorithm (FastJet's `N2Plain`, a tiled variant for larger events, or FastJet's heap-based
+//! `N2MinHeapTiled` and `N2MHTLazy9` for thousands of particles; see [`Strategy`]) and returns a
+//! [`ClusterSequence`] with the full history, which
 //! answers [`ClusterSequence::inclusive_jets`]. The four-momenta may be any
 //! [`Scalar`](crate::Scalar): decisions are taken on primal values, merged momenta carry the
 //! number type's tangents.
@@ -25,6 +27,7 @@
 //! ```
 
 mod definition;
+mod heap;
 mod nn;
 mod plain;
 mod sequence;

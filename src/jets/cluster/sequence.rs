@@ -2,7 +2,7 @@
 
 use super::definition::{JetDefinition, Strategy};
 use super::nn::{Geometry, Recorder};
-use super::{plain, tiled};
+use super::{heap, plain, tiled};
 use crate::error::{Error, Result};
 use crate::jets::momentum::FourMomentum;
 use crate::scalar::Scalar;
@@ -91,15 +91,32 @@ impl<S: Scalar> ClusterSequence<S> {
         seq.parents.resize(n, None);
         let geometry: Vec<Geometry> = particles.iter().map(|p| seq.geometry(p)).collect();
         let r = definition.radius();
-        let tiled = match definition.strategy() {
-            Strategy::Best => n >= Strategy::tiled_from(r),
-            Strategy::N2Plain => false,
-            Strategy::N2Tiled => true,
+        let strategy = match definition.strategy() {
+            Strategy::Best => Strategy::best_for(n, definition.algorithm(), r),
+            s => s,
         };
-        if tiled {
-            tiled::cluster(&geometry, r, &mut seq);
-        } else {
-            plain::cluster(&geometry, r * r, &mut seq);
+        match strategy {
+            Strategy::N2Plain | Strategy::Best => plain::cluster(&geometry, r * r, &mut seq),
+            Strategy::N2Tiled => tiled::cluster(&geometry, r, &mut seq),
+            Strategy::N2MinHeapTiled | Strategy::N2MHTLazy9 | Strategy::N2MHTLazy25 => {
+                // FastJet leaves particles with E = |pz| out of its rapidity range.
+                let skip: Vec<bool> = particles
+                    .iter()
+                    .map(|p| {
+                        let q = p.primal();
+                        q.e == q.pz.abs()
+                    })
+                    .collect();
+                match strategy {
+                    Strategy::N2MHTLazy9 => {
+                        heap::cluster_lazy(&geometry, &skip, r, heap::Kind::Lazy9, &mut seq)
+                    }
+                    Strategy::N2MHTLazy25 => {
+                        heap::cluster_lazy(&geometry, &skip, r, heap::Kind::Lazy25, &mut seq)
+                    }
+                    _ => heap::cluster_minheap(&geometry, &skip, r, &mut seq),
+                }
+            }
         }
         Ok(seq)
     }
@@ -209,6 +226,14 @@ mod tests {
     use crate::Dual;
     use std::f64::consts::{PI, TAU};
 
+    const ALL: [Strategy; 5] = [
+        Strategy::N2Plain,
+        Strategy::N2Tiled,
+        Strategy::N2MinHeapTiled,
+        Strategy::N2MHTLazy9,
+        Strategy::N2MHTLazy25,
+    ];
+
     fn manual_event() -> Vec<FourMomentum> {
         vec![
             FourMomentum::new(99.0, 0.1, 0.0, 100.0),
@@ -267,9 +292,11 @@ mod tests {
             for r in [0.05, 0.2, 0.4, 1.0, 2.5, 7.0] {
                 let def = JetDefinition::new(alg, r).unwrap();
                 let seq = def.with_strategy(Strategy::N2Plain).cluster(&ps).unwrap();
-                // The tiled search takes the same steps (no ties here).
-                let tiled = def.with_strategy(Strategy::N2Tiled).cluster(&ps).unwrap();
-                assert_eq!(seq.objects(), tiled.objects(), "{alg} R = {r}");
+                // The other searches take the same steps (no ties here).
+                for strategy in &ALL[1..] {
+                    let other = def.with_strategy(*strategy).cluster(&ps).unwrap();
+                    assert_eq!(seq.objects(), other.objects(), "{alg} R = {r} {strategy:?}");
+                }
                 let jets = seq.inclusive_jets(0.0);
                 let mut all: Vec<usize> =
                     jets.iter().flat_map(|j| j.constituents.clone()).collect();
@@ -375,7 +402,7 @@ mod tests {
         let many: Vec<FourMomentum> = ps.iter().cycle().take(200).copied().collect();
         for alg in [Algorithm::Kt, Algorithm::CambridgeAachen, Algorithm::AntiKt] {
             for r in [MIN_RADIUS, 0.4, MAX_RADIUS] {
-                for strategy in [Strategy::N2Plain, Strategy::N2Tiled] {
+                for strategy in ALL {
                     for input in [&ps[..], &many[..]] {
                         let def = JetDefinition::new(alg, r).unwrap().with_strategy(strategy);
                         let jets = def.cluster(input).unwrap().inclusive_jets(0.0);
@@ -432,8 +459,8 @@ mod tests {
             max_shrink_time: 20_000,
             ..proptest::prelude::ProptestConfig::default()
         })]
-        /// Random events (no exact ties): the tiled search takes exactly the plain search's
-        /// steps, across φ = 0/2π, large rapidities and every radius.
+        /// Random events (no exact ties): the tiled and heap-based searches take exactly the
+        /// plain search's steps, across φ = 0/2π, large rapidities and every radius.
         #[test]
         fn tiled_equals_plain_on_random_events(
             seed in 0u64..u64::MAX,
@@ -461,16 +488,16 @@ mod tests {
                 .collect();
             let alg = [Algorithm::Kt, Algorithm::CambridgeAachen, Algorithm::AntiKt][alg];
             let def = JetDefinition::new(alg, r).unwrap();
-            let (plain, tiled) = within(10, move || {
-                let plain = def.with_strategy(Strategy::N2Plain).cluster(&ps).unwrap();
-                let tiled = def.with_strategy(Strategy::N2Tiled).cluster(&ps).unwrap();
-                (
-                    (plain.objects().to_vec(), plain.inclusive_jets(0.0)),
-                    (tiled.objects().to_vec(), tiled.inclusive_jets(0.0)),
-                )
+            let results = within(10, move || {
+                ALL.map(|strategy| {
+                    let seq = def.with_strategy(strategy).cluster(&ps).unwrap();
+                    (seq.objects().to_vec(), seq.inclusive_jets(0.0))
+                })
             });
-            proptest::prop_assert_eq!(plain.0, tiled.0);
-            proptest::prop_assert_eq!(plain.1, tiled.1);
+            for (k, other) in results.iter().enumerate().skip(1) {
+                proptest::prop_assert_eq!(&results[0].0, &other.0, "{:?}", ALL[k]);
+                proptest::prop_assert_eq!(&results[0].1, &other.1, "{:?}", ALL[k]);
+            }
         }
     }
 }
