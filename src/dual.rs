@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 
 use crate::context::{with_ctx, Mode};
 use crate::error::Result;
-use crate::sample::{draw_primal, values, Draw, Family};
+use crate::sample::{draw_primal_moving, values, Draw, Family};
 use crate::scalar::{impl_scalar_ops, Scalar};
 
 /// What a discrete draw adds to a dual number besides its primal outcome.
@@ -177,7 +177,15 @@ impl<R: DrawRule, const N: usize> Scalar for DualNumber<R, N> {
 
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
         let vals = values(params);
-        let draw = draw_primal(family, &vals)?;
+        // Under the exact oracle, zero-probability outcomes whose probability moves join the
+        // support (one-sided derivatives at p = 0 or 1 keep their terms).
+        let draw = draw_primal_moving(family, &vals, |k| {
+            family
+                .pmf(params, k)
+                .tangent
+                .iter()
+                .any(|&t| t != 0.0 && !t.is_nan())
+        })?;
         R::after_draw(family, params, &vals, draw)?;
         Ok(Self::from(draw.outcome))
     }

@@ -267,3 +267,64 @@ fn truncation_and_limits_are_reported() {
     let err = exact::derivative(|p| bernoulli(p * 3.0), 0.5).unwrap_err();
     assert!(matches!(err, stochad::Error::InvalidParameter { .. }));
 }
+
+/// At a boundary of a parameter's range (p = 0 or 1, λ = 0, a category of weight 0), outcomes of
+/// probability zero still move to first order; the oracle keeps their terms, so its derivative is
+/// the (one-sided) derivative of the analytic expectation there, not a silently truncated one.
+#[test]
+fn derivatives_at_the_boundaries_keep_zero_probability_outcomes() {
+    /// (what, at, analytic derivative, program)
+    type Case = (&'static str, f64, f64, fn(D) -> Result<D>);
+    let cases: [Case; 9] = [
+        // E[3k + 1] = 3p + 1
+        ("bernoulli at p = 0", 0.0, 3.0, |p| {
+            Ok(bernoulli(p)? * 3.0 + 1.0)
+        }),
+        ("bernoulli at p = 1", 1.0, 3.0, |p| {
+            Ok(bernoulli(p)? * 3.0 + 1.0)
+        }),
+        // E[k²] = 3p(1 − p) + 9p² = 3p + 6p²
+        ("binomial(3) at p = 0", 0.0, 3.0, |p| {
+            binomial(3, p).map(|k| k * k)
+        }),
+        ("binomial(3) at p = 1", 1.0, 15.0, |p| {
+            binomial(3, p).map(|k| k * k)
+        }),
+        // failures before the first success: E[k] = (1 − p)/p, derivative −1/p²
+        ("geometric at p = 1", 1.0, -1.0, geometric),
+        // E[k² + k] = 2λ + λ²
+        ("poisson at λ = 0", 0.0, 2.0, |l| {
+            poisson(l).map(|k| k * k + k)
+        }),
+        // weights (1, θ): E[5k] = 5θ/(1 + θ)
+        ("categorical weight 0 at θ = 0", 0.0, 5.0, |t| {
+            Ok(categorical(&[D::from(1.0), t])? * 5.0)
+        }),
+        // weights (1 − θ, θ, 0): the third category never moves and stays out
+        ("categorical, a fixed zero weight", 0.0, 5.0, |t| {
+            Ok(categorical(&[-t + 1.0, t, D::from(0.0)])? * 5.0)
+        }),
+        // interior point for comparison: 3 + 12p at p = 0.5
+        ("binomial(3) at p = 0.5", 0.5, 9.0, |p| {
+            binomial(3, p).map(|k| k * k)
+        }),
+    ];
+    for (what, at, want, f) in cases {
+        let r = exact::derivative(f, at).unwrap();
+        assert!(
+            (r.gradient[0] - want).abs() < 1e-9,
+            "{what}: oracle {} vs analytic {want}",
+            r.gradient[0]
+        );
+    }
+    // The fixed zero weight adds no path: (1 − θ, θ, 0) at θ = 0 enumerates two outcomes.
+    let r = exact::derivative(
+        |t: D| Ok::<_, stochad::Error>(categorical(&[-t + 1.0, t, D::from(0.0)])? * 5.0),
+        0.0,
+    )
+    .unwrap();
+    assert_eq!(
+        r.paths, 2,
+        "only the moving zero-probability category joins"
+    );
+}

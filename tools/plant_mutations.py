@@ -221,6 +221,16 @@ ROWS = [
         )],
         [("propagate", "couple_reduces_worlds_to_what_one_value_carries")],
     ),
+    (
+        "oracle-boundary",
+        "(cargo mutants, bernoulli support) the oracle drops zero-probability outcomes that move",
+        "src/dual.rs",
+        [(
+            ".any(|&t| t != 0.0 && !t.is_nan())",
+            ".any(|&t| t != 0.0 && !t.is_nan() && false)",
+        )],
+        [("exact_oracle", "derivatives_at_the_boundaries_keep_zero_probability_outcomes")],
+    ),
     # Issue 8's silent wrong answers, closed by new tests.
     (
         "smoothed-no-worlds",

@@ -58,6 +58,14 @@ impl Family for Bernoulli {
         j
     }
 
+    fn boundary_outcomes(&self, params: &[f64]) -> Vec<f64> {
+        match params[0] {
+            p if p <= 0.0 => vec![1.0],
+            p if p >= 1.0 => vec![0.0],
+            _ => Vec::new(),
+        }
+    }
+
     fn support(&self, params: &[f64], _tail: f64) -> Vec<f64> {
         let p = params[0];
         let mut s = Vec::with_capacity(2);

@@ -99,6 +99,16 @@ impl Family for Binomial {
 
     /// Every outcome of non-negligible mass (below `1e-18` of the total in all is left out);
     /// `tail` is ignored: the support is finite.
+    /// At p = 0 only P(1) moves to first order (P(k) = O(p^k)); at p = 1 only P(n − 1).
+    fn boundary_outcomes(&self, params: &[f64]) -> Vec<f64> {
+        match params[0] {
+            _ if self.n == 0 => Vec::new(),
+            p if p <= 0.0 => vec![1.0],
+            p if p >= 1.0 => vec![(self.n - 1) as f64],
+            _ => Vec::new(),
+        }
+    }
+
     fn support(&self, params: &[f64], _tail: f64) -> Vec<f64> {
         match params[0] {
             p if p <= 0.0 || self.n == 0 => vec![0.0],
@@ -157,5 +167,9 @@ impl Family for BinomialN {
 
     fn support(&self, params: &[f64], tail: f64) -> Vec<f64> {
         Self::inner(params).support(&params[1..], tail)
+    }
+
+    fn boundary_outcomes(&self, params: &[f64]) -> Vec<f64> {
+        Self::inner(params).boundary_outcomes(&params[1..])
     }
 }

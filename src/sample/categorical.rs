@@ -375,6 +375,16 @@ impl Family for Categorical {
     }
 
     /// The categories with `p > 0` (`tail` is ignored: the support is finite).
+    /// Categories of weight 0 (they gain mass if their weight moves).
+    fn boundary_outcomes(&self, params: &[f64]) -> Vec<f64> {
+        params
+            .iter()
+            .enumerate()
+            .filter(|(_, &p)| p <= 0.0)
+            .map(|(k, _)| k as f64)
+            .collect()
+    }
+
     fn support(&self, params: &[f64], _tail: f64) -> Vec<f64> {
         params
             .iter()

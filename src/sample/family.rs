@@ -73,6 +73,14 @@ pub trait Family: Sync {
     /// outcomes up to where the remaining tail mass is below `tail`.
     fn support(&self, params: &[f64], tail: f64) -> Vec<f64>;
 
+    /// Outcomes of zero probability at `params` whose probability may still have a non-zero
+    /// derivative: at a boundary such as p = 0 they gain mass as soon as the parameters move
+    /// inward. The exact oracle adds those whose probability does move to the support, so the
+    /// (one-sided) derivative there keeps their terms. Default: none.
+    fn boundary_outcomes(&self, _params: &[f64]) -> Vec<f64> {
+        Vec::new()
+    }
+
     /// The score ∂θ log p(k) for parameter tangents `tangents`.
     fn score(&self, params: &[f64], tangents: &[f64], k: f64) -> f64 {
         let duals: SmallVec<[Dual<1>; 8]> = params

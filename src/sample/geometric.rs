@@ -76,6 +76,15 @@ impl Family for Geometric {
     }
 
     /// `0, 1, …, K` with `P(X > K) = (1 − p)^(K+1) < tail`, at most [`Geometric::MAX_SUPPORT`].
+    /// At p = 1 only P(1) = (1 − p)·p moves to first order.
+    fn boundary_outcomes(&self, params: &[f64]) -> Vec<f64> {
+        if params[0] >= 1.0 {
+            vec![1.0]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn support(&self, params: &[f64], tail: f64) -> Vec<f64> {
         let p = params[0];
         let len = if p >= 1.0 {

@@ -44,12 +44,35 @@ pub struct Draw {
 /// Validates `params` and draws the primal outcome from the current run: by inversion of one
 /// uniform of the primal stream, or, under the exact oracle, the outcome its enumeration forces.
 pub fn draw_primal<F: Family>(family: &F, params: &[f64]) -> Result<Draw> {
+    draw_primal_moving(family, params, |_| false)
+}
+
+/// [`draw_primal`] for number types that carry derivatives: under the exact oracle, boundary
+/// outcomes (zero probability, see [`Family::boundary_outcomes`]) for which `moves(k)` says the
+/// probability has a non-zero derivative join the support, so their terms of the derivative are
+/// not dropped (at p = 0, d/dp E[f(Bernoulli(p))] = f(1) − f(0) needs the outcome 1).
+pub(crate) fn draw_primal_moving<F: Family>(
+    family: &F,
+    params: &[f64],
+    moves: impl Fn(f64) -> bool,
+) -> Result<Draw> {
     family.validate(params)?;
-    with_ctx("a discrete draw", |ctx| draw_in(ctx, family, params))?
+    with_ctx("a discrete draw", |ctx| {
+        draw_moving(ctx, family, params, &moves)
+    })?
 }
 
 /// [`draw_primal`] in a given run context, for parameters already validated.
 pub(crate) fn draw_in<F: Family>(ctx: &mut RunContext, family: &F, params: &[f64]) -> Result<Draw> {
+    draw_moving(ctx, family, params, &|_| false)
+}
+
+fn draw_moving<F: Family>(
+    ctx: &mut RunContext,
+    family: &F,
+    params: &[f64],
+    moves: &dyn Fn(f64) -> bool,
+) -> Result<Draw> {
     match &mut ctx.mode {
         Mode::Sample => {
             let u = ctx.primal_uniform();
@@ -62,7 +85,16 @@ pub(crate) fn draw_in<F: Family>(ctx: &mut RunContext, family: &F, params: &[f64
             let k = if e.pos < e.path.len() {
                 e.path[e.pos]
             } else {
-                let support = family.support(params, e.tail);
+                let mut support = family.support(params, e.tail);
+                let extra: Vec<f64> = family
+                    .boundary_outcomes(params)
+                    .into_iter()
+                    .filter(|&k| !support.contains(&k) && moves(k))
+                    .collect();
+                if !extra.is_empty() {
+                    support.extend(extra);
+                    support.sort_by(f64::total_cmp);
+                }
                 let first = *support
                     .first()
                     .ok_or_else(|| Error::config(format!("{}: empty support", family.name())))?;

@@ -85,6 +85,15 @@ impl Family for Poisson {
     }
 
     /// The outcomes left after dropping at most `tail / 2` of probability from each end.
+    /// At λ = 0 only P(1) = λe^(−λ) moves to first order.
+    fn boundary_outcomes(&self, params: &[f64]) -> Vec<f64> {
+        if params[0] <= 0.0 {
+            vec![1.0]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn support(&self, params: &[f64], tail: f64) -> Vec<f64> {
         match params[0] {
             l if l <= 0.0 => vec![0.0],
