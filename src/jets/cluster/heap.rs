@@ -495,28 +495,41 @@ impl State {
     fn initial_nn_all(&mut self) {
         for t in 0..self.t.tiles.len() {
             let head = self.t.tiles[t].head;
-            let mut a = head;
-            while a != NONE {
-                let mut b = head;
-                while b != a {
-                    self.pair::<true>(a, b);
-                    b = self.jets[b as usize].next;
-                }
-                a = self.jets[a as usize].next;
-            }
+            self.pairs_within::<true>(head);
             let tile = self.t.tiles[t];
             for k in tile.rh as usize..tile.n_near as usize {
-                let rt = self.t.near[t][k];
+                let other = self.t.tiles[self.t.near[t][k] as usize].head;
                 let mut a = head;
                 while a != NONE {
-                    let mut b = self.t.tiles[rt as usize].head;
-                    while b != NONE {
-                        self.pair::<true>(a, b);
-                        b = self.jets[b as usize].next;
-                    }
+                    self.pairs_with::<true>(a, other);
                     a = self.jets[a as usize].next;
                 }
             }
+        }
+    }
+
+    /// Compares every pair of the list starting at `head`, each object against those before it
+    /// (FastJet's order).
+    #[inline(always)]
+    fn pairs_within<const PERIODIC: bool>(&mut self, head: u32) {
+        let mut a = head;
+        while a != NONE {
+            let mut b = head;
+            while b != a {
+                self.pair::<PERIODIC>(a, b);
+                b = self.jets[b as usize].next;
+            }
+            a = self.jets[a as usize].next;
+        }
+    }
+
+    /// Compares `a` with every object of the list starting at `head`.
+    #[inline(always)]
+    fn pairs_with<const PERIODIC: bool>(&mut self, a: u32, head: u32) {
+        let mut b = head;
+        while b != NONE {
+            self.pair::<PERIODIC>(a, b);
+            b = self.jets[b as usize].next;
         }
     }
 
@@ -881,16 +894,7 @@ fn set_nn(st: &mut State, i: usize) {
 fn lazy_initial_nn(st: &mut State) {
     let n_tiles = st.t.tiles.len();
     for t in 0..n_tiles {
-        let head = st.t.tiles[t].head;
-        let mut a = head;
-        while a != NONE {
-            let mut b = head;
-            while b != a {
-                st.pair::<false>(a, b);
-                b = st.jets[b as usize].next;
-            }
-            a = st.jets[a as usize].next;
-        }
+        st.pairs_within::<false>(st.t.tiles[t].head);
         update_max_nn(st, t, false);
     }
     for t in 0..n_tiles {
@@ -904,14 +908,11 @@ fn lazy_initial_nn(st: &mut State) {
                 let relevant =
                     d_tile <= ja.nn_dist || d_tile <= st.t.tiles[rt as usize].max_nn_dist;
                 if relevant {
-                    let mut b = st.t.tiles[rt as usize].head;
-                    while b != NONE {
-                        if tile.periodic {
-                            st.pair::<true>(a, b);
-                        } else {
-                            st.pair::<false>(a, b);
-                        }
-                        b = st.jets[b as usize].next;
+                    let head = st.t.tiles[rt as usize].head;
+                    if tile.periodic {
+                        st.pairs_with::<true>(a, head);
+                    } else {
+                        st.pairs_with::<false>(a, head);
                     }
                 }
                 a = st.jets[a as usize].next;
