@@ -1,6 +1,6 @@
-//! Which candidates of a step can matter in some world: a search over a grid in (y, φ) with each
-//! object's geometric nearest neighbour kept up to date, so a step costs about the number of
-//! live candidates plus a cheap pass over the objects instead of all n(n+1)/2 pairs.
+//! Which candidates of a step can matter in some world: a cache of the close pairs, kept up to
+//! date as objects change, over a grid in (y, φ) that rebuilds it, so a step costs about a pass
+//! over the cache plus one over the objects instead of all n(n+1)/2 pairs.
 //!
 //! # What may be skipped
 //! Candidate k is negligible in world w when D̃_k > T_w = D̃min,w·(1 + ln(1/ε)/α_w). The search
@@ -15,10 +15,13 @@
 //! objects differ between the primal and an alternative history).
 //!
 //! # Pairs among members
-//! Pair (i, j) is live iff min(s_i, s_j)·ΔR²_ij < U, i.e. ΔR²_ij < ρ²_h = U/s_h with h the harder
-//! member (smaller s). So only an object whose nearest neighbour lies within its own ρ can be the
-//! harder member of a live pair (the *gate*), and its partners lie within ρ of it. Most soft
-//! objects fail the gate; hard ones (ρ large) scan widely, but they are few.
+//! Pair (i, j) is live iff min(s_i, s_j)·ΔR²_ij < U. The cache holds every pair of members below
+//! a threshold t ≥ U, in layout order, with its distance: a step drops the pairs of objects that
+//! changed, adds those of the new ones (one pass over the members each) and keeps the cached
+//! pairs below U. U moves every step (it follows the smallest distance, which grows by orders of
+//! magnitude over an event); when it outgrows t, or falls far below it, the cache is rebuilt at
+//! t = 2U on the grid: a pair from its harder member h (smaller s), whose partners lie within
+//! ρ_h = √(t/s_h) of it. D̃⁺ is the smallest cached pair or beam entry.
 
 use smallvec::SmallVec;
 
@@ -68,16 +71,16 @@ pub(super) struct Search {
     nphi: usize,
     /// Members per grid cell.
     cells: Vec<Vec<u32>>,
+    /// Per grid row, the columns whose cell has members (bit c for column c), and every column.
+    occupied: Vec<u128>,
+    all_cols: u128,
     /// Per slot: its grid cell (NONE if not a member) and position in that cell's list.
     cell_of: Vec<u32>,
     at: Vec<u32>,
-    /// Per slot (meaningful for members): geometry, nearest member within the 3×3 cells around
-    /// it and its ΔR² (∞ if none there).
+    /// Per slot (meaningful for members): geometry.
     y: Vec<f64>,
     phi: Vec<f64>,
     s: Vec<f64>,
-    nn: Vec<u32>,
-    nn2: Vec<f64>,
     /// The members, each member's position in that list, and the members' geometry in the
     /// same order (contiguous, for the scans that look at every member).
     members: Vec<u32>,
@@ -88,9 +91,25 @@ pub(super) struct Search {
     /// Varying slots (increasing) and their views.
     varying: Vec<u32>,
     views: Vec<Views>,
-    /// Scratch: the live candidates' keys, sorted into layout order.
+    /// The cache: every pair of members whose distance is below `cache_t`, in layout order,
+    /// with its distance. `cache_t` = 0 until it is first built.
+    cache_keys: Vec<u64>,
+    cache_d: Vec<f64>,
+    cache_t: f64,
+    /// Slots that joined or left the members since the cache was last brought up to date.
+    dirty: Vec<u32>,
+    is_dirty: Vec<bool>,
+    /// Scratch: fresh cache entries, the varying slots' live keys, the members' live candidates.
+    fresh: Vec<(u64, f64)>,
     keys: Vec<u64>,
+    scratch: Vec<Candidate>,
 }
+
+/// The cache is rebuilt to hold candidates up to `GROW` times the step's bound when the bound
+/// outgrows it, and when the bound falls below 1/`SHRINK` of it (a large cache costs every step
+/// a longer pass).
+const GROW: f64 = 2.0;
+const SHRINK: f64 = 8.0;
 
 impl Search {
     /// An empty structure for `n` slots whose rapidities lie (mostly) in [ylo, yhi], with grid
@@ -110,13 +129,17 @@ impl Search {
             wphi,
             nphi,
             cells: vec![Vec::new(); ny * nphi],
+            occupied: vec![0; ny],
+            all_cols: if nphi == 128 {
+                u128::MAX
+            } else {
+                (1u128 << nphi) - 1
+            },
             cell_of: vec![NONE; n],
             at: vec![0; n],
             y: vec![0.0; n],
             phi: vec![0.0; n],
             s: vec![0.0; n],
-            nn: vec![NONE; n],
-            nn2: vec![f64::INFINITY; n],
             members: Vec::with_capacity(n),
             member_at: vec![NONE; n],
             my: Vec::with_capacity(n),
@@ -124,7 +147,14 @@ impl Search {
             ms: Vec::with_capacity(n),
             varying: Vec::new(),
             views: vec![Views::new(); n],
+            cache_keys: Vec::new(),
+            cache_d: Vec::new(),
+            cache_t: 0.0,
+            dirty: Vec::new(),
+            is_dirty: vec![false; n],
+            fresh: Vec::new(),
             keys: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -137,34 +167,46 @@ impl Search {
     }
 
     /// Calls `f` for exactly the members of the cells within `k` rows and columns of (y, φ)'s
-    /// cell. The nearest-neighbour bookkeeping relies on this set being symmetric.
+    /// cell. Empty cells cost nothing: each row's occupied columns are a bit mask (most cells
+    /// are empty, and a hard object's window spans dozens of them).
     #[inline]
     fn for_cells(&self, y: f64, phi: f64, k: usize, mut f: impl FnMut(u32)) {
         let side = 2 * k + 1;
-        if side >= self.ny && side >= self.nphi {
-            self.cells.iter().flatten().copied().for_each(f);
-            return;
-        }
-        let (r, c) = (self.row(y), self.col(phi));
-        let rows = r.saturating_sub(k)..=(r + k).min(self.ny - 1);
-        for row in rows {
-            let base = row * self.nphi;
-            if 2 * k + 1 >= self.nphi {
-                for col in 0..self.nphi {
-                    self.cells[base + col].iter().for_each(|&j| f(j));
-                }
+        let rows = if side >= self.ny {
+            0..=self.ny - 1
+        } else {
+            let r = self.row(y);
+            r.saturating_sub(k)..=(r + k).min(self.ny - 1)
+        };
+        let cols = if side >= self.nphi {
+            self.all_cols
+        } else {
+            // Columns c − k ..= c + k, wrapping around φ.
+            let window = (1u128 << side) - 1;
+            let start = (self.col(phi) + self.nphi - k) % self.nphi;
+            let wrapped = if start == 0 {
+                0
             } else {
-                // Columns c − k ..= c + k, wrapping around φ without a division per cell.
-                let mut col = (c + self.nphi - k) % self.nphi;
-                for _ in 0..side {
-                    self.cells[base + col].iter().for_each(|&j| f(j));
-                    col += 1;
-                    if col == self.nphi {
-                        col = 0;
-                    }
-                }
+                window >> (self.nphi - start)
+            };
+            (window << start | wrapped) & self.all_cols
+        };
+        for row in rows {
+            let mut m = self.occupied[row] & cols;
+            let base = row * self.nphi;
+            while m != 0 {
+                let col = m.trailing_zeros() as usize;
+                m &= m - 1;
+                self.cells[base + col].iter().for_each(|&j| f(j));
             }
         }
+    }
+
+    /// Whether the cells within `k` of a cell cover at least half the grid (then scanning every
+    /// member in contiguous memory is cheaper).
+    fn window_covers_half(&self, k: usize) -> bool {
+        let side = 2 * k + 1;
+        2 * side.min(self.ny) * side.min(self.nphi) >= self.ny * self.nphi
     }
 
     /// Sets slot `i` from its views (primal first): a member, a varying slot, or nothing (inactive
@@ -208,30 +250,21 @@ impl Search {
         self.cell_of[i] = cell as u32;
         self.at[i] = self.cells[cell].len() as u32;
         self.cells[cell].push(i as u32);
+        self.occupied[cell / self.nphi] |= 1u128 << (cell % self.nphi);
         self.member_at[i] = self.members.len() as u32;
         self.members.push(i as u32);
         self.my.push(v.y);
         self.mphi.push(v.phi);
         self.ms.push(v.s);
         (self.y[i], self.phi[i], self.s[i]) = (v.y, v.phi, v.s);
-        self.nn[i] = NONE;
-        self.nn2[i] = f64::INFINITY;
-        // The new member's neighbour, and members that now have it as theirs.
-        let (y, phi) = (v.y, v.phi);
-        let mut near: SmallVec<[u32; 32]> = SmallVec::new();
-        self.for_cells(y, phi, 1, |j| near.push(j));
-        for j in near {
-            let j = j as usize;
-            if j == i {
-                continue;
-            }
-            let d = dist(y, phi, self.y[j], self.phi[j]);
-            if d < self.nn2[i] {
-                (self.nn[i], self.nn2[i]) = (j as u32, d);
-            }
-            if d < self.nn2[j] {
-                (self.nn[j], self.nn2[j]) = (i as u32, d);
-            }
+        self.mark(i);
+    }
+
+    /// Notes that slot `i` joined or left the members: its cache entries are stale.
+    fn mark(&mut self, i: usize) {
+        if !self.is_dirty[i] {
+            self.is_dirty[i] = true;
+            self.dirty.push(i as u32);
         }
     }
 
@@ -241,6 +274,9 @@ impl Search {
         self.cells[cell].swap_remove(at);
         if let Some(&moved) = self.cells[cell].get(at) {
             self.at[moved as usize] = at as u32;
+        }
+        if self.cells[cell].is_empty() {
+            self.occupied[cell / self.nphi] &= !(1u128 << (cell % self.nphi));
         }
         self.cell_of[i] = NONE;
         let m = self.member_at[i] as usize;
@@ -252,91 +288,181 @@ impl Search {
             self.member_at[moved as usize] = m as u32;
         }
         self.member_at[i] = NONE;
-        // Members whose neighbour it was look again (they lie within its 3×3 cells).
-        let mut orphans: SmallVec<[u32; 16]> = SmallVec::new();
-        self.for_cells(self.y[i], self.phi[i], 1, |j| {
-            if self.nn[j as usize] == i as u32 {
-                orphans.push(j);
+        self.mark(i);
+    }
+
+    /// Brings the cache up to date with the members: pairs of slots that left or changed go,
+    /// those of slots that joined come (each against every member: one contiguous pass).
+    fn refresh_cache(&mut self) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let t = self.cache_t;
+        if t > 0.0 {
+            let is_dirty = &self.is_dirty;
+            let mut w = 0;
+            for r in 0..self.cache_keys.len() {
+                let c = Candidate::from_key(self.cache_keys[r]);
+                if !is_dirty[c.a as usize] && !is_dirty[c.b as usize] {
+                    self.cache_keys[w] = self.cache_keys[r];
+                    self.cache_d[w] = self.cache_d[r];
+                    w += 1;
+                }
             }
-        });
-        for j in orphans {
-            self.rescan(j as usize);
+            self.cache_keys.truncate(w);
+            self.cache_d.truncate(w);
+            let mut fresh = std::mem::take(&mut self.fresh);
+            fresh.clear();
+            for &d in &self.dirty {
+                let d = d as usize;
+                if self.cell_of[d] == NONE {
+                    continue;
+                }
+                let (yd, pd, sd) = (self.y[d], self.phi[d], self.s[d]);
+                for (n, &j) in self.members.iter().enumerate() {
+                    let j = j as usize;
+                    // A pair of two joining slots once, from the lower.
+                    if j == d || (is_dirty[j] && j < d) {
+                        continue;
+                    }
+                    let x = sd.min(self.ms[n]) * dist(yd, pd, self.my[n], self.mphi[n]);
+                    if x < t {
+                        fresh.push((Candidate::pair(d, j).key(), x));
+                    }
+                }
+            }
+            self.merge_fresh(&mut fresh);
+            self.fresh = fresh;
+        }
+        for &d in &self.dirty {
+            self.is_dirty[d as usize] = false;
+        }
+        self.dirty.clear();
+    }
+
+    /// Sorts `fresh` and merges it into the (sorted) cache, in place from the back (entries
+    /// before the first fresh key stay where they are).
+    fn merge_fresh(&mut self, fresh: &mut [(u64, f64)]) {
+        if fresh.is_empty() {
+            return;
+        }
+        fresh.sort_unstable_by_key(|e| e.0);
+        let (keys, ds) = (&mut self.cache_keys, &mut self.cache_d);
+        let (mut i, mut f) = (keys.len(), fresh.len());
+        keys.resize(i + f, 0);
+        ds.resize(i + f, 0.0);
+        let mut w = i + f;
+        while f > 0 {
+            w -= 1;
+            if i > 0 && keys[i - 1] > fresh[f - 1].0 {
+                i -= 1;
+                (keys[w], ds[w]) = (keys[i], ds[i]);
+            } else {
+                f -= 1;
+                (keys[w], ds[w]) = fresh[f];
+            }
         }
     }
 
-    /// Recomputes member `i`'s nearest neighbour.
-    fn rescan(&mut self, i: usize) {
-        let (y, phi) = (self.y[i], self.phi[i]);
-        let (mut best, mut best2) = (NONE, f64::INFINITY);
-        self.for_cells(y, phi, 1, |j| {
-            if j as usize != i {
-                let d = dist(y, phi, self.y[j as usize], self.phi[j as usize]);
-                if d < best2 {
-                    (best, best2) = (j, d);
+    /// Rebuilds the cache: every pair of members below `t`, found on the grid (a pair from its
+    /// harder member, within ρ = √(t/s) of it).
+    fn rebuild(&mut self, t: f64) {
+        let mut fresh = std::mem::take(&mut self.fresh);
+        fresh.clear();
+        for (m, &i) in self.members.iter().enumerate() {
+            let i = i as usize;
+            let si = self.ms[m];
+            let (y, phi) = (self.my[m], self.mphi[m]);
+            // Each pair once, from its harder member (ties by slot).
+            let leads = |j: usize, sj: f64| sj > si || (sj == si && j > i);
+            let rho = (t / si).sqrt();
+            let k = if rho < self.cell * (MAX_CELLS as f64) {
+                ((rho / self.cell).ceil() as usize).max(1)
+            } else {
+                MAX_CELLS
+            };
+            if !self.window_covers_half(k) {
+                self.for_cells(y, phi, k, |j| {
+                    let j = j as usize;
+                    let x = si * dist(y, phi, self.y[j], self.phi[j]);
+                    if leads(j, self.s[j]) && x < t {
+                        fresh.push((Candidate::pair(i, j).key(), x));
+                    }
+                });
+            } else {
+                for (n, &j) in self.members.iter().enumerate() {
+                    let j = j as usize;
+                    let x = si * dist(y, phi, self.my[n], self.mphi[n]);
+                    if leads(j, self.ms[n]) && x < t {
+                        fresh.push((Candidate::pair(i, j).key(), x));
+                    }
                 }
             }
-        });
-        (self.nn[i], self.nn2[i]) = (best, best2);
+        }
+        for &d in &self.dirty {
+            self.is_dirty[d as usize] = false;
+        }
+        self.dirty.clear();
+        self.cache_keys.clear();
+        self.cache_d.clear();
+        self.cache_t = t;
+        self.merge_fresh(&mut fresh);
+        self.fresh = fresh;
+    }
+
+    /// An upper bound on the smallest distance of every world: the smallest over candidates
+    /// among members (active and equal in all worlds), beam entries at the largest R².
+    fn upper(&self, r2hi: f64) -> f64 {
+        let beams = self.ms.iter().fold(f64::INFINITY, |m, &s| m.min(s)) * r2hi;
+        self.cache_d.iter().fold(beams, |m, &x| m.min(x))
     }
 
     /// The candidates not negligible in any world, in layout order: `r2` bounds R² over worlds,
     /// `factor` = (1 + ln(1/ε)/α_min)(1 + slack). Returns the bound U they are kept below (∞
     /// when no candidate is the same in every world, and then all are kept).
     pub fn live(&mut self, r2: (f64, f64), factor: f64, out: &mut Vec<Candidate>) -> f64 {
-        let mut keys = std::mem::take(&mut self.keys);
-        keys.clear();
-        // An upper bound on the smallest distance of every world: candidates among members are
-        // active and equal in all of them.
-        let mut upper = f64::INFINITY;
-        for &i in &self.members {
-            let i = i as usize;
-            upper = upper.min(self.s[i] * r2.1);
-            let j = self.nn[i];
-            if j != NONE {
-                upper = upper.min(self.s[i].min(self.s[j as usize]) * self.nn2[i]);
-            }
-        }
+        self.refresh_cache();
         // A zero distance (coincident objects) is kept whatever the bound, so the weights can
         // report it.
-        let bound = if upper > 0.0 {
-            upper * factor
-        } else {
-            f64::MIN_POSITIVE
-        };
-        let cell2 = self.cell * self.cell;
-        for (m, &i) in self.members.iter().enumerate() {
-            let i = i as usize;
-            let si = self.ms[m];
-            if si * r2.0 < bound {
-                keys.push(Candidate::beam(i).key());
-            }
-            // The gate: no member within ρ_i, so i leads no live pair.
-            let rho2 = bound / si;
-            if self.nn2[i].min(cell2) >= rho2 {
-                continue;
-            }
-            let (y, phi) = (self.my[m], self.mphi[m]);
-            // Each pair once, from its harder member (ties by slot).
-            let leads = |j: usize, sj: f64| sj > si || (sj == si && j > i);
-            let k = ((rho2.sqrt() / self.cell).ceil() as usize).max(1);
-            let side = 2 * k + 1;
-            if side.min(self.ny) * side.min(self.nphi) <= self.members.len() {
-                self.for_cells(y, phi, k, |j| {
-                    let j = j as usize;
-                    if leads(j, self.s[j]) && si * dist(y, phi, self.y[j], self.phi[j]) < bound {
-                        keys.push(Candidate::pair(i, j).key());
-                    }
-                });
+        let bound_of = |upper: f64| {
+            if upper > 0.0 {
+                upper * factor
             } else {
-                // More cells than members: every member, in contiguous memory.
-                for (n, &j) in self.members.iter().enumerate() {
-                    let j = j as usize;
-                    if leads(j, self.ms[n]) && si * dist(y, phi, self.my[n], self.mphi[n]) < bound {
-                        keys.push(Candidate::pair(i, j).key());
+                f64::MIN_POSITIVE
+            }
+        };
+        let mut bound = bound_of(self.upper(r2.1));
+        if bound > self.cache_t || bound * SHRINK < self.cache_t {
+            self.rebuild(bound * GROW);
+            // The rebuilt cache may hold a smaller distance than the old one knew of.
+            bound = bound.min(bound_of(self.upper(r2.1)));
+        }
+        // Beam entries (checked for every member) and cached pairs, in layout order: a slot's
+        // beam entry comes before its pairs.
+        out.clear();
+        let mut next = 0;
+        for a in 0..self.cell_of.len() {
+            if self.cell_of[a] != NONE && self.s[a] * r2.0 < bound {
+                let beam = Candidate::beam(a).key();
+                while next < self.cache_keys.len() && self.cache_keys[next] < beam {
+                    if self.cache_d[next] < bound {
+                        out.push(Candidate::from_key(self.cache_keys[next]));
                     }
+                    next += 1;
                 }
+                out.push(Candidate::beam(a));
             }
         }
+        for (&k, &x) in self.cache_keys[next..].iter().zip(&self.cache_d[next..]) {
+            if x < bound {
+                out.push(Candidate::from_key(k));
+            }
+        }
+        if self.varying.is_empty() {
+            return bound;
+        }
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.clear();
         for (n, &v) in self.varying.iter().enumerate() {
             let v = v as usize;
             let views = &self.views[v];
@@ -361,8 +487,21 @@ impl Search {
             }
         }
         keys.sort_unstable();
-        out.clear();
-        out.extend(keys.iter().map(|&k| Candidate::from_key(k)));
+        // Merge the varying slots' candidates into the members' (both in layout order).
+        let mut from_members = std::mem::take(&mut self.scratch);
+        from_members.clear();
+        from_members.append(out);
+        let (mut i, mut f) = (0, 0);
+        while i < from_members.len() || f < keys.len() {
+            if f == keys.len() || (i < from_members.len() && from_members[i].key() < keys[f]) {
+                out.push(from_members[i]);
+                i += 1;
+            } else {
+                out.push(Candidate::from_key(keys[f]));
+                f += 1;
+            }
+        }
+        self.scratch = from_members;
         self.keys = keys;
         bound
     }
