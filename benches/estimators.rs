@@ -6,7 +6,7 @@ use std::hint::black_box;
 use stochad::sample::bernoulli;
 use stochad::toys::random_walk;
 use stochad::{
-    derivative, derivative_with, gradient, with_run, Dual, ExactTriple, Result, Scalar, Score,
+    derivative, derivative_with, gradient, with_run, AllWorldsTriple, Dual, Result, Scalar, Score,
     Triple,
 };
 
@@ -39,30 +39,30 @@ fn bench(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("triple", "pruned"), |b| {
         b.iter(|| {
             i += 1;
-            d.sample(i).unwrap()
+            d.run(i).unwrap()
         })
     });
-    let e = derivative_with(|p: ExactTriple| random_walk(p, n))
+    let e = derivative_with(|p: AllWorldsTriple| random_walk(p, n))
         .at(p)
         .seed(1);
     g.bench_function(BenchmarkId::new("triple", "exact"), |b| {
         b.iter(|| {
             i += 1;
-            e.sample(i).unwrap()
+            e.run(i).unwrap()
         })
     });
     let s = derivative_with(|p: Score| random_walk(p, n)).at(p).seed(1);
     g.bench_function(BenchmarkId::new("score", ""), |b| {
         b.iter(|| {
             i += 1;
-            s.sample(i).unwrap()
+            s.run(i).unwrap()
         })
     });
     let du = derivative_with(|p: Dual| random_walk(p, n)).at(p).seed(1);
     g.bench_function(BenchmarkId::new("dual", ""), |b| {
         b.iter(|| {
             i += 1;
-            du.sample(i).unwrap()
+            du.run(i).unwrap()
         })
     });
     g.finish();
@@ -78,14 +78,14 @@ fn bench(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("triple", "pruned"), |b| {
         b.iter(|| {
             i += 1;
-            d.sample(i).unwrap()
+            d.run(i).unwrap()
         })
     });
     let du = derivative_with(|t: Dual| heavy(t)).at(0.7).seed(1);
     g.bench_function(BenchmarkId::new("dual", ""), |b| {
         b.iter(|| {
             i += 1;
-            du.sample(i).unwrap()
+            du.run(i).unwrap()
         })
     });
     g.finish();
@@ -104,7 +104,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("triple_directions", N), |b| {
             b.iter(|| {
                 *i += 1;
-                d.sample(*i).unwrap()
+                d.run(*i).unwrap()
             })
         });
     }

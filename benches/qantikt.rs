@@ -4,7 +4,7 @@
 //! - `antikt`: `JetDefinition::new(AntiKt, 0.8)?.cluster(&m)?.inclusive_jets(0.0)`;
 //! - `qantikt_primal`: one Qanti-kT run with `f64` and its mH (`with_run(seed, i, ..)`);
 //! - `triple`: one pruned-triple gradient sample, R and α together
-//!   (`gradient(|[r, a]| qanti_kt_mh(..)).sample(i)`);
+//!   (`gradient(|[r, a]| qanti_kt_mh(..)).run(i)`);
 //! - `score`: one score-function gradient sample (`[Score<2>; 2]`);
 //! - `keep4`: one keep-4 triple gradient sample (`[KeepTriple<4, 2>; 2]`).
 //!
@@ -85,15 +85,15 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
         let triple = gradient(|[r, a]| qanti_kt_mh(ev, r, a))
             .at([R, ALPHA])
             .seed(SEED);
-        let triple = mean_us(5, |i| triple.sample(i).unwrap().derivative[0]);
+        let triple = mean_us(5, |i| triple.run(i).unwrap().derivative[0]);
         let score = gradient_with(|[r, a]: [Score<2>; 2]| qanti_kt_mh(ev, r, a))
             .at([R, ALPHA])
             .seed(SEED);
-        let score = mean_us(5, |i| score.sample(i).unwrap().derivative[0]);
+        let score = mean_us(5, |i| score.run(i).unwrap().derivative[0]);
         let keep4 = gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| qanti_kt_mh(ev, r, a))
             .at([R, ALPHA])
             .seed(SEED);
-        let keep4 = mean_us(3, |i| keep4.sample(i).unwrap().derivative[0]);
+        let keep4 = mean_us(3, |i| keep4.run(i).unwrap().derivative[0]);
         eprintln!(
             "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {score:>9.0} {keep4:>10.0} \
              {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
@@ -161,7 +161,7 @@ fn bench(c: &mut Criterion) {
                     i += 1;
                     let mut d = 0.0;
                     for g in &grads {
-                        d += g.sample(i).unwrap().derivative[0];
+                        d += g.run(i).unwrap().derivative[0];
                     }
                     black_box(d)
                 })

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use stochad::sample::Coupling;
 use stochad::toys::{random_walk, random_walk_exact, structural_toy};
-use stochad::{derivative, derivative_with, exact, Dual, Estimate, ExactTriple, Result, Score};
+use stochad::{derivative, derivative_with, exact, AllWorldsTriple, Dual, Estimate, Result, Score};
 
 /// The derivative estimators side by side, against exact values.
 ///
@@ -124,7 +124,7 @@ fn run(args: Args) -> Result<()> {
             .samples(samples)
             .seed(seed)
             .estimate())?;
-        let exact_backend = est(derivative_with(|p: ExactTriple| random_walk(p, n))
+        let exact_backend = est(derivative_with(|p: AllWorldsTriple| random_walk(p, n))
             .at(p)
             .samples(samples)
             .seed(seed)
@@ -149,7 +149,12 @@ fn run(args: Args) -> Result<()> {
                 &triple,
                 exact_d
             ),
-            line("triple, exact backend", &exact_backend, &triple, exact_d),
+            line(
+                "triple, all-worlds backend",
+                &exact_backend,
+                &triple,
+                exact_d
+            ),
             line("score function, no baseline", &score, &triple, exact_d),
             line(
                 "score function, leave-one-out baseline",
@@ -188,7 +193,7 @@ fn run(args: Args) -> Result<()> {
                 .seed(seed)
         };
         let exact_backend = |c: Coupling| {
-            derivative_with(move |t: ExactTriple| structural_toy(t, c))
+            derivative_with(move |t: AllWorldsTriple| structural_toy(t, c))
                 .at(theta)
                 .samples(samples)
                 .seed(seed)
@@ -210,7 +215,7 @@ fn run(args: Args) -> Result<()> {
             "exact d/dθ (enumeration)",
             line("triple, inversion, pruned backend", &inv, &prop, exact_d),
             line(
-                "triple, inversion, exact backend",
+                "triple, inversion, all-worlds backend",
                 &inv_exact,
                 &prop,
                 exact_d
@@ -222,7 +227,7 @@ fn run(args: Args) -> Result<()> {
                 exact_d
             ),
             line(
-                "triple, proportional, exact backend",
+                "triple, proportional, all-worlds backend",
                 &prop_exact,
                 &prop,
                 exact_d

@@ -41,16 +41,16 @@ const ESTIMATORS: [Est; 8] = [
     Est::Triple,
     Est::TripleScoreMix,
     Est::Keep4,
-    // Only with --exact: it keeps every alternative world, slow on real events.
-    Est::ExactTriple,
+    // Only with --all-worlds: it keeps every alternative world, slow on real events.
+    Est::AllWorldsTriple,
 ];
 
-/// The estimators run by default (the exact backend only with `--exact`).
-fn estimators(exact: bool) -> Vec<Est> {
+/// The estimators run by default (the all-worlds backend only with `--all-worlds`).
+fn estimators(all_worlds: bool) -> Vec<Est> {
     ESTIMATORS
         .iter()
         .copied()
-        .filter(|&e| exact || e != Est::ExactTriple)
+        .filter(|&e| all_worlds || e != Est::AllWorldsTriple)
         .collect()
 }
 
@@ -125,9 +125,9 @@ struct Args {
     /// GS-STE's temperature τ.
     #[arg(long, value_name = "TAU", default_value_t = 0.1, value_parser = common::positive)]
     tau: f64,
-    /// Also run the exact-backend triple (every alternative world kept; slow on real events).
+    /// Also run the all-worlds triple (every alternative world kept; slow on real events).
     #[arg(long)]
-    exact: bool,
+    all_worlds: bool,
     /// Where to draw the figure: PNG, or SVG when the name ends in `.svg`.
     #[arg(
         long,
@@ -180,7 +180,7 @@ fn run(args: Args) -> Result<(), String> {
         check_output_dir(path)?;
     }
     let event = load_event(args.event, args.min_particle_pt)?;
-    let ests = estimators(args.exact);
+    let ests = estimators(args.all_worlds);
     let setup = Setup {
         seed: args.seed,
         samples: args.samples as usize,

@@ -2,7 +2,7 @@
 //! events? On the first events of the default sample, at every (R, α) of {0.4, 0.8} × {1, 2, 4},
 //! runs the score function with and without the leave-one-out baseline, the pruned stochastic
 //! triple with maximal and with same-uniform redraws, the triple mixed with the score function,
-//! the keep-2, keep-4 and keep-8 triples (and with `--exact` the exact-backend triple), and
+//! the keep-2, keep-4 and keep-8 triples (and with `--all-worlds` the all-worlds triple), and
 //! reports per-sample standard deviations, time per sample, the ratio
 //! std(score + baseline) / std(estimator) per event with its median over events, and the work
 //! ratio std² × time relative to score + baseline. A Markdown table goes to standard output,
@@ -11,7 +11,7 @@
 //! ```text
 //! cargo run --release --example qantikt_variance -- [--events 10] [--first-event 0]
 //!     [--min-particle-pt 1] [--samples 100] [--radii 0.4,0.8] [--alphas 1,2,4] [--seed 1]
-//!     [--exact] [--csv docs/qantikt_variance.csv]
+//!     [--all-worlds] [--csv docs/qantikt_variance.csv]
 //! ```
 
 #[path = "qantikt_common/mod.rs"]
@@ -28,7 +28,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
-/// The unbiased estimators, in table order (the exact backend only with `--exact`).
+/// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
 const ESTIMATORS: [Est; 9] = [
     Est::ScoreBaseline,
     Est::Score,
@@ -38,7 +38,7 @@ const ESTIMATORS: [Est; 9] = [
     Est::Keep2,
     Est::Keep4,
     Est::Keep8,
-    Est::ExactTriple,
+    Est::AllWorldsTriple,
 ];
 
 /// Per-sample standard deviation of every unbiased estimator of dE[mH]/dR and dE[mH]/dα on
@@ -95,11 +95,11 @@ struct Args {
     /// The seed of every estimate.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// Also run the exact-backend triple (every alternative world kept). Its cost grows fast
+    /// Also run the all-worlds triple (every alternative world kept). Its cost grows fast
     /// with N: on the default events 1–180 ms per sample (mean 21 ms, 20× the pruned triple);
     /// the default run takes about 3× longer with it.
     #[arg(long)]
-    exact: bool,
+    all_worlds: bool,
     /// Where to write every number (CSV).
     #[arg(long, value_name = "FILE", default_value = "docs/qantikt_variance.csv")]
     csv: PathBuf,
@@ -147,7 +147,7 @@ fn run(args: Args) -> Result<(), String> {
     let ests: Vec<Est> = ESTIMATORS
         .iter()
         .copied()
-        .filter(|&e| args.exact || e != Est::ExactTriple)
+        .filter(|&e| args.all_worlds || e != Est::AllWorldsTriple)
         .collect();
     let setup = Setup {
         seed: args.seed,
@@ -345,9 +345,9 @@ mod tests {
     fn command_line_is_well_formed() {
         Args::command().debug_assert();
         let args =
-            Args::try_parse_from(["x", "--radii=0.8", "--alphas", "1,4", "--exact"]).unwrap();
+            Args::try_parse_from(["x", "--radii=0.8", "--alphas", "1,4", "--all-worlds"]).unwrap();
         assert_eq!(
-            (args.radii, args.alphas, args.exact),
+            (args.radii, args.alphas, args.all_worlds),
             (vec![0.8], vec![1.0, 4.0], true)
         );
         assert!(Args::try_parse_from(["x", "--events", "0"]).is_err());

@@ -68,7 +68,7 @@ pub(crate) struct PertState {
     pub alive: bool,
 }
 
-/// One perturbation in the exact backend's lists: (perturbation id, Δ).
+/// One perturbation in the all-worlds backend's lists: (perturbation id, Δ).
 pub(crate) type ExactList = SmallVec<[(u32, f64); 4]>;
 
 /// What the draws of a run do.

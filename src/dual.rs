@@ -11,18 +11,18 @@ use std::marker::PhantomData;
 
 use crate::context::{with_ctx, Mode};
 use crate::error::Result;
-use crate::sample::{draw_primal_moving, values, Draw, Family};
+use crate::sample::{draw_primal_moving, values, Drawn, Family};
 use crate::scalar::{impl_scalar_ops, Scalar};
 
 /// What a discrete draw adds to a dual number besides its primal outcome.
 pub trait DrawRule: Copy + Default + Debug + PartialEq + Send + Sync + 'static {
-    /// Called after the primal draw `draw` of `family` with parameter values `values` and the
-    /// parameters' tangents `tangent(j, dir)`.
+    /// Called after the primal draw `draw` of `family` (sampled in a run, or forced by the exact
+    /// oracle's enumeration) with parameter values `values` and the parameters `params`.
     fn after_draw<F: Family, const N: usize>(
         family: &F,
         params: &[DualNumber<Self, N>],
         values: &[f64],
-        draw: Draw,
+        draw: Drawn,
     ) -> Result<()>;
 }
 
@@ -36,12 +36,12 @@ impl DrawRule for Pathwise {
         family: &F,
         params: &[DualNumber<Self, N>],
         _values: &[f64],
-        draw: Draw,
+        draw: Drawn,
     ) -> Result<()> {
-        if !draw.u.is_nan() {
+        let Drawn::Enumerated { outcome } = draw else {
             return Ok(());
-        }
-        let p = family.pmf(params, draw.outcome);
+        };
+        let p = family.pmf(params, outcome);
         with_ctx("a discrete draw", |ctx| {
             if let Mode::Enumerate(e) = &mut ctx.mode {
                 if e.weight_tangent.len() < N {
@@ -187,7 +187,7 @@ impl<R: DrawRule, const N: usize> Scalar for DualNumber<R, N> {
                 .any(|&t| t != 0.0 && !t.is_nan())
         })?;
         R::after_draw(family, params, &vals, draw)?;
-        Ok(Self::from(draw.outcome))
+        Ok(Self::from(draw.outcome()))
     }
 }
 

@@ -15,11 +15,18 @@ use crate::scalars::IntoResult;
 use crate::score::Score;
 use crate::triple::{Backend, StochasticTriple, Triple};
 
+/// The former name of [`RunOutput`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed RunOutput (beside the sample module it misled)"
+)]
+pub type Sample<const N: usize> = RunOutput<N>;
+
 /// One run's raw result: the output value, the derivative estimate of each direction (for the
 /// score function, without baseline: δ + f·s), the pathwise derivative δ, and the score s of the
 /// run's draws (score function, and triples when the score mix is on; 0 otherwise).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sample<const N: usize> {
+pub struct RunOutput<const N: usize> {
     /// The program's output value.
     pub value: f64,
     /// The derivative estimate of each direction from this run alone.
@@ -49,7 +56,7 @@ fn run_score<const N: usize>() -> Result<[f64; N]> {
 /// [`derivative_with`], `S: Estimator<N>` for [`gradient_with`]):
 ///
 /// ```
-/// use stochad::{sample::bernoulli, Estimate, Estimator, ExactTriple, Score, Triple};
+/// use stochad::{sample::bernoulli, Estimate, Estimator, AllWorldsTriple, Score, Triple};
 ///
 /// /// d/dp E[3·Bernoulli(p)] (= 3) with the estimator `S`.
 /// fn coin<S: Estimator<1>>(p: f64) -> stochad::Result<Estimate> {
@@ -58,7 +65,7 @@ fn run_score<const N: usize>() -> Result<[f64; N]> {
 /// }
 /// for (name, e) in [
 ///     ("pruned", coin::<Triple>(0.3)?),
-///     ("exact", coin::<ExactTriple>(0.3)?),
+///     ("all-worlds", coin::<AllWorldsTriple>(0.3)?),
 ///     ("score", coin::<Score>(0.3)?),
 /// ] {
 ///     assert!((e.mean - 3.0).abs() < 5.0 * e.stderr, "{name}: {e}");
@@ -71,7 +78,7 @@ pub trait Estimator<const N: usize>: Scalar {
     /// The input variable of direction `dir` at `value`.
     fn input(value: f64, dir: usize) -> Self;
     /// Reads the estimate off the output, inside the run that produced it.
-    fn read(out: &Self) -> Result<Sample<N>>;
+    fn read(out: &Self) -> Result<RunOutput<N>>;
     /// Whether the run can also record the score of its draws, for [`Gradient::score_mix`].
     fn supports_score_mix() -> bool {
         false
@@ -83,8 +90,8 @@ impl<const N: usize> Estimator<N> for Dual<N> {
     fn input(value: f64, dir: usize) -> Self {
         Dual::variable(value, dir)
     }
-    fn read(out: &Self) -> Result<Sample<N>> {
-        Ok(Sample {
+    fn read(out: &Self) -> Result<RunOutput<N>> {
+        Ok(RunOutput {
             value: out.value,
             derivative: out.tangent,
             pathwise: out.tangent,
@@ -98,13 +105,13 @@ impl<const N: usize> Estimator<N> for Score<N> {
     fn input(value: f64, dir: usize) -> Self {
         Score::variable(value, dir)
     }
-    fn read(out: &Self) -> Result<Sample<N>> {
+    fn read(out: &Self) -> Result<RunOutput<N>> {
         let score = run_score::<N>()?;
         let mut derivative = out.tangent;
         for (d, s) in derivative.iter_mut().zip(&score) {
             *d += out.value * s;
         }
-        Ok(Sample {
+        Ok(RunOutput {
             value: out.value,
             derivative,
             pathwise: out.tangent,
@@ -118,7 +125,7 @@ impl<B: Backend, const N: usize> Estimator<N> for StochasticTriple<B, N> {
     fn input(value: f64, dir: usize) -> Self {
         StochasticTriple::variable(value, dir)
     }
-    fn read(out: &Self) -> Result<Sample<N>> {
+    fn read(out: &Self) -> Result<RunOutput<N>> {
         // A strict-mode read names its call site: report it before the comparison it may explain.
         let (read, flip) = with_ctx("reading an output", |ctx| {
             (ctx.value_read.take(), ctx.flip.take())
@@ -126,7 +133,7 @@ impl<B: Backend, const N: usize> Estimator<N> for StochasticTriple<B, N> {
         if let Some(e) = read.or(flip) {
             return Err(e);
         }
-        Ok(Sample {
+        Ok(RunOutput {
             value: out.value,
             derivative: std::array::from_fn(|i| out.derivative_contribution(i)),
             pathwise: out.delta,
@@ -189,7 +196,7 @@ fn run_sample<S, P, const N: usize>(
     seed: u64,
     index: u64,
     options: RunOptions,
-) -> Result<Sample<N>>
+) -> Result<RunOutput<N>>
 where
     S: Estimator<N>,
     P: Program<S, N>,
@@ -315,7 +322,7 @@ fn mean_stderr(xs: impl Iterator<Item = f64> + Clone, n: usize) -> (f64, f64) {
 
 /// Applies the leave-one-out baseline to score-function samples: estimate_i − b_i·s_i with
 /// b_i the mean output of the other samples (independent of sample i, so no bias).
-pub fn apply_baseline<const N: usize>(samples: &mut [Sample<N>]) {
+pub fn apply_baseline<const N: usize>(samples: &mut [RunOutput<N>]) {
     let n = samples.len();
     if n < 2 {
         return;
@@ -334,13 +341,13 @@ pub fn apply_baseline<const N: usize>(samples: &mut [Sample<N>]) {
 /// variance-optimal λ estimated on the *other* half of the batch (odd samples for even ones and
 /// vice versa, with baselines taken within that half), so λ is a function of samples other than
 /// the one it weighs and C stays unbiased (E[B − A | the others] = 0).
-pub fn apply_score_mix<const N: usize>(samples: &mut [Sample<N>]) {
+pub fn apply_score_mix<const N: usize>(samples: &mut [RunOutput<N>]) {
     let n = samples.len();
     if n < 4 {
         return;
     }
     // (A, B − A) of sample `s` with baseline `b`, direction `d`.
-    let pair = |s: &Sample<N>, b: f64, d: usize| {
+    let pair = |s: &RunOutput<N>, b: f64, d: usize| {
         let a = s.derivative[d];
         (a, s.pathwise[d] + (s.value - b) * s.score[d] - a)
     };
@@ -376,7 +383,7 @@ pub fn apply_score_mix<const N: usize>(samples: &mut [Sample<N>]) {
 }
 
 /// Reduces per-sample results to a [`GradientEstimate`].
-pub fn summarize<const N: usize>(samples: &[Sample<N>]) -> GradientEstimate<N> {
+pub fn summarize<const N: usize>(samples: &[RunOutput<N>]) -> GradientEstimate<N> {
     let n = samples.len();
     let mut mean = [0.0; N];
     let mut stderr = [0.0; N];
@@ -532,21 +539,30 @@ where
         Ok(())
     }
 
-    /// One run's unbiased estimate (sample `index`; score function without baseline).
-    pub fn sample(&self, index: u64) -> Result<Sample<N>> {
+    /// One run's unbiased estimate (run `index` of the batch; score function without baseline).
+    pub fn run(&self, index: u64) -> Result<RunOutput<N>> {
         self.check()?;
         let _strict = StrictGuard::new(self.strict);
         run_sample(&self.f, self.at, self.seed, index, self.options(false))
     }
 
+    /// The former name of [`Gradient::run`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "renamed run (one run; .samples(n) sets how many)"
+    )]
+    pub fn sample(&self, index: u64) -> Result<RunOutput<N>> {
+        self.run(index)
+    }
+
     /// Every run's result, in sample order, with the baseline applied when configured. The first
     /// failing sample's error (by index) is returned.
-    pub fn runs(&self) -> Result<Vec<Sample<N>>> {
+    pub fn runs(&self) -> Result<Vec<RunOutput<N>>> {
         self.check()?;
         let (f, at, seed, mix) = (&self.f, self.at, self.seed, self.score_mix);
         let options = self.options(mix);
         let _strict = StrictGuard::new(self.strict);
-        let results: Vec<Result<Sample<N>>> = (0..self.samples as u64)
+        let results: Vec<Result<RunOutput<N>>> = (0..self.samples as u64)
             .into_par_iter()
             .map(|i| run_sample(f, at, seed, i, options))
             .collect();
@@ -615,12 +631,21 @@ where
         self.inner = self.inner.strict(on);
         self
     }
-    /// One run's unbiased derivative estimate (sample `index`).
+    /// One run's unbiased derivative estimate (run `index` of the batch).
+    pub fn run(&self, index: u64) -> Result<f64> {
+        Ok(self.inner.run(index)?.derivative[0])
+    }
+
+    /// The former name of [`Derivative::run`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "renamed run (one run; .samples(n) sets how many)"
+    )]
     pub fn sample(&self, index: u64) -> Result<f64> {
-        Ok(self.inner.sample(index)?.derivative[0])
+        self.run(index)
     }
     /// Every run's result in sample order.
-    pub fn runs(&self) -> Result<Vec<Sample<1>>> {
+    pub fn runs(&self) -> Result<Vec<RunOutput<1>>> {
         self.inner.runs()
     }
     /// The batch estimate: mean, standard error, sample count.
@@ -653,7 +678,7 @@ where
 }
 
 /// Differentiates E[f(θ)] with the estimator chosen by the closure's argument type:
-/// `|x: Score| …` (REINFORCE), `|x: Dual| …` (classical AD, biased), `|x: ExactTriple| …`, ….
+/// `|x: Score| …` (REINFORCE), `|x: Dual| …` (classical AD, biased), `|x: AllWorldsTriple| …`, ….
 pub fn derivative_with<S, F, O>(f: F) -> Derivative<S, F>
 where
     S: Estimator<1>,
@@ -766,7 +791,9 @@ impl<P: Program<f64, N>, const N: usize> FiniteDifference<P, N> {
         Ok(())
     }
 
-    fn run(&self, index: u64) -> Result<Sample<N>> {
+    /// One run's result (run `index` of the batch: the same random numbers on both sides).
+    pub fn run(&self, index: u64) -> Result<RunOutput<N>> {
+        self.check()?;
         let eval = |x: [f64; N]| run_in(RunContext::new(self.seed, index), || self.f.call(x)).0;
         let value = eval(self.at)?;
         let mut derivative = [0.0; N];
@@ -776,7 +803,7 @@ impl<P: Program<f64, N>, const N: usize> FiniteDifference<P, N> {
             lo[d] -= self.step;
             *out = (eval(hi)? - eval(lo)?) / (2.0 * self.step);
         }
-        Ok(Sample {
+        Ok(RunOutput {
             value,
             derivative,
             pathwise: derivative,
@@ -785,9 +812,9 @@ impl<P: Program<f64, N>, const N: usize> FiniteDifference<P, N> {
     }
 
     /// Every sample's result, in sample order (parallel, bit-identical for a seed).
-    pub fn runs(&self) -> Result<Vec<Sample<N>>> {
+    pub fn runs(&self) -> Result<Vec<RunOutput<N>>> {
         self.check()?;
-        let results: Vec<Result<Sample<N>>> = (0..self.samples as u64)
+        let results: Vec<Result<RunOutput<N>>> = (0..self.samples as u64)
             .into_par_iter()
             .map(|i| self.run(i))
             .collect();

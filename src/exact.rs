@@ -49,9 +49,13 @@ impl Default for Options {
     }
 }
 
-/// The result of the exact oracle.
+/// The former name of [`Expectation`].
+#[deprecated(since = "0.2.0", note = "renamed Expectation")]
+pub type Exact<const N: usize> = Expectation<N>;
+
+/// The result of the exact oracle: E[f] and its gradient, from every path of the program.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Exact<const N: usize> {
+pub struct Expectation<const N: usize> {
     /// `E\[f\]` over the enumerated paths.
     pub value: f64,
     /// `∂E\[f\]/∂x_i` for each input.
@@ -79,7 +83,7 @@ pub struct Exact<const N: usize> {
 pub fn expectation<const N: usize, O: IntoResult<Dual<N>>>(
     f: impl Fn([Dual<N>; N]) -> O,
     at: [f64; N],
-) -> Result<Exact<N>> {
+) -> Result<Expectation<N>> {
     expectation_with(f, at, Options::default())
 }
 
@@ -95,7 +99,10 @@ pub fn expectation<const N: usize, O: IntoResult<Dual<N>>>(
 /// assert!((r.value - 6.0).abs() < 1e-9 && (r.gradient[0] - 5.0).abs() < 1e-9);
 /// assert!(r.truncated < 1e-12);
 /// ```
-pub fn derivative<O: IntoResult<Dual<1>>>(f: impl Fn(Dual<1>) -> O, at: f64) -> Result<Exact<1>> {
+pub fn derivative<O: IntoResult<Dual<1>>>(
+    f: impl Fn(Dual<1>) -> O,
+    at: f64,
+) -> Result<Expectation<1>> {
     expectation(|[x]: [Dual<1>; 1]| f(x), [at])
 }
 
@@ -107,7 +114,7 @@ pub fn expectation_with<const N: usize, O: IntoResult<Dual<N>>>(
     f: impl Fn([Dual<N>; N]) -> O,
     at: [f64; N],
     options: Options,
-) -> Result<Exact<N>> {
+) -> Result<Expectation<N>> {
     if options.tail.is_nan() || options.tail < 0.0 {
         return Err(Error::config(format!(
             "exact oracle: tail = {} must be ≥ 0",
@@ -115,7 +122,7 @@ pub fn expectation_with<const N: usize, O: IntoResult<Dual<N>>>(
         )));
     }
     let inputs: [Dual<N>; N] = std::array::from_fn(|i| Dual::variable(at[i], i));
-    let mut acc = Exact {
+    let mut acc = Expectation {
         value: 0.0,
         gradient: [0.0; N],
         paths: 0,

@@ -103,7 +103,7 @@ pub use scalar::{Scalar, World};
 pub use scalars::{IntoResult, Scalars};
 pub use score::{Score, ScoreFunction};
 pub use stochad_macros::Scalars;
-pub use triple::{ExactTriple, KeepTriple, SmoothedTriple, StochasticTriple, Triple};
+pub use triple::{AllWorldsTriple, KeepTriple, SmoothedTriple, StochasticTriple, Triple};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -521,7 +521,7 @@ impl Scalar for f64 {
     }
 
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
-        crate::sample::draw_primal(family, params).map(|d| d.outcome)
+        crate::sample::draw_primal(family, params).map(|d| d.outcome())
     }
 }
 

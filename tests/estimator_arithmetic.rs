@@ -3,7 +3,7 @@
 //! (not by the library): a baseline that includes the sample itself, a mixing weight fitted on
 //! the sample's own half or a score without its normalisation term gives other numbers.
 
-use stochad::estimate::{apply_baseline, apply_score_mix, Sample};
+use stochad::estimate::{apply_baseline, apply_score_mix, RunOutput};
 use stochad::sample::{Bernoulli, Binomial, Categorical, Coupling, Family, Geometric, Poisson};
 use stochad::Dual;
 
@@ -12,8 +12,8 @@ fn sample<const N: usize>(
     derivative: [f64; N],
     pathwise: [f64; N],
     score: [f64; N],
-) -> Sample<N> {
-    Sample {
+) -> RunOutput<N> {
+    RunOutput {
         value,
         derivative,
         pathwise,
@@ -52,7 +52,7 @@ fn leave_one_out_baseline_by_hand() {
 
 /// Six runs, two directions, numbers chosen so that the two halves fit different mixing weights.
 #[rustfmt::skip]
-fn mix_batch() -> [Sample<2>; 6] {
+fn mix_batch() -> [RunOutput<2>; 6] {
     let f = [1.0, 2.0, 3.0, 5.0, 2.0, 1.0];
     let a = [[1.0, 0.0], [0.0, 1.0], [2.0, -1.0], [1.0, 2.0], [1.0, 1.0], [3.0, 0.0]];
     let delta = [[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [2.0, 0.0], [1.0, 2.0]];

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use stochad::{
-    derivative, derivative_with, gradient, gradient_with, Dual, Error, ExactTriple, Score,
+    derivative, derivative_with, gradient, gradient_with, AllWorldsTriple, Dual, Error, Score,
     SmoothedTriple, Triple,
 };
 
@@ -25,7 +25,7 @@ fn bernoulli_sin_all_unbiased_estimators() {
             ms(t.estimate().unwrap())
         });
         check_powered(&what("exact triple"), exact, N, |n| {
-            let e = derivative_with(|x: ExactTriple| bernoulli_sin(x)).at(x);
+            let e = derivative_with(|x: AllWorldsTriple| bernoulli_sin(x)).at(x);
             ms(e.samples(n).seed(seed).estimate().unwrap())
         });
         // Linear in its one draw: the smoothed backend is unbiased here.
@@ -103,7 +103,7 @@ fn random_walk_matches_transition_matrix() {
         .unwrap();
     assert_value_close("E[X²]", t.value, t.value_stderr, e);
     assert_close("pruned triple", t.mean, t.stderr, de);
-    let x = derivative_with(|p: ExactTriple| random_walk(p, n))
+    let x = derivative_with(|p: AllWorldsTriple| random_walk(p, n))
         .at(p)
         .samples(N / 4)
         .seed(5);
@@ -159,7 +159,7 @@ fn all_number_types_take_the_same_primal_path() {
         .seed(9)
         .runs()
         .unwrap();
-    let e = derivative_with(|p: ExactTriple| random_walk(p, n))
+    let e = derivative_with(|p: AllWorldsTriple| random_walk(p, n))
         .at(p)
         .samples(200)
         .seed(9);
@@ -347,7 +347,7 @@ fn score_without_baseline_on_unnormalised_categoricals() {
     });
 }
 
-/// Gradients of two directions through the exact backend, the smoothed backend (program linear
+/// Gradients of two directions through the all-worlds backend, the smoothed backend (program linear
 /// in its draws) and the score mix.
 #[test]
 fn gradients_of_two_directions_through_every_backend() {
@@ -363,7 +363,7 @@ fn gradients_of_two_directions_through_every_backend() {
             assert_close(&format!("{name} d{d}"), g.mean[d], g.stderr[d], w);
         }
     };
-    let e = gradient_with(|x: [ExactTriple<2>; 2]| prog(x));
+    let e = gradient_with(|x: [AllWorldsTriple<2>; 2]| prog(x));
     check(
         "exact",
         e.at([a, b]).samples(N).seed(18).estimate().unwrap(),

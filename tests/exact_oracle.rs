@@ -1,7 +1,7 @@
 //! The exact oracle against analytic expectations and derivatives (reference notes §1's program
 //! list).
 
-use stochad::exact::{self, Exact};
+use stochad::exact::{self, Expectation};
 use stochad::sample::{bernoulli, binomial, categorical, geometric, poisson};
 use stochad::{Dual, Result, Scalar};
 
@@ -29,7 +29,7 @@ fn analytic(pmf: impl Fn(D, u64) -> D, support: u64, theta: f64, f: fn(D) -> D) 
 }
 
 /// Agreement to `tol` relative to `1 + |want|`.
-fn check(name: &str, got: Exact<1>, want: (f64, f64), tol: f64) {
+fn check(name: &str, got: Expectation<1>, want: (f64, f64), tol: f64) {
     let close = |a: f64, b: f64| (a - b).abs() < tol * (1.0 + b.abs());
     assert!(
         close(got.value, want.0) && close(got.gradient[0], want.1),

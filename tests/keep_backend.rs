@@ -1,6 +1,6 @@
 //! The keep-K backend against exact values: the reference random walk, the structural toy and a
 //! small Qanti-kT event (two directions), for several K; and its variance between the pruned
-//! and the exact backends.
+//! and the all-worlds backends.
 
 mod common;
 
@@ -9,7 +9,7 @@ use stochad::jets::qantikt::qanti_kt_mh;
 use stochad::jets::FourMomentum;
 use stochad::sample::Coupling;
 use stochad::toys::structural_toy;
-use stochad::{derivative_with, exact, gradient_with, Dual, ExactTriple, KeepTriple};
+use stochad::{derivative_with, exact, gradient_with, AllWorldsTriple, Dual, KeepTriple};
 
 #[track_caller]
 fn assert_strong(what: &str, stderr: f64, exact: f64) {
@@ -87,7 +87,7 @@ fn qanti_kt_gradient_in_two_directions() {
 #[test]
 fn keeping_many_worlds_approaches_the_exact_backend() {
     // With K above the number of worlds the walk ever carries at once, nothing is pruned: the
-    // same estimates as the exact backend, run for run.
+    // same estimates as the all-worlds backend, run for run.
     let (n, p) = (8, 16.0);
     let k = derivative_with(|p: KeepTriple<16>| random_walk(p, n))
         .at(p)
@@ -95,7 +95,7 @@ fn keeping_many_worlds_approaches_the_exact_backend() {
         .seed(4)
         .runs()
         .unwrap();
-    let e = derivative_with(|p: ExactTriple| random_walk(p, n))
+    let e = derivative_with(|p: AllWorldsTriple| random_walk(p, n))
         .at(p)
         .samples(200)
         .seed(4)

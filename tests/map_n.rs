@@ -2,7 +2,7 @@
 //! type, including the values it takes in alternative worlds.
 
 use stochad::sample::bernoulli;
-use stochad::{with_run, Dual, ExactTriple, Scalar, SmoothedTriple, Triple};
+use stochad::{with_run, AllWorldsTriple, Dual, Scalar, SmoothedTriple, Triple};
 
 /// x·y + sin z − x/z, branch-free.
 fn by_ops<S: Scalar>([x, y, z]: [S; 3]) -> S {
@@ -56,7 +56,7 @@ fn check_worlds<S: Scalar + std::fmt::Debug>(make: impl Fn(f64, usize) -> S) {
 
 #[test]
 fn map_n_equals_ops_in_every_world() {
-    check_worlds(ExactTriple::<2>::variable);
+    check_worlds(AllWorldsTriple::<2>::variable);
     check_worlds(SmoothedTriple::<2>::variable);
     // The pruned backend prunes where worlds meet, and the two ways meet them in a different
     // order: compare on programs where each value carries one world (one direction).

@@ -29,8 +29,8 @@ use stochad::sample::{
     gumbel_softmax, poisson, Coupling,
 };
 use stochad::{
-    derivative, derivative_with, exact, finite_difference, gradient, with_run, Dual, ExactTriple,
-    KeepTriple, Scalar, Score, SmoothedTriple, Triple,
+    derivative, derivative_with, exact, finite_difference, gradient, with_run, AllWorldsTriple,
+    Dual, KeepTriple, Scalar, Score, SmoothedTriple, Triple,
 };
 
 const SEED: u64 = 2026;
@@ -288,7 +288,9 @@ fn stochastic_triples_are_pinned() {
         &ms(pruned.estimate().unwrap()),
         &[2.58154418151379, 1.9864792101446118],
     );
-    let exact = derivative_with(program::<ExactTriple>).at(AT).seed(SEED);
+    let exact = derivative_with(program::<AllWorldsTriple>)
+        .at(AT)
+        .seed(SEED);
     pin(
         "exact triple",
         &ms(exact.samples(SAMPLES).estimate().unwrap()),

@@ -12,7 +12,7 @@ use stochad::sample::{
     bernoulli, binomial, binomial_n, categorical_logits, categorical_with, geometric, poisson,
     Coupling,
 };
-use stochad::{derivative, derivative_with, Dual, ExactTriple, Result, Scalar, Score};
+use stochad::{derivative, derivative_with, AllWorldsTriple, Dual, Result, Scalar, Score};
 
 const N: usize = 20_000;
 
@@ -46,7 +46,7 @@ macro_rules! check {
             ms(t.estimate().unwrap())
         });
         check_powered(&format!("{name}: exact triple"), exact, N, |n| {
-            let e = derivative_with(|$x: ExactTriple| $body).at(theta);
+            let e = derivative_with(|$x: AllWorldsTriple| $body).at(theta);
             ms(e.samples(n).seed($seed + 1).estimate().unwrap())
         });
         check_powered(&format!("{name}: score + baseline"), exact, N, |n| {

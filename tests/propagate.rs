@@ -7,8 +7,8 @@ mod common;
 use common::{assert_close, check_powered, ms, sin_cos_exact};
 use stochad::sample::{bernoulli, categorical_with, Coupling};
 use stochad::{
-    derivative, derivative_with, exact, index, propagate, select, Dual, Error, ExactTriple, Result,
-    Scalar, Scalars, Score,
+    derivative, derivative_with, exact, index, propagate, select, AllWorldsTriple, Dual, Error,
+    Result, Scalar, Scalars, Score,
 };
 
 const N: usize = 40_000;
@@ -28,7 +28,7 @@ fn a_branch_through_propagate_is_unbiased() {
             ms(d.seed(1).estimate().unwrap())
         });
         check_powered(&format!("exact θ = {t}"), exact, N, |n| {
-            let e = derivative_with(|t: ExactTriple| sin_cos_branch(t)).at(t);
+            let e = derivative_with(|t: AllWorldsTriple| sin_cos_branch(t)).at(t);
             ms(e.samples(n).seed(2).estimate().unwrap())
         });
         check_powered(&format!("score θ = {t}"), exact, N, |n| {
@@ -196,8 +196,8 @@ fn every_world_is_replayed_where_two_worlds_meet() {
             let k = bernoulli(a)? + bernoulli(b)? * 2.0;
             met[0] += (k.worlds().len() == 2) as usize;
             check(k, "pruned, two directions")?;
-            // One direction, two coins, exact backend: both worlds kept and replayed.
-            let t = ExactTriple::<1>::variable(0.3, 0);
+            // One direction, two coins, all-worlds backend: both worlds kept and replayed.
+            let t = AllWorldsTriple::<1>::variable(0.3, 0);
             let k = bernoulli(t)? + bernoulli(t)? * 2.0;
             met[1] += (k.worlds().len() == 2) as usize;
             check(k, "exact, two worlds of one direction")
@@ -227,7 +227,7 @@ fn couple_reduces_worlds_to_what_one_value_carries() {
                 assert_eq!(kept.len(), 1, "pruned: one world survives coupling");
                 assert_eq!((a + b).worlds().as_slice(), kept.as_slice(), "pruned sum");
             }
-            let t = ExactTriple::<1>::variable(0.3, 0);
+            let t = AllWorldsTriple::<1>::variable(0.3, 0);
             let (a, b) = (bernoulli(t)?, bernoulli(t)?);
             if !a.worlds().is_empty() && !b.worlds().is_empty() {
                 met[1] += 1;
@@ -267,7 +267,7 @@ fn select_with_several_worlds_is_unbiased() {
     check("pruned", g.estimate().unwrap());
     let g = stochad::gradient(|x| two(x)).at([a, b]).samples(N).seed(32);
     check("score mix", g.score_mix(true).estimate().unwrap());
-    let g = stochad::gradient_with(|x: [ExactTriple<2>; 2]| two(x));
+    let g = stochad::gradient_with(|x: [AllWorldsTriple<2>; 2]| two(x));
     check(
         "exact",
         g.at([a, b]).samples(N).seed(33).estimate().unwrap(),
@@ -276,7 +276,7 @@ fn select_with_several_worlds_is_unbiased() {
     let t = 0.3;
     let exact =
         -2.0 * (1.0 - t) * ITEMS[0] + (1.0 - 2.0 * t) * (ITEMS[1] + ITEMS[2]) + 2.0 * t * ITEMS[3];
-    let e = derivative_with(|t: ExactTriple| two([t, t]))
+    let e = derivative_with(|t: AllWorldsTriple| two([t, t]))
         .at(t)
         .samples(N)
         .seed(34)
@@ -305,7 +305,9 @@ fn comparisons_inside_propagate_see_plain_values() {
         ms(d.estimate().unwrap())
     });
     check_powered("exact", exact, N, |n| {
-        let e = derivative_with(|t: ExactTriple| prog(t)).at(t).samples(n);
+        let e = derivative_with(|t: AllWorldsTriple| prog(t))
+            .at(t)
+            .samples(n);
         ms(e.seed(37).estimate().unwrap())
     });
 }

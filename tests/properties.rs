@@ -7,7 +7,9 @@ mod common;
 use common::random_walk;
 use proptest::prelude::*;
 use stochad::sample::{bernoulli, categorical};
-use stochad::{derivative, derivative_with, with_run, Dual, ExactTriple, Result, Scalar, Score};
+use stochad::{
+    derivative, derivative_with, with_run, AllWorldsTriple, Dual, Result, Scalar, Score,
+};
 
 /// A program with a categorical and Bernoullis whose probabilities depend on θ and on earlier
 /// draws.
@@ -39,7 +41,7 @@ proptest! {
     #[test]
     fn every_number_type_takes_the_primal_path(seed in any::<u64>(), t in 0.2f64..0.9, k in 1usize..6) {
         let tr = derivative(|t| mixed(t, k)).at(t).samples(8).seed(seed).runs().unwrap();
-        let ex = derivative_with(|t: ExactTriple| mixed(t, k)).at(t).samples(8).seed(seed).runs().unwrap();
+        let ex = derivative_with(|t: AllWorldsTriple| mixed(t, k)).at(t).samples(8).seed(seed).runs().unwrap();
         let sc = derivative_with(|t: Score| mixed(t, k)).at(t).samples(8).seed(seed).runs().unwrap();
         let du = derivative_with(|t: Dual| mixed(t, k)).at(t).samples(8).seed(seed).runs().unwrap();
         for i in 0..8 {
@@ -62,7 +64,7 @@ proptest! {
 
     /// Pruning keeps one of the perturbations that meet and reweights it to the total |weight|:
     /// when every jump moves the output the same way (all δ > 0, all Δ = +1), the pruned estimate
-    /// equals the exact backend's sum of weights, run by run.
+    /// equals the all-worlds backend's sum of weights, run by run.
     #[test]
     fn pruning_reweights_to_the_total(seed in any::<u64>(), ps in prop::collection::vec(0.05f64..0.95, 1..8)) {
         let sum = |ps: &[f64]| {
@@ -73,7 +75,7 @@ proptest! {
         };
         let sum_exact = |ps: &[f64]| {
             let ps = ps.to_vec();
-            move |t: ExactTriple| -> Result<ExactTriple> {
+            move |t: AllWorldsTriple| -> Result<AllWorldsTriple> {
                 ps.iter().map(|&p| bernoulli(t * p)).sum()
             }
         };
@@ -88,7 +90,7 @@ proptest! {
 
 /// Pruning with unequal Δ and weights of both signs: the pruned triple keeps one of the worlds
 /// that meet with probability ∝ |weight| and reweights it, so over the pruning coins it averages
-/// to the exact backend's Σ weight·Δ of the same run. Compared run by run on the same primal
+/// to the all-worlds backend's Σ weight·Δ of the same run. Compared run by run on the same primal
 /// paths (the paired difference isolates the pruning coins) and against the analytic derivative.
 #[test]
 fn pruning_with_unequal_jumps_matches_the_exact_backend() {
@@ -105,7 +107,7 @@ fn pruning_with_unequal_jumps_matches_the_exact_backend() {
         .seed(40)
         .runs()
         .unwrap();
-    let exact = derivative_with(|t: ExactTriple| prog(t))
+    let exact = derivative_with(|t: AllWorldsTriple| prog(t))
         .at(theta)
         .samples(n)
         .seed(40)
@@ -133,7 +135,7 @@ fn pruning_with_unequal_jumps_matches_the_exact_backend() {
         mean.abs() < 5.0 * se,
         "pruned − exact = {mean} ± {se} over the same runs"
     );
-    let mean_of = |runs: &[stochad::estimate::Sample<1>]| {
+    let mean_of = |runs: &[stochad::estimate::RunOutput<1>]| {
         runs.iter().map(|s| s.derivative[0]).sum::<f64>() / n as f64
     };
     let (p, e) = (mean_of(&pruned), mean_of(&exact));
@@ -148,7 +150,7 @@ fn pruning_with_unequal_jumps_matches_the_exact_backend() {
     assert!(5.0 * se_e < 0.05 * want, "too weak: 5σ̂ = {}", 5.0 * se_e);
     assert!(
         (e - want).abs() < 5.0 * se_e,
-        "exact backend {e} ± {se_e} vs {want}"
+        "all-worlds backend {e} ± {se_e} vs {want}"
     );
     assert!((p - e - mean).abs() < 1e-9);
 }

@@ -11,8 +11,8 @@ use stochad::jets::qantikt::{qanti_kt_mh, Candidate, QantiKt, Sampling};
 use stochad::jets::{io, FourMomentum};
 use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::{
-    exact, gradient, gradient_with, with_run, Dual, Error, ExactTriple, KeepTriple, Scalar, Score,
-    Triple,
+    exact, gradient, gradient_with, with_run, AllWorldsTriple, Dual, Error, KeepTriple, Scalar,
+    Score, Triple,
 };
 
 fn p(px: f64, py: f64, pz: f64, m: f64) -> FourMomentum {
@@ -118,7 +118,7 @@ fn independent(event: &[FourMomentum], r: f64, alpha: f64) -> f64 {
 }
 
 /// The exact oracle on the library's clusterer: E[mH], dE/dR, dE/dα.
-fn oracle(event: &[FourMomentum], r: f64, alpha: f64) -> exact::Exact<2> {
+fn oracle(event: &[FourMomentum], r: f64, alpha: f64) -> exact::Expectation<2> {
     exact::expectation(|[r, a]: [Dual<2>; 2]| qanti_kt_mh(event, r, a), [r, alpha]).unwrap()
 }
 
@@ -223,7 +223,7 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("triple + score mix", g);
-        let g = gradient_with(|[r, a]: [ExactTriple<2>; 2]| q.cluster(&event, r, a)?.mh())
+        let g = gradient_with(|[r, a]: [AllWorldsTriple<2>; 2]| q.cluster(&event, r, a)?.mh())
             .at([r, alpha])
             .samples(n)
             .seed(13)
@@ -419,7 +419,7 @@ proptest! {
         prop_assert_eq!(&history_with(&event, seed, Dual::<2>::variable(r, 0), Dual::variable(alpha, 1)), &plain);
         prop_assert_eq!(&history_with(&event, seed, Score::<2>::variable(r, 0), Score::variable(alpha, 1)), &plain);
         prop_assert_eq!(&history_with(&event, seed, Triple::<2>::variable(r, 0), Triple::variable(alpha, 1)), &plain);
-        prop_assert_eq!(&history_with(&event, seed, ExactTriple::<2>::variable(r, 0), ExactTriple::variable(alpha, 1)), &plain);
+        prop_assert_eq!(&history_with(&event, seed, AllWorldsTriple::<2>::variable(r, 0), AllWorldsTriple::variable(alpha, 1)), &plain);
     }
 }
 

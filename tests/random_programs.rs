@@ -9,7 +9,7 @@ use common::{assert_value_close, check_powered, ms};
 use stochad::context::Stream;
 use stochad::exact::{self, Options};
 use stochad::sample::{bernoulli, categorical_logits, poisson};
-use stochad::{derivative, derivative_with, Dual, ExactTriple, Result, Scalar, Score};
+use stochad::{derivative, derivative_with, AllWorldsTriple, Dual, Result, Scalar, Score};
 
 #[derive(Clone, Copy, Debug)]
 enum Op {
@@ -117,7 +117,7 @@ fn random_programs_match_the_oracle() {
         }
         let ops = random_program(&mut stream, 3 + case % 4);
         let random_theta = stream.uniform() * 2.0 - 1.0;
-        let mut best: Option<(f64, exact::Exact<1>)> = None;
+        let mut best: Option<(f64, exact::Expectation<1>)> = None;
         for theta in std::iter::once(random_theta).chain(GRID) {
             let ex = match exact::expectation_with(|[t]: [Dual; 1]| run(&ops, t), [theta], opts) {
                 Ok(e) => e,
@@ -158,7 +158,7 @@ fn random_programs_match_the_oracle() {
             ms(t.estimate().unwrap())
         });
         check_powered(&what("exact triple"), d, n, |n| {
-            let e = derivative_with(|t: ExactTriple| run(&ops, t)).at(theta);
+            let e = derivative_with(|t: AllWorldsTriple| run(&ops, t)).at(theta);
             ms(e.samples(n).seed(seed).estimate().unwrap())
         });
         check_powered(&what("score + baseline"), d, n, |n| {

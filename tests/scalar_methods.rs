@@ -7,7 +7,7 @@
 use std::ops::{Add, Div, Mul, Sub};
 
 use stochad::sample::bernoulli;
-use stochad::triple::{Backend, Exact, Pruned, Smoothed, SmoothedPert};
+use stochad::triple::{AllWorlds, Backend, Pruned, Smoothed, SmoothedPert};
 use stochad::{
     with_run, DualNumber, Pathwise, Result, Scalar, ScoreFunction, StochasticTriple, World,
 };
@@ -421,7 +421,7 @@ fn derivatives_of_every_method_on_every_number_type() {
     check_derivatives::<DualNumber<Pathwise, 2>>();
     check_derivatives::<DualNumber<ScoreFunction, 2>>();
     check_derivatives::<StochasticTriple<Pruned, 2>>();
-    check_derivatives::<StochasticTriple<Exact, 2>>();
+    check_derivatives::<StochasticTriple<AllWorlds, 2>>();
     check_derivatives::<StochasticTriple<Smoothed, 2>>();
 }
 
@@ -536,7 +536,7 @@ where
                 );
             }
             // x and y each in a world of its own (same direction): the pruned backend keeps at
-            // most one (and kills the other everywhere), the exact backend both.
+            // most one (and kills the other everywhere), the all-worlds backend both.
             let b2 = var(y, 1) + k2 * hy;
             let (ax, by) = (a.value_in(w1), b2.value_in(w2));
             let out = check("x and y in two worlds", a, b2, &[w1, w2]);
@@ -569,7 +569,7 @@ fn values_in_alternative_worlds_pruned() {
 
 #[test]
 fn values_in_alternative_worlds_exact() {
-    check_worlds::<Exact>(false);
+    check_worlds::<AllWorlds>(false);
 }
 
 /// `a · b` outside the generic functions, whose `f64: Mul<S>` bound hides `f64: Mul<f64>`.

@@ -12,8 +12,8 @@ use stochad::sample::{
     categorical_with, Categorical, Coupling,
 };
 use stochad::{
-    derivative, derivative_with, exact, propagate, select, Dual, Error, Estimate, Estimator,
-    ExactTriple, Result, Scalar, Score, SmoothedTriple, Triple,
+    derivative, derivative_with, exact, propagate, select, AllWorldsTriple, Dual, Error, Estimate,
+    Estimator, Result, Scalar, Score, SmoothedTriple, Triple,
 };
 
 const N: usize = 20_000;
@@ -62,7 +62,7 @@ fn strict_mode_names_the_value_read() {
         .unwrap();
     assert!((off.mean - 1.6).abs() < 5.0 * off.stderr + 1e-12, "{off}");
     // One sample alone is checked too.
-    let one = (0..50).map(|i| derivative(biased).at(0.3).strict(true).sample(i));
+    let one = (0..50).map(|i| derivative(biased).at(0.3).strict(true).run(i));
     assert!(one
         .into_iter()
         .any(|r| matches!(r, Err(Error::PerturbedValueRead { .. }))));
@@ -292,7 +292,7 @@ fn generic_helpers_over_estimators() {
     }
     for (name, e) in [
         ("pruned", coin::<Triple>(8)),
-        ("exact", coin::<ExactTriple>(9)),
+        ("all-worlds", coin::<AllWorldsTriple>(9)),
         ("smoothed", coin::<SmoothedTriple>(10)),
     ] {
         assert_close(name, e.mean, e.stderr, 3.0);
@@ -322,7 +322,7 @@ fn min_and_max_with_f64() {
         check::<Dual>();
         check::<Score>();
         check::<Triple>();
-        check::<ExactTriple>();
+        check::<AllWorldsTriple>();
         check::<SmoothedTriple>();
     });
     assert_eq!(Scalar::max(2.0_f64, 3.0), 3.0);

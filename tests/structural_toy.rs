@@ -11,7 +11,7 @@ mod common;
 use common::{assert_close, assert_value_close, check_powered, ms};
 use stochad::sample::Coupling;
 use stochad::toys::structural_toy;
-use stochad::{derivative, derivative_with, exact, Dual, ExactTriple, Score};
+use stochad::{derivative, derivative_with, exact, AllWorldsTriple, Dual, Score};
 
 /// The exact oracle's E[f] and dE/dθ of the toy (the coupling changes the estimators, not the
 /// expectation).
@@ -36,7 +36,7 @@ fn stochastic_ad_and_score_match_the_exact_oracle() {
             ms(t.seed(1).estimate().unwrap())
         });
         check_powered(&format!("exact {c:?} θ={theta}"), d, 20_000, |n| {
-            let e = derivative_with(|t: ExactTriple| structural_toy(t, c)).at(theta);
+            let e = derivative_with(|t: AllWorldsTriple| structural_toy(t, c)).at(theta);
             ms(e.samples(n).seed(2).estimate().unwrap())
         });
         check_powered(&format!("score θ={theta}"), d, 20_000, |n| {
@@ -55,7 +55,7 @@ fn stochastic_ad_and_score_match_the_exact_oracle() {
         ms(t.seed(1).estimate().unwrap())
     });
     check_powered(&format!("exact {c:?} θ={theta}"), d, 20_000, |n| {
-        let e = derivative_with(|t: ExactTriple| structural_toy(t, c)).at(theta);
+        let e = derivative_with(|t: AllWorldsTriple| structural_toy(t, c)).at(theta);
         ms(e.samples(n).seed(2).estimate().unwrap())
     });
 }

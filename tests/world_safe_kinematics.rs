@@ -21,7 +21,7 @@ use stochad::jets::momentum::delta_r2_from;
 use stochad::jets::observables::{reconstruct_mh, DijetSelection};
 use stochad::jets::FourMomentum;
 use stochad::sample::bernoulli;
-use stochad::{exact, propagate, ExactTriple, Result, Scalar, Triple};
+use stochad::{exact, propagate, AllWorldsTriple, Result, Scalar, Triple};
 
 /// Runs per world test: enough for both coin outcomes and their jumps to occur.
 const RUNS: u64 = 64;
@@ -306,25 +306,25 @@ fn dijet_mass_decides_on_the_primal_unless_propagated() {
     assert!(seen);
 }
 
-/// The exact backend keeps one world per coin: each world of a rapidity is the `f64` rapidity of
+/// The all-worlds backend keeps one world per coin: each world of a rapidity is the `f64` rapidity of
 /// that world's momentum.
 #[test]
 fn exact_backend_worlds_are_each_evaluated() {
     let mut crossed = 0;
     for run in 0..RUNS {
         stochad::with_run(5, run, || {
-            let t = ExactTriple::<1>::variable(THETA, 0);
+            let t = AllWorldsTriple::<1>::variable(THETA, 0);
             let (k1, k2) = (bernoulli(t).unwrap(), bernoulli(t).unwrap());
             // k1 moves pz across 0, k2 moves pt to 0 with E = |pz| (FastJet's beam convention).
-            let px = ExactTriple::from(1.0) - k2;
+            let px = AllWorldsTriple::from(1.0) - k2;
             let pz = k1 * -1.0 + 0.5;
-            let e = ExactTriple::from(0.5);
-            let p = FourMomentum::new(px, ExactTriple::from(0.0), pz, e);
+            let e = AllWorldsTriple::from(0.5);
+            let p = FourMomentum::new(px, AllWorldsTriple::from(0.0), pz, e);
             let y = p.rapidity();
             let (px0, pz0) = (px.value, pz.value);
             let rap = |px: f64, pz: f64| momentum_f64([px, 0.0, pz, 0.5]).rapidity();
             assert_eq!(y.value, rap(px0, pz0));
-            let alts = |x: &ExactTriple| x.world_values()[1..].to_vec();
+            let alts = |x: &AllWorldsTriple| x.world_values()[1..].to_vec();
             let mut want: Vec<f64> = alts(&pz)
                 .into_iter()
                 .map(|pz| rap(px0, pz))

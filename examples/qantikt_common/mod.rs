@@ -12,12 +12,12 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 
-use stochad::estimate::{apply_baseline, summarize, Estimator, Sample};
+use stochad::estimate::{apply_baseline, summarize, Estimator, RunOutput};
 use stochad::jets::io::{default_sample, Selection};
 use stochad::jets::qantikt::{QantiKt, Sampling};
 use stochad::jets::FourMomentum;
 use stochad::sample::{Categorical, Coupling, Redraw};
-use stochad::{Dual, ExactTriple, GradientEstimate, KeepTriple, Result, Score, Triple};
+use stochad::{AllWorldsTriple, Dual, GradientEstimate, KeepTriple, Result, Score, Triple};
 
 /// An estimator of (dE[mH]/dR, dE[mH]/dα), as a row of the reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,8 +42,8 @@ pub enum Est {
     Keep4,
     /// Stochastic triple, keep-8 backend.
     Keep8,
-    /// Stochastic triple, exact backend (every alternative world kept; slow).
-    ExactTriple,
+    /// Stochastic triple, all-worlds backend (every alternative world kept; slow).
+    AllWorldsTriple,
 }
 
 impl Est {
@@ -60,7 +60,7 @@ impl Est {
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
             Est::Keep8 => "keep-8 triple",
-            Est::ExactTriple => "exact-backend triple",
+            Est::AllWorldsTriple => "all-worlds triple",
         }
     }
 
@@ -77,7 +77,7 @@ impl Est {
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
             Est::Keep8 => "keep8",
-            Est::ExactTriple => "exact_triple",
+            Est::AllWorldsTriple => "all_worlds_triple",
         }
     }
 
@@ -145,7 +145,7 @@ fn runs<S: Estimator<2>>(
     setup: &Setup,
     baseline: bool,
     mix: bool,
-) -> Result<Vec<Sample<2>>> {
+) -> Result<Vec<RunOutput<2>>> {
     stochad::gradient_with(|[r, a]: [S; 2]| q.cluster(event, r, a)?.mh())
         .at(at)
         .seed(setup.seed)
@@ -253,7 +253,9 @@ pub fn run_all(
             Est::Keep2 => estimate::<KeepTriple<2, 2>>(est, event, default, at, setup, false)?,
             Est::Keep4 => estimate::<KeepTriple<4, 2>>(est, event, default, at, setup, false)?,
             Est::Keep8 => estimate::<KeepTriple<8, 2>>(est, event, default, at, setup, false)?,
-            Est::ExactTriple => estimate::<ExactTriple<2>>(est, event, default, at, setup, false)?,
+            Est::AllWorldsTriple => {
+                estimate::<AllWorldsTriple<2>>(est, event, default, at, setup, false)?
+            }
         };
         out.push(m);
         done(&[est]);

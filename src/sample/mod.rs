@@ -32,18 +32,41 @@ use crate::context::{with_ctx, Mode, RunContext};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 
-/// The primal outcome of a draw and the uniform that produced it.
+/// The primal outcome of a sampled draw and the uniform that produced it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Draw {
     /// The outcome (an integer, as `f64`).
     pub outcome: f64,
-    /// The uniform in [0, 1) it was drawn with (`NaN` when the exact oracle forced the outcome).
+    /// The uniform in [0, 1) it was drawn with.
     pub u: f64,
+}
+
+/// How the primal outcome of a draw came about: sampled in a run, or forced by the exact
+/// oracle's enumeration (which has no uniform, so nothing can be coupled to it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Drawn {
+    /// Sampled by inversion of a uniform of the run's primal stream.
+    Sampled(Draw),
+    /// Forced by the exact oracle ([`exact`](crate::exact)), which visits every outcome.
+    Enumerated {
+        /// The outcome (an integer, as `f64`).
+        outcome: f64,
+    },
+}
+
+impl Drawn {
+    /// The outcome, however it came about.
+    pub fn outcome(&self) -> f64 {
+        match self {
+            Drawn::Sampled(d) => d.outcome,
+            Drawn::Enumerated { outcome } => *outcome,
+        }
+    }
 }
 
 /// Validates `params` and draws the primal outcome from the current run: by inversion of one
 /// uniform of the primal stream, or, under the exact oracle, the outcome its enumeration forces.
-pub fn draw_primal<F: Family>(family: &F, params: &[f64]) -> Result<Draw> {
+pub fn draw_primal<F: Family>(family: &F, params: &[f64]) -> Result<Drawn> {
     draw_primal_moving(family, params, |_| false)
 }
 
@@ -55,7 +78,7 @@ pub(crate) fn draw_primal_moving<F: Family>(
     family: &F,
     params: &[f64],
     moves: impl Fn(f64) -> bool,
-) -> Result<Draw> {
+) -> Result<Drawn> {
     family.validate(params)?;
     with_ctx("a discrete draw", |ctx| {
         draw_moving(ctx, family, params, &moves)
@@ -63,7 +86,11 @@ pub(crate) fn draw_primal_moving<F: Family>(
 }
 
 /// [`draw_primal`] in a given run context, for parameters already validated.
-pub(crate) fn draw_in<F: Family>(ctx: &mut RunContext, family: &F, params: &[f64]) -> Result<Draw> {
+pub(crate) fn draw_in<F: Family>(
+    ctx: &mut RunContext,
+    family: &F,
+    params: &[f64],
+) -> Result<Drawn> {
     draw_moving(ctx, family, params, &|_| false)
 }
 
@@ -72,14 +99,14 @@ fn draw_moving<F: Family>(
     family: &F,
     params: &[f64],
     moves: &dyn Fn(f64) -> bool,
-) -> Result<Draw> {
+) -> Result<Drawn> {
     match &mut ctx.mode {
         Mode::Sample => {
             let u = ctx.primal_uniform();
-            Ok(Draw {
+            Ok(Drawn::Sampled(Draw {
                 outcome: family.quantile(params, u),
                 u,
-            })
+            }))
         }
         Mode::Enumerate(e) => {
             let k = if e.pos < e.path.len() {
@@ -104,10 +131,7 @@ fn draw_moving<F: Family>(
             };
             e.pos += 1;
             ctx.draws += 1;
-            Ok(Draw {
-                outcome: k,
-                u: f64::NAN,
-            })
+            Ok(Drawn::Enumerated { outcome: k })
         }
     }
 }

@@ -8,8 +8,20 @@ use crate::context::RunContext;
 use crate::error::Result;
 use crate::sample::{Draw, Family};
 
+/// Implemented by this crate's backends only: a backend reaches into the run context, whose
+/// layout is not public.
+pub(crate) mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::super::Pruned {}
+    impl Sealed for super::super::AllWorlds {}
+    impl Sealed for super::super::Smoothed {}
+    impl<const K: usize> Sealed for super::super::Keep<K> {}
+}
+
 /// How a stochastic triple stores and combines its perturbations (one payload per direction).
-pub trait Backend: Copy + Debug + Default + Send + Sync + 'static {
+/// Sealed: the backends are [`Pruned`](super::Pruned), [`AllWorlds`](super::AllWorlds),
+/// [`Keep`](super::Keep) and [`Smoothed`](super::Smoothed), chosen through the triple's type.
+pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'static {
     /// The perturbations of one direction of one value.
     type Pert: Copy + Debug + Default + Send + Sync;
 
@@ -72,7 +84,7 @@ pub trait Backend: Copy + Debug + Default + Send + Sync + 'static {
     fn from_alternatives(alts: &[(u32, f64)]) -> Self::Pert;
 
     /// Reduces the live worlds among `perts` to the set `propagate` must replay: the pruned
-    /// backend prunes them to one, the exact backend keeps every one.
+    /// backend prunes them to one, the all-worlds backend keeps every one.
     fn couple(perts: &[Self::Pert]) -> smallvec::SmallVec<[u32; 4]>;
 
     /// The payload `p` with world `id` set to difference `delta` (`propagate` attaching a

@@ -1,5 +1,5 @@
 //! The keep-K backend: each value keeps up to `K` alternative worlds per direction, pruning only
-//! beyond that — between the pruned backend (one) and the exact backend (all).
+//! beyond that — between the pruned backend (one) and the all-worlds backend (all).
 //!
 //! Why: in long programs most worlds die on their own — their difference to the primal returns
 //! to 0 and they leave every value — but while alive they take part in the pruned backend's

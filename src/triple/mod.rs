@@ -3,11 +3,11 @@
 //!
 //! The estimate of dE\[f\]/dθ from one run is δ + Σ β·(alternative − value), read off the output by
 //! the estimator drivers. How perturbations are stored and combined is the [`Backend`]'s job:
-//! [`Pruned`] (default, one alternative per value), [`Exact`] (all of them) or [`Smoothed`].
+//! [`Pruned`] (default, one alternative per value), [`AllWorlds`] (all of them) or [`Smoothed`].
 //! A triple has `N` directions (parameters) sharing one primal computation.
 
+mod all_worlds;
 mod backend;
-mod exact;
 mod keep;
 mod pruned;
 mod smoothed;
@@ -16,15 +16,15 @@ use std::cmp::Ordering;
 
 use smallvec::SmallVec;
 
+pub use all_worlds::{AllWorlds, AllWorldsPert};
 pub use backend::Backend;
-pub use exact::{Exact, ExactPert};
 pub use keep::{Keep, KeepPert};
 pub use pruned::{Pruned, PrunedPert};
 pub use smoothed::{Smoothed, SmoothedPert};
 
 use crate::context::with_ctx;
 use crate::error::{Error, Result};
-use crate::sample::{draw_in, Family};
+use crate::sample::{draw_in, Drawn, Family};
 use crate::scalar::{impl_scalar_ops, Scalar, World};
 
 /// A stochastic triple with backend `B` and `N` directions.
@@ -53,8 +53,14 @@ pub type Triple<const N: usize = 1> = StochasticTriple<Pruned, N>;
 /// direction, pruned beyond.
 pub type KeepTriple<const K: usize, const N: usize = 1> = StochasticTriple<Keep<K>, N>;
 
-/// The stochastic triple with the exact backend (keeps every perturbation).
-pub type ExactTriple<const N: usize = 1> = StochasticTriple<Exact, N>;
+/// The stochastic triple with the all-worlds backend: keeps every alternative world (no
+/// pruning), so a sample's estimate is the sum over all of them. Exact given the primal path,
+/// costly where worlds multiply; for small programs and variance studies.
+pub type AllWorldsTriple<const N: usize = 1> = StochasticTriple<AllWorlds, N>;
+
+/// The former name of [`AllWorldsTriple`] ("exact" now names only the oracle, [`crate::exact`]).
+#[deprecated(since = "0.2.0", note = "renamed AllWorldsTriple")]
+pub type ExactTriple<const N: usize = 1> = AllWorldsTriple<N>;
 
 /// The stochastic triple with the smoothed backend: each value carries the smoothed tangent
 /// δ̃ = Σ β·Δ of the jumps behind it, combined by the chain rule.
@@ -337,12 +343,11 @@ fn draw_with<B: Backend, F: Family, const N: usize>(
     }
     family.validate(vals)?;
     with_ctx("a discrete draw", |ctx| {
-        let draw = draw_in(ctx, family, vals)?;
-        if draw.u.is_nan() {
+        let Drawn::Sampled(draw) = draw_in(ctx, family, vals)? else {
             return Err(Error::config(
                 "the exact oracle enumerates with Dual numbers; a stochastic triple cannot be enumerated",
             ));
-        }
+        };
         let mut out = StochasticTriple::<B, N>::from(draw.outcome);
         for i in 0..N {
             let mut active = false;

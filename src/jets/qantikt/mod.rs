@@ -49,7 +49,7 @@
 //! use stochad::jets::qantikt::{qanti_kt_mh, QantiKt, Sampling};
 //! use stochad::jets::FourMomentum;
 //! use stochad::sample::{Categorical, Coupling, Redraw};
-//! use stochad::{Dual, ExactTriple, Score};
+//! use stochad::{Dual, AllWorldsTriple, Score};
 //! # let event = [
 //! #     FourMomentum::new(50.0, 0.0, 5.0, 50.3),
 //! #     FourMomentum::new(-30.0, 28.0, -3.0, 41.2),
@@ -74,8 +74,8 @@
 //! let st_inv = stochad::gradient(|[r, a]| inv.cluster(&event, r, a)?.mh()).at(at).estimate()?;
 //! // ... mixed with the score function of the same runs ...
 //! let mix = stochad::gradient(|[r, a]| qanti_kt_mh(&event, r, a)).at(at).score_mix(true).estimate()?;
-//! // ... or with the exact backend, which keeps every alternative world (small events).
-//! let ex = stochad::gradient_with(|[r, a]: [ExactTriple<2>; 2]| qanti_kt_mh(&event, r, a))
+//! // ... or with the all-worlds backend, which keeps every alternative world (small events).
+//! let ex = stochad::gradient_with(|[r, a]: [AllWorldsTriple<2>; 2]| qanti_kt_mh(&event, r, a))
 //!     .at(at).estimate()?;
 //! // Finite differences with common random numbers, half step h.
 //! let fd = stochad::finite_differences(|[r, a]: [f64; 2]| qanti_kt_mh(&event, r, a))

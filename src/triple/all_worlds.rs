@@ -1,4 +1,4 @@
-//! The exact backend: every value keeps every perturbation that reaches it (no pruning). Lower
+//! The all-worlds backend: every value keeps every perturbation that reaches it (no pruning). Lower
 //! variance, cost growing with the number of perturbations; for tests and small programs.
 
 use smallvec::SmallVec;
@@ -8,26 +8,26 @@ use crate::context::{with_live_ctx, ExactList, RunContext};
 use crate::error::Result;
 use crate::sample::{Draw, Family};
 
-/// Exact backend: keeps all perturbations. The lists live in the run context's arena so the
+/// The all-worlds backend: keeps every perturbation (no pruning). The lists live in the run context's arena so the
 /// triple stays `Copy`; the payload is a handle (0 = no perturbation).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Exact;
+pub struct AllWorlds;
 
-/// Handle of an exact backend's list of `(world id, Δ)`, sorted by id.
+/// Handle of an all-worlds backend's list of `(world id, Δ)`, sorted by id.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ExactPert(u32);
+pub struct AllWorldsPert(u32);
 
-fn store(list: ExactList) -> ExactPert {
+fn store(list: ExactList) -> AllWorldsPert {
     if list.is_empty() {
-        return ExactPert(0);
+        return AllWorldsPert(0);
     }
     with_live_ctx(|ctx| {
         ctx.lists.push(list);
-        ExactPert((ctx.lists.len() - 1) as u32)
+        AllWorldsPert((ctx.lists.len() - 1) as u32)
     })
 }
 
-fn load(p: ExactPert) -> ExactList {
+fn load(p: AllWorldsPert) -> ExactList {
     if p.0 == 0 {
         return ExactList::new();
     }
@@ -54,15 +54,21 @@ fn merge(a: &ExactList, b: &ExactList, mut f: impl FnMut(u32, f64, f64)) {
     }
 }
 
-impl Backend for Exact {
-    type Pert = ExactPert;
-    const NAME: &'static str = "exact";
+impl Backend for AllWorlds {
+    type Pert = AllWorldsPert;
+    const NAME: &'static str = "all-worlds";
 
-    fn is_empty(p: &ExactPert) -> bool {
+    fn is_empty(p: &AllWorldsPert) -> bool {
         p.0 == 0
     }
 
-    fn map1(p: ExactPert, x: f64, fx: f64, _dfx: f64, f: &impl Fn(f64) -> f64) -> ExactPert {
+    fn map1(
+        p: AllWorldsPert,
+        x: f64,
+        fx: f64,
+        _dfx: f64,
+        f: &impl Fn(f64) -> f64,
+    ) -> AllWorldsPert {
         if p.0 == 0 {
             return p;
         }
@@ -76,15 +82,15 @@ impl Backend for Exact {
     }
 
     fn map2(
-        a: ExactPert,
-        b: ExactPert,
+        a: AllWorldsPert,
+        b: AllWorldsPert,
         x: f64,
         y: f64,
         fxy: f64,
         _dfx: f64,
         _dfy: f64,
         f: &impl Fn(f64, f64) -> f64,
-    ) -> ExactPert {
+    ) -> AllWorldsPert {
         if a.0 == 0 && b.0 == 0 {
             return a;
         }
@@ -100,14 +106,14 @@ impl Backend for Exact {
     }
 
     fn map_n<const K: usize>(
-        perts: [ExactPert; K],
+        perts: [AllWorldsPert; K],
         x: [f64; K],
         fx: f64,
         _grad: &[f64; K],
         f: &impl Fn([f64; K]) -> f64,
-    ) -> ExactPert {
+    ) -> AllWorldsPert {
         if perts.iter().all(|p| p.0 == 0) {
-            return ExactPert(0);
+            return AllWorldsPert(0);
         }
         let lists: [ExactList; K] = perts.map(load);
         let mut ids: SmallVec<[u32; 8]> = lists.iter().flatten().map(|e| e.0).collect();
@@ -132,9 +138,9 @@ impl Backend for Exact {
         family: &F,
         values: &[f64],
         tangents: &[f64],
-        perts: &[ExactPert],
+        perts: &[AllWorldsPert],
         draw: Draw,
-    ) -> Result<ExactPert> {
+    ) -> Result<AllWorldsPert> {
         let k = draw.outcome;
         let mut out = ExactList::new();
         // Every world carried in by a parameter: same uniform, that world's parameters.
@@ -169,13 +175,13 @@ impl Backend for Exact {
             }
         }
         if out.is_empty() {
-            return Ok(ExactPert(0));
+            return Ok(AllWorldsPert(0));
         }
         ctx.lists.push(out);
-        Ok(ExactPert((ctx.lists.len() - 1) as u32))
+        Ok(AllWorldsPert((ctx.lists.len() - 1) as u32))
     }
 
-    fn contribution(p: &ExactPert) -> f64 {
+    fn contribution(p: &AllWorldsPert) -> f64 {
         if p.0 == 0 {
             return 0.0;
         }
@@ -187,7 +193,13 @@ impl Backend for Exact {
         })
     }
 
-    fn flips(a: &ExactPert, b: &ExactPert, x: f64, y: f64, pred: fn(f64, f64) -> bool) -> bool {
+    fn flips(
+        a: &AllWorldsPert,
+        b: &AllWorldsPert,
+        x: f64,
+        y: f64,
+        pred: fn(f64, f64) -> bool,
+    ) -> bool {
         if a.0 == 0 && b.0 == 0 {
             return false;
         }
@@ -199,17 +211,17 @@ impl Backend for Exact {
         flipped
     }
 
-    fn alternatives(p: &ExactPert) -> SmallVec<[(u32, f64); 4]> {
+    fn alternatives(p: &AllWorldsPert) -> SmallVec<[(u32, f64); 4]> {
         load(*p).into_iter().collect()
     }
 
-    fn from_alternatives(alts: &[(u32, f64)]) -> ExactPert {
+    fn from_alternatives(alts: &[(u32, f64)]) -> AllWorldsPert {
         let mut list: ExactList = alts.iter().copied().filter(|e| e.1 != 0.0).collect();
         list.sort_unstable_by_key(|e| e.0);
         store(list)
     }
 
-    fn couple(perts: &[ExactPert]) -> SmallVec<[u32; 4]> {
+    fn couple(perts: &[AllWorldsPert]) -> SmallVec<[u32; 4]> {
         let mut ids: SmallVec<[u32; 4]> = SmallVec::new();
         for p in perts {
             ids.extend(load(*p).iter().map(|e| e.0));
