@@ -80,22 +80,9 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
-    /// An error reading or parsing an event file: names the file, the line and what was wrong.
-    Parse {
-        /// The file (or `"<stream>"`).
-        file: String,
-        /// 1-based line number (0 when not tied to a line).
-        line: usize,
-        /// What was wrong.
-        reason: String,
-    },
-    /// An I/O error, with the path it happened on.
-    Io {
-        /// The file.
-        file: String,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    /// An error of the jets layer (event files, cuts, clustering inputs): see
+    /// [`JetError`](crate::jets::JetError).
+    Jets(crate::jets::JetError),
     /// An error raised by user code, carried through the drivers.
     Program(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
@@ -180,8 +167,7 @@ impl fmt::Display for Error {
                 "exact oracle: at least {paths} paths to enumerate, more than the limit {limit}"
             ),
             Error::InvalidConfig { reason } => write!(f, "invalid configuration: {reason}"),
-            Error::Parse { file, line, reason } => write!(f, "{file}:{line}: {reason}"),
-            Error::Io { file, source } => write!(f, "{file}: {source}"),
+            Error::Jets(e) => write!(f, "{e}"),
             Error::Program(e) => write!(f, "program error: {e}"),
         }
     }
@@ -190,7 +176,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            // Transparent: the jets error's message is this one's, so its source is next.
+            Error::Jets(e) => std::error::Error::source(e),
             Error::Program(e) => Some(e.as_ref()),
             _ => None,
         }

@@ -53,7 +53,7 @@ impl Default for Options {
 #[deprecated(since = "0.2.0", note = "renamed Expectation")]
 pub type Exact<const N: usize> = Expectation<N>;
 
-/// The result of the exact oracle: E[f] and its gradient, from every path of the program.
+/// The result of the exact oracle: E\[f\] and its gradient, from every path of the program.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Expectation<const N: usize> {
     /// `E\[f\]` over the enumerated paths.

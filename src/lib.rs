@@ -103,6 +103,8 @@ pub use scalar::{Scalar, World};
 pub use scalars::{IntoResult, Scalars};
 pub use score::{Score, ScoreFunction};
 pub use stochad_macros::Scalars;
+#[allow(deprecated)]
+pub use triple::ExactTriple;
 pub use triple::{AllWorldsTriple, KeepTriple, SmoothedTriple, StochasticTriple, Triple};
 
 /// The README's example, compiled and run as a doctest.

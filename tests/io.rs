@@ -11,7 +11,10 @@ use stochad::jets::io::{
     MASS_SHELL_TOLERANCE,
 };
 use stochad::jets::FourMomentum;
-use stochad::Error;
+use stochad::jets::JetError;
+
+/// What the event-file readers and writers return.
+type JetResult<T> = Result<T, JetError>;
 
 // ---------------------------------------------------------------- helpers
 
@@ -19,18 +22,18 @@ fn repo_file(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-fn reader(text: &str) -> stochad::Result<EventReader> {
+fn reader(text: &str) -> JetResult<EventReader> {
     EventReader::from_reader("test.csv", Cursor::new(text.as_bytes().to_vec()))
 }
 
-fn read_all(text: &str) -> stochad::Result<Vec<Event>> {
+fn read_all(text: &str) -> JetResult<Vec<Event>> {
     reader(text)?.collect()
 }
 
 /// Asserts that reading `text` fails with a parse error at `line` whose reason contains `needle`.
 fn assert_parse_error(text: &str, line: usize, needle: &str) {
     match read_all(text) {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             file,
             line: got,
             reason,
@@ -224,7 +227,7 @@ fn writer_error(events: &[Event]) -> String {
     for event in events {
         if let Err(e) = writer.write_event(event) {
             match e {
-                Error::Io { file, source } => {
+                JetError::Io { file, source } => {
                     assert_eq!(file, "out.csv");
                     assert_eq!(source.kind(), std::io::ErrorKind::InvalidInput);
                     return source.to_string();
@@ -299,7 +302,7 @@ fn csv_truncated_last_line_is_an_error() {
     let cut = &whole[..whole.len() - 3]; // "…,21"
     assert_eq!(read_all(&whole).unwrap()[1].particles[0].pid, 2112);
     match read_all(cut) {
-        Err(Error::Parse { file, line, reason }) => {
+        Err(JetError::Parse { file, line, reason }) => {
             assert_eq!((file.as_str(), line), ("test.csv", 3));
             assert!(reason.starts_with("event 1: "), "{reason}");
             assert!(reason.contains("truncated"), "{reason}");
@@ -320,7 +323,7 @@ fn csv_truncated_last_line_is_an_error() {
     assert_parse_error(&format!("{HEAD}0,1,0"), 2, "truncated");
     // Cut right after the header's last character: a truncated file too.
     match reader(HEAD_LINE) {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 1, reason, ..
         }) => assert!(reason.contains("truncated")),
         other => panic!("{:?}", other.map(|_| ())),
@@ -332,11 +335,11 @@ fn csv_truncated_last_line_is_an_error() {
     // …and a cut gzip stream is an error (the CRC and length trailer are missing).
     let mut short = gzip(whole.as_bytes());
     short.truncate(short.len() - 4);
-    let result: stochad::Result<Vec<Event>> =
+    let result: JetResult<Vec<Event>> =
         EventReader::from_reader("short.csv.gz", Cursor::new(short))
             .unwrap()
             .collect();
-    assert!(matches!(result, Err(Error::Parse { .. })), "{result:?}");
+    assert!(matches!(result, Err(JetError::Parse { .. })), "{result:?}");
 }
 
 /// Every cut of a plain CSV file that is not at a line end is reported; a cut at a line end
@@ -354,7 +357,7 @@ fn csv_cut_at_any_byte_is_reported_unless_at_a_line_end() {
         } else {
             let line = piece.lines().count();
             match result {
-                Err(Error::Parse { line: got, .. }) => assert_eq!(got, line, "cut at {cut}"),
+                Err(JetError::Parse { line: got, .. }) => assert_eq!(got, line, "cut at {cut}"),
                 other => panic!("cut at byte {cut} accepted: {:?}", other.map(|e| e.len())),
             }
         }
@@ -432,19 +435,19 @@ fn csv_event_order_is_enforced() {
 #[test]
 fn headers_are_checked_before_any_event() {
     match reader("event,px,py,pz,e\n0,1,0,0,2\n") {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 1, reason, ..
         }) => assert!(reason.contains("unrecognised")),
         other => panic!("{:?}", other.map(|_| ())),
     }
     match reader("\n\n") {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 0, reason, ..
         }) => assert!(reason.contains("empty input")),
         other => panic!("{:?}", other.map(|_| ())),
     }
     match reader("HepMC::IO_GenEvent-START_EVENT_LISTING\n") {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 1, reason, ..
         }) => assert!(reason.contains("HepMC2")),
         other => panic!("{:?}", other.map(|_| ())),
@@ -459,7 +462,7 @@ fn non_utf8_and_corrupt_gzip_are_parse_errors() {
         .unwrap()
         .collect();
     match result {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 3, reason, ..
         }) => assert!(reason.contains("UTF-8")),
         other => panic!("{other:?}"),
@@ -479,7 +482,7 @@ fn non_utf8_and_corrupt_gzip_are_parse_errors() {
     assert!(reader.next().is_none(), "the reader stops after an error");
     assert!(good > 100 && good < 1000, "{good} events before the cut");
     match err {
-        Error::Parse { file, line, reason } => {
+        JetError::Parse { file, line, reason } => {
             assert_eq!(file, "half.csv.gz");
             assert!(line > 1000, "line {line}");
             assert!(reason.contains("gzip"), "{reason}");
@@ -516,7 +519,7 @@ fn gzip_is_detected_from_a_stream_that_trickles() {
     let mut nothing = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     nothing.flush().unwrap();
     match EventReader::from_reader("empty.gz", Cursor::new(nothing.finish().unwrap())) {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 0, reason, ..
         }) => assert!(reason.contains("empty input")),
         other => panic!("{:?}", other.map(|_| ())),
@@ -526,7 +529,7 @@ fn gzip_is_detected_from_a_stream_that_trickles() {
 #[test]
 fn opening_a_missing_file_is_an_io_error_naming_it() {
     match EventReader::open("/nonexistent/events.csv") {
-        Err(Error::Io { file, .. }) => assert_eq!(file, "/nonexistent/events.csv"),
+        Err(JetError::Io { file, .. }) => assert_eq!(file, "/nonexistent/events.csv"),
         other => panic!("{:?}", other.map(|_| ())),
     }
 }
@@ -644,7 +647,7 @@ fn hepmc_malformed_input_names_the_line() {
     .unwrap();
     assert!(events.next().unwrap().is_ok());
     match events.next() {
-        Some(Err(Error::Parse {
+        Some(Err(JetError::Parse {
             line: 5, reason, ..
         })) => assert!(reason.contains("event 9")),
         other => panic!("{other:?}"),
@@ -710,17 +713,17 @@ fn hepmc_malformed_input_names_the_line() {
         4,
         "bad parent",
     );
-    let history = |text: String| -> stochad::Result<Vec<Event>> {
+    let history = |text: String| -> JetResult<Vec<Event>> {
         reader(&text)?.drop_descendants_of(&[23])?.collect()
     };
     match history(format!("{HEPMC_HEAD}E 0 1 1\nV -1 0 1,2\n{p}")) {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 4, reason, ..
         }) => assert!(reason.contains("[incoming"), "{reason}"),
         other => panic!("{other:?}"),
     }
     match history(format!("{HEPMC_HEAD}E 0 1 1\nV -1 0 [1,x]\n{p}")) {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 4, reason, ..
         }) => assert!(reason.contains("\"x\""), "{reason}"),
         other => panic!("{other:?}"),
@@ -744,7 +747,7 @@ fn hepmc_missing_end_of_listing_is_an_error() {
     let mut events = reader(cut).unwrap();
     assert_eq!(events.next().unwrap().unwrap().number, 0);
     match events.next() {
-        Some(Err(Error::Parse { line, reason, .. })) => {
+        Some(Err(JetError::Parse { line, reason, .. })) => {
             assert_eq!(line, 14, "{reason}");
             assert!(
                 reason.starts_with("event 7 (E line 11) may be incomplete"),
@@ -768,7 +771,7 @@ fn hepmc_missing_end_of_listing_is_an_error() {
         ("HepMC::Version 3.02.05\n".to_owned(), 1),
     ] {
         match read_all(&text) {
-            Err(Error::Parse {
+            Err(JetError::Parse {
                 line: got, reason, ..
             }) => {
                 assert_eq!(got, line, "{reason}");
@@ -780,7 +783,7 @@ fn hepmc_missing_end_of_listing_is_an_error() {
     // A cut file with another one appended: the next file's header gives the cut away.
     let joined = format!("{cut}{whole}");
     match read_all(&joined) {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 15, reason, ..
         }) => {
             assert!(
@@ -814,7 +817,7 @@ fn read_lenient(text: &str, concatenated: bool) -> (Vec<u64>, EventReader) {
     let numbers = reader
         .by_ref()
         .map(|e| e.map(|e| e.number))
-        .collect::<stochad::Result<Vec<u64>>>()
+        .collect::<JetResult<Vec<u64>>>()
         .unwrap();
     (numbers, reader)
 }
@@ -826,7 +829,7 @@ fn skipped_errors(reader: &EventReader) -> Vec<(usize, String)> {
         .errors()
         .iter()
         .map(|e| match e {
-            Error::Parse { file, line, reason } => {
+            JetError::Parse { file, line, reason } => {
                 assert_eq!(file, "test.csv");
                 (*line, reason.clone())
             }
@@ -934,7 +937,7 @@ fn csv_concatenated_files_read_when_asked() {
     let with_headers = format!("{HEAD}{}{HEAD}{}", job(0, 1), job(1, 2));
     let without = format!("{HEAD}{}{}", job(0, 1), job(0, 1));
     match read_all(&with_headers) {
-        Err(Error::Parse {
+        Err(JetError::Parse {
             line: 5, reason, ..
         }) => {
             assert!(reason.contains("EventReader::concatenated"), "{reason}")
@@ -1077,7 +1080,7 @@ fn hepmc_from_pythia_selects_to_the_generator_csv() {
     // History exists only in HepMC3.
     assert!(matches!(
         io::default_sample().unwrap().drop_descendants_of(&[23]),
-        Err(Error::InvalidConfig { .. })
+        Err(JetError::InvalidInput { .. })
     ));
 }
 
@@ -1087,7 +1090,7 @@ fn hepmc_from_pythia_selects_to_the_generator_csv() {
 fn truth_errors_name_the_line() {
     let head = "event,mh,b_px,b_py,b_pz,b_e,bbar_px,bbar_py,bbar_pz,bbar_e\n";
     let ok = "0,125,0,0,10,11.2,0,0,-10,11.2\n";
-    let read = |text: String| -> stochad::Result<Vec<_>> {
+    let read = |text: String| -> JetResult<Vec<_>> {
         TruthReader::from_reader("truth.csv", Cursor::new(text.into_bytes()))?.collect()
     };
     assert_eq!(read(format!("{head}{ok}")).unwrap().len(), 1);
@@ -1116,7 +1119,7 @@ fn truth_errors_name_the_line() {
     ];
     for (text, line, needle) in cases {
         match read(text) {
-            Err(Error::Parse {
+            Err(JetError::Parse {
                 file,
                 line: got,
                 reason,
@@ -1140,7 +1143,7 @@ fn drain(bytes: Vec<u8>) {
                     assert!(!event.particles.is_empty());
                     assert!(event.particles.iter().all(|p| p.momentum.e.is_finite()));
                 }
-                Err(Error::Parse { .. }) => {}
+                Err(JetError::Parse { .. }) => {}
                 Err(other) => panic!("unexpected error kind {other:?}"),
             }
         }

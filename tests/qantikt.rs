@@ -8,7 +8,7 @@ use common::assert_close;
 use proptest::prelude::*;
 use stochad::jets::cluster::{Algorithm, JetDefinition};
 use stochad::jets::qantikt::{qanti_kt_mh, Candidate, QantiKt, Sampling};
-use stochad::jets::{io, FourMomentum};
+use stochad::jets::{io, FourMomentum, JetError};
 use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::{
     exact, gradient, gradient_with, with_run, AllWorldsTriple, Dual, Error, KeepTriple, Scalar,
@@ -429,13 +429,19 @@ fn bad_input_is_a_typed_error() {
     let run = |r: f64, a: f64| with_run(0, 0, || qanti_kt_mh(&event, r, a));
     for r in [0.0, -0.4, f64::NAN, f64::INFINITY, 1e-6] {
         assert!(
-            matches!(run(r, 1.0), Err(Error::InvalidParameter { .. })),
+            matches!(
+                run(r, 1.0),
+                Err(Error::Jets(JetError::InvalidParameter { .. }))
+            ),
             "R = {r}"
         );
     }
     for a in [0.0, -1.0, f64::NAN, f64::INFINITY, 2e6] {
         assert!(
-            matches!(run(0.8, a), Err(Error::InvalidParameter { .. })),
+            matches!(
+                run(0.8, a),
+                Err(Error::Jets(JetError::InvalidParameter { .. }))
+            ),
             "α = {a}"
         );
     }
@@ -443,21 +449,21 @@ fn bad_input_is_a_typed_error() {
     on_beam.push(FourMomentum::new(0.0, 0.0, 30.0, 30.0));
     let e = with_run(0, 0, || qanti_kt_mh(&on_beam, 0.8, 1.0));
     assert!(
-        matches!(&e, Err(Error::InvalidConfig { reason }) if reason.contains("pt = 0")),
+        matches!(&e, Err(Error::Jets(JetError::InvalidInput { reason })) if reason.contains("pt = 0")),
         "{e:?}"
     );
     let mut twins = event.clone();
     twins.push(event[0]);
     let e = with_run(0, 0, || qanti_kt_mh(&twins, 0.8, 1.0));
     assert!(
-        matches!(&e, Err(Error::InvalidConfig { reason }) if reason.contains("coincident")),
+        matches!(&e, Err(Error::Jets(JetError::InvalidInput { reason })) if reason.contains("coincident")),
         "{e:?}"
     );
     let mut nan = event.clone();
     nan[1].px = f64::NAN;
     assert!(matches!(
         with_run(0, 0, || qanti_kt_mh(&nan, 0.8, 1.0)),
-        Err(Error::InvalidParameter { .. })
+        Err(Error::Jets(JetError::InvalidParameter { .. }))
     ));
     // An empty event has no jets: mH = 0 (documented), no error.
     assert_eq!(with_run(0, 0, || qanti_kt_mh(&[], 0.8, 1.0)).unwrap(), 0.0);

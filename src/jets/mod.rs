@@ -3,9 +3,11 @@
 //! reuses it; the engine never depends on this module.
 
 pub mod cluster;
+mod error;
 pub mod io;
 pub mod momentum;
 pub mod observables;
 pub mod qantikt;
 
+pub use error::JetError;
 pub use momentum::FourMomentum;

@@ -10,9 +10,10 @@
 //! reconstruction inside [`propagate`](crate::propagate) (see [`dijet_mass`]);
 //! [`DijetSelection::acceptance`] is the world-safe form of the selection of one jet.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jets::cluster::{Jet, JetDefinition};
 use crate::jets::momentum::{per_world, FourMomentum};
+use crate::jets::JetError;
 use crate::scalar::Scalar;
 
 /// Which jets may count as the Higgs candidates: pt ≥ `ptmin` and |y| ≤ `max_abs_rapidity`.
@@ -37,18 +38,20 @@ impl DijetSelection {
     /// rejected.
     pub fn new(ptmin: f64, max_abs_rapidity: f64) -> Result<Self> {
         if !(ptmin.is_finite() && ptmin >= 0.0) {
-            return Err(Error::InvalidParameter {
+            return Err(JetError::InvalidParameter {
                 what: "dijet selection: ptmin",
                 value: ptmin,
                 expected: "[0, ∞)",
-            });
+            }
+            .into());
         }
         if max_abs_rapidity.is_nan() || max_abs_rapidity <= 0.0 {
-            return Err(Error::InvalidParameter {
+            return Err(JetError::InvalidParameter {
                 what: "dijet selection: max |y|",
                 value: max_abs_rapidity,
                 expected: "(0, ∞]",
-            });
+            }
+            .into());
         }
         Ok(DijetSelection {
             ptmin,

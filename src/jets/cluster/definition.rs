@@ -4,7 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::jets::error::invalid_input;
 use crate::jets::momentum::{delta_r2_from, FourMomentum};
+use crate::jets::JetError;
 use crate::scalar::Scalar;
 
 /// A member of the generalised-kT family: d_ij = min(pt_i^{2p}, pt_j^{2p}) ΔR²_ij / R²,
@@ -89,7 +91,7 @@ impl FromStr for Algorithm {
             "antikt" | "anti-kt" | "akt" => Ok(Algorithm::AntiKt),
             "kt" => Ok(Algorithm::Kt),
             "cambridge" | "ca" | "cambridge-aachen" | "c/a" => Ok(Algorithm::CambridgeAachen),
-            _ => Err(Error::config(format!(
+            _ => Err(invalid_input(format!(
                 "unknown jet algorithm `{s}`: expected antikt, kt or cambridge"
             ))),
         }
@@ -243,7 +245,7 @@ impl FromStr for Strategy {
             "minheap" | "n2minheaptiled" => Ok(Strategy::N2MinHeapTiled),
             "lazy9" | "n2mhtlazy9" => Ok(Strategy::N2MHTLazy9),
             "lazy25" | "n2mhtlazy25" => Ok(Strategy::N2MHTLazy25),
-            _ => Err(Error::config(format!(
+            _ => Err(invalid_input(format!(
                 "unknown clustering strategy `{s}`: expected best, plain, tiled, minheap, lazy9 or lazy25"
             ))),
         }
@@ -274,11 +276,12 @@ impl JetDefinition {
     /// ```
     pub fn new(algorithm: Algorithm, radius: f64) -> Result<Self> {
         if !(MIN_RADIUS..=MAX_RADIUS).contains(&radius) {
-            return Err(Error::InvalidParameter {
+            return Err(JetError::InvalidParameter {
                 what: "jet definition: radius R",
                 value: radius,
                 expected: "[1e-5, 1e5]",
-            });
+            }
+            .into());
         }
         Ok(JetDefinition {
             algorithm,

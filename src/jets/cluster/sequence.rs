@@ -3,8 +3,10 @@
 use super::definition::{JetDefinition, Strategy};
 use super::nn::{Geometry, Recorder};
 use super::{heap, plain, tiled};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::jets::error::invalid_input;
 use crate::jets::momentum::FourMomentum;
+use crate::jets::JetError;
 use crate::scalar::Scalar;
 
 /// One step of the clustering history.
@@ -56,7 +58,8 @@ pub struct ClusterSequence<S = f64> {
 impl JetDefinition {
     /// Clusters `particles` with this definition.
     ///
-    /// Errors with [`Error::InvalidParameter`] if a component of a particle is not finite.
+    /// Errors with [`JetError::InvalidParameter`](crate::jets::JetError::InvalidParameter) (as
+    /// [`Error::Jets`](crate::Error::Jets)) if a component of a particle is not finite.
     pub fn cluster<S: Scalar>(&self, particles: &[FourMomentum<S>]) -> Result<ClusterSequence<S>> {
         ClusterSequence::new(*self, particles)
     }
@@ -67,18 +70,19 @@ impl<S: Scalar> ClusterSequence<S> {
     pub fn new(definition: JetDefinition, particles: &[FourMomentum<S>]) -> Result<Self> {
         let n = particles.len();
         if n >= (u32::MAX / 2) as usize {
-            return Err(Error::config(format!(
+            return Err(invalid_input(format!(
                 "cannot cluster {n} particles (too many)"
             )));
         }
         if let Some(bad) = particles.iter().find(|p| !p.is_finite()) {
             let p = bad.primal();
             let value = [p.px, p.py, p.pz, p.e].into_iter().find(|v| !v.is_finite());
-            return Err(Error::InvalidParameter {
+            return Err(JetError::InvalidParameter {
                 what: "cluster: particle four-momentum component",
                 value: value.unwrap_or(f64::NAN),
                 expected: "finite",
-            });
+            }
+            .into());
         }
         let mut seq = ClusterSequence {
             definition,
@@ -370,7 +374,7 @@ mod tests {
         let bad = [FourMomentum::new(1.0, f64::NAN, 0.0, 2.0)];
         assert!(matches!(
             def.cluster(&bad),
-            Err(Error::InvalidParameter { .. })
+            Err(crate::Error::Jets(JetError::InvalidParameter { .. }))
         ));
         // Zero-pt particles along the beam and an exact duplicate cluster without trouble.
         let ps = [

@@ -4,8 +4,9 @@
 use super::check;
 use super::source::LineSource;
 use super::{Event, Options, Particle, Step};
-use crate::error::{Error, Result};
+use crate::jets::error::Result;
 use crate::jets::FourMomentum;
+use crate::jets::JetError;
 
 /// The header line of the default format.
 pub(crate) const HEADER: &str = "event,px,py,pz,e,pid";
@@ -146,7 +147,7 @@ impl CsvEvents {
     }
 
     /// The error for a row that is not a particle.
-    fn row_error(&self, line: usize, event: Option<u64>, kind: RowKind) -> Error {
+    fn row_error(&self, line: usize, event: Option<u64>, kind: RowKind) -> JetError {
         let reason = match kind {
             RowKind::Bad(reason) => reason,
             RowKind::Header => format!(
@@ -194,8 +195,8 @@ impl CsvEvents {
 }
 
 /// An error for a state the logic above never reaches, reported instead of a panic.
-fn unreachable_error() -> Error {
-    Error::config("CSV reader: an event without an event number (a reader bug)")
+fn unreachable_error() -> JetError {
+    JetError::input("CSV reader: an event without an event number (a reader bug)")
 }
 
 /// Parses `event,px,py,pz,e,pid` and checks the momentum; the event number is returned whenever

@@ -11,8 +11,9 @@ use super::check;
 use super::history::History;
 use super::source::LineSource;
 use super::{Event, Options, Particle, Step};
-use crate::error::{Error, Result};
+use crate::jets::error::Result;
 use crate::jets::FourMomentum;
+use crate::jets::JetError;
 
 /// HepMC's status code of a final-state (undecayed physical) particle.
 const FINAL_STATE: i32 = 1;
@@ -53,7 +54,7 @@ pub(crate) struct HepMcEvents {
     src: LineSource,
     /// The `E` line of the next event, read while looking for the end of the current one, and
     /// the error that line gave (lenient mode).
-    pending: Option<(Header, Option<Error>)>,
+    pending: Option<(Header, Option<JetError>)>,
     /// Momentum units per GeV of the lines that follow (a `U` line sets it; it stays until the
     /// next). Dividing by 1000 rounds MeV values correctly; multiplying by 10⁻³ would not.
     units_per_gev: f64,

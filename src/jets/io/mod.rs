@@ -105,7 +105,7 @@
 //! ```
 //!
 //! # Errors
-//! Malformed input gives [`Error::Parse`](crate::Error::Parse) with the file name, the 1-based
+//! Malformed input gives [`JetError::Parse`] with the file name, the 1-based
 //! line and the reason; reading never panics. Checked: a first line that is neither header; the
 //! column count of every CSV row (a truncated line has too few); every number (`bad number "1.2x"
 //! in column px`); event numbers that decrease or repeat non-consecutively; non-finite momenta;
@@ -116,7 +116,7 @@
 //! outside a listing; truncated files (see above); corrupt or truncated gzip data; lines over
 //! 1 MiB and text that is not UTF-8. An input without even a
 //! header line is reported at line 0. Failing to open or read a file is
-//! [`Error::Io`](crate::Error::Io).
+//! [`JetError::Io`].
 
 mod check;
 mod csv;
@@ -135,8 +135,9 @@ pub use select::Selection;
 pub use truth::{TruthReader, TruthRecord};
 pub use write::{Compression, EventWriter};
 
-use crate::error::Result;
+use crate::jets::error::Result;
 use crate::jets::FourMomentum;
+use crate::jets::JetError;
 use source::{open_file, LineSource};
 
 /// A final-state particle: its four-momentum (GeV) and PDG id.
@@ -186,7 +187,7 @@ pub(crate) enum Step {
     Event(Event),
     /// A bad event. When reading leniently the parser has read to its end, so reading can go
     /// on with the next event; otherwise it stopped at the problem.
-    Bad(crate::Error),
+    Bad(JetError),
     /// The end of the input.
     End,
 }
@@ -197,7 +198,7 @@ pub(crate) enum Step {
 #[derive(Debug, Default)]
 pub struct Skipped {
     events: usize,
-    errors: Vec<crate::Error>,
+    errors: Vec<JetError>,
 }
 
 impl Skipped {
@@ -211,7 +212,7 @@ impl Skipped {
     }
 
     /// The errors of the first [`Skipped::KEPT_ERRORS`] skipped events, in file order.
-    pub fn errors(&self) -> &[crate::Error] {
+    pub fn errors(&self) -> &[JetError] {
         &self.errors
     }
 
@@ -220,7 +221,7 @@ impl Skipped {
         self.events == 0
     }
 
-    fn record(&mut self, error: crate::Error) {
+    fn record(&mut self, error: JetError) {
         self.events += 1;
         if self.errors.len() < Self::KEPT_ERRORS {
             self.errors.push(error);
@@ -410,7 +411,7 @@ impl EventReader {
     /// one of these PDG ids (signed: list both signs for a charged species), following the
     /// file's production vertices. For example `drop_descendants_of(&[23])` removes the Z boson's
     /// leptons and the photons they radiate but keeps leptons from hadron decays, which a cut on
-    /// species would lose. Fails with [`Error::InvalidConfig`](crate::Error::InvalidConfig) for
+    /// species would lose. Fails with [`JetError::InvalidInput`] for
     /// the CSV format, which has no history.
     ///
     /// This is the one selection that needs the reader, because only the reader sees the
@@ -422,7 +423,7 @@ impl EventReader {
                 p.drop_descendants_of(pids);
                 Ok(self)
             }
-            Parser::Csv(_) => Err(crate::Error::config(format!(
+            Parser::Csv(_) => Err(JetError::input(format!(
                 "{}: drop_descendants_of needs a decay history, which only HepMC3 files have; \
                  the default CSV format holds final-state particles only",
                 self.name()

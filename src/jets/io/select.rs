@@ -1,7 +1,8 @@
 //! Choosing which particles to cluster: an explicit step after reading, never inside a reader.
 
 use super::{Event, Particle};
-use crate::error::{Error, Result};
+use crate::jets::error::Result;
+use crate::jets::JetError;
 
 /// PDG ids of the neutrinos (νe, νμ, ντ; antineutrinos are the negatives).
 const NEUTRINOS: [i32; 3] = [12, 14, 16];
@@ -74,7 +75,7 @@ impl Selection {
     /// positive number (`f64::INFINITY` means no cut).
     pub fn max_abs_eta(mut self, eta: f64) -> Result<Selection> {
         if eta.is_nan() || eta <= 0.0 {
-            return Err(Error::InvalidParameter {
+            return Err(JetError::InvalidParameter {
                 what: "selection: max |eta|",
                 value: eta,
                 expected: "(0, inf]",
@@ -88,7 +89,7 @@ impl Selection {
     /// is a finite non-negative number.
     pub fn min_pt(mut self, pt: f64) -> Result<Selection> {
         if !(pt.is_finite() && pt >= 0.0) {
-            return Err(Error::InvalidParameter {
+            return Err(JetError::InvalidParameter {
                 what: "selection: min pT",
                 value: pt,
                 expected: "[0, inf)",

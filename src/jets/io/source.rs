@@ -7,7 +7,8 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
-use crate::error::{Error, Result};
+use crate::jets::error::Result;
+use crate::jets::JetError;
 
 /// The two bytes every gzip member starts with (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -18,9 +19,9 @@ pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
 
 const BUFFER_BYTES: usize = 1 << 16;
 
-/// Builds an [`Error::Parse`].
-pub(crate) fn parse_error(file: &str, line: usize, reason: impl Into<String>) -> Error {
-    Error::Parse {
+/// Builds an [`JetError::Parse`].
+pub(crate) fn parse_error(file: &str, line: usize, reason: impl Into<String>) -> JetError {
+    JetError::Parse {
         file: file.to_owned(),
         line,
         reason: reason.into(),
@@ -29,7 +30,7 @@ pub(crate) fn parse_error(file: &str, line: usize, reason: impl Into<String>) ->
 
 /// Opens `path` for reading, naming it in the error.
 pub(crate) fn open_file(path: &Path) -> Result<File> {
-    File::open(path).map_err(|source| Error::Io {
+    File::open(path).map_err(|source| JetError::Io {
         file: path.display().to_string(),
         source,
     })
@@ -57,7 +58,7 @@ impl LineSource {
                 Ok(0) => break,
                 Ok(k) => got += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => return Err(Error::Io { file: name, source }),
+                Err(source) => return Err(JetError::Io { file: name, source }),
             }
         }
         let gzip = got == 2 && magic == GZIP_MAGIC;
@@ -90,8 +91,8 @@ impl LineSource {
         self.gzip
     }
 
-    /// An [`Error::Parse`] at `line` of this source.
-    pub(crate) fn error(&self, line: usize, reason: impl Into<String>) -> Error {
+    /// An [`JetError::Parse`] at `line` of this source.
+    pub(crate) fn error(&self, line: usize, reason: impl Into<String>) -> JetError {
         parse_error(&self.name, line, reason)
     }
 
@@ -210,7 +211,7 @@ impl LineSource {
 
     /// A failed read: corrupt or truncated compressed data is a parse error at the line being
     /// read; anything else (a vanished file, a device error) an I/O error.
-    fn read_error(&self, line: usize, e: io::Error) -> Error {
+    fn read_error(&self, line: usize, e: io::Error) -> JetError {
         match e.kind() {
             io::ErrorKind::InvalidData
             | io::ErrorKind::InvalidInput
@@ -222,7 +223,7 @@ impl LineSource {
                 };
                 self.error(line, format!("{what}: {e}"))
             }
-            _ => Error::Io {
+            _ => JetError::Io {
                 file: self.name.clone(),
                 source: e,
             },

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::check;
 use super::source::{open_file, LineSource};
-use crate::error::Result;
+use crate::jets::error::Result;
 use crate::jets::FourMomentum;
 
 /// The header line of the truth file.

@@ -7,7 +7,8 @@ use std::path::Path;
 use flate2::write::GzEncoder;
 
 use super::{check, csv, Event};
-use crate::error::{Error, Result};
+use crate::jets::error::Result;
+use crate::jets::JetError;
 
 const BUFFER_BYTES: usize = 1 << 16;
 
@@ -45,7 +46,7 @@ impl Sink {
 /// number in the shortest form that reads back to the same `f64`, so a write–read round trip is
 /// exact.
 ///
-/// It refuses (with an [`Error::Io`] of kind `InvalidInput`) what the format cannot carry or the
+/// It refuses (with an [`JetError::Io`] of kind `InvalidInput`) what the format cannot carry or the
 /// reader would reject: an event without particles (it would vanish), event numbers that do not
 /// increase, non-finite or space-like momenta. Call [`finish`](EventWriter::finish) at the end:
 /// it completes the gzip stream and reports the last write errors, which dropping cannot.
@@ -80,7 +81,7 @@ impl EventWriter {
         let name = path.display().to_string();
         match File::create(path) {
             Ok(file) => EventWriter::new(name, file, compression),
-            Err(source) => Err(Error::Io { file: name, source }),
+            Err(source) => Err(JetError::Io { file: name, source }),
         }
     }
 
@@ -164,18 +165,18 @@ impl EventWriter {
                 .and_then(GzEncoder::finish)
                 .and_then(|mut raw| raw.flush()),
         };
-        flushed.map_err(|source| Error::Io { file: name, source })
+        flushed.map_err(|source| JetError::Io { file: name, source })
     }
 
     fn io(&self, result: io::Result<()>) -> Result<()> {
-        result.map_err(|source| Error::Io {
+        result.map_err(|source| JetError::Io {
             file: self.name.clone(),
             source,
         })
     }
 
-    fn invalid(&self, reason: String) -> Error {
-        Error::Io {
+    fn invalid(&self, reason: String) -> JetError {
+        JetError::Io {
             file: self.name.clone(),
             source: io::Error::new(io::ErrorKind::InvalidInput, reason),
         }

@@ -8,6 +8,7 @@
 //! Which candidates are looked at is the [`search`](super::search)'s job.
 
 use crate::error::{Error, Result};
+use crate::jets::error::invalid_input;
 use crate::jets::momentum::delta_r2_from;
 use crate::scalar::Scalar;
 
@@ -133,7 +134,7 @@ fn pair_distance<S: Scalar>(x: [S; 6]) -> S {
 /// a difference to the primal, so a huge lift would cost the world its precision.
 ///
 /// # Errors
-/// [`Error::InvalidConfig`] when it is not above 10⁻⁹⁰ in some world (coincident objects, ΔR = 0:
+/// [`JetError::InvalidInput`](crate::jets::JetError::InvalidInput) when it is not above 10⁻⁹⁰ in some world (coincident objects, ΔR = 0:
 /// the weights are undefined).
 pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candidate]) -> Result<S> {
     let raised = |x: S, a: S| {
@@ -156,7 +157,7 @@ pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candida
             .find(|&k| on[k].primal_value() == 1.0 && d[k].primal_value() == dmin.primal_value())
             .unwrap_or(0);
         let c = cands[k];
-        return Err(Error::config(format!(
+        return Err(invalid_input(format!(
             "Qanti-kT: the smallest distance is {} (candidate slots {} and {}): coincident \
              particles (ΔR = 0) make the weights exp(−α (D − Dmin)/Dmin) undefined; merge exact \
              duplicates before clustering",

@@ -102,9 +102,11 @@ mod state;
 pub use candidates::Candidate;
 pub use jets::{mh_loss, QantiKtJets};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jets::cluster::{MAX_RADIUS, MIN_RADIUS};
+use crate::jets::error::invalid_input;
 use crate::jets::momentum::FourMomentum;
+use crate::jets::JetError;
 use crate::sample::{categorical_by, gumbel_softmax, Categorical, Coupling, Redraw};
 use crate::scalar::Scalar;
 
@@ -196,13 +198,16 @@ impl QantiKt {
     /// [`with_run`](crate::with_run) or the exact oracle), unless the sampling is deterministic.
     ///
     /// # Errors
-    /// - [`Error::InvalidParameter`] for R outside [10⁻⁵, 10⁵], α outside (0, 10⁶], NaN or
+    /// Input errors are [`JetError`]s, as [`Error::Jets`](crate::Error::Jets):
+    /// - [`JetError::InvalidParameter`] for R outside [10⁻⁵, 10⁵], α outside (0, 10⁶], NaN or
     ///   infinite values (in any world), a negligibility ratio outside [0, 1), or a particle with
-    ///   a non-finite component or pt = 0 (it lies on the beam axis: drop such particles, e.g.
-    ///   with a [`Selection`](crate::jets::io::Selection)).
-    /// - [`Error::InvalidConfig`] when two objects coincide (ΔR = 0), which leaves the weights
-    ///   undefined.
-    /// - [`Error::NoRunContext`] when a draw is needed outside a run.
+    ///   a non-finite component;
+    /// - [`JetError::InvalidInput`] for a particle with pt = 0 (it lies on the beam axis: drop
+    ///   such particles, e.g. with a [`Selection`](crate::jets::io::Selection)) and when two
+    ///   objects coincide (ΔR = 0), which leaves the weights undefined.
+    ///
+    /// Engine errors pass through:
+    /// - [`Error::NoRunContext`](crate::Error::NoRunContext) when a draw is needed outside a run.
     ///
     /// An event without particles gives no jets.
     pub fn cluster<S: Scalar>(
@@ -267,46 +272,50 @@ impl QantiKt {
             .iter()
             .find(|v| !(MIN_RADIUS..=MAX_RADIUS).contains(*v))
         {
-            return Err(Error::InvalidParameter {
+            return Err(JetError::InvalidParameter {
                 what: "Qanti-kT: radius R",
                 value: v,
                 expected: "[1e-5, 1e5]",
-            });
+            }
+            .into());
         }
         if let Some(&v) = alpha
             .world_values()
             .iter()
             .find(|v| !(**v > 0.0 && **v <= MAX_ALPHA))
         {
-            return Err(Error::InvalidParameter {
+            return Err(JetError::InvalidParameter {
                 what: "Qanti-kT: sharpness α",
                 value: v,
                 expected: "(0, 1e6] (use Sampling::Deterministic for α → ∞)",
-            });
+            }
+            .into());
         }
         if !(0.0..1.0).contains(&self.negligible) {
-            return Err(Error::InvalidParameter {
+            return Err(JetError::InvalidParameter {
                 what: "Qanti-kT: negligible weight ratio",
                 value: self.negligible,
                 expected: "[0, 1)",
-            });
+            }
+            .into());
         }
         if particles.len() >= (u32::MAX / 2) as usize {
-            return Err(Error::config(format!(
+            return Err(invalid_input(format!(
                 "Qanti-kT: cannot cluster {} particles (too many)",
                 particles.len()
             )));
         }
         for (i, p) in particles.iter().enumerate() {
             if let Some(v) = [p.px, p.py, p.pz, p.e].into_iter().find(|v| !v.is_finite()) {
-                return Err(Error::InvalidParameter {
+                return Err(JetError::InvalidParameter {
                     what: "Qanti-kT: particle four-momentum component",
                     value: v,
                     expected: "finite",
-                });
+                }
+                .into());
             }
             if p.pt2() == 0.0 {
-                return Err(Error::config(format!(
+                return Err(invalid_input(format!(
                     "Qanti-kT: particle {i} has pt = 0 (it lies on the beam axis, where anti-kT's \
                      1/pt² scale is infinite); drop such particles before clustering"
                 )));
