@@ -171,6 +171,16 @@ ROWS = [
         [("properties", "pruning_with_unequal_jumps_matches_the_exact_backend")],
     ),
     (
+        "replay-no-redraw",
+        "a draw's replayed worlds keep the primal outcome (the carried worlds are never redrawn)",
+        "src/triple/replay.rs",
+        [(
+            "            worlds.push((id, k_alt - k));",
+            "            worlds.push((id, 0.0 * (k_alt - k)));",
+        )],
+        [("programs", "draws_feeding_draws")],
+    ),
+    (
         "inversion-right",
         "inversion coupling never jumps right",
         "src/sample/categorical.rs",

@@ -4,6 +4,7 @@
 use smallvec::SmallVec;
 
 use super::backend::Backend;
+use super::replay::{self, Replay, Worlds};
 use crate::context::{with_live_ctx, ExactList, RunContext};
 use crate::error::Result;
 use crate::sample::{Draw, Family};
@@ -141,44 +142,7 @@ impl Backend for AllWorlds {
         perts: &[AllWorldsPert],
         draw: Draw,
     ) -> Result<AllWorldsPert> {
-        let k = draw.outcome;
-        let mut out = ExactList::new();
-        // Every world carried in by a parameter: same uniform, that world's parameters.
-        let mut worlds: SmallVec<[u32; 8]> = SmallVec::new();
-        let lists: SmallVec<[ExactList; 8]> = perts
-            .iter()
-            .map(|&p| ctx.lists[p.0 as usize].clone())
-            .collect();
-        for l in &lists {
-            worlds.extend(l.iter().map(|e| e.0));
-        }
-        worlds.sort_unstable();
-        worlds.dedup();
-        for &id in &worlds {
-            let alt: SmallVec<[f64; 8]> = values
-                .iter()
-                .zip(&lists)
-                .map(|(v, l)| v + l.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1))
-                .collect();
-            family.validate(&alt)?;
-            let k_alt = family.redraw(values, &alt, draw, &mut ctx.redraw_stream(id));
-            if k_alt != k {
-                out.push((id, k_alt - k));
-            }
-        }
-        if tangents.iter().any(|&t| t != 0.0) {
-            for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
-                if jump.weight != 0.0 && jump.target != k {
-                    let id = ctx.new_pert(jump.weight);
-                    out.push((id, jump.target - k));
-                }
-            }
-        }
-        if out.is_empty() {
-            return Ok(AllWorldsPert(0));
-        }
-        ctx.lists.push(out);
-        Ok(AllWorldsPert((ctx.lists.len() - 1) as u32))
+        replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
     }
 
     fn contribution(p: &AllWorldsPert) -> f64 {
@@ -229,5 +193,34 @@ impl Backend for AllWorlds {
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+}
+
+impl Replay for AllWorlds {
+    fn replayed(ctx: &mut RunContext, perts: &[AllWorldsPert]) -> SmallVec<[u32; 8]> {
+        let mut ids: SmallVec<[u32; 8]> = SmallVec::new();
+        for p in perts {
+            ids.extend(ctx.lists[p.0 as usize].iter().map(|e| e.0));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    fn delta_in(ctx: &RunContext, p: &AllWorldsPert, id: u32) -> f64 {
+        ctx.lists[p.0 as usize]
+            .iter()
+            .find(|e| e.0 == id)
+            .map_or(0.0, |e| e.1)
+    }
+
+    /// Every world.
+    fn assemble(ctx: &mut RunContext, worlds: Worlds) -> AllWorldsPert {
+        let out: ExactList = worlds.into_iter().filter(|e| e.1 != 0.0).collect();
+        if out.is_empty() {
+            return AllWorldsPert(0);
+        }
+        ctx.lists.push(out);
+        AllWorldsPert((ctx.lists.len() - 1) as u32)
     }
 }

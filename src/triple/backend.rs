@@ -60,7 +60,9 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
     /// The payload of a discrete draw with primal `draw` from `family`, whose parameters have
     /// primal values `values`, tangents `tangents` (this direction) and payloads `perts`: the
     /// coupled alternatives of perturbed parameters (the same uniform under the alternative
-    /// parameters) and the new jumps of the coupling.
+    /// parameters) and the new jumps of the coupling. The backends that replay worlds share
+    /// one implementation over three verbs (`triple/replay.rs`); the smoothed backend, which
+    /// summarises worlds by tangents instead, has its own.
     fn draw<F: Family>(
         ctx: &mut RunContext,
         family: &F,

@@ -12,6 +12,7 @@ use smallvec::SmallVec;
 
 use super::backend::Backend;
 use super::pruned::prune;
+use super::replay::{self, Replay, Worlds};
 use crate::context::{with_live_ctx, RunContext};
 use crate::error::Result;
 use crate::sample::{Draw, Family};
@@ -246,31 +247,7 @@ impl<const K: usize> Backend for Keep<K> {
         perts: &[KeepPert<K>],
         draw: Draw,
     ) -> Result<KeepPert<K>> {
-        let k = draw.outcome;
-        let mut buf = Buf::new();
-        let mut alt: SmallVec<[f64; 16]> = SmallVec::from_slice(values);
-        for id in union(perts) {
-            if !ctx.perts[id as usize].alive {
-                continue;
-            }
-            for ((a, v), p) in alt.iter_mut().zip(values).zip(perts) {
-                *a = v + p.delta_of(id);
-            }
-            family.validate(&alt)?;
-            let k_alt = family.redraw(values, &alt, draw, &mut ctx.redraw_stream(id));
-            buf.push((id, k_alt - k));
-        }
-        if tangents.iter().any(|&t| t != 0.0) {
-            for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
-                if jump.weight != 0.0 && jump.target != k {
-                    let id = ctx.new_pert(jump.weight);
-                    buf.push((id, jump.target - k));
-                }
-            }
-        }
-        buf.retain(|e| e.1 != 0.0);
-        fit::<K>(ctx, &mut buf);
-        Ok(pack(buf))
+        replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
     }
 
     fn contribution(p: &KeepPert<K>) -> f64 {
@@ -321,5 +298,25 @@ impl<const K: usize> Backend for Keep<K> {
             fit::<K>(ctx, &mut buf);
             buf.into_iter().map(|e| e.0).collect()
         })
+    }
+}
+
+impl<const K: usize> Replay for Keep<K> {
+    fn replayed(ctx: &mut RunContext, perts: &[KeepPert<K>]) -> SmallVec<[u32; 8]> {
+        union(perts)
+            .into_iter()
+            .filter(|&id| ctx.perts[id as usize].alive)
+            .collect()
+    }
+
+    fn delta_in(_: &RunContext, p: &KeepPert<K>, id: u32) -> f64 {
+        p.delta_of(id)
+    }
+
+    /// Up to `K` worlds, pruned by [`fit`] beyond.
+    fn assemble(ctx: &mut RunContext, mut worlds: Worlds) -> KeepPert<K> {
+        worlds.retain(|e| e.1 != 0.0);
+        fit::<K>(ctx, &mut worlds);
+        pack(worlds)
     }
 }

@@ -10,6 +10,7 @@ mod all_worlds;
 mod backend;
 mod keep;
 mod pruned;
+mod replay;
 mod smoothed;
 
 use std::cmp::Ordering;

@@ -4,6 +4,7 @@
 use smallvec::SmallVec;
 
 use super::backend::Backend;
+use super::replay::{self, Replay, Worlds};
 use crate::context::{with_live_ctx, RunContext};
 use crate::error::Result;
 use crate::sample::{Draw, Family};
@@ -179,41 +180,7 @@ impl Backend for Pruned {
         perts: &[PrunedPert],
         draw: Draw,
     ) -> Result<PrunedPert> {
-        let k = draw.outcome;
-        // The world carried in by the parameters: the family's redraw under its parameters.
-        let mut out = PrunedPert::default();
-        if let Some(id) = couple_all(ctx, perts) {
-            let alt = |alt: &mut [f64]| -> Result<f64> {
-                for ((a, v), p) in alt.iter_mut().zip(values).zip(perts) {
-                    *a = if p.id == id { v + p.delta } else { *v };
-                }
-                family.validate(alt)?;
-                Ok(family.redraw(values, alt, draw, &mut ctx.redraw_stream(id)))
-            };
-            let k_alt = if values.len() <= 4 {
-                alt(&mut [0.0; 4][..values.len()])?
-            } else {
-                alt(&mut vec![0.0; values.len()])?
-            };
-            if k_alt != k {
-                out = PrunedPert::some(id, k_alt - k);
-            }
-        }
-        // New worlds opened by this draw's own dependence on θ, pruned against the above.
-        if tangents.iter().any(|&t| t != 0.0) {
-            for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
-                if jump.weight == 0.0 || jump.target == k {
-                    continue;
-                }
-                let id = ctx.new_pert(jump.weight);
-                out = if out.is_none() || prune(ctx, out.id, id) == id {
-                    PrunedPert::some(id, jump.target - k)
-                } else {
-                    out
-                };
-            }
-        }
-        Ok(out)
+        replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
     }
 
     fn contribution(p: &PrunedPert) -> f64 {
@@ -270,5 +237,33 @@ impl Backend for Pruned {
         with_live_ctx(|ctx| couple_all(ctx, perts))
             .into_iter()
             .collect()
+    }
+}
+
+impl Replay for Pruned {
+    fn replayed(ctx: &mut RunContext, perts: &[PrunedPert]) -> SmallVec<[u32; 8]> {
+        couple_all(ctx, perts).into_iter().collect()
+    }
+
+    fn delta_in(_: &RunContext, p: &PrunedPert, id: u32) -> f64 {
+        if p.id == id {
+            p.delta
+        } else {
+            0.0
+        }
+    }
+
+    /// One world: each further one is pruned against the kept one, in order.
+    fn assemble(ctx: &mut RunContext, worlds: Worlds) -> PrunedPert {
+        let mut out = PrunedPert::default();
+        for (id, delta) in worlds {
+            if delta == 0.0 {
+                continue;
+            }
+            if out.is_none() || prune(ctx, out.id, id) == id {
+                out = PrunedPert::some(id, delta);
+            }
+        }
+        out
     }
 }

@@ -1,0 +1,69 @@
+//! A discrete draw of a stochastic triple, written once over three verbs of the backends that
+//! replay worlds (pruned, keep-K, all-worlds): which worlds the parameters carry into the draw,
+//! what a parameter is in one of them, and how the draw's worlds become its output's payload.
+//!
+//! Every world a parameter carries is redrawn with the family's coupled redraw (the same
+//! uniform, that world's parameters); the draw's own dependence on θ opens new worlds, one per
+//! jump of the family's coupling. A backend only says how many worlds it keeps.
+
+use smallvec::SmallVec;
+
+use super::backend::Backend;
+use crate::context::RunContext;
+use crate::error::Result;
+use crate::sample::{Draw, Family};
+
+/// A draw's worlds under construction, `(world id, Δ)` with Δ = its outcome − the primal's:
+/// first the replayed worlds, then the new jumps (whose ids come after every older world's).
+pub(super) type Worlds = SmallVec<[(u32, f64); 16]>;
+
+/// The verbs a backend gives so the draw below can serve it.
+pub(super) trait Replay: Backend {
+    /// The worlds the draw is replayed in, from the parameters' payloads `perts` (increasing
+    /// ids): the live worlds they carry, coupled as the backend couples (the pruned backend
+    /// prunes them to one).
+    fn replayed(ctx: &mut RunContext, perts: &[Self::Pert]) -> SmallVec<[u32; 8]>;
+
+    /// Δ of world `id` in payload `p` (0 where `p` does not carry it).
+    fn delta_in(ctx: &RunContext, p: &Self::Pert, id: u32) -> f64;
+
+    /// The output's payload from the draw's worlds (Δ = 0 where the draw's outcome there is
+    /// the primal's: those carry nothing).
+    fn assemble(ctx: &mut RunContext, worlds: Worlds) -> Self::Pert;
+}
+
+/// [`Backend::draw`] for a backend that replays worlds: see the module docs.
+pub(super) fn draw<B: Replay, F: Family>(
+    ctx: &mut RunContext,
+    family: &F,
+    values: &[f64],
+    tangents: &[f64],
+    perts: &[B::Pert],
+    draw: Draw,
+) -> Result<B::Pert> {
+    let k = draw.outcome;
+    let mut worlds = Worlds::new();
+    let replayed = B::replayed(ctx, perts);
+    if !replayed.is_empty() {
+        let mut alt: SmallVec<[f64; 8]> = SmallVec::from_slice(values);
+        for id in replayed {
+            for ((a, &v), p) in alt.iter_mut().zip(values).zip(perts) {
+                let d = B::delta_in(ctx, p, id);
+                *a = if d != 0.0 { v + d } else { v };
+            }
+            family.validate(&alt)?;
+            let k_alt = family.redraw(values, &alt, draw, &mut ctx.redraw_stream(id));
+            worlds.push((id, k_alt - k));
+        }
+    }
+    // New worlds from this draw's own dependence on θ.
+    if tangents.iter().any(|&t| t != 0.0) {
+        for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
+            if jump.weight != 0.0 && jump.target != k {
+                let id = ctx.new_pert(jump.weight);
+                worlds.push((id, jump.target - k));
+            }
+        }
+    }
+    Ok(B::assemble(ctx, worlds))
+}
