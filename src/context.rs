@@ -103,55 +103,91 @@ pub(crate) struct EnumState {
     pub tail: f64,
 }
 
-/// Everything one run of a program needs.
+/// Everything one run of a program needs, one part per consumer.
 #[derive(Debug)]
 pub struct RunContext {
-    pub(crate) primal: Stream,
-    pub(crate) coupling: Stream,
-    /// Key of the pruning coins (see [`RunContext::prune_uniform`]).
-    pub(crate) prune_key: u64,
-    pub(crate) perts: Vec<PertState>,
-    pub(crate) lists: Vec<ExactList>,
-    pub(crate) score: SmallVec<[f64; 4]>,
-    pub(crate) flip: Option<Error>,
-    pub(crate) draws: u64,
+    /// The run's random numbers.
+    pub(crate) rng: Randomness,
+    /// What the driver asked of the run.
+    pub(crate) options: RunOptions,
+    /// The alternative worlds of stochastic triples.
+    pub(crate) worlds: Worlds,
+    /// How draws come about: sampled, or forced by the exact oracle's enumeration.
     pub(crate) mode: Mode,
+    /// The score ∂θ log p of the run's draws, per direction (score function; triples under the
+    /// score mix).
+    pub(crate) score: SmallVec<[f64; 4]>,
+    /// What the run found wrong with the program.
+    pub(crate) found: Findings,
+}
+
+/// The random numbers of one run: the primal stream (every number type draws its outcomes from
+/// it), the coupling stream (jumps), and the key of the pruning coins and of the redraws.
+#[derive(Debug)]
+pub(crate) struct Randomness {
+    pub primal: Stream,
+    pub coupling: Stream,
+    /// Key of the pruning coins (see [`RunContext::prune_uniform`]) and redraw streams.
+    pub key: u64,
+    /// Draws so far (it keys the redraw streams of the next one).
+    pub draws: u64,
+}
+
+/// What the driver asked of a run.
+#[derive(Debug, Default)]
+pub(crate) struct RunOptions {
     /// Whether stochastic triples also record the score of their draws (for the score mix).
-    pub(crate) record_score: bool,
+    pub record_score: bool,
     /// The coupling of categorical draws that name none (the driver's `.coupling(…)`).
-    pub(crate) default_coupling: Coupling,
+    pub default_coupling: Coupling,
     /// Strict mode: a `.value()` read of a number carrying live worlds is an error.
-    pub(crate) strict: bool,
-    /// The first such read of a strict run.
-    pub(crate) value_read: Option<Error>,
+    pub strict: bool,
+}
+
+/// The alternative worlds of stochastic triples: every world's weight and fate (shared by the
+/// backends that prune), and the all-worlds backend's lists of `(world, Δ)`.
+#[derive(Debug)]
+pub(crate) struct Worlds {
+    pub perts: Vec<PertState>,
+    /// Handle 0 is the empty list, so a default all-worlds triple needs no arena entry.
+    pub lists: Vec<ExactList>,
+}
+
+/// What a run found wrong with the program (reported by the driver after the run).
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    /// The first comparison a perturbation would flip.
+    pub flip: Option<Error>,
+    /// The first `.value()` read of a perturbed number in a strict run.
+    pub value_read: Option<Error>,
 }
 
 impl RunContext {
     /// A context for sample `sample` of a run seeded with `seed`.
     pub(crate) fn new(seed: u64, sample: u64) -> Self {
         RunContext {
-            primal: Stream::from_key(stream_key(seed, sample, 0)),
-            coupling: Stream::from_key(stream_key(seed, sample, 1)),
-            prune_key: stream_key(seed, sample, 2),
-            perts: Vec::new(),
-            // Handle 0 is the empty list, so a default exact triple needs no arena entry.
-            lists: vec![ExactList::new()],
-            score: SmallVec::new(),
-            flip: None,
-            draws: 0,
+            rng: Randomness {
+                primal: Stream::from_key(stream_key(seed, sample, 0)),
+                coupling: Stream::from_key(stream_key(seed, sample, 1)),
+                key: stream_key(seed, sample, 2),
+                draws: 0,
+            },
+            options: RunOptions::default(),
+            worlds: Worlds {
+                perts: Vec::new(),
+                lists: vec![ExactList::new()],
+            },
             mode: Mode::Sample,
-            record_score: false,
-            default_coupling: Coupling::default(),
-            strict: false,
-            value_read: None,
+            score: SmallVec::new(),
+            found: Findings::default(),
         }
     }
 
     /// The next uniform of the primal stream (shared by every number type).
     #[inline]
     pub(crate) fn primal_uniform(&mut self) -> f64 {
-        self.draws += 1;
-        self.primal.uniform()
+        self.rng.draws += 1;
+        self.rng.primal.uniform()
     }
 
     /// The random stream of the redraw of the current draw (the `draws`-th) in world `id`: keyed
@@ -159,7 +195,7 @@ impl RunContext {
     /// drew from its coupling stream (for instance for draws whose weights the program skipped).
     pub(crate) fn redraw_stream(&self, id: u32) -> Stream {
         Stream::from_key(splitmix64(
-            self.prune_key ^ 0x6a09_e667_f3bc_c909 ^ splitmix64((self.draws << 32) | id as u64),
+            self.rng.key ^ 0x6a09_e667_f3bc_c909 ^ splitmix64((self.rng.draws << 32) | id as u64),
         ))
     }
 
@@ -169,7 +205,7 @@ impl RunContext {
     #[inline]
     pub(crate) fn prune_uniform(&self, a: u32, b: u32) -> f64 {
         let (lo, hi) = (a.min(b) as u64, a.max(b) as u64);
-        let z = splitmix64(self.prune_key ^ splitmix64((lo << 32) | hi));
+        let z = splitmix64(self.rng.key ^ splitmix64((lo << 32) | hi));
         (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
@@ -183,18 +219,18 @@ impl RunContext {
 
     /// Records the first comparison a perturbation would flip.
     pub(crate) fn record_flip(&mut self, op: &'static str, lhs: f64, rhs: f64) {
-        if self.flip.is_none() {
-            self.flip = Some(Error::PerturbedComparison { op, lhs, rhs });
+        if self.found.flip.is_none() {
+            self.found.flip = Some(Error::PerturbedComparison { op, lhs, rhs });
         }
     }
 
     /// Registers a new perturbation of weight `weight` and returns its id.
     pub(crate) fn new_pert(&mut self, weight: f64) -> u32 {
-        self.perts.push(PertState {
+        self.worlds.perts.push(PertState {
             weight,
             alive: true,
         });
-        (self.perts.len() - 1) as u32
+        (self.worlds.perts.len() - 1) as u32
     }
 }
 
@@ -232,14 +268,14 @@ impl Drop for StrictGuard {
 
 /// Whether the current thread's run is strict (false outside a run).
 pub(crate) fn strict_here() -> bool {
-    with_ctx("", |ctx| ctx.strict).unwrap_or(false)
+    with_ctx("", |ctx| ctx.options.strict).unwrap_or(false)
 }
 
 /// Records a `.value()` read of a number with live worlds at `at` in a strict run (the first).
 pub(crate) fn record_value_read(at: &'static std::panic::Location<'static>, value: f64) {
     let _ = with_ctx("", |ctx| {
-        if ctx.strict && ctx.value_read.is_none() {
-            ctx.value_read = Some(Error::PerturbedValueRead {
+        if ctx.options.strict && ctx.found.value_read.is_none() {
+            ctx.found.value_read = Some(Error::PerturbedValueRead {
                 file: at.file(),
                 line: at.line(),
                 column: at.column(),

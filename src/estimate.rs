@@ -128,7 +128,7 @@ impl<B: Backend, const N: usize> Estimator<N> for StochasticTriple<B, N> {
     fn read(out: &Self) -> Result<RunOutput<N>> {
         // A strict-mode read names its call site: report it before the comparison it may explain.
         let (read, flip) = with_ctx("reading an output", |ctx| {
-            (ctx.value_read.take(), ctx.flip.take())
+            (ctx.found.value_read.take(), ctx.found.flip.take())
         })?;
         if let Some(e) = read.or(flip) {
             return Err(e);
@@ -202,9 +202,9 @@ where
     P: Program<S, N>,
 {
     let mut ctx = RunContext::new(seed, index);
-    ctx.record_score = options.record_score;
-    ctx.default_coupling = options.coupling;
-    ctx.strict = options.strict;
+    ctx.options.record_score = options.record_score;
+    ctx.options.default_coupling = options.coupling;
+    ctx.options.strict = options.strict;
     run_in(ctx, || {
         let out = p.call(std::array::from_fn(|d| S::input(at[d], d)))?;
         S::read(&out)

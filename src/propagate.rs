@@ -14,7 +14,7 @@ use crate::scalar::{Scalar, World};
 use crate::scalars::{check_same_shape, IntoResult, Scalars};
 
 fn draws() -> Option<u64> {
-    with_ctx("", |ctx| ctx.draws).ok()
+    with_ctx("", |ctx| ctx.rng.draws).ok()
 }
 
 /// Runs the deterministic, possibly discontinuous `f` on `input` in the primal world (with

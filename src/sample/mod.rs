@@ -130,7 +130,7 @@ fn draw_moving<F: Family>(
                 first
             };
             e.pos += 1;
-            ctx.draws += 1;
+            ctx.rng.draws += 1;
             Ok(Drawn::Enumerated { outcome: k })
         }
     }
@@ -245,7 +245,7 @@ pub fn categorical<S: Scalar>(weights: &[S]) -> Result<S> {
 /// [`coupling`](crate::estimate::Gradient::coupling), else [`Coupling::default`] (also outside a
 /// run, where the draw itself then reports the missing run).
 fn run_coupling() -> Coupling {
-    with_ctx("", |ctx| ctx.default_coupling).unwrap_or_default()
+    with_ctx("", |ctx| ctx.options.default_coupling).unwrap_or_default()
 }
 
 /// [`categorical`] with an explicit [`Coupling`] for this draw (overriding the run's default).

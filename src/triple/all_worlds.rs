@@ -23,8 +23,8 @@ fn store(list: ExactList) -> AllWorldsPert {
         return AllWorldsPert(0);
     }
     with_live_ctx(|ctx| {
-        ctx.lists.push(list);
-        AllWorldsPert((ctx.lists.len() - 1) as u32)
+        ctx.worlds.lists.push(list);
+        AllWorldsPert((ctx.worlds.lists.len() - 1) as u32)
     })
 }
 
@@ -32,7 +32,7 @@ fn load(p: AllWorldsPert) -> ExactList {
     if p.0 == 0 {
         return ExactList::new();
     }
-    with_live_ctx(|ctx| ctx.lists[p.0 as usize].clone())
+    with_live_ctx(|ctx| ctx.worlds.lists[p.0 as usize].clone())
 }
 
 /// Merges two id-sorted lists, calling `f(da, db)` (missing Δ = 0) for every id of either.
@@ -150,9 +150,9 @@ impl Backend for AllWorlds {
             return 0.0;
         }
         with_live_ctx(|ctx| {
-            ctx.lists[p.0 as usize]
+            ctx.worlds.lists[p.0 as usize]
                 .iter()
-                .map(|&(id, d)| ctx.perts[id as usize].weight * d)
+                .map(|&(id, d)| ctx.worlds.perts[id as usize].weight * d)
                 .sum()
         })
     }
@@ -200,7 +200,7 @@ impl Replay for AllWorlds {
     fn replayed(ctx: &mut RunContext, perts: &[AllWorldsPert]) -> SmallVec<[u32; 8]> {
         let mut ids: SmallVec<[u32; 8]> = SmallVec::new();
         for p in perts {
-            ids.extend(ctx.lists[p.0 as usize].iter().map(|e| e.0));
+            ids.extend(ctx.worlds.lists[p.0 as usize].iter().map(|e| e.0));
         }
         ids.sort_unstable();
         ids.dedup();
@@ -208,7 +208,7 @@ impl Replay for AllWorlds {
     }
 
     fn delta_in(ctx: &RunContext, p: &AllWorldsPert, id: u32) -> f64 {
-        ctx.lists[p.0 as usize]
+        ctx.worlds.lists[p.0 as usize]
             .iter()
             .find(|e| e.0 == id)
             .map_or(0.0, |e| e.1)
@@ -220,7 +220,7 @@ impl Replay for AllWorlds {
         if out.is_empty() {
             return AllWorldsPert(0);
         }
-        ctx.lists.push(out);
-        AllWorldsPert((ctx.lists.len() - 1) as u32)
+        ctx.worlds.lists.push(out);
+        AllWorldsPert((ctx.worlds.lists.len() - 1) as u32)
     }
 }

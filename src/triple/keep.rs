@@ -96,9 +96,9 @@ pub(super) type Buf = SmallVec<[(u32, f64); 16]>;
 /// Reduces `buf` to at most `K` worlds: drops dead ones, then prunes the two of smallest |weight|
 /// against each other until `K` remain (each pairwise decision unbiased, killed everywhere).
 pub(super) fn fit<const K: usize>(ctx: &mut RunContext, buf: &mut Buf) {
-    buf.retain(|e| ctx.perts[e.0 as usize].alive);
+    buf.retain(|e| ctx.worlds.perts[e.0 as usize].alive);
     while buf.len() > K {
-        let w = |e: &(u32, f64)| ctx.perts[e.0 as usize].weight.abs();
+        let w = |e: &(u32, f64)| ctx.worlds.perts[e.0 as usize].weight.abs();
         let mut order: SmallVec<[usize; 16]> = (0..buf.len()).collect();
         order.sort_by(|&a, &b| {
             w(&buf[a])
@@ -256,8 +256,8 @@ impl<const K: usize> Backend for Keep<K> {
         }
         with_live_ctx(|ctx| {
             p.iter()
-                .filter(|e| ctx.perts[e.0 as usize].alive)
-                .map(|(id, d)| ctx.perts[id as usize].weight * d)
+                .filter(|e| ctx.worlds.perts[e.0 as usize].alive)
+                .map(|(id, d)| ctx.worlds.perts[id as usize].weight * d)
                 .sum()
         })
     }
@@ -269,7 +269,7 @@ impl<const K: usize> Backend for Keep<K> {
         let primal = pred(x, y);
         with_live_ctx(|ctx| {
             union(&[*a, *b]).into_iter().any(|id| {
-                ctx.perts[id as usize].alive
+                ctx.worlds.perts[id as usize].alive
                     && pred(x + a.delta_of(id), y + b.delta_of(id)) != primal
             })
         })
@@ -279,7 +279,11 @@ impl<const K: usize> Backend for Keep<K> {
         if p.len == 0 {
             return SmallVec::new();
         }
-        with_live_ctx(|ctx| p.iter().filter(|e| ctx.perts[e.0 as usize].alive).collect())
+        with_live_ctx(|ctx| {
+            p.iter()
+                .filter(|e| ctx.worlds.perts[e.0 as usize].alive)
+                .collect()
+        })
     }
 
     fn from_alternatives(alts: &[(u32, f64)]) -> KeepPert<K> {
@@ -305,7 +309,7 @@ impl<const K: usize> Replay for Keep<K> {
     fn replayed(ctx: &mut RunContext, perts: &[KeepPert<K>]) -> SmallVec<[u32; 8]> {
         union(perts)
             .into_iter()
-            .filter(|&id| ctx.perts[id as usize].alive)
+            .filter(|&id| ctx.worlds.perts[id as usize].alive)
             .collect()
     }
 

@@ -359,7 +359,7 @@ fn draw_with<B: Backend, F: Family, const N: usize>(
             }
             if active {
                 out.perts[i] = B::draw(ctx, family, vals, tangents, perts, draw)?;
-                if ctx.record_score && tangents.iter().any(|&t| t != 0.0) {
+                if ctx.options.record_score && tangents.iter().any(|&t| t != 0.0) {
                     let s = family.score(vals, tangents, draw.outcome);
                     ctx.add_score(i, s);
                 }

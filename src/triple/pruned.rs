@@ -58,10 +58,13 @@ impl PrunedPert {
 /// and divides the survivor's weight by its survival probability. Returns the survivor's id.
 /// The coin depends on the pair only, so the decision does not depend on where they meet.
 pub(super) fn prune(ctx: &mut RunContext, a: u32, b: u32) -> u32 {
-    let (wa, wb) = (ctx.perts[a as usize].weight, ctx.perts[b as usize].weight);
+    let (wa, wb) = (
+        ctx.worlds.perts[a as usize].weight,
+        ctx.worlds.perts[b as usize].weight,
+    );
     let total = wa.abs() + wb.abs();
     if total == 0.0 {
-        ctx.perts[b as usize].alive = false;
+        ctx.worlds.perts[b as usize].alive = false;
         return a;
     }
     let (keep, lose, w) = if ctx.prune_uniform(a, b) * total < wb.abs() {
@@ -69,8 +72,8 @@ pub(super) fn prune(ctx: &mut RunContext, a: u32, b: u32) -> u32 {
     } else {
         (a, b, wa)
     };
-    ctx.perts[lose as usize].alive = false;
-    ctx.perts[keep as usize].weight = total.copysign(w);
+    ctx.worlds.perts[lose as usize].alive = false;
+    ctx.worlds.perts[keep as usize].weight = total.copysign(w);
     keep
 }
 
@@ -79,7 +82,7 @@ fn couple_all(ctx: &mut RunContext, perts: &[PrunedPert]) -> Option<u32> {
     let mut kept: Option<u32> = None;
     for p in perts {
         // Δ = 0: this value is the primal in that world; it has no stake in the decision.
-        if p.is_none() || p.delta == 0.0 || !ctx.perts[p.id as usize].alive {
+        if p.is_none() || p.delta == 0.0 || !ctx.worlds.perts[p.id as usize].alive {
             continue;
         }
         kept = Some(match kept {
@@ -188,7 +191,7 @@ impl Backend for Pruned {
             return 0.0;
         }
         with_live_ctx(|ctx| {
-            let s = ctx.perts[p.id as usize];
+            let s = ctx.worlds.perts[p.id as usize];
             if s.alive {
                 s.weight * p.delta
             } else {
@@ -204,7 +207,7 @@ impl Backend for Pruned {
         let primal = pred(x, y);
         let alive = |p: &PrunedPert| {
             !p.is_none()
-                && crate::context::with_ctx("", |ctx| ctx.perts[p.id as usize].alive)
+                && crate::context::with_ctx("", |ctx| ctx.worlds.perts[p.id as usize].alive)
                     .unwrap_or(false)
         };
         let (la, lb) = (alive(a), alive(b));
@@ -216,7 +219,7 @@ impl Backend for Pruned {
 
     fn alternatives(p: &PrunedPert) -> SmallVec<[(u32, f64); 4]> {
         let mut v = SmallVec::new();
-        if !p.is_none() && with_live_ctx(|ctx| ctx.perts[p.id as usize].alive) {
+        if !p.is_none() && with_live_ctx(|ctx| ctx.worlds.perts[p.id as usize].alive) {
             v.push((p.id, p.delta));
         }
         v

@@ -58,7 +58,7 @@ pub(super) fn draw<B: Replay, F: Family>(
     }
     // New worlds from this draw's own dependence on θ.
     if tangents.iter().any(|&t| t != 0.0) {
-        for jump in family.jumps(values, tangents, k, &mut ctx.coupling) {
+        for jump in family.jumps(values, tangents, k, &mut ctx.rng.coupling) {
             if jump.weight != 0.0 && jump.target != k {
                 let id = ctx.new_pert(jump.weight);
                 worlds.push((id, jump.target - k));

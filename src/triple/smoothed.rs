@@ -150,7 +150,7 @@ impl Backend for Smoothed {
             return Ok(SmoothedPert::default());
         }
         let k = draw.outcome;
-        let jumps = family.jumps(values, &total, k, &mut ctx.coupling);
+        let jumps = family.jumps(values, &total, k, &mut ctx.rng.coupling);
         let tangent = jumps.iter().map(|j| j.weight * (j.target - k)).sum();
         // Each jump becomes a world of weight β, so `propagate` can evaluate its function there.
         let mut buf = Buf::new();
@@ -188,8 +188,8 @@ impl Backend for Smoothed {
         } else {
             with_live_ctx(|ctx| {
                 alts.iter()
-                    .filter(|e| ctx.perts[e.0 as usize].alive)
-                    .map(|&(id, d)| ctx.perts[id as usize].weight * d)
+                    .filter(|e| ctx.worlds.perts[e.0 as usize].alive)
+                    .map(|&(id, d)| ctx.worlds.perts[id as usize].weight * d)
                     .sum()
             })
         };
@@ -211,7 +211,7 @@ impl Backend for Smoothed {
     fn with_world(p: SmoothedPert, id: u32, delta: f64) -> SmoothedPert {
         let before = p.worlds.delta_of(id);
         let weight = with_live_ctx(|ctx| {
-            let s = ctx.perts[id as usize];
+            let s = ctx.worlds.perts[id as usize];
             if s.alive {
                 s.weight
             } else {
