@@ -75,6 +75,15 @@ pub enum Error {
         /// The configured limit.
         limit: usize,
     },
+    /// The score function (or the score mix of a triple) met a draw whose support changes with
+    /// the parameters — a parameter on the boundary of its domain that moves (p = 0 or 1,
+    /// λ = 0, a zero categorical weight): the outcomes that gain probability are never drawn, so
+    /// its estimate would be silently biased. Stochastic triples without the score mix and the
+    /// exact oracle take the one-sided derivative there.
+    ScoreAtBoundary {
+        /// The distribution, e.g. `"bernoulli"`.
+        family: &'static str,
+    },
     /// A driver was configured with an unusable setting (zero samples, non-finite point, …).
     InvalidConfig {
         /// What was wrong.
@@ -165,6 +174,12 @@ impl fmt::Display for Error {
             Error::SupportTooLarge { paths, limit } => write!(
                 f,
                 "exact oracle: at least {paths} paths to enumerate, more than the limit {limit}"
+            ),
+            Error::ScoreAtBoundary { family } => write!(
+                f,
+                "{family}: a parameter on the boundary of its domain moves, so the support \
+                 changes and the score function would miss the outcomes that gain probability \
+                 (biased); use a stochastic triple without the score mix, or the exact oracle"
             ),
             Error::InvalidConfig { reason } => write!(f, "invalid configuration: {reason}"),
             Error::Jets(e) => write!(f, "{e}"),

@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 use crate::context::with_ctx;
 use crate::dual::{DrawRule, DualNumber};
 use crate::error::Result;
-use crate::sample::{Drawn, Family};
+use crate::sample::{score_of, Drawn, Family};
 
 /// The score-function rule: a draw adds ∂θ log p(k) of each direction to the run's score.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -26,7 +26,7 @@ impl DrawRule for ScoreFunction {
                 *t = p.tangent[i];
             }
             if tangents.iter().any(|&t| t != 0.0) {
-                let s = family.score(values, &tangents, draw.outcome());
+                let s = score_of(family, values, &tangents, draw.outcome())?;
                 with_ctx("a discrete draw", |ctx| ctx.add_score(i, s))?;
             }
         }

@@ -81,6 +81,46 @@ pub trait Family: Sync {
         Vec::new()
     }
 
+    /// Whether moving the parameters along `tangents` leaves their domain: an outcome of
+    /// probability 0 would get a negative one (p = 1 moving up, a zero weight moving down). No
+    /// coupling exists in that direction, so a stochastic triple's draw takes the opposite one
+    /// and negates the jumps' weights (the one-sided derivative from inside). The default asks
+    /// the probability of each [`Family::boundary_outcomes`] outcome for its derivative.
+    fn leaves_domain(&self, params: &[f64], tangents: &[f64]) -> bool {
+        let boundary = self.boundary_outcomes(params);
+        if boundary.is_empty() {
+            return false;
+        }
+        let duals: SmallVec<[Dual<1>; 8]> = params
+            .iter()
+            .zip(tangents)
+            .map(|(&p, &t)| Dual::new(p, [t]))
+            .collect();
+        boundary
+            .iter()
+            .any(|&k| self.pmf(&duals, k).tangent[0] < 0.0)
+    }
+
+    /// Whether the support changes when the parameters move along `tangents`: an outcome of
+    /// probability 0 gets a non-zero derivative (a parameter on the boundary of its domain
+    /// that moves). The score function is biased there: it never draws those outcomes. The
+    /// default asks [`Family::boundary_outcomes`].
+    fn support_moves(&self, params: &[f64], tangents: &[f64]) -> bool {
+        let boundary = self.boundary_outcomes(params);
+        if boundary.is_empty() {
+            return false;
+        }
+        let duals: SmallVec<[Dual<1>; 8]> = params
+            .iter()
+            .zip(tangents)
+            .map(|(&p, &t)| Dual::new(p, [t]))
+            .collect();
+        boundary.iter().any(|&k| {
+            let t = self.pmf(&duals, k).tangent[0];
+            t != 0.0 && !t.is_nan()
+        })
+    }
+
     /// The score ∂θ log p(k) for parameter tangents `tangents`.
     fn score(&self, params: &[f64], tangents: &[f64], k: f64) -> f64 {
         let duals: SmallVec<[Dual<1>; 8]> = params
@@ -91,4 +131,45 @@ pub trait Family: Sync {
         let p = self.pmf(&duals, k);
         p.tangent[0] / p.value
     }
+}
+
+/// [`Family::jumps`], right at a boundary of the parameters' domain too. Where `tangents` lead
+/// out of the domain ([`Family::leaves_domain`]: p = 1 moving up, say) no coupling exists in
+/// that direction, and the derivative is the one-sided one from inside, as the exact oracle takes
+/// it: the expectation is a polynomial (or analytic) in the parameters, so its derivative along
+/// `tangents` is minus the one along `−tangents`, and the jumps are those of `−tangents` with
+/// their weights negated. Without this, a draw at p = 1 with a rising p would open no world and
+/// add a silent 0.
+pub(crate) fn jumps_inward<F: Family + ?Sized>(
+    family: &F,
+    params: &[f64],
+    tangents: &[f64],
+    k: f64,
+    coupling: &mut Stream,
+) -> Jumps {
+    if !family.leaves_domain(params, tangents) {
+        return family.jumps(params, tangents, k, coupling);
+    }
+    let back: SmallVec<[f64; 8]> = tangents.iter().map(|t| -t).collect();
+    let mut jumps = family.jumps(params, &back, k, coupling);
+    for j in jumps.iter_mut() {
+        j.weight = -j.weight;
+    }
+    jumps
+}
+
+/// The score ∂θ log p(k) of a sampled draw, or the typed error where the score function would be
+/// silently biased ([`Family::support_moves`]).
+pub(crate) fn score_of<F: Family + ?Sized>(
+    family: &F,
+    params: &[f64],
+    tangents: &[f64],
+    k: f64,
+) -> Result<f64> {
+    if family.support_moves(params, tangents) {
+        return Err(crate::Error::ScoreAtBoundary {
+            family: family.name(),
+        });
+    }
+    Ok(family.score(params, tangents, k))
 }

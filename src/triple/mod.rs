@@ -25,7 +25,7 @@ pub use smoothed::{Smoothed, SmoothedPert};
 
 use crate::context::with_ctx;
 use crate::error::{Error, Result};
-use crate::sample::{draw_in, Drawn, Family};
+use crate::sample::{draw_in, score_of, Drawn, Family};
 use crate::scalar::{impl_scalar_ops, Scalar, World};
 
 /// A stochastic triple with backend `B` and `N` directions.
@@ -360,7 +360,7 @@ fn draw_with<B: Backend, F: Family, const N: usize>(
             if active {
                 out.perts[i] = B::draw(ctx, family, vals, tangents, perts, draw)?;
                 if ctx.options.record_score && tangents.iter().any(|&t| t != 0.0) {
-                    let s = family.score(vals, tangents, draw.outcome);
+                    let s = score_of(family, vals, tangents, draw.outcome)?;
                     ctx.add_score(i, s);
                 }
             }

@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 use super::backend::Backend;
 use crate::context::RunContext;
 use crate::error::Result;
-use crate::sample::{Draw, Family};
+use crate::sample::{jumps_inward, Draw, Family};
 
 /// A draw's worlds under construction, `(world id, Δ)` with Δ = its outcome − the primal's:
 /// first the replayed worlds, then the new jumps (whose ids come after every older world's).
@@ -58,7 +58,7 @@ pub(super) fn draw<B: Replay, F: Family>(
     }
     // New worlds from this draw's own dependence on θ.
     if tangents.iter().any(|&t| t != 0.0) {
-        for jump in family.jumps(values, tangents, k, &mut ctx.rng.coupling) {
+        for jump in jumps_inward(family, values, tangents, k, &mut ctx.rng.coupling) {
             if jump.weight != 0.0 && jump.target != k {
                 let id = ctx.new_pert(jump.weight);
                 worlds.push((id, jump.target - k));

@@ -22,7 +22,7 @@ use super::backend::Backend;
 use super::keep::{fit, pack, Buf, Keep, KeepPert};
 use crate::context::{with_live_ctx, RunContext};
 use crate::error::Result;
-use crate::sample::{Draw, Family};
+use crate::sample::{jumps_inward, Draw, Family};
 
 /// How many alternative worlds (jumps) a smoothed value keeps per direction for `propagate`:
 /// two hold every jump of one draw (the inversion coupling of a categorical jumps left or right).
@@ -150,7 +150,7 @@ impl Backend for Smoothed {
             return Ok(SmoothedPert::default());
         }
         let k = draw.outcome;
-        let jumps = family.jumps(values, &total, k, &mut ctx.rng.coupling);
+        let jumps = jumps_inward(family, values, &total, k, &mut ctx.rng.coupling);
         let tangent = jumps.iter().map(|j| j.weight * (j.target - k)).sum();
         // Each jump becomes a world of weight β, so `propagate` can evaluate its function there.
         let mut buf = Buf::new();
