@@ -95,6 +95,16 @@ pub(super) fn distances<S: Scalar>(
             let dr2 = delta_r2_from(ya.value(), pa.value(), yb.value(), pb.value());
             d.push(S::from(sa.value().min(sb.value()) * dr2));
             on.push(S::from(st.active[a].value() * st.active[b].value()));
+        } else if st.plain[b] {
+            // One side constant: its numbers enter as f64 (a third of the arithmetic).
+            let [yb, pb, sb] = st.kin[b].map(|x| x.value());
+            d.push(pair_distance_to([sa, ya, pa], [sb, yb, pb]));
+            on.push(st.active[a] * st.active[b].value());
+        } else if st.plain[a] {
+            let [ya, pa, sa] = [ya, pa, sa].map(|x| x.value());
+            let [yb, pb, sb] = st.kin[b];
+            d.push(pair_distance_to([sb, yb, pb], [sa, ya, pa]));
+            on.push(st.active[b] * st.active[a].value());
         } else {
             let [yb, pb, sb] = st.kin[b];
             d.push(pair_distance([sa, sb, ya, pa, yb, pb]));
@@ -124,6 +134,30 @@ fn pair_distance<S: Scalar>(x: [S; 6]) -> S {
             let (gsa, gsb) = if sa <= sb { (dr2, 0.0) } else { (0.0, dr2) };
             let (gy, gp) = (2.0 * m * dy, 2.0 * m * dphi * sign);
             [gsa, gsb, gy, gp, -gy, -gp]
+        },
+    )
+}
+
+/// [`pair_distance`] with the second object constant: `[s, y, φ]` of each, the second in f64.
+/// The same operations, so the same values (min and ΔR² are symmetric in the two objects).
+fn pair_distance_to<S: Scalar>(x: [S; 3], c: [f64; 3]) -> S {
+    let [sc, yc, pc] = c;
+    S::map_n(
+        x,
+        |[s, y, p]| s.min(sc) * delta_r2_from(y, p, yc, pc),
+        |[s, y, p], _| {
+            let dp = p - pc;
+            let mut dphi = dp.abs();
+            let mut sign = dp.signum();
+            if dphi > std::f64::consts::PI {
+                dphi = std::f64::consts::TAU - dphi;
+                sign = -sign;
+            }
+            let dy = y - yc;
+            let dr2 = dphi * dphi + dy * dy;
+            let m = s.min(sc);
+            let gs = if s <= sc { dr2 } else { 0.0 };
+            [gs, 2.0 * m * dy, 2.0 * m * dphi * sign]
         },
     )
 }

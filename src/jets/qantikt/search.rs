@@ -103,6 +103,8 @@ pub(super) struct Search {
     fresh: Vec<(u64, f64)>,
     keys: Vec<u64>,
     scratch: Vec<Candidate>,
+    /// Scratch: which members pair live with the varying slot at hand.
+    hit: Vec<bool>,
 }
 
 /// The cache is rebuilt to hold candidates up to `GROW` times the step's bound when the bound
@@ -155,6 +157,7 @@ impl Search {
             fresh: Vec::new(),
             keys: Vec::new(),
             scratch: Vec::new(),
+            hit: Vec::new(),
         }
     }
 
@@ -463,21 +466,24 @@ impl Search {
         }
         let mut keys = std::mem::take(&mut self.keys);
         keys.clear();
+        let mut hit = std::mem::take(&mut self.hit);
         for (n, &v) in self.varying.iter().enumerate() {
             let v = v as usize;
             let views = &self.views[v];
             if views.iter().any(|w| w.on && w.s * r2.0 < bound) {
                 keys.push(Candidate::beam(v).key());
             }
-            for (n, &j) in self.members.iter().enumerate() {
-                let j = j as usize;
-                let (yj, pj, sj) = (self.my[n], self.mphi[n], self.ms[n]);
-                if views
-                    .iter()
-                    .any(|w| w.on && w.s.min(sj) * dist(w.y, w.phi, yj, pj) < bound)
-                {
-                    keys.push(Candidate::pair(v, j).key());
+            // Pairs with members: one pass over the members (contiguous) per view.
+            hit.clear();
+            hit.resize(self.members.len(), false);
+            for w in views.iter().filter(|w| w.on) {
+                let (my, mphi, ms) = (&self.my, &self.mphi, &self.ms);
+                for (n, h) in hit.iter_mut().enumerate() {
+                    *h |= w.s.min(ms[n]) * dist(w.y, w.phi, my[n], mphi[n]) < bound;
                 }
+            }
+            for (&j, _) in self.members.iter().zip(&hit).filter(|(_, &h)| h) {
+                keys.push(Candidate::pair(v, j as usize).key());
             }
             for &u in &self.varying[n + 1..] {
                 let u = u as usize;
@@ -486,6 +492,7 @@ impl Search {
                 }
             }
         }
+        self.hit = hit;
         keys.sort_unstable();
         // Merge the varying slots' candidates into the members' (both in layout order).
         let mut from_members = std::mem::take(&mut self.scratch);
