@@ -181,6 +181,20 @@ ROWS = [
         [("programs", "draws_feeding_draws")],
     ),
     (
+        "boundary-outward",
+        "at a domain boundary, the opposite direction's jumps keep their weights (sign flipped)",
+        "src/sample/family.rs",
+        [("        j.weight = -j.weight;", "        j.weight = j.weight;")],
+        [("boundaries", "every_triple_backend_agrees_at_the_boundaries")],
+    ),
+    (
+        "score-boundary",
+        "the score function runs where the support grows inward (biased, no error)",
+        "src/sample/family.rs",
+        [("            t != 0.0 && !t.is_nan()", "            t < 0.0 && !t.is_nan()")],
+        [("boundaries", "the_score_function_refuses_a_moving_support")],
+    ),
+    (
         "inversion-right",
         "inversion coupling never jumps right",
         "src/sample/categorical.rs",
