@@ -271,7 +271,7 @@ ROWS = [
         "(issue 8) the driver's .coupling(…) is ignored by categorical draws",
         "src/sample/mod.rs",
         [(
-            "    with_ctx(\"\", |ctx| ctx.default_coupling).unwrap_or_default()",
+            "    with_ctx(\"\", |ctx| ctx.options.default_coupling).unwrap_or_default()",
             "    Coupling::default()",
         )],
         [("sharp_edges", "the_drivers_default_coupling_reaches_unnamed_draws_only")],
