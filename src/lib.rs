@@ -68,10 +68,14 @@
 //!   [`derivative_with`], `S: Estimator<N>` for [`gradient_with`]).
 //! - [`SmoothedTriple`] is unbiased only for programs linear in their draws; use it for speed
 //!   where that holds, the pruned [`Triple`] otherwise.
+//! - On a boundary of a parameter's domain (p = 0 or 1, λ = 0, a zero categorical weight) the
+//!   triples and the exact oracle take the one-sided derivative from inside; the score function
+//!   never draws the outcomes that gain probability there, so it fails with
+//!   [`Error::ScoreAtBoundary`] rather than return a biased number.
 //!
 //! ## Layout
 //! [`Scalar`] (the trait), [`Dual`], [`Score`], [`triple`] (the stochastic triple and its pruned,
-//! exact and smoothed backends), [`sample`] (samplers and couplings), [`estimate`] (drivers),
+//! keep-K, all-worlds and smoothed backends), [`sample`] (samplers and couplings), [`estimate`] (drivers),
 //! [`exact`] (enumeration oracle), [`jets`] (four-momenta, event files, jet clustering).
 #![warn(missing_docs)]
 
