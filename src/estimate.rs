@@ -794,6 +794,11 @@ impl<P: Program<f64, N>, const N: usize> FiniteDifference<P, N> {
     /// One run's result (run `index` of the batch: the same random numbers on both sides).
     pub fn run(&self, index: u64) -> Result<RunOutput<N>> {
         self.check()?;
+        self.run_checked(index)
+    }
+
+    /// [`FiniteDifferences::run`] for a configuration already checked.
+    fn run_checked(&self, index: u64) -> Result<RunOutput<N>> {
         let eval = |x: [f64; N]| run_in(RunContext::new(self.seed, index), || self.f.call(x)).0;
         let value = eval(self.at)?;
         let mut derivative = [0.0; N];
@@ -816,7 +821,7 @@ impl<P: Program<f64, N>, const N: usize> FiniteDifference<P, N> {
         self.check()?;
         let results: Vec<Result<RunOutput<N>>> = (0..self.samples as u64)
             .into_par_iter()
-            .map(|i| self.run(i))
+            .map(|i| self.run_checked(i))
             .collect();
         results.into_iter().collect()
     }

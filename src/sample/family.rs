@@ -87,18 +87,9 @@ pub trait Family: Sync {
     /// and negates the jumps' weights (the one-sided derivative from inside). The default asks
     /// the probability of each [`Family::boundary_outcomes`] outcome for its derivative.
     fn leaves_domain(&self, params: &[f64], tangents: &[f64]) -> bool {
-        let boundary = self.boundary_outcomes(params);
-        if boundary.is_empty() {
-            return false;
-        }
-        let duals: SmallVec<[Dual<1>; 8]> = params
-            .iter()
-            .zip(tangents)
-            .map(|(&p, &t)| Dual::new(p, [t]))
-            .collect();
-        boundary
-            .iter()
-            .any(|&k| self.pmf(&duals, k).tangent[0] < 0.0)
+        boundary_tangents(self, params, tangents)
+            .into_iter()
+            .any(|t| t < 0.0)
     }
 
     /// Whether the support changes when the parameters move along `tangents`: an outcome of
@@ -106,19 +97,9 @@ pub trait Family: Sync {
     /// that moves). The score function is biased there: it never draws those outcomes. The
     /// default asks [`Family::boundary_outcomes`].
     fn support_moves(&self, params: &[f64], tangents: &[f64]) -> bool {
-        let boundary = self.boundary_outcomes(params);
-        if boundary.is_empty() {
-            return false;
-        }
-        let duals: SmallVec<[Dual<1>; 8]> = params
-            .iter()
-            .zip(tangents)
-            .map(|(&p, &t)| Dual::new(p, [t]))
-            .collect();
-        boundary.iter().any(|&k| {
-            let t = self.pmf(&duals, k).tangent[0];
-            t != 0.0 && !t.is_nan()
-        })
+        boundary_tangents(self, params, tangents)
+            .into_iter()
+            .any(|t| t != 0.0 && !t.is_nan())
     }
 
     /// The score ∂θ log p(k) for parameter tangents `tangents`.
@@ -172,4 +153,26 @@ pub(crate) fn score_of<F: Family + ?Sized>(
         });
     }
     Ok(family.score(params, tangents, k))
+}
+
+/// The derivative along `tangents` of the probability of each of `family`'s
+/// [`Family::boundary_outcomes`] (none, without computing anything, inside the domain).
+fn boundary_tangents<F: Family + ?Sized>(
+    family: &F,
+    params: &[f64],
+    tangents: &[f64],
+) -> SmallVec<[f64; 4]> {
+    let boundary = family.boundary_outcomes(params);
+    if boundary.is_empty() {
+        return SmallVec::new();
+    }
+    let duals: SmallVec<[Dual<1>; 8]> = params
+        .iter()
+        .zip(tangents)
+        .map(|(&p, &t)| Dual::new(p, [t]))
+        .collect();
+    boundary
+        .iter()
+        .map(|&k| family.pmf(&duals, k).tangent[0])
+        .collect()
 }

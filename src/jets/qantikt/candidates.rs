@@ -95,16 +95,13 @@ pub(super) fn distances<S: Scalar>(
             let dr2 = delta_r2_from(ya.value(), pa.value(), yb.value(), pb.value());
             d.push(S::from(sa.value().min(sb.value()) * dr2));
             on.push(S::from(st.active[a].value() * st.active[b].value()));
-        } else if st.plain[b] {
-            // One side constant: its numbers enter as f64 (a third of the arithmetic).
-            let [yb, pb, sb] = st.kin[b].map(|x| x.value());
-            d.push(pair_distance_to([sa, ya, pa], [sb, yb, pb]));
-            on.push(st.active[a] * st.active[b].value());
-        } else if st.plain[a] {
-            let [ya, pa, sa] = [ya, pa, sa].map(|x| x.value());
-            let [yb, pb, sb] = st.kin[b];
-            d.push(pair_distance_to([sb, yb, pb], [sa, ya, pa]));
-            on.push(st.active[b] * st.active[a].value());
+        } else if st.plain[a] || st.plain[b] {
+            // One side (c) constant: its numbers enter as f64 (a third of the arithmetic).
+            let (v, c) = if st.plain[b] { (a, b) } else { (b, a) };
+            let [yv, pv, sv] = st.kin[v];
+            let [yc, pc, sc] = st.kin[c].map(|x| x.value());
+            d.push(pair_distance_to([sv, yv, pv], [sc, yc, pc]));
+            on.push(st.active[v] * st.active[c].value());
         } else {
             let [yb, pb, sb] = st.kin[b];
             d.push(pair_distance([sa, sb, ya, pa, yb, pb]));
@@ -119,22 +116,7 @@ fn pair_distance<S: Scalar>(x: [S; 6]) -> S {
     S::map_n(
         x,
         |[sa, sb, ya, pa, yb, pb]| sa.min(sb) * delta_r2_from(ya, pa, yb, pb),
-        |[sa, sb, ya, pa, yb, pb], _| {
-            let dp = pa - pb;
-            let mut dphi = dp.abs();
-            // d fold(φa − φb)/dφa: the sign of the difference, reversed where it folds.
-            let mut sign = dp.signum();
-            if dphi > std::f64::consts::PI {
-                dphi = std::f64::consts::TAU - dphi;
-                sign = -sign;
-            }
-            let dy = ya - yb;
-            let dr2 = dphi * dphi + dy * dy;
-            let m = sa.min(sb);
-            let (gsa, gsb) = if sa <= sb { (dr2, 0.0) } else { (0.0, dr2) };
-            let (gy, gp) = (2.0 * m * dy, 2.0 * m * dphi * sign);
-            [gsa, gsb, gy, gp, -gy, -gp]
-        },
+        |x, _| pair_gradient(x),
     )
 }
 
@@ -146,20 +128,28 @@ fn pair_distance_to<S: Scalar>(x: [S; 3], c: [f64; 3]) -> S {
         x,
         |[s, y, p]| s.min(sc) * delta_r2_from(y, p, yc, pc),
         |[s, y, p], _| {
-            let dp = p - pc;
-            let mut dphi = dp.abs();
-            let mut sign = dp.signum();
-            if dphi > std::f64::consts::PI {
-                dphi = std::f64::consts::TAU - dphi;
-                sign = -sign;
-            }
-            let dy = y - yc;
-            let dr2 = dphi * dphi + dy * dy;
-            let m = s.min(sc);
-            let gs = if s <= sc { dr2 } else { 0.0 };
-            [gs, 2.0 * m * dy, 2.0 * m * dphi * sign]
+            let g = pair_gradient([s, sc, y, p, yc, pc]);
+            [g[0], g[2], g[3]]
         },
     )
+}
+
+/// The gradient of min(s_a, s_b)·ΔR²_ab in [s_a, s_b, y_a, φ_a, y_b, φ_b].
+fn pair_gradient([sa, sb, ya, pa, yb, pb]: [f64; 6]) -> [f64; 6] {
+    let dp = pa - pb;
+    let mut dphi = dp.abs();
+    // d fold(φa − φb)/dφa: the sign of the difference, reversed where it folds.
+    let mut sign = dp.signum();
+    if dphi > std::f64::consts::PI {
+        dphi = std::f64::consts::TAU - dphi;
+        sign = -sign;
+    }
+    let dy = ya - yb;
+    let dr2 = dphi * dphi + dy * dy;
+    let m = sa.min(sb);
+    let (gsa, gsb) = if sa <= sb { (dr2, 0.0) } else { (0.0, dr2) };
+    let (gy, gp) = (2.0 * m * dy, 2.0 * m * dphi * sign);
+    [gsa, gsb, gy, gp, -gy, -gp]
 }
 
 /// The smallest distance among active candidates, in each world: the plain minimum of the
