@@ -39,10 +39,13 @@ fn cap(d: f64) -> f64 {
     }
 }
 
-/// One heap entry: its value and the position of the smallest value in its subtree.
+/// One heap entry: its value, the position of the smallest value in its subtree (itself
+/// included) and that smallest value, kept beside it so the walk up the tree compares without a
+/// second lookup.
 #[derive(Clone, Copy, Debug)]
 struct ValueLoc {
     value: f64,
+    min: f64,
     minloc: u32,
 }
 
@@ -63,14 +66,15 @@ impl MinHeap {
             .enumerate()
             .map(|(i, &value)| ValueLoc {
                 value,
+                min: value,
                 minloc: i as u32,
             })
             .collect();
         for i in (1..heap.len()).rev() {
             let parent = (i - 1) / 2;
-            let here = heap[heap[i].minloc as usize].value;
-            if here < heap[heap[parent].minloc as usize].value {
+            if heap[i].min < heap[parent].min {
                 heap[parent].minloc = heap[i].minloc;
+                heap[parent].min = heap[i].min;
             }
         }
         MinHeap { heap }
@@ -85,7 +89,7 @@ impl MinHeap {
     /// The smallest value.
     #[inline]
     pub(super) fn minval(&self) -> f64 {
-        self.heap[self.heap[0].minloc as usize].value
+        self.heap[0].min
     }
 
     /// Takes position `loc` out (its value becomes [`REMOVED`]).
@@ -95,41 +99,43 @@ impl MinHeap {
     }
 
     /// Sets the value at `loc` and repairs the minima on the path to the root.
+    #[inline]
     pub(super) fn update(&mut self, loc: usize, value: f64) {
         let heap = &mut self.heap;
         let start = loc as u32;
-        let below = heap[loc].minloc;
-        // The minimum of the subtree is elsewhere and stays no larger: nothing above changes.
-        // (FastJet's test is !(value < min), which differs from `>=` only for NaN, never stored.)
-        if below != start && value >= heap[below as usize].value {
+        // The minimum of the subtree is elsewhere and stays no larger: nothing above changes
+        // (no entry above points here). FastJet's test is !(value < min), which differs from
+        // `>=` only for NaN, never stored.
+        if heap[loc].minloc != start && value >= heap[loc].min {
             heap[loc].value = value;
             return;
         }
         heap[loc].value = value;
         heap[loc].minloc = start;
-        let n = heap.len();
+        heap[loc].min = value;
         let mut loc = loc;
         // Up the tree while something changed: a node that pointed at `start` is recomputed
-        // from itself and its children (the first child first, strict <, as FastJet).
+        // from itself and its children (the first child first, strict <, as FastJet). Entries
+        // off the path do not point at `start`, so their cached minima are current.
         loop {
             let mut changed = false;
-            let mut m = heap[loc].minloc;
+            let (mut m, mut mv) = (heap[loc].minloc, heap[loc].min);
             if m == start {
-                m = loc as u32;
+                (m, mv) = (loc as u32, heap[loc].value);
                 changed = true;
             }
-            let mut mv = heap[m as usize].value;
-            let child = 2 * loc + 1;
-            for c in child..(child + 2).min(n) {
-                let cm = heap[c].minloc;
-                let cv = heap[cm as usize].value;
+            for &ValueLoc {
+                minloc: cm,
+                min: cv,
+                ..
+            } in heap.iter().skip(2 * loc + 1).take(2)
+            {
                 if cv < mv {
-                    m = cm;
-                    mv = cv;
+                    (m, mv) = (cm, cv);
                     changed = true;
                 }
             }
-            heap[loc].minloc = m;
+            (heap[loc].minloc, heap[loc].min) = (m, mv);
             if !changed || loc == 0 {
                 break;
             }
@@ -210,6 +216,10 @@ struct Tile {
     rh: u8,
     tagged: bool,
     periodic: bool,
+    /// No pair of an object here and one in a neighbouring tile is near Δφ = π (the columns
+    /// span well under half the circle, away from φ = 0), so ΔR² needs no fold: the unfolded
+    /// value is the same number.
+    wrap_free: bool,
     max_nn_dist: f64,
     eta_centre: f64,
     phi_centre: f64,
@@ -312,6 +322,10 @@ impl Tiling {
                 }
                 // Columns whose neighbourhood crosses φ = 0 need the wrapped ΔR².
                 let periodic = n_phi <= 2 * reach + 1 || iphi < reach || iphi >= n_phi - reach;
+                // Objects of neighbouring columns differ by less than (reach + 1) columns in φ;
+                // one column more than `periodic` needs keeps that far from π despite rounding
+                // at column edges.
+                let wrap_free = !periodic && n_phi >= 2 * reach + 3;
                 near_lists.push(near);
                 tiles.push(Tile {
                     head: NONE,
@@ -319,6 +333,7 @@ impl Tiling {
                     rh: rh as u8,
                     tagged: false,
                     periodic,
+                    wrap_free,
                     max_nn_dist: 0.0,
                     eta_centre: ((ieta - ieta_min) as f64 + 0.5) * size_eta + eta_min,
                     phi_centre: (iphi as f64 + 0.5) * size_phi,
@@ -355,8 +370,11 @@ impl Tiling {
     }
 }
 
-/// An object as the tiled searches see it (FastJet's `TiledJet`).
+/// An object as the tiled searches see it (FastJet's `TiledJet`, its list link kept apart in
+/// [`State::next`]). One cache line each: index → address is a shift, and an object never
+/// straddles two lines (~2.5 % faster than the packed 56 bytes at 2 500 particles).
 #[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
 struct TJ {
     eta: f64,
     phi: f64,
@@ -364,7 +382,6 @@ struct TJ {
     nn_dist: f64,
     nn: u32,
     prev: u32,
-    next: u32,
     tile: u32,
     /// The recorder's index of the object.
     index: u32,
@@ -394,6 +411,10 @@ fn dist_np(a: &TJ, b: &TJ) -> f64 {
 struct State {
     t: Tiling,
     jets: Vec<TJ>,
+    /// Each slot's successor in its tile's list (FastJet's `TiledJet::next`), apart from the
+    /// objects: a list walk is a chain of dependent loads, and here each link is one load with a
+    /// scaled index, no address arithmetic in between.
+    next: Vec<u32>,
     r2: f64,
     /// Slots whose heap entry must be refreshed at the end of the step (a stack, as FastJet's
     /// `jets_for_minheap`).
@@ -409,6 +430,7 @@ impl State {
         let mut st = State {
             t,
             jets: Vec::with_capacity(initial.len()),
+            next: vec![NONE; initial.len()],
             r2,
             for_heap: Vec::with_capacity(initial.len()),
             union: Vec::with_capacity(75),
@@ -421,7 +443,6 @@ impl State {
                 nn_dist: r2,
                 nn: NONE,
                 prev: NONE,
-                next: NONE,
                 tile: 0,
                 index: 0,
                 update_needed: false,
@@ -446,7 +467,7 @@ impl State {
         j.index = index as u32;
         j.tile = tile;
         j.prev = NONE;
-        j.next = head;
+        self.next[s] = head;
         if head != NONE {
             self.jets[head as usize].prev = s as u32;
         }
@@ -454,13 +475,12 @@ impl State {
     }
 
     fn remove_from_tiles(&mut self, s: usize) {
-        let TJ {
-            prev, next, tile, ..
-        } = self.jets[s];
+        let TJ { prev, tile, .. } = self.jets[s];
+        let next = self.next[s];
         if prev == NONE {
             self.t.tiles[tile as usize].head = next;
         } else {
-            self.jets[prev as usize].next = next;
+            self.next[prev as usize] = next;
         }
         if next != NONE {
             self.jets[next as usize].prev = prev;
@@ -502,7 +522,7 @@ impl State {
                 let mut a = head;
                 while a != NONE {
                     self.pairs_with::<true>(a, other);
-                    a = self.jets[a as usize].next;
+                    a = self.next[a as usize];
                 }
             }
         }
@@ -517,9 +537,9 @@ impl State {
             let mut b = head;
             while b != a {
                 self.pair::<PERIODIC>(a, b);
-                b = self.jets[b as usize].next;
+                b = self.next[b as usize];
             }
-            a = self.jets[a as usize].next;
+            a = self.next[a as usize];
         }
     }
 
@@ -529,7 +549,7 @@ impl State {
         let mut b = head;
         while b != NONE {
             self.pair::<PERIODIC>(a, b);
-            b = self.jets[b as usize].next;
+            b = self.next[b as usize];
         }
     }
 
@@ -690,22 +710,11 @@ pub(super) fn cluster_minheap<R: Recorder>(
                     st.jets[iu].nn = NONE;
                     st.mark(iu);
                     // Its new neighbour, among the tiles around its own (= tile t).
-                    let n_near = st.t.tiles[t].n_near as usize;
-                    let me = st.jets[iu];
-                    let (mut best, mut best_nn) = (st.r2, NONE);
-                    for k in 0..n_near {
-                        let nt = st.t.near[t][k];
-                        let mut j = st.t.tiles[nt as usize].head;
-                        while j != NONE {
-                            let o = &st.jets[j as usize];
-                            let d = dist(&me, o);
-                            if d < best && j != i {
-                                best = d;
-                                best_nn = j;
-                            }
-                            j = o.next;
-                        }
-                    }
+                    let (best, best_nn) = if st.t.tiles[t].wrap_free {
+                        nearest_around::<false>(&st, iu)
+                    } else {
+                        nearest_around::<true>(&st, iu)
+                    };
                     st.jets[iu].nn_dist = best;
                     st.jets[iu].nn = best_nn;
                 }
@@ -722,12 +731,39 @@ pub(super) fn cluster_minheap<R: Recorder>(
                         st.jets[bu].nn = i;
                     }
                 }
-                i = st.jets[iu].next;
+                i = st.next[iu];
             }
         }
         st.flush(&mut heap, false);
         n -= 1;
     }
+}
+
+/// Slot `i`'s nearest object within R among every object of the tiles around its own (the
+/// search of [`cluster_minheap`], without the lazy tile test), with the wrapped ΔR² when
+/// `PERIODIC`.
+#[inline(always)]
+fn nearest_around<const PERIODIC: bool>(st: &State, i: usize) -> (f64, u32) {
+    let me = st.jets[i];
+    let t = me.tile as usize;
+    let (mut best, mut best_nn) = (st.r2, NONE);
+    for &nt in &st.t.near[t][..st.t.tiles[t].n_near as usize] {
+        let mut j = st.t.tiles[nt as usize].head;
+        while j != NONE {
+            let o = &st.jets[j as usize];
+            let d = if PERIODIC {
+                dist(&me, o)
+            } else {
+                dist_np(&me, o)
+            };
+            if d < best && j as usize != i {
+                best = d;
+                best_nn = j;
+            }
+            j = st.next[j as usize];
+        }
+    }
+    (best, best_nn)
 }
 
 /// Adds the untagged tiles around tile `t` to the union, tagging them.
@@ -801,31 +837,12 @@ pub(super) fn cluster_lazy<R: Recorder>(
                 }
                 st.union.push(nt);
                 st.t.tiles[nt as usize].tagged = true;
-                let mut i = st.t.tiles[nt as usize].head;
-                while i != NONE {
-                    let iu = i as usize;
-                    let nn = st.jets[iu].nn;
-                    if nn == a as u32 || nn == b {
-                        set_nn(&mut st, iu);
-                    }
-                    // jetX = B, jetI = i (FastJet's `_update_jetX_jetI_NN`).
-                    let ji = &mut st.jets[iu];
-                    let d = dist(ji, &jb);
-                    let other = i != b;
-                    if d < ji.nn_dist && other {
-                        ji.nn_dist = d;
-                        ji.nn = b;
-                        if !ji.update_needed {
-                            ji.update_needed = true;
-                            st.for_heap.push(i);
-                        }
-                    }
-                    if d < b_dist && other {
-                        b_dist = d;
-                        b_nn = i;
-                    }
-                    i = ji.next;
-                }
+                let best = (b_dist, b_nn);
+                (b_dist, b_nn) = if st.t.tiles[jb.tile as usize].wrap_free {
+                    update_near_b::<false>(&mut st, nt, a as u32, b, best)
+                } else {
+                    update_near_b::<true>(&mut st, nt, a as u32, b, best)
+                };
             }
             st.jets[bu].nn_dist = b_dist;
             st.jets[bu].nn = b_nn;
@@ -852,7 +869,7 @@ pub(super) fn cluster_lazy<R: Recorder>(
                 if nn == a as u32 || (nn == b && b != NONE) {
                     set_nn(&mut st, iu);
                 }
-                i = st.jets[iu].next;
+                i = st.next[iu];
             }
         }
         st.flush(&mut heap, true);
@@ -860,9 +877,64 @@ pub(super) fn cluster_lazy<R: Recorder>(
     }
 }
 
+/// The objects of tile `nt`, near the new object B in slot `b`, in one pass: those whose
+/// neighbour was A or old B search afresh; each takes B as neighbour where it is closer (queued
+/// for the heap); B's best so far, `best`, is returned updated (FastJet's
+/// `_update_jetX_jetI_NN` with jetX = B). `PERIODIC` as in [`State::pair`].
+#[inline(always)]
+fn update_near_b<const PERIODIC: bool>(
+    st: &mut State,
+    nt: u32,
+    a: u32,
+    b: u32,
+    best: (f64, u32),
+) -> (f64, u32) {
+    let (mut b_dist, mut b_nn) = best;
+    let jb = st.jets[b as usize];
+    let mut i = st.t.tiles[nt as usize].head;
+    while i != NONE {
+        let iu = i as usize;
+        let nn = st.jets[iu].nn;
+        if nn == a || nn == b {
+            set_nn(st, iu);
+        }
+        let ji = &mut st.jets[iu];
+        let d = if PERIODIC {
+            dist(ji, &jb)
+        } else {
+            dist_np(ji, &jb)
+        };
+        let other = i != b;
+        if d < ji.nn_dist && other {
+            ji.nn_dist = d;
+            ji.nn = b;
+            if !ji.update_needed {
+                ji.update_needed = true;
+                st.for_heap.push(i);
+            }
+        }
+        if d < b_dist && other {
+            b_dist = d;
+            b_nn = i;
+        }
+        i = st.next[iu];
+    }
+    (b_dist, b_nn)
+}
+
 /// Searches slot `i`'s neighbour afresh among the tiles around its own, skipping tiles farther
 /// than the best so far (FastJet's `LazyTiling9::_set_NN`), and queues its heap update.
 fn set_nn(st: &mut State, i: usize) {
+    if st.t.tiles[st.jets[i].tile as usize].wrap_free {
+        set_nn_with::<false>(st, i)
+    } else {
+        set_nn_with::<true>(st, i)
+    }
+}
+
+/// [`set_nn`], with the wrapped ΔR² when `PERIODIC`.
+#[inline(always)]
+fn set_nn_with<const PERIODIC: bool>(st: &mut State, i: usize) {
     st.jets[i].nn_dist = st.r2;
     st.jets[i].nn = NONE;
     st.mark(i);
@@ -876,12 +948,16 @@ fn set_nn(st: &mut State, i: usize) {
         let mut j = st.t.tiles[nt as usize].head;
         while j != NONE {
             let o = &st.jets[j as usize];
-            let d = dist(&me, o);
+            let d = if PERIODIC {
+                dist(&me, o)
+            } else {
+                dist_np(&me, o)
+            };
             if d < best && j as usize != i {
                 best = d;
                 best_nn = j;
             }
-            j = o.next;
+            j = st.next[j as usize];
         }
     }
     st.jets[i].nn_dist = best;
@@ -915,7 +991,7 @@ fn lazy_initial_nn(st: &mut State) {
                         st.pairs_with::<false>(a, head);
                     }
                 }
-                a = st.jets[a as usize].next;
+                a = st.next[a as usize];
             }
         }
     }
@@ -938,7 +1014,7 @@ fn update_max_nn(st: &mut State, t: usize, reset: bool) {
         if j.nn_dist > m {
             m = j.nn_dist;
         }
-        a = j.next;
+        a = st.next[a as usize];
     }
     st.t.tiles[t].max_nn_dist = m;
 }
