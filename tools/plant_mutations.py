@@ -302,6 +302,16 @@ ROWS = [
         ],
         [("io", "csv_rows_with_a_missing_or_extra_column_are_errors")],
     ),
+    (
+        "heap-no-fold",
+        "heap strategies skip the φ fold of ΔR² in tiles whose neighbours cross φ = 0",
+        "src/jets/cluster/heap.rs",
+        [(
+            "let wrap_free = !periodic && n_phi >= 2 * reach + 3;",
+            "let wrap_free = true;",
+        )],
+        [("fastjet_agreement", "jets_agree_with_fastjet")],
+    ),
 ]
 
 
