@@ -60,6 +60,43 @@ fn dist(ya: f64, pa: f64, yb: f64, pb: f64) -> f64 {
     dphi * dphi + dy * dy
 }
 
+/// Appends to a vector without branching on whether each offered entry is kept: the entry is
+/// written after the last kept one and the length moves by the verdict. The filters here keep
+/// entries close to half the time at random, where a branch would mispredict at every other one.
+struct Sink<'a, T> {
+    buf: &'a mut Vec<T>,
+    len: usize,
+    fill: T,
+}
+
+impl<'a, T: Copy> Sink<'a, T> {
+    /// A sink appending to `buf` (cleared); `fill` is what the room it makes holds.
+    fn new(buf: &'a mut Vec<T>, fill: T) -> Self {
+        buf.clear();
+        Sink { buf, len: 0, fill }
+    }
+
+    /// Makes room for `n` more offers.
+    #[inline]
+    fn room(&mut self, n: usize) {
+        if self.buf.len() < self.len + n {
+            self.buf.resize(self.len + n, self.fill);
+        }
+    }
+
+    /// Offers `e`, kept when `keep`; needs room.
+    #[inline(always)]
+    fn offer(&mut self, e: T, keep: bool) {
+        self.buf[self.len] = e;
+        self.len += keep as usize;
+    }
+
+    /// Drops the offers that were not kept.
+    fn finish(self) {
+        self.buf.truncate(self.len);
+    }
+}
+
 /// The search structure of one clustering run.
 #[derive(Clone, Debug)]
 pub(super) struct Search {
@@ -96,6 +133,9 @@ pub(super) struct Search {
     cache_keys: Vec<u64>,
     cache_d: Vec<f64>,
     cache_t: f64,
+    /// Scratch: the cache's next contents while a step brings it up to date.
+    spare_keys: Vec<u64>,
+    spare_d: Vec<f64>,
     /// Slots that joined or left the members since the cache was last brought up to date.
     dirty: Vec<u32>,
     is_dirty: Vec<bool>,
@@ -152,6 +192,8 @@ impl Search {
             cache_keys: Vec::new(),
             cache_d: Vec::new(),
             cache_t: 0.0,
+            spare_keys: Vec::new(),
+            spare_d: Vec::new(),
             dirty: Vec::new(),
             is_dirty: vec![false; n],
             fresh: Vec::new(),
@@ -303,38 +345,61 @@ impl Search {
         let t = self.cache_t;
         if t > 0.0 {
             let is_dirty = &self.is_dirty;
-            let mut w = 0;
-            for r in 0..self.cache_keys.len() {
-                let c = Candidate::from_key(self.cache_keys[r]);
-                if !is_dirty[c.a as usize] && !is_dirty[c.b as usize] {
-                    self.cache_keys[w] = self.cache_keys[r];
-                    self.cache_d[w] = self.cache_d[r];
-                    w += 1;
-                }
-            }
-            self.cache_keys.truncate(w);
-            self.cache_d.truncate(w);
             let mut fresh = std::mem::take(&mut self.fresh);
-            fresh.clear();
+            let mut sink = Sink::new(&mut fresh, (0, 0.0));
+            let mut joined = 0;
             for &d in &self.dirty {
                 let d = d as usize;
                 if self.cell_of[d] == NONE {
                     continue;
                 }
+                joined += 1;
                 let (yd, pd, sd) = (self.y[d], self.phi[d], self.s[d]);
-                for (n, &j) in self.members.iter().enumerate() {
-                    let j = j as usize;
+                // Every slot in order (non-members are offered and refused), so one joining
+                // slot's pairs come out in layout order: (j, d) for j < d, then (d, j).
+                sink.room(self.cell_of.len());
+                for (j, (&cell, ((&sj, &yj), &pj))) in self
+                    .cell_of
+                    .iter()
+                    .zip(self.s.iter().zip(&self.y).zip(&self.phi))
+                    .enumerate()
+                {
+                    let x = sd.min(sj) * dist(yd, pd, yj, pj);
                     // A pair of two joining slots once, from the lower.
-                    if j == d || (is_dirty[j] && j < d) {
-                        continue;
-                    }
-                    let x = sd.min(self.ms[n]) * dist(yd, pd, self.my[n], self.mphi[n]);
-                    if x < t {
-                        fresh.push((Candidate::pair(d, j).key(), x));
-                    }
+                    let twice = (j == d) | (is_dirty[j] & (j < d));
+                    let keep = (cell != NONE) & !twice & (x < t);
+                    sink.offer((Candidate::pair(d, j).key(), x), keep);
                 }
             }
-            self.merge_fresh(&mut fresh);
+            sink.finish();
+            if joined > 1 {
+                fresh.sort_unstable_by_key(|e| e.0);
+            }
+            // One pass from the old cache into the spare one: entries of dirty slots dropped
+            // (without a branch on which), the fresh ones merged in at their places.
+            let mut keys = std::mem::take(&mut self.spare_keys);
+            let mut ds = std::mem::take(&mut self.spare_d);
+            let room = self.cache_keys.len() + fresh.len();
+            keys.resize(room, 0);
+            ds.resize(room, 0.0);
+            let (mut w, mut f) = (0, 0);
+            for (&k, &x) in self.cache_keys.iter().zip(&self.cache_d) {
+                while f < fresh.len() && fresh[f].0 < k {
+                    (keys[w], ds[w]) = fresh[f];
+                    (w, f) = (w + 1, f + 1);
+                }
+                let c = Candidate::from_key(k);
+                (keys[w], ds[w]) = (k, x);
+                w += (!is_dirty[c.a as usize] & !is_dirty[c.b as usize]) as usize;
+            }
+            for &(k, x) in &fresh[f..] {
+                (keys[w], ds[w]) = (k, x);
+                w += 1;
+            }
+            keys.truncate(w);
+            ds.truncate(w);
+            self.spare_keys = std::mem::replace(&mut self.cache_keys, keys);
+            self.spare_d = std::mem::replace(&mut self.cache_d, ds);
             self.fresh = fresh;
         }
         for &d in &self.dirty {
@@ -371,13 +436,14 @@ impl Search {
     /// harder member, within ρ = √(t/s) of it).
     fn rebuild(&mut self, t: f64) {
         let mut fresh = std::mem::take(&mut self.fresh);
-        fresh.clear();
+        let mut sink = Sink::new(&mut fresh, (0, 0.0));
         for (m, &i) in self.members.iter().enumerate() {
             let i = i as usize;
             let si = self.ms[m];
             let (y, phi) = (self.my[m], self.mphi[m]);
             // Each pair once, from its harder member (ties by slot).
-            let leads = |j: usize, sj: f64| sj > si || (sj == si && j > i);
+            let leads = |j: usize, sj: f64| (sj > si) | ((sj == si) & (j > i));
+            sink.room(self.members.len());
             let rho = (t / si).sqrt();
             let k = if rho < self.cell * (MAX_CELLS as f64) {
                 ((rho / self.cell).ceil() as usize).max(1)
@@ -388,20 +454,21 @@ impl Search {
                 self.for_cells(y, phi, k, |j| {
                     let j = j as usize;
                     let x = si * dist(y, phi, self.y[j], self.phi[j]);
-                    if leads(j, self.s[j]) && x < t {
-                        fresh.push((Candidate::pair(i, j).key(), x));
-                    }
+                    sink.offer(
+                        (Candidate::pair(i, j).key(), x),
+                        leads(j, self.s[j]) & (x < t),
+                    );
                 });
             } else {
-                for (n, &j) in self.members.iter().enumerate() {
+                let others = self.ms.iter().zip(&self.my).zip(&self.mphi);
+                for (&j, ((&sj, &yj), &pj)) in self.members.iter().zip(others) {
                     let j = j as usize;
-                    let x = si * dist(y, phi, self.my[n], self.mphi[n]);
-                    if leads(j, self.ms[n]) && x < t {
-                        fresh.push((Candidate::pair(i, j).key(), x));
-                    }
+                    let x = si * dist(y, phi, yj, pj);
+                    sink.offer((Candidate::pair(i, j).key(), x), leads(j, sj) & (x < t));
                 }
             }
         }
+        sink.finish();
         for &d in &self.dirty {
             self.is_dirty[d as usize] = false;
         }
@@ -442,25 +509,24 @@ impl Search {
         }
         // Beam entries (checked for every member) and cached pairs, in layout order: a slot's
         // beam entry comes before its pairs.
-        out.clear();
+        let mut sink = Sink::new(out, Candidate::beam(0));
+        sink.room(self.cache_keys.len() + self.members.len());
         let mut next = 0;
         for a in 0..self.cell_of.len() {
             if self.cell_of[a] != NONE && self.s[a] * r2.0 < bound {
                 let beam = Candidate::beam(a).key();
                 while next < self.cache_keys.len() && self.cache_keys[next] < beam {
-                    if self.cache_d[next] < bound {
-                        out.push(Candidate::from_key(self.cache_keys[next]));
-                    }
+                    let k = self.cache_keys[next];
+                    sink.offer(Candidate::from_key(k), self.cache_d[next] < bound);
                     next += 1;
                 }
-                out.push(Candidate::beam(a));
+                sink.offer(Candidate::beam(a), true);
             }
         }
         for (&k, &x) in self.cache_keys[next..].iter().zip(&self.cache_d[next..]) {
-            if x < bound {
-                out.push(Candidate::from_key(k));
-            }
+            sink.offer(Candidate::from_key(k), x < bound);
         }
+        sink.finish();
         if self.varying.is_empty() {
             return bound;
         }
