@@ -79,9 +79,8 @@ pub(super) fn distances<S: Scalar>(
     on.clear();
     for c in cands {
         let (a, b) = (c.a as usize, c.b as usize);
-        let [ya, pa, sa] = st.kin[a];
         if c.is_beam() {
-            d.push(sa * r2);
+            d.push(st.kin[a][2] * r2);
             // A plain slot's flag is the constant it was read as (it may carry a relaxation's
             // tangent that later steps are not to see, see `State::apply_relaxed`).
             on.push(if st.plain[a] {
@@ -91,51 +90,50 @@ pub(super) fn distances<S: Scalar>(
             });
         } else if st.plain[a] && st.plain[b] {
             // Constants: the same operations in f64.
-            let [yb, pb, sb] = st.kin[b];
-            let dr2 = delta_r2_from(ya.value(), pa.value(), yb.value(), pb.value());
-            d.push(S::from(sa.value().min(sb.value()) * dr2));
+            let [ya, pa, sa] = st.kin[a].map(|x| x.value());
+            let [yb, pb, sb] = st.kin[b].map(|x| x.value());
+            d.push(S::from(sa.min(sb) * delta_r2_from(ya, pa, yb, pb)));
             on.push(S::from(st.active[a].value() * st.active[b].value()));
         } else if st.plain[a] || st.plain[b] {
             // One side (c) constant: its numbers enter as f64 (a third of the arithmetic).
             let (v, c) = if st.plain[b] { (a, b) } else { (b, a) };
-            let [yv, pv, sv] = st.kin[v];
-            let [yc, pc, sc] = st.kin[c].map(|x| x.value());
-            d.push(pair_distance_to([sv, yv, pv], [sc, yc, pc]));
+            d.push(pair_distance_to(st.kin[v], st.kin[c].map(|x| x.value())));
             on.push(st.active[v] * st.active[c].value());
         } else {
-            let [yb, pb, sb] = st.kin[b];
-            d.push(pair_distance([sa, sb, ya, pa, yb, pb]));
+            let ([ya, pa, sa], [yb, pb, sb]) = (st.kin[a], st.kin[b]);
+            d.push(pair_distance([ya, pa, sa, yb, pb, sb]));
             on.push(st.active[a] * st.active[b]);
         }
     }
 }
 
-/// min(s_a, s_b)·ΔR²_ab from [s_a, s_b, y_a, φ_a, y_b, φ_b] as one step of the number type, with
-/// the operations of FastJet (Δφ folded into [0, π] in each world).
+/// min(s_a, s_b)·ΔR²_ab from [y_a, φ_a, s_a, y_b, φ_b, s_b] (each slot's kinematics as stored)
+/// as one step of the number type, with the operations of FastJet (Δφ folded into [0, π] in each
+/// world).
 fn pair_distance<S: Scalar>(x: [S; 6]) -> S {
     S::map_n(
         x,
-        |[sa, sb, ya, pa, yb, pb]| sa.min(sb) * delta_r2_from(ya, pa, yb, pb),
+        |[ya, pa, sa, yb, pb, sb]| sa.min(sb) * delta_r2_from(ya, pa, yb, pb),
         |x, _| pair_gradient(x),
     )
 }
 
-/// [`pair_distance`] with the second object constant: `[s, y, φ]` of each, the second in f64.
+/// [`pair_distance`] with the second object constant: `[y, φ, s]` of each, the second in f64.
 /// The same operations, so the same values (min and ΔR² are symmetric in the two objects).
 fn pair_distance_to<S: Scalar>(x: [S; 3], c: [f64; 3]) -> S {
-    let [sc, yc, pc] = c;
+    let [yc, pc, sc] = c;
     S::map_n(
         x,
-        |[s, y, p]| s.min(sc) * delta_r2_from(y, p, yc, pc),
-        |[s, y, p], _| {
-            let g = pair_gradient([s, sc, y, p, yc, pc]);
-            [g[0], g[2], g[3]]
+        |[y, p, s]| s.min(sc) * delta_r2_from(y, p, yc, pc),
+        |[y, p, s], _| {
+            let g = pair_gradient([y, p, s, yc, pc, sc]);
+            [g[0], g[1], g[2]]
         },
     )
 }
 
-/// The gradient of min(s_a, s_b)·ΔR²_ab in [s_a, s_b, y_a, φ_a, y_b, φ_b].
-fn pair_gradient([sa, sb, ya, pa, yb, pb]: [f64; 6]) -> [f64; 6] {
+/// The gradient of min(s_a, s_b)·ΔR²_ab in [y_a, φ_a, s_a, y_b, φ_b, s_b].
+fn pair_gradient([ya, pa, sa, yb, pb, sb]: [f64; 6]) -> [f64; 6] {
     let dp = pa - pb;
     let mut dphi = dp.abs();
     // d fold(φa − φb)/dφa: the sign of the difference, reversed where it folds.
@@ -149,7 +147,7 @@ fn pair_gradient([sa, sb, ya, pa, yb, pb]: [f64; 6]) -> [f64; 6] {
     let m = sa.min(sb);
     let (gsa, gsb) = if sa <= sb { (dr2, 0.0) } else { (0.0, dr2) };
     let (gy, gp) = (2.0 * m * dy, 2.0 * m * dphi * sign);
-    [gsa, gsb, gy, gp, -gy, -gp]
+    [gy, gp, gsa, -gy, -gp, gsb]
 }
 
 /// The smallest distance among active candidates, in each world: the plain minimum of the

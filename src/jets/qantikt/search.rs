@@ -97,6 +97,48 @@ impl<'a, T: Copy> Sink<'a, T> {
     }
 }
 
+/// One stable counting-sort pass of (key, distance) pairs by the slot in bits `shift..shift + 32`
+/// of the key (slots below `n`), into `keys` and `ds`.
+fn counting_pass(
+    pairs: impl Iterator<Item = (u64, f64)> + Clone,
+    shift: u32,
+    n: usize,
+    count: &mut Vec<u32>,
+    keys: &mut Vec<u64>,
+    ds: &mut Vec<f64>,
+) {
+    let slot = |k: u64| (k >> shift) as u32 as usize;
+    count.clear();
+    count.resize(n + 1, 0);
+    let mut m = 0;
+    for (k, _) in pairs.clone() {
+        count[slot(k) + 1] += 1;
+        m += 1;
+    }
+    for i in 1..=n {
+        count[i] += count[i - 1];
+    }
+    keys.clear();
+    keys.resize(m, 0);
+    ds.clear();
+    ds.resize(m, 0.0);
+    for (k, x) in pairs {
+        let at = &mut count[slot(k)];
+        keys[*at as usize] = k;
+        ds[*at as usize] = x;
+        *at += 1;
+    }
+}
+
+/// A member as its grid cell lists it.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    y: f64,
+    phi: f64,
+    s: f64,
+    slot: u32,
+}
+
 /// The search structure of one clustering run.
 #[derive(Clone, Debug)]
 pub(super) struct Search {
@@ -106,8 +148,8 @@ pub(super) struct Search {
     ny: usize,
     wphi: f64,
     nphi: usize,
-    /// Members per grid cell.
-    cells: Vec<Vec<u32>>,
+    /// Members per grid cell, with their geometry (a window scan reads it in order).
+    cells: Vec<Vec<Entry>>,
     /// Per grid row, the columns whose cell has members (bit c for column c), and every column.
     occupied: Vec<u128>,
     all_cols: u128,
@@ -133,9 +175,11 @@ pub(super) struct Search {
     cache_keys: Vec<u64>,
     cache_d: Vec<f64>,
     cache_t: f64,
-    /// Scratch: the cache's next contents while a step brings it up to date.
+    /// Scratch: the cache's next contents while a step brings it up to date or a rebuild
+    /// sorts it, and the counts of that sort.
     spare_keys: Vec<u64>,
     spare_d: Vec<f64>,
+    count: Vec<u32>,
     /// Slots that joined or left the members since the cache was last brought up to date.
     dirty: Vec<u32>,
     is_dirty: Vec<bool>,
@@ -145,6 +189,8 @@ pub(super) struct Search {
     scratch: Vec<Candidate>,
     /// Scratch: which members pair live with the varying slot at hand.
     hit: Vec<bool>,
+    /// Scratch: the keys of the varying slot's live pairs with members.
+    pairs: Vec<u64>,
 }
 
 /// The cache is rebuilt to hold candidates up to `GROW` times the step's bound when the bound
@@ -194,12 +240,14 @@ impl Search {
             cache_t: 0.0,
             spare_keys: Vec::new(),
             spare_d: Vec::new(),
+            count: Vec::new(),
             dirty: Vec::new(),
             is_dirty: vec![false; n],
             fresh: Vec::new(),
             keys: Vec::new(),
             scratch: Vec::new(),
             hit: Vec::new(),
+            pairs: Vec::new(),
         }
     }
 
@@ -215,7 +263,7 @@ impl Search {
     /// cell. Empty cells cost nothing: each row's occupied columns are a bit mask (most cells
     /// are empty, and a hard object's window spans dozens of them).
     #[inline]
-    fn for_cells(&self, y: f64, phi: f64, k: usize, mut f: impl FnMut(u32)) {
+    fn for_cells(&self, y: f64, phi: f64, k: usize, mut f: impl FnMut(&Entry)) {
         let side = 2 * k + 1;
         let rows = if side >= self.ny {
             0..=self.ny - 1
@@ -242,7 +290,7 @@ impl Search {
             while m != 0 {
                 let col = m.trailing_zeros() as usize;
                 m &= m - 1;
-                self.cells[base + col].iter().for_each(|&j| f(j));
+                self.cells[base + col].iter().for_each(&mut f);
             }
         }
     }
@@ -294,7 +342,12 @@ impl Search {
         let cell = self.row(v.y) * self.nphi + self.col(v.phi);
         self.cell_of[i] = cell as u32;
         self.at[i] = self.cells[cell].len() as u32;
-        self.cells[cell].push(i as u32);
+        self.cells[cell].push(Entry {
+            y: v.y,
+            phi: v.phi,
+            s: v.s,
+            slot: i as u32,
+        });
         self.occupied[cell / self.nphi] |= 1u128 << (cell % self.nphi);
         self.member_at[i] = self.members.len() as u32;
         self.members.push(i as u32);
@@ -317,8 +370,8 @@ impl Search {
         let cell = self.cell_of[i] as usize;
         let at = self.at[i] as usize;
         self.cells[cell].swap_remove(at);
-        if let Some(&moved) = self.cells[cell].get(at) {
-            self.at[moved as usize] = at as u32;
+        if let Some(moved) = self.cells[cell].get(at) {
+            self.at[moved.slot as usize] = at as u32;
         }
         if self.cells[cell].is_empty() {
             self.occupied[cell / self.nphi] &= !(1u128 << (cell % self.nphi));
@@ -408,28 +461,25 @@ impl Search {
         self.dirty.clear();
     }
 
-    /// Sorts `fresh` and merges it into the (sorted) cache, in place from the back (entries
-    /// before the first fresh key stay where they are).
-    fn merge_fresh(&mut self, fresh: &mut [(u64, f64)]) {
-        if fresh.is_empty() {
-            return;
-        }
-        fresh.sort_unstable_by_key(|e| e.0);
+    /// Fills the cache with the pairs of `fresh` in layout order: a counting sort by the higher
+    /// slot, then (stable) by the lower, each pass linear in the pairs and the slots.
+    fn fill_cache(&mut self, fresh: &[(u64, f64)]) {
+        let n = self.cell_of.len();
+        let mut by_b = std::mem::take(&mut self.spare_keys);
+        let mut by_b_d = std::mem::take(&mut self.spare_d);
+        counting_pass(
+            fresh.iter().copied(),
+            0,
+            n,
+            &mut self.count,
+            &mut by_b,
+            &mut by_b_d,
+        );
+        let pairs = by_b.iter().copied().zip(by_b_d.iter().copied());
         let (keys, ds) = (&mut self.cache_keys, &mut self.cache_d);
-        let (mut i, mut f) = (keys.len(), fresh.len());
-        keys.resize(i + f, 0);
-        ds.resize(i + f, 0.0);
-        let mut w = i + f;
-        while f > 0 {
-            w -= 1;
-            if i > 0 && keys[i - 1] > fresh[f - 1].0 {
-                i -= 1;
-                (keys[w], ds[w]) = (keys[i], ds[i]);
-            } else {
-                f -= 1;
-                (keys[w], ds[w]) = fresh[f];
-            }
-        }
+        counting_pass(pairs, 32, n, &mut self.count, keys, ds);
+        self.spare_keys = by_b;
+        self.spare_d = by_b_d;
     }
 
     /// Rebuilds the cache: every pair of members below `t`, found on the grid (a pair from its
@@ -451,13 +501,10 @@ impl Search {
                 MAX_CELLS
             };
             if !self.window_covers_half(k) {
-                self.for_cells(y, phi, k, |j| {
-                    let j = j as usize;
-                    let x = si * dist(y, phi, self.y[j], self.phi[j]);
-                    sink.offer(
-                        (Candidate::pair(i, j).key(), x),
-                        leads(j, self.s[j]) & (x < t),
-                    );
+                self.for_cells(y, phi, k, |e| {
+                    let j = e.slot as usize;
+                    let x = si * dist(y, phi, e.y, e.phi);
+                    sink.offer((Candidate::pair(i, j).key(), x), leads(j, e.s) & (x < t));
                 });
             } else {
                 let others = self.ms.iter().zip(&self.my).zip(&self.mphi);
@@ -473,10 +520,8 @@ impl Search {
             self.is_dirty[d as usize] = false;
         }
         self.dirty.clear();
-        self.cache_keys.clear();
-        self.cache_d.clear();
         self.cache_t = t;
-        self.merge_fresh(&mut fresh);
+        self.fill_cache(&fresh);
         self.fresh = fresh;
     }
 
@@ -533,6 +578,7 @@ impl Search {
         let mut keys = std::mem::take(&mut self.keys);
         keys.clear();
         let mut hit = std::mem::take(&mut self.hit);
+        let mut pairs = std::mem::take(&mut self.pairs);
         for (n, &v) in self.varying.iter().enumerate() {
             let v = v as usize;
             let views = &self.views[v];
@@ -543,14 +589,18 @@ impl Search {
             hit.clear();
             hit.resize(self.members.len(), false);
             for w in views.iter().filter(|w| w.on) {
-                let (my, mphi, ms) = (&self.my, &self.mphi, &self.ms);
-                for (n, h) in hit.iter_mut().enumerate() {
-                    *h |= w.s.min(ms[n]) * dist(w.y, w.phi, my[n], mphi[n]) < bound;
+                let members = self.ms.iter().zip(self.my.iter().zip(&self.mphi));
+                for (h, (&s, (&y, &p))) in hit.iter_mut().zip(members) {
+                    *h |= w.s.min(s) * dist(w.y, w.phi, y, p) < bound;
                 }
             }
-            for (&j, _) in self.members.iter().zip(&hit).filter(|(_, &h)| h) {
-                keys.push(Candidate::pair(v, j as usize).key());
+            let mut sink = Sink::new(&mut pairs, 0);
+            sink.room(hit.len());
+            for (&j, &h) in self.members.iter().zip(&hit) {
+                sink.offer(Candidate::pair(v, j as usize).key(), h);
             }
+            sink.finish();
+            keys.extend_from_slice(&pairs);
             for &u in &self.varying[n + 1..] {
                 let u = u as usize;
                 if self.varying_pair_lower(v, u) < bound {
@@ -559,6 +609,7 @@ impl Search {
             }
         }
         self.hit = hit;
+        self.pairs = pairs;
         keys.sort_unstable();
         // Merge the varying slots' candidates into the members' (both in layout order).
         let mut from_members = std::mem::take(&mut self.scratch);
