@@ -190,30 +190,28 @@ pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candida
 }
 
 /// The weights on·exp(−α (D̃ − D̃min)/D̃min) of candidates with distances `d` and activity `on`,
-/// each as one step of the number type. The exponent is capped at 0 so an inactive candidate's
-/// meaningless distance cannot overflow (an active one's exponent is ≤ 0 anyway).
-pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S) -> Vec<S> {
-    d.iter()
-        .zip(on)
-        .map(|(&x, &a)| {
-            S::map_n(
-                [x, a, dmin, alpha],
-                |[x, a, m, al]| a * ((x - m) * (-al / m)).min(0.0).exp(),
-                |[x, a, m, al], v| {
-                    let e = (x - m) * (-al / m);
-                    if e > 0.0 {
-                        return [0.0, 1.0, 0.0, 0.0];
-                    }
-                    // exp(e), without a second exp where the value already holds it.
-                    let w = if a == 1.0 { v } else { e.exp() };
-                    [
-                        -a * w * al / m,
-                        w,
-                        a * w * al * x / (m * m),
-                        -a * w * (x - m) / m,
-                    ]
-                },
-            )
-        })
-        .collect()
+/// each as one step of the number type, into `out`. The exponent is capped at 0 so an inactive
+/// candidate's meaningless distance cannot overflow (an active one's exponent is ≤ 0 anyway).
+pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S, out: &mut Vec<S>) {
+    out.clear();
+    out.extend(d.iter().zip(on).map(|(&x, &a)| {
+        S::map_n(
+            [x, a, dmin, alpha],
+            |[x, a, m, al]| a * ((x - m) * (-al / m)).min(0.0).exp(),
+            |[x, a, m, al], v| {
+                let e = (x - m) * (-al / m);
+                if e > 0.0 {
+                    return [0.0, 1.0, 0.0, 0.0];
+                }
+                // exp(e), without a second exp where the value already holds it.
+                let w = if a == 1.0 { v } else { e.exp() };
+                [
+                    -a * w * al / m,
+                    w,
+                    a * w * al * x / (m * m),
+                    -a * w * (x - m) / m,
+                ]
+            },
+        )
+    }));
 }

@@ -223,7 +223,7 @@ impl QantiKt {
         // Skip what is below ε = `negligible` of the largest weight in every world, with slack
         // far above the rounding between the search's f64 distances and the weights' (~1e-15).
         let factor = (1.0 - self.negligible.ln() / alpha.world_range().0) * (1.0 + 1e-9);
-        let (mut cands, mut d, mut on) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut cands, mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut history = Vec::with_capacity(st.len());
         for _ in 0..st.len() {
             st.couple();
@@ -243,12 +243,16 @@ impl QantiKt {
             let k = match self.sampling {
                 Sampling::Categorical(family) => {
                     let dmin = smallest(&d, &on, lift, &cands)?;
-                    categorical_by(&weights(&d, &on, dmin, alpha), &family)?
+                    {
+                        weights(&d, &on, dmin, alpha, &mut w);
+                        categorical_by(&w, &family)?
+                    }
                 }
                 Sampling::Deterministic => S::from(first_smallest(&d, &on) as f64),
                 Sampling::GumbelSoftmax { tau } => {
                     let dmin = smallest(&d, &on, lift, &cands)?;
-                    let relaxed = gumbel_softmax(&weights(&d, &on, dmin, alpha), tau)?;
+                    weights(&d, &on, dmin, alpha, &mut w);
+                    let relaxed = gumbel_softmax(&w, tau)?;
                     history.push(cands[relaxed.k]);
                     st.apply_relaxed(&cands, &relaxed.z, relaxed.k)?;
                     continue;
