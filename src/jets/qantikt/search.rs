@@ -457,6 +457,11 @@ impl Search {
             self.spare_d = std::mem::replace(&mut self.cache_d, ds);
             self.fresh = fresh;
         }
+        self.clear_dirty();
+    }
+
+    /// Forgets which slots changed: the cache is up to date with them.
+    fn clear_dirty(&mut self) {
         for &d in &self.dirty {
             self.is_dirty[d as usize] = false;
         }
@@ -518,10 +523,7 @@ impl Search {
             }
         }
         sink.finish();
-        for &d in &self.dirty {
-            self.is_dirty[d as usize] = false;
-        }
-        self.dirty.clear();
+        self.clear_dirty();
         self.cache_t = t;
         self.fill_cache(&fresh);
         self.fresh = fresh;
