@@ -17,7 +17,7 @@
 //! # Pairs among members
 //! Pair (i, j) is live iff min(s_i, s_j)·ΔR²_ij < U. The cache holds every pair of members below
 //! a threshold t ≥ U, in layout order, with its distance: a step drops the pairs of objects that
-//! changed, adds those of the new ones (one pass over the members each) and keeps the cached
+//! changed, adds those of the new ones (one pass over the slots each) and keeps the cached
 //! pairs below U. U moves every step (it follows the smallest distance, which grows by orders of
 //! magnitude over an event); when it outgrows t, or falls far below it, the cache is rebuilt at
 //! t = 2U on the grid: a pair from its harder member h (smaller s), whose partners lie within
@@ -392,7 +392,8 @@ impl Search {
     }
 
     /// Brings the cache up to date with the members: pairs of slots that left or changed go,
-    /// those of slots that joined come (each against every member: one contiguous pass).
+    /// those of slots that joined come (each against every slot in order: one contiguous pass
+    /// whose pairs come out in layout order).
     fn refresh_cache(&mut self) {
         if self.dirty.is_empty() {
             return;
