@@ -312,6 +312,16 @@ ROWS = [
         )],
         [("fastjet_agreement", "jets_agree_with_fastjet")],
     ),
+    (
+        "pair-gradient-min-side",
+        "the pair distance's derivative in s goes to the softer object, not the one the min picks",
+        "src/jets/qantikt/candidates.rs",
+        [(
+            "    [gy, gp, gsa, -gy, -gp, gsb]",
+            "    [gy, gp, gsb, -gy, -gp, gsa]",
+        )],
+        [("lib", "pair_distance_gradients_match_finite_differences")],
+    ),
 ]
 
 

@@ -215,3 +215,46 @@ pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S, out: &mut
         )
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dual;
+
+    /// The pair distance's gradient (used wherever kinematics carry tangents, e.g. a relaxed
+    /// clustering) against central differences, on both sides of the min and of the Δφ fold.
+    #[test]
+    fn pair_distance_gradients_match_finite_differences() {
+        let f = |x: [f64; 6]| pair_distance(x);
+        // [y_a, φ_a, s_a, y_b, φ_b, s_b]
+        let points = [
+            [0.3, 1.0, 0.5, -0.2, 1.4, 0.8], // s_a < s_b
+            [0.3, 1.0, 0.9, -0.2, 1.4, 0.2], // s_a > s_b
+            [1.1, 0.2, 0.4, 0.7, 6.0, 0.6],  // Δφ folds (|φ_a − φ_b| > π)
+            [-0.5, 5.9, 0.7, 0.1, 0.4, 0.3], // folds, the other sign
+        ];
+        for x in points {
+            let duals: [Dual<6>; 6] = std::array::from_fn(|i| Dual::variable(x[i], i));
+            let d = pair_distance(duals);
+            assert_eq!(d.value, f(x));
+            for i in 0..6 {
+                let h = 1e-6;
+                let (mut up, mut down) = (x, x);
+                up[i] += h;
+                down[i] -= h;
+                let fd = (f(up) - f(down)) / (2.0 * h);
+                assert!(
+                    (d.tangent[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                    "point {x:?}, coordinate {i}: gradient {} vs finite difference {fd}",
+                    d.tangent[i]
+                );
+            }
+            // The constant-side variant: the first object's three coordinates.
+            let c = [x[3], x[4], x[5]];
+            let v: [Dual<6>; 3] = std::array::from_fn(|i| Dual::variable(x[i], i));
+            let dc = pair_distance_to(v, c);
+            assert_eq!(dc.value, d.value);
+            assert_eq!(&dc.tangent[..3], &d.tangent[..3]);
+        }
+    }
+}
