@@ -706,17 +706,9 @@ pub(super) fn cluster_minheap<R: Recorder>(
                 let iu = i as usize;
                 let nn = st.jets[iu].nn;
                 if nn == a as u32 || (nn == b && b != NONE) {
-                    st.jets[iu].nn_dist = st.r2;
-                    st.jets[iu].nn = NONE;
-                    st.mark(iu);
                     // Its new neighbour, among the tiles around its own (= tile t).
-                    let (best, best_nn) = if st.t.tiles[t].wrap_free {
-                        nearest_around::<false>(&st, iu)
-                    } else {
-                        nearest_around::<true>(&st, iu)
-                    };
-                    st.jets[iu].nn_dist = best;
-                    st.jets[iu].nn = best_nn;
+                    st.mark(iu);
+                    (st.jets[iu].nn_dist, st.jets[iu].nn) = nearest::<false>(&st, iu);
                 }
                 if b != NONE {
                     let bu = b as usize;
@@ -739,15 +731,27 @@ pub(super) fn cluster_minheap<R: Recorder>(
     }
 }
 
-/// Slot `i`'s nearest object within R among every object of the tiles around its own (the
-/// search of [`cluster_minheap`], without the lazy tile test), with the wrapped ΔR² when
-/// `PERIODIC`.
+/// Slot `i`'s nearest object within R (ΔR², slot; `NONE` if none) among the objects of the tiles
+/// around its own; with `LAZY`, tiles farther than the best so far are skipped (FastJet's
+/// `LazyTiling9::_set_NN`), without, every one is scanned (`N2MinHeapTiled`).
+fn nearest<const LAZY: bool>(st: &State, i: usize) -> (f64, u32) {
+    if st.t.tiles[st.jets[i].tile as usize].wrap_free {
+        nearest_with::<false, LAZY>(st, i)
+    } else {
+        nearest_with::<true, LAZY>(st, i)
+    }
+}
+
+/// [`nearest`], with the wrapped ΔR² when `PERIODIC`.
 #[inline(always)]
-fn nearest_around<const PERIODIC: bool>(st: &State, i: usize) -> (f64, u32) {
+fn nearest_with<const PERIODIC: bool, const LAZY: bool>(st: &State, i: usize) -> (f64, u32) {
     let me = st.jets[i];
     let t = me.tile as usize;
     let (mut best, mut best_nn) = (st.r2, NONE);
     for &nt in &st.t.near[t][..st.t.tiles[t].n_near as usize] {
+        if LAZY && best < st.distance_to_tile(me.eta, me.phi, me.tile, nt) {
+            continue;
+        }
         let mut j = st.t.tiles[nt as usize].head;
         while j != NONE {
             let o = &st.jets[j as usize];
@@ -925,43 +929,8 @@ fn update_near_b<const PERIODIC: bool>(
 /// Searches slot `i`'s neighbour afresh among the tiles around its own, skipping tiles farther
 /// than the best so far (FastJet's `LazyTiling9::_set_NN`), and queues its heap update.
 fn set_nn(st: &mut State, i: usize) {
-    if st.t.tiles[st.jets[i].tile as usize].wrap_free {
-        set_nn_with::<false>(st, i)
-    } else {
-        set_nn_with::<true>(st, i)
-    }
-}
-
-/// [`set_nn`], with the wrapped ΔR² when `PERIODIC`.
-#[inline(always)]
-fn set_nn_with<const PERIODIC: bool>(st: &mut State, i: usize) {
-    st.jets[i].nn_dist = st.r2;
-    st.jets[i].nn = NONE;
     st.mark(i);
-    let me = st.jets[i];
-    let (mut best, mut best_nn) = (st.r2, NONE);
-    for k in 0..st.t.tiles[me.tile as usize].n_near as usize {
-        let nt = st.t.near[me.tile as usize][k];
-        if best < st.distance_to_tile(me.eta, me.phi, me.tile, nt) {
-            continue;
-        }
-        let mut j = st.t.tiles[nt as usize].head;
-        while j != NONE {
-            let o = &st.jets[j as usize];
-            let d = if PERIODIC {
-                dist(&me, o)
-            } else {
-                dist_np(&me, o)
-            };
-            if d < best && j as usize != i {
-                best = d;
-                best_nn = j;
-            }
-            j = st.next[j as usize];
-        }
-    }
-    st.jets[i].nn_dist = best;
-    st.jets[i].nn = best_nn;
+    (st.jets[i].nn_dist, st.jets[i].nn) = nearest::<true>(st, i);
 }
 
 /// LazyTiling9's initial neighbours: pairs within each tile, the tiles' largest neighbour
