@@ -831,6 +831,7 @@ pub(super) fn cluster_lazy<R: Recorder>(
             // B's neighbour so far, kept here and stored at the end: nothing else reads it
             // meanwhile (searches of other objects only read B's position).
             let (mut b_dist, mut b_nn) = (jb.nn_dist, jb.nn);
+            let wrap_free = st.t.tiles[jb.tile as usize].wrap_free;
             for k in 0..st.t.tiles[jb.tile as usize].n_near as usize {
                 let nt = st.t.near[jb.tile as usize][k];
                 let d_tile = st.distance_to_tile(jb.eta, jb.phi, jb.tile, nt);
@@ -842,10 +843,10 @@ pub(super) fn cluster_lazy<R: Recorder>(
                 st.union.push(nt);
                 st.t.tiles[nt as usize].tagged = true;
                 let best = (b_dist, b_nn);
-                (b_dist, b_nn) = if st.t.tiles[jb.tile as usize].wrap_free {
-                    update_near_b::<false>(&mut st, nt, a as u32, b, best)
+                (b_dist, b_nn) = if wrap_free {
+                    update_near_b::<false>(&mut st, nt, a as u32, &jb, b, best)
                 } else {
-                    update_near_b::<true>(&mut st, nt, a as u32, b, best)
+                    update_near_b::<true>(&mut st, nt, a as u32, &jb, b, best)
                 };
             }
             st.jets[bu].nn_dist = b_dist;
@@ -881,7 +882,7 @@ pub(super) fn cluster_lazy<R: Recorder>(
     }
 }
 
-/// The objects of tile `nt`, near the new object B in slot `b`, in one pass: those whose
+/// The objects of tile `nt`, near the new object B (`jb`, in slot `b`), in one pass: those whose
 /// neighbour was A or old B search afresh; each takes B as neighbour where it is closer (queued
 /// for the heap); B's best so far, `best`, is returned updated (FastJet's
 /// `_update_jetX_jetI_NN` with jetX = B). `PERIODIC` as in [`State::pair`].
@@ -890,11 +891,11 @@ fn update_near_b<const PERIODIC: bool>(
     st: &mut State,
     nt: u32,
     a: u32,
+    jb: &TJ,
     b: u32,
     best: (f64, u32),
 ) -> (f64, u32) {
     let (mut b_dist, mut b_nn) = best;
-    let jb = st.jets[b as usize];
     let mut i = st.t.tiles[nt as usize].head;
     while i != NONE {
         let iu = i as usize;
@@ -904,9 +905,9 @@ fn update_near_b<const PERIODIC: bool>(
         }
         let ji = &mut st.jets[iu];
         let d = if PERIODIC {
-            dist(ji, &jb)
+            dist(ji, jb)
         } else {
-            dist_np(ji, &jb)
+            dist_np(ji, jb)
         };
         let other = i != b;
         if d < ji.nn_dist && other {
