@@ -73,7 +73,13 @@ impl<'a, T: Copy> Sink<'a, T> {
     /// A sink appending to `buf` (cleared); `fill` is what the room it makes holds.
     fn new(buf: &'a mut Vec<T>, fill: T) -> Self {
         buf.clear();
-        Sink { buf, len: 0, fill }
+        Self::after(buf, fill)
+    }
+
+    /// A sink appending to `buf` after what it holds.
+    fn after(buf: &'a mut Vec<T>, fill: T) -> Self {
+        let len = buf.len();
+        Sink { buf, len, fill }
     }
 
     /// Makes room for `n` more offers.
@@ -189,8 +195,6 @@ pub(super) struct Search {
     scratch: Vec<Candidate>,
     /// Scratch: which members pair live with the varying slot at hand.
     hit: Vec<bool>,
-    /// Scratch: the keys of the varying slot's live pairs with members.
-    pairs: Vec<u64>,
 }
 
 /// The cache is rebuilt to hold candidates up to `GROW` times the step's bound when the bound
@@ -249,7 +253,6 @@ impl Search {
             keys: Vec::new(),
             scratch: Vec::new(),
             hit: Vec::new(),
-            pairs: Vec::new(),
         }
     }
 
@@ -583,7 +586,6 @@ impl Search {
         let mut keys = std::mem::take(&mut self.keys);
         keys.clear();
         let mut hit = std::mem::take(&mut self.hit);
-        let mut pairs = std::mem::take(&mut self.pairs);
         for (n, &v) in self.varying.iter().enumerate() {
             let v = v as usize;
             let views = &self.views[v];
@@ -599,13 +601,12 @@ impl Search {
                     *h |= w.s.min(s) * dist(w.y, w.phi, y, p) < bound;
                 }
             }
-            let mut sink = Sink::new(&mut pairs, 0);
+            let mut sink = Sink::after(&mut keys, 0);
             sink.room(hit.len());
             for (&j, &h) in self.members.iter().zip(&hit) {
                 sink.offer(Candidate::pair(v, j as usize).key(), h);
             }
             sink.finish();
-            keys.extend_from_slice(&pairs);
             for &u in &self.varying[n + 1..] {
                 let u = u as usize;
                 if self.varying_pair_lower(v, u) < bound {
@@ -614,7 +615,6 @@ impl Search {
             }
         }
         self.hit = hit;
-        self.pairs = pairs;
         keys.sort_unstable();
         // Merge the varying slots' candidates into the members' (both in layout order).
         let mut from_members = std::mem::take(&mut self.scratch);
