@@ -374,8 +374,6 @@ impl Family for Categorical {
         out
     }
 
-    /// The categories with `p > 0` (`tail` is ignored: the support is finite).
-    /// Categories of weight 0 (they gain mass if their weight moves).
     /// A zero weight moving down (cheaper than the default's normalised probabilities).
     fn leaves_domain(&self, params: &[f64], tangents: &[f64]) -> bool {
         params
@@ -392,6 +390,7 @@ impl Family for Categorical {
             .any(|(&w, &t)| w <= 0.0 && t != 0.0)
     }
 
+    /// Categories of weight 0 (they gain mass if their weight moves).
     fn boundary_outcomes(&self, params: &[f64]) -> Vec<f64> {
         params
             .iter()
@@ -401,6 +400,7 @@ impl Family for Categorical {
             .collect()
     }
 
+    /// The categories with `p > 0` (`tail` is ignored: the support is finite).
     fn support(&self, params: &[f64], _tail: f64) -> Vec<f64> {
         params
             .iter()
