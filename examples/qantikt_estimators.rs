@@ -186,6 +186,7 @@ fn run(args: Args) -> Result<(), String> {
         samples: args.samples as usize,
         step: args.step,
         tau: args.tau,
+        twin_runs: 4,
     };
     let points = radii.len() * alphas.len();
     let progress = ProgressBar::new((points * common::batches(&ests)) as u64).with_style(

@@ -3,7 +3,9 @@
 //! runs the score function with and without the leave-one-out baseline, the pruned stochastic
 //! triple with maximal and with same-uniform redraws, the triple mixed with the score function,
 //! the keep-2, keep-4 and keep-8 triples (and with `--all-worlds` the all-worlds triple), and
-//! reports per-sample standard deviations, time per sample, the ratio
+//! with the output mH as control variate (`.control_variate(twin)`, E[mH] and E[mH²] from
+//! independent `f64` runs) the score function with baseline, the triple + score mix, the keep-4
+//! and keep-8 triples and keep-8 + score mix; it reports per-sample standard deviations, time per sample, the ratio
 //! std(score + baseline) / std(estimator) per event with its median over events, and the work
 //! ratio std² × time relative to score + baseline. A Markdown table goes to standard output,
 //! every number to a CSV file.
@@ -11,7 +13,7 @@
 //! ```text
 //! cargo run --release --example qantikt_variance -- [--events 10] [--first-event 0]
 //!     [--min-particle-pt 1] [--samples 100] [--radii 0.4,0.8] [--alphas 1,2,4] [--seed 1]
-//!     [--all-worlds] [--csv docs/qantikt_variance.csv]
+//!     [--all-worlds] [--twin-runs 4] [--only KEY,..] [--csv docs/qantikt_variance.csv]
 //! ```
 
 #[path = "qantikt_common/mod.rs"]
@@ -29,7 +31,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 9] = [
+const ESTIMATORS: [Est; 14] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
@@ -39,6 +41,11 @@ const ESTIMATORS: [Est; 9] = [
     Est::Keep4,
     Est::Keep8,
     Est::AllWorldsTriple,
+    Est::ScoreBaselineCv,
+    Est::TripleScoreMixCv,
+    Est::Keep4Cv,
+    Est::Keep8Cv,
+    Est::Keep8MixCv,
 ];
 
 /// Per-sample standard deviation of every unbiased estimator of dE[mH]/dR and dE[mH]/dα on
@@ -58,7 +65,9 @@ const ESTIMATORS: [Est; 9] = [
 Every estimate uses the same seed and --samples samples: sample i draws its primal history from \
 the streams of (seed, i), so the estimators follow the same histories. The score function with \
 and without baseline come from the same runs. Time per sample: the batch's CPU time over \
-every thread / samples (Linux; elsewhere wall time × threads / samples). Per-sample standard deviations \
+every thread / samples (Linux; elsewhere wall time × threads / samples), the control variates' \
+twin runs included. A control variate's per-sample standard deviation is its standard error × \
+√samples, the twin means' noise included. Per-sample standard deviations \
 of these estimators have heavy tails: with few samples they swing by tens of percent between \
 seeds; the median over events steadies the ratios, and --samples 1000 or more the single ones.
 
@@ -80,9 +89,10 @@ struct Args {
     /// Keep only particles with pT > GEV.
     #[arg(long, value_name = "GEV", default_value_t = 1.0, value_parser = common::non_negative)]
     min_particle_pt: f64,
-    /// Samples per estimate (at least 4: the score mix fits its weight on half the batch).
+    /// Samples per estimate (at least 16: the score mix and the control variates fit their
+    /// weights on half the batch).
     #[arg(long, value_name = "N", default_value_t = 100,
-          value_parser = clap::value_parser!(u64).range(4..))]
+          value_parser = clap::value_parser!(u64).range(16..))]
     samples: u64,
     /// The radii R (comma-separated; may be repeated).
     #[arg(long, value_name = "R,..", value_delimiter = ',', default_value = "0.4,0.8",
@@ -100,6 +110,14 @@ struct Args {
     /// the default run takes about 3× longer with it.
     #[arg(long)]
     all_worlds: bool,
+    /// Independent `f64` twin runs per sample of the output-control-variate estimators.
+    #[arg(long, value_name = "M", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    twin_runs: u64,
+    /// Run only these estimators (CSV keys, e.g. keep8,keep8_cv; score + baseline, the
+    /// reference of every ratio, always runs).
+    #[arg(long, value_name = "KEY,..", value_delimiter = ',')]
+    only: Vec<String>,
     /// Where to write every number (CSV).
     #[arg(long, value_name = "FILE", default_value = "docs/qantikt_variance.csv")]
     csv: PathBuf,
@@ -148,12 +166,25 @@ fn run(args: Args) -> Result<(), String> {
         .iter()
         .copied()
         .filter(|&e| args.all_worlds || e != Est::AllWorldsTriple)
+        .filter(|&e| {
+            args.only.is_empty()
+                || e == Est::ScoreBaseline
+                || args.only.iter().any(|k| k == e.key())
+        })
         .collect();
+    if let Some(k) = args
+        .only
+        .iter()
+        .find(|k| !ESTIMATORS.iter().any(|e| e.key() == k.as_str()))
+    {
+        return Err(format!("--only: no estimator {k:?}"));
+    }
     let setup = Setup {
         seed: args.seed,
         samples: args.samples as usize,
         step: 0.05,
         tau: 0.1,
+        twin_runs: args.twin_runs as usize,
     };
     let total = events.len() * radii.len() * alphas.len() * common::batches(&ests);
     let progress = ProgressBar::new(total as u64).with_style(

@@ -165,11 +165,19 @@ pub(crate) struct Findings {
 impl RunContext {
     /// A context for sample `sample` of a run seeded with `seed`.
     pub(crate) fn new(seed: u64, sample: u64) -> Self {
+        Self::in_domain(seed, sample, 0)
+    }
+
+    /// A context for run `sample` of domain `domain` under `seed`: domain 0 holds the drivers'
+    /// samples; another domain's runs draw from streams independent of every domain-0 run (the
+    /// control variates' independent twin runs).
+    pub(crate) fn in_domain(seed: u64, sample: u64, domain: u64) -> Self {
+        let which = 3 * domain;
         RunContext {
             rng: Randomness {
-                primal: Stream::from_key(stream_key(seed, sample, 0)),
-                coupling: Stream::from_key(stream_key(seed, sample, 1)),
-                key: stream_key(seed, sample, 2),
+                primal: Stream::from_key(stream_key(seed, sample, which)),
+                coupling: Stream::from_key(stream_key(seed, sample, which + 1)),
+                key: stream_key(seed, sample, which + 2),
                 draws: 0,
             },
             options: RunOptions::default(),

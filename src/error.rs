@@ -84,6 +84,18 @@ pub enum Error {
         /// The distribution, e.g. `"bernoulli"`.
         family: &'static str,
     },
+    /// A control variate's twin ([`Gradient::control_variate`](crate::estimate::Gradient::control_variate))
+    /// returned another value than the program's primal run with the same random numbers: it is
+    /// not the same program run with `f64`, and the mean it estimates would not be the program's,
+    /// so the controlled estimate would be biased.
+    TwinMismatch {
+        /// The sample (run index) whose values differ.
+        sample: u64,
+        /// The program's primal output in that run.
+        program: f64,
+        /// The twin's output with the same random numbers.
+        twin: f64,
+    },
     /// A driver was configured with an unusable setting (zero samples, non-finite point, …).
     InvalidConfig {
         /// What was wrong.
@@ -180,6 +192,16 @@ impl fmt::Display for Error {
                 "{family}: a parameter on the boundary of its domain moves, so the support \
                  changes and the score function would miss the outcomes that gain probability \
                  (biased); use a stochastic triple without the score mix, or the exact oracle"
+            ),
+            Error::TwinMismatch {
+                sample,
+                program,
+                twin,
+            } => write!(
+                f,
+                "control variate: in run {sample} the twin returned {twin} but the program's \
+                 primal run gave {program} with the same random numbers; the twin must be the \
+                 same program run with f64 (same draws in the same order)"
             ),
             Error::InvalidConfig { reason } => write!(f, "invalid configuration: {reason}"),
             Error::Jets(e) => write!(f, "{e}"),

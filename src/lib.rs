@@ -76,12 +76,14 @@
 //! ## Layout
 //! [`Scalar`] (the trait), [`Dual`], [`Score`], [`triple`] (the stochastic triple and its pruned,
 //! keep-K, all-worlds and smoothed backends), [`sample`] (samplers and couplings), [`estimate`] (drivers),
-//! [`exact`] (enumeration oracle), [`jets`] (four-momenta, event files, jet clustering).
+//! [`control`] (control variates for the drivers), [`exact`] (enumeration oracle), [`jets`]
+//! (four-momenta, event files, jet clustering).
 #![warn(missing_docs)]
 
 extern crate self as stochad;
 
 pub mod context;
+pub mod control;
 mod dual;
 mod error;
 pub mod estimate;

@@ -6,9 +6,10 @@
 mod common;
 
 use common::*;
+use stochad::sample::bernoulli;
 use stochad::{
-    derivative, derivative_with, gradient, gradient_with, AllWorldsTriple, Dual, Error, Score,
-    SmoothedTriple, Triple,
+    derivative, derivative_with, gradient, gradient_with, AllWorldsTriple, Dual, Error, KeepTriple,
+    Score, SmoothedTriple, Triple,
 };
 
 const N: usize = 40_000;
@@ -383,4 +384,115 @@ fn gradients_of_two_directions_through_every_backend() {
         "pruned",
         p.at([a, b]).samples(N).seed(21).estimate().unwrap(),
     );
+}
+
+/// (1 + B₁ + B₂)², B ~ Bernoulli(θ) independent: E = 1 + 6θ + 2θ², derivative 6 + 4θ.
+fn squared_count<S: stochad::Scalar>(t: S) -> stochad::Result<S> {
+    let n = bernoulli(t)? + bernoulli(t)? + 1.0;
+    Ok(n * n)
+}
+
+#[test]
+fn control_variate_is_unbiased_and_its_stderr_honest() {
+    let (theta, exact) = (0.6, 6.0 + 4.0 * 0.6);
+    // One big batch: unbiased with power, for the pruned and a keep-K triple.
+    let g = gradient(|[t]| squared_count(t))
+        .at([theta])
+        .samples(N)
+        .seed(3)
+        .control_variate(|[t]: [f64; 1]| squared_count(t))
+        .estimate()
+        .unwrap();
+    assert_close("pruned triple + output CV", g.mean[0], g.stderr[0], exact);
+    let g = gradient_with(|[t]: [KeepTriple<4, 1>; 1]| squared_count(t))
+        .at([theta])
+        .samples(N)
+        .seed(4)
+        .control_variate(|[t]: [f64; 1]| squared_count(t))
+        .estimate()
+        .unwrap();
+    assert_close("keep-4 triple + output CV", g.mean[0], g.stderr[0], exact);
+    // Many small batches: the standardised errors (mean − exact)/σ̂ must have variance ≈ 1. A
+    // σ̂ that ignores the twin means' noise (one twin run per sample here, so it matters) or
+    // that centres on the batch's own mean of the output comes out too small.
+    let batches = 400;
+    let z2: Vec<f64> = (0..batches)
+        .map(|b| {
+            let g = gradient(|[t]| squared_count(t))
+                .at([theta])
+                .samples(64)
+                .seed(1000 + b)
+                .control_variate(|[t]: [f64; 1]| squared_count(t))
+                .twin_runs(1)
+                .estimate()
+                .unwrap();
+            ((g.mean[0] - exact) / g.stderr[0]).powi(2)
+        })
+        .collect();
+    let m = z2.iter().sum::<f64>() / batches as f64;
+    let se = (z2.iter().map(|z| (z - m).powi(2)).sum::<f64>() / (batches as f64 - 1.0)).sqrt()
+        / (batches as f64).sqrt();
+    // E[z²] ≈ 1.03 for σ̂ from 64 samples (Student-like tails); 5 standard errors either side.
+    assert!(
+        (m - 1.03).abs() < 5.0 * se,
+        "mean of squared standardised errors {m} ± {se}, want ≈ 1"
+    );
+}
+
+#[test]
+fn control_variate_checks_its_twin_and_configuration() {
+    let base = || {
+        gradient(|[t]| squared_count(t))
+            .at([0.6])
+            .samples(32)
+            .seed(5)
+    };
+    // A twin that is not the program: a loud error naming the first run that differs.
+    match base()
+        .control_variate(|[t]: [f64; 1]| Ok::<_, Error>(squared_count(t)? + 1e-12))
+        .estimate()
+    {
+        Err(Error::TwinMismatch {
+            sample: 0,
+            program,
+            twin,
+        }) => assert!(twin > program),
+        other => panic!("{other:?}"),
+    }
+    // A twin drawing in another order takes other histories.
+    let swapped = |[t]: [f64; 1]| -> stochad::Result<f64> {
+        let a = bernoulli(1.0 - t)?;
+        let n = (1.0 - a) + bernoulli(t)? + 1.0;
+        Ok(n * n)
+    };
+    assert!(matches!(
+        base().control_variate(swapped).estimate(),
+        Err(Error::TwinMismatch { .. })
+    ));
+    let twin = |[t]: [f64; 1]| squared_count(t);
+    assert!(matches!(
+        base().samples(15).control_variate(twin).estimate(),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert!(matches!(
+        base().control_variate(twin).twin_runs(0).estimate(),
+        Err(Error::InvalidConfig { .. })
+    ));
+    // Bit-identical whatever the thread count.
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                base()
+                    .samples(500)
+                    .control_variate(twin)
+                    .estimate()
+                    .unwrap()
+            })
+    };
+    let (a, b) = (run(1), run(2));
+    assert_eq!(a.mean[0].to_bits(), b.mean[0].to_bits());
+    assert_eq!(a.stderr[0].to_bits(), b.stderr[0].to_bits());
 }

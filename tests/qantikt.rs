@@ -237,6 +237,36 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("score + baseline", g);
+        // The output mH as control variate, its mean from independent f64 runs: with a keep-K
+        // triple, the triple + score mix (score and mix columns) and the score function.
+        let twin = |[r, a]: [f64; 2]| q.cluster(&event, r, a)?.mh();
+        let g = gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| q.cluster(&event, r, a)?.mh())
+            .at([r, alpha])
+            .samples(n / 2)
+            .seed(15)
+            .control_variate(twin)
+            .estimate()
+            .unwrap();
+        check("keep-4 triple + output CV", g);
+        let g = gradient(|[r, a]| q.cluster(&event, r, a)?.mh())
+            .at([r, alpha])
+            .samples(n)
+            .seed(16)
+            .score_mix(true)
+            .control_variate(twin)
+            .twin_runs(2)
+            .estimate()
+            .unwrap();
+        check("triple + score mix + output CV", g);
+        let g = gradient_with(|[r, a]: [Score<2>; 2]| q.cluster(&event, r, a)?.mh())
+            .at([r, alpha])
+            .samples(2 * n)
+            .seed(17)
+            .control_variate(twin)
+            .twin_runs(1)
+            .estimate()
+            .unwrap();
+        check("score + baseline + output CV", g);
     }
 }
 

@@ -322,6 +322,50 @@ ROWS = [
         )],
         [("lib", "pair_distance_gradients_match_finite_differences")],
     ),
+    (
+        "cv-batch-mean",
+        "output control variate centred on the batch's own outputs, not the twin's runs",
+        "src/control.rs",
+        [(
+            "        Ok(controlled(&samples, &twins, columns))",
+            "        let twins: Vec<f64> = samples.iter().map(|s| s.value).collect();\n"
+            "        Ok(controlled(&samples, &twins, columns))",
+        )],
+        [("estimators", "control_variate_is_unbiased_and_its_stderr_honest")],
+    ),
+    (
+        "cv-own-half",
+        "output control variate fits each half's coefficients on that half itself",
+        "src/control.rs",
+        [(
+            "            let (c, k) = (coef[1 - p], centre[1 - p]);\n            let z",
+            "            let (c, k) = (coef[p], centre[p]);\n            let z",
+        )],
+        [("lib", "correction_uses_the_twin_mean_and_the_other_half_coefficients")],
+    ),
+    (
+        "cv-twin-noise",
+        "output control variate's standard error leaves out the twin means' noise",
+        "src/control.rs",
+        [(
+            "(var_part / (n * n) as f64 + tv / nt).sqrt()",
+            "(var_part / (n * n) as f64).sqrt()",
+        )],
+        [
+            ("lib", "correction_uses_the_twin_mean_and_the_other_half_coefficients"),
+            ("estimators", "control_variate_is_unbiased_and_its_stderr_honest"),
+        ],
+    ),
+    (
+        "cv-twin-unchecked",
+        "output control variate accepts a twin that is not the program",
+        "src/control.rs",
+        [(
+            "if twin.to_bits() != s.value.to_bits() && !(twin.is_nan() && s.value.is_nan())",
+            "if false",
+        )],
+        [("estimators", "control_variate_checks_its_twin_and_configuration")],
+    ),
 ]
 
 

@@ -44,6 +44,17 @@ pub enum Est {
     Keep8,
     /// Stochastic triple, all-worlds backend (every alternative world kept; slow).
     AllWorldsTriple,
+    /// Score function with baseline, and the output mH as control variate
+    /// (`.control_variate(twin)`: E[mH], E[mH²] from independent `f64` runs).
+    ScoreBaselineCv,
+    /// The triple + score mix with the output as control variate.
+    TripleScoreMixCv,
+    /// The keep-4 triple with the output as control variate.
+    Keep4Cv,
+    /// The keep-8 triple with the output as control variate.
+    Keep8Cv,
+    /// The keep-8 triple mixed with the score function, and the output as control variate.
+    Keep8MixCv,
 }
 
 impl Est {
@@ -61,6 +72,11 @@ impl Est {
             Est::Keep4 => "keep-4 triple",
             Est::Keep8 => "keep-8 triple",
             Est::AllWorldsTriple => "all-worlds triple",
+            Est::ScoreBaselineCv => "score + baseline + output CV",
+            Est::TripleScoreMixCv => "triple + score mix + output CV",
+            Est::Keep4Cv => "keep-4 triple + output CV",
+            Est::Keep8Cv => "keep-8 triple + output CV",
+            Est::Keep8MixCv => "keep-8 triple + score mix + output CV",
         }
     }
 
@@ -78,6 +94,11 @@ impl Est {
             Est::Keep4 => "keep4",
             Est::Keep8 => "keep8",
             Est::AllWorldsTriple => "all_worlds_triple",
+            Est::ScoreBaselineCv => "score_baseline_cv",
+            Est::TripleScoreMixCv => "triple_score_mix_cv",
+            Est::Keep4Cv => "keep4_cv",
+            Est::Keep8Cv => "keep8_cv",
+            Est::Keep8MixCv => "keep8_mix_cv",
         }
     }
 
@@ -100,6 +121,8 @@ pub struct Setup {
     pub step: f64,
     /// GS-STE's temperature τ.
     pub tau: f64,
+    /// Independent twin runs per sample of the control-variate estimators.
+    pub twin_runs: usize,
 }
 
 /// One estimator's result at one point: the estimate and the time per sample.
@@ -170,6 +193,30 @@ fn estimate<S: Estimator<2>>(
         g: summarize(&samples),
         ms,
     })
+}
+
+/// One estimator at `at` with the output mH as control variate (twin: the same clustering
+/// with `f64`, `setup.twin_runs` independent runs per sample): its estimate and time per sample
+/// (the twin's runs included).
+fn estimate_cv<S: Estimator<2>>(
+    est: Est,
+    event: &[FourMomentum],
+    at: [f64; 2],
+    setup: &Setup,
+    mix: bool,
+) -> Result<Measured> {
+    let q = QantiKt::new();
+    let (g, ms) = timed(setup.samples, || {
+        stochad::gradient_with(|[r, a]: [S; 2]| q.cluster(event, r, a)?.mh())
+            .at(at)
+            .seed(setup.seed)
+            .samples(setup.samples)
+            .score_mix(mix)
+            .control_variate(|[r, a]: [f64; 2]| q.cluster(event, r, a)?.mh())
+            .twin_runs(setup.twin_runs)
+            .estimate()
+    })?;
+    Ok(Measured { est, g, ms })
 }
 
 /// Runs the estimators `ests` at `at` = (R, α) on `event`, one after the other (each batch in
@@ -256,6 +303,11 @@ pub fn run_all(
             Est::AllWorldsTriple => {
                 estimate::<AllWorldsTriple<2>>(est, event, default, at, setup, false)?
             }
+            Est::ScoreBaselineCv => estimate_cv::<Score<2>>(est, event, at, setup, false)?,
+            Est::TripleScoreMixCv => estimate_cv::<Triple<2>>(est, event, at, setup, true)?,
+            Est::Keep4Cv => estimate_cv::<KeepTriple<4, 2>>(est, event, at, setup, false)?,
+            Est::Keep8Cv => estimate_cv::<KeepTriple<8, 2>>(est, event, at, setup, false)?,
+            Est::Keep8MixCv => estimate_cv::<KeepTriple<8, 2>>(est, event, at, setup, true)?,
         };
         out.push(m);
         done(&[est]);
