@@ -75,18 +75,21 @@ where
                 g.samples
             )));
         }
-        if self.twin_runs == 0 {
-            return Err(Error::config(
-                "a control variate needs at least 1 twin run per sample",
-            ));
-        }
+        let total = g.samples.checked_mul(self.twin_runs);
+        let Some(total) = total.filter(|_| self.twin_runs > 0) else {
+            return Err(Error::config(format!(
+                "a control variate needs at least 1 twin run per sample, and samples × twin \
+                 runs must fit in usize; got {} twin runs",
+                self.twin_runs
+            )));
+        };
         let samples = g.raw_runs()?;
-        let (seed, at) = (g.seed, g.at);
+        let (seed, at, coupling) = (g.seed, g.at, g.coupling);
         let twin_run = |domain: u64, index: u64| {
-            run_in(RunContext::in_domain(seed, index, domain), || {
-                self.twin.call(at)
-            })
-            .0
+            let mut ctx = RunContext::in_domain(seed, index, domain);
+            // As the program's runs (the primal draws do not depend on it, but a twin may ask).
+            ctx.options.default_coupling = coupling;
+            run_in(ctx, || self.twin.call(at)).0
         };
         // The twin must be the program: same random numbers, same primal value.
         let checks: Vec<Result<f64>> = (0..samples.len() as u64)
@@ -103,7 +106,7 @@ where
                 });
             }
         }
-        let twins: Vec<Result<f64>> = (0..(samples.len() * self.twin_runs) as u64)
+        let twins: Vec<Result<f64>> = (0..total as u64)
             .into_par_iter()
             .map(|j| twin_run(TWIN_DOMAIN, j))
             .collect();

@@ -411,7 +411,7 @@ pub struct Gradient<S, P, const N: usize> {
     pub(crate) samples: usize,
     pub(crate) baseline: bool,
     pub(crate) score_mix: bool,
-    coupling: Coupling,
+    pub(crate) coupling: Coupling,
     strict: bool,
     _s: PhantomData<fn() -> S>,
 }
