@@ -67,7 +67,11 @@ fn scalar_identity<F: Family>(fam: &F, param: f64, tangent: f64) {
 
 fn categorical_identity(params: &[f64], tangents: &[f64]) {
     let all: Vec<f64> = (0..params.len()).map(|k| k as f64).collect();
-    for coupling in [Coupling::Inversion, Coupling::Proportional] {
+    for coupling in [
+        Coupling::Inversion,
+        Coupling::Proportional,
+        Coupling::ProportionalFan(3),
+    ] {
         coupling_identity(
             &Categorical::with_coupling(coupling),
             params,
@@ -231,7 +235,11 @@ fn sampled_jumps_match_rates_in_expectation() {
         (&[0.1, 0.2, 0.3, 0.4], &[0.2, -0.1, 0.15, -0.25]),
         (&[0.25, 0.25, 0.0, 0.5], &[-0.3, 0.1, 0.3, -0.1]),
     ];
-    for coupling in [Coupling::Inversion, Coupling::Proportional] {
+    for coupling in [
+        Coupling::Inversion,
+        Coupling::Proportional,
+        Coupling::ProportionalFan(3),
+    ] {
         let cat = Categorical::with_coupling(coupling);
         for (p, d) in cases {
             for k in (0..p.len()).filter(|&k| p[k] > 0.0) {
@@ -255,7 +263,11 @@ fn sampled_jumps_match_rates_in_expectation() {
                         "{coupling:?} p = {p:?} δ = {d:?} k = {k} g = {name}: {mean} ± {se} vs {want}"
                     );
                 }
-                assert!(cat.jumps(p, d, k, &mut Stream::from_key(1)).len() <= 2);
+                let most = match coupling {
+                    Coupling::ProportionalFan(m) => m as usize,
+                    _ => 2,
+                };
+                assert!(cat.jumps(p, d, k, &mut Stream::from_key(1)).len() <= most);
             }
         }
     }
@@ -503,4 +515,40 @@ fn the_requested_coupling_is_used() {
         }
         assert!(seen > 20, "{coupling:?}: only {seen} jumps from 2");
     }
+}
+
+#[test]
+fn fanned_proportional_coupling_spreads_the_same_jump() {
+    // p = (0.1, 0.2, 0.3, 0.4), δ = (0.2, −0.1, 0.15, −0.25): from k = 3 (δ < 0) the gain
+    // goes to 0 and 2 in shares 4/7 and 3/7, total rate 0.25/0.4.
+    let (p, d) = ([0.1, 0.2, 0.3, 0.4], [0.2, -0.1, 0.15, -0.25]);
+    let rate = 0.25 / 0.4;
+    for seed in 0..50 {
+        // One target per part, each share ≥ 1/m guaranteed its floor of parts, repeats merged.
+        let fan = Categorical::with_coupling(Coupling::ProportionalFan(7));
+        let jumps = fan.jumps(&p, &d, 3.0, &mut Stream::from_key(seed));
+        assert_eq!(jumps.len(), 2, "{jumps:?}");
+        assert_eq!((jumps[0].target, jumps[1].target), (0.0, 2.0));
+        assert!(
+            (jumps[0].weight - rate * 4.0 / 7.0).abs() < 1e-12,
+            "{jumps:?}"
+        );
+        assert!(
+            (jumps[1].weight - rate * 3.0 / 7.0).abs() < 1e-12,
+            "{jumps:?}"
+        );
+        // ProportionalFan(1) is Proportional, uniform for uniform.
+        let one = Categorical::with_coupling(Coupling::ProportionalFan(1));
+        let plain = Categorical::with_coupling(Coupling::Proportional);
+        assert_eq!(
+            one.jumps(&p, &d, 3.0, &mut Stream::from_key(seed)).to_vec(),
+            plain
+                .jumps(&p, &d, 3.0, &mut Stream::from_key(seed))
+                .to_vec()
+        );
+    }
+    // Zero targets: a typed error at the draw.
+    let w = [1.0, 2.0];
+    let r = with_run(1, 0, || categorical_with(&w, Coupling::ProportionalFan(0)));
+    assert!(matches!(r, Err(Error::InvalidParameter { .. })), "{r:?}");
 }

@@ -248,6 +248,15 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("keep-4 triple + output CV", g);
+        // The proportional coupling fanned out to 4 targets, in a backend that keeps them.
+        let fan = family(Coupling::ProportionalFan(4), Redraw::Maximal);
+        let g = gradient_with(|[r, a]: [KeepTriple<8, 2>; 2]| fan.cluster(&event, r, a)?.mh())
+            .at([r, alpha])
+            .samples(n)
+            .seed(18)
+            .estimate()
+            .unwrap();
+        check("keep-8 triple, proportional coupling fanned out to 4", g);
         let g = gradient(|[r, a]| q.cluster(&event, r, a)?.mh())
             .at([r, alpha])
             .samples(n)

@@ -323,6 +323,19 @@ ROWS = [
         [("lib", "pair_distance_gradients_match_finite_differences")],
     ),
     (
+        "fan-weight",
+        "fanned proportional coupling gives each of its m parts the whole rate",
+        "src/sample/categorical.rs",
+        [(
+            "let part = -dk / (w[k] / total) / m as f64;",
+            "let part = -dk / (w[k] / total);",
+        )],
+        [
+            ("families", "sampled_jumps_match_rates_in_expectation"),
+            ("families", "fanned_proportional_coupling_spreads_the_same_jump"),
+        ],
+    ),
+    (
         "cv-batch-mean",
         "output control variate centred on the batch's own outputs, not the twin's runs",
         "src/control.rs",

@@ -55,6 +55,10 @@ pub enum Est {
     Keep8Cv,
     /// The keep-8 triple mixed with the score function, and the output as control variate.
     Keep8MixCv,
+    /// The keep-32 triple with the proportional coupling fanned out to 8 targets
+    /// (`Coupling::ProportionalFan(8)`), mixed with the score function, the output as control
+    /// variate: the least noisy, and the slowest.
+    Keep32Fan8MixCv,
 }
 
 impl Est {
@@ -77,6 +81,7 @@ impl Est {
             Est::Keep4Cv => "keep-4 triple + output CV",
             Est::Keep8Cv => "keep-8 triple + output CV",
             Est::Keep8MixCv => "keep-8 triple + score mix + output CV",
+            Est::Keep32Fan8MixCv => "keep-32 triple, fan-out 8, + score mix + output CV",
         }
     }
 
@@ -99,6 +104,7 @@ impl Est {
             Est::Keep4Cv => "keep4_cv",
             Est::Keep8Cv => "keep8_cv",
             Est::Keep8MixCv => "keep8_mix_cv",
+            Est::Keep32Fan8MixCv => "keep32_fan8_mix_cv",
         }
     }
 
@@ -201,11 +207,11 @@ fn estimate<S: Estimator<2>>(
 fn estimate_cv<S: Estimator<2>>(
     est: Est,
     event: &[FourMomentum],
+    q: QantiKt,
     at: [f64; 2],
     setup: &Setup,
     mix: bool,
 ) -> Result<Measured> {
-    let q = QantiKt::new();
     let (g, ms) = timed(setup.samples, || {
         stochad::gradient_with(|[r, a]: [S; 2]| q.cluster(event, r, a)?.mh())
             .at(at)
@@ -303,11 +309,22 @@ pub fn run_all(
             Est::AllWorldsTriple => {
                 estimate::<AllWorldsTriple<2>>(est, event, default, at, setup, false)?
             }
-            Est::ScoreBaselineCv => estimate_cv::<Score<2>>(est, event, at, setup, false)?,
-            Est::TripleScoreMixCv => estimate_cv::<Triple<2>>(est, event, at, setup, true)?,
-            Est::Keep4Cv => estimate_cv::<KeepTriple<4, 2>>(est, event, at, setup, false)?,
-            Est::Keep8Cv => estimate_cv::<KeepTriple<8, 2>>(est, event, at, setup, false)?,
-            Est::Keep8MixCv => estimate_cv::<KeepTriple<8, 2>>(est, event, at, setup, true)?,
+            Est::ScoreBaselineCv => estimate_cv::<Score<2>>(est, event, default, at, setup, false)?,
+            Est::TripleScoreMixCv => {
+                estimate_cv::<Triple<2>>(est, event, default, at, setup, true)?
+            }
+            Est::Keep4Cv => estimate_cv::<KeepTriple<4, 2>>(est, event, default, at, setup, false)?,
+            Est::Keep8Cv => estimate_cv::<KeepTriple<8, 2>>(est, event, default, at, setup, false)?,
+            Est::Keep8MixCv => {
+                estimate_cv::<KeepTriple<8, 2>>(est, event, default, at, setup, true)?
+            }
+            Est::Keep32Fan8MixCv => {
+                let fan = QantiKt::new().sampling(Sampling::Categorical(Categorical {
+                    coupling: Coupling::ProportionalFan(8),
+                    redraw: Redraw::Maximal,
+                }));
+                estimate_cv::<KeepTriple<32, 2>>(est, event, fan, at, setup, true)?
+            }
         };
         out.push(m);
         done(&[est]);

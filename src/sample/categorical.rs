@@ -45,6 +45,19 @@ pub enum Coupling {
     /// variance (reference notes §1); it also wins when neighbouring categories are unrelated.
     #[default]
     Proportional,
+    /// The proportional coupling's jump spread over `m` targets: the same total rate −δ_k/p_k,
+    /// cut into `m` equal parts, each sent to a category drawn ∝ max(δ_j, 0) by systematic
+    /// sampling (one uniform, `m` evenly spaced points on the cumulative gains; parts that land
+    /// on the same category make one jump). The same expected jumps as
+    /// [`Proportional`](Coupling::Proportional) (which `ProportionalFan(1)` is, draw for draw);
+    /// a category with a share of at least 1/m of the gain is always among the targets. Up to
+    /// `m` new worlds per draw, so it pays only with backends that keep that many: the pruned
+    /// backend prunes them back to one, and a keep-8 one has little room. On Qanti-kT, a
+    /// [`KeepTriple<32, 2>`](crate::KeepTriple) with `m = 8`, the score mix and the output
+    /// control variate estimates dE\[mH\]/dR with a per-sample std 3.05× below the score
+    /// function with baseline (median over 60 event × (R, α) cells) where keep-8 reaches 2.45×,
+    /// at 3.5× its time (README). `m` must be at least 1.
+    ProportionalFan(u8),
 }
 
 /// How an alternative world redraws a categorical whose weights it sees differently from the
@@ -211,38 +224,64 @@ impl Categorical {
     }
 }
 
-/// The proportional coupling's jump from `k`, sampled without building the rate table (draws
-/// over thousands of categories are a hot path): rate −δ_k/p_k if δ_k < 0, to a target drawn
-/// ∝ max(δ_j, 0). The same law as [`Categorical::proportional_rates`] followed by `pick`.
-fn proportional_jump(w: &[f64], dw: &[f64], k: usize, stream: &mut Stream) -> Option<Jump> {
+/// The proportional coupling's jumps from `k`, sampled without building the rate table (draws
+/// over thousands of categories are a hot path): if δ_k < 0, total rate −δ_k/p_k split over `m`
+/// targets drawn ∝ max(δ_j, 0) by systematic sampling (points (u + i)/m of the cumulative gain,
+/// i < m), parts on the same category merged. For `m = 1` the law of
+/// [`Categorical::proportional_rates`] followed by `pick`, with the same uniform.
+fn proportional_jumps(
+    w: &[f64],
+    dw: &[f64],
+    k: usize,
+    m: usize,
+    stream: &mut Stream,
+    out: &mut Jumps,
+) {
     let (total, dtotal) = (sum4(w), sum4(dw));
     let dp = |j: usize| (dw[j] - w[j] / total * dtotal) / total;
     let dk = dp(k);
     if dk.is_nan() || dk >= 0.0 {
-        return None;
+        return;
     }
     let gain: f64 = (0..w.len()).map(|j| dp(j).max(0.0)).sum();
     // NaN or 0: nothing gains mass.
     if gain.is_nan() || gain <= 0.0 {
-        return None;
+        return;
     }
-    let target = stream.uniform() * gain;
-    let mut acc = 0.0;
-    let mut chosen = None;
+    let part = -dk / (w[k] / total) / m as f64;
+    let u = stream.uniform();
+    let (mut acc, mut placed, mut last) = (0.0, 0, None);
     for j in 0..w.len() {
         let g = dp(j).max(0.0);
-        if g > 0.0 {
-            chosen = Some(j);
-            acc += g;
-            if acc > target {
-                break;
-            }
+        if g <= 0.0 {
+            continue;
+        }
+        last = Some(j);
+        acc += g;
+        let before = placed;
+        while placed < m && acc > (u + placed as f64) / m as f64 * gain {
+            placed += 1;
+        }
+        if placed > before {
+            out.push(Jump {
+                target: j as f64,
+                weight: part * (placed - before) as f64,
+            });
+        }
+        if placed == m {
+            return;
         }
     }
-    chosen.map(|j| Jump {
-        target: j as f64,
-        weight: -dk / (w[k] / total),
-    })
+    // Rounding left points past the running sum's end: the last category that gains.
+    if let Some(j) = last {
+        match out.last_mut() {
+            Some(jump) if jump.target == j as f64 => jump.weight += part * (m - placed) as f64,
+            _ => out.push(Jump {
+                target: j as f64,
+                weight: part * (m - placed) as f64,
+            }),
+        }
+    }
 }
 
 /// Maximal coupling of a draw `k` from weights `w` with one from weights `alt`: keep `k` with
@@ -308,6 +347,13 @@ impl Family for Categorical {
     }
 
     fn validate(&self, params: &[f64]) -> Result<()> {
+        if self.coupling == Coupling::ProportionalFan(0) {
+            return Err(Error::InvalidParameter {
+                what: "categorical: Coupling::ProportionalFan targets",
+                value: 0.0,
+                expected: "1..=255",
+            });
+        }
         check_weights(params).map(|_| ())
     }
 
@@ -355,7 +401,10 @@ impl Family for Categorical {
                 left.extend(right);
                 left
             }
-            Coupling::Proportional => Self::proportional_rates(&p, &d, k),
+            // Fanning out keeps the expected jumps.
+            Coupling::Proportional | Coupling::ProportionalFan(_) => {
+                Self::proportional_rates(&p, &d, k)
+            }
         }
     }
 
@@ -369,7 +418,13 @@ impl Family for Categorical {
                 out.extend(pick(&left, coupling));
                 out.extend(pick(&right, coupling));
             }
-            Coupling::Proportional => out.extend(proportional_jump(params, tangents, k, coupling)),
+            Coupling::Proportional => {
+                proportional_jumps(params, tangents, k, 1, coupling, &mut out)
+            }
+            // `validate` turned m = 0 away.
+            Coupling::ProportionalFan(m) => {
+                proportional_jumps(params, tangents, k, m.max(1) as usize, coupling, &mut out)
+            }
         }
         out
     }
