@@ -597,6 +597,11 @@ where
     /// estimate moves with the output — on Qanti-kT the keep-K triples' does with the mH of the
     /// history taken. See [`crate::control`].
     ///
+    /// Use several hundred samples or more: the coefficients are fitted on half the batch, and a
+    /// small half can fit a few rare runs (an output that is nearly constant but for them) with
+    /// a coefficient that the other half's rare runs then pay for — still unbiased, and the
+    /// standard error shows it, but noisier than without the control variate.
+    ///
     /// ```
     /// use stochad::{sample::bernoulli, KeepTriple, Scalar};
     /// // E[(1 + B₁ + B₂)²] = 1 + 6θ + 2θ², B ~ Bernoulli(θ) independent: derivative 8.4 at 0.6.
