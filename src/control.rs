@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::context::{run_in, RunContext};
 use crate::error::{Error, Result};
-use crate::estimate::{Estimator, Gradient, GradientEstimate, Program, RunOutput};
+use crate::estimate::{mean_stderr, Estimator, Gradient, GradientEstimate, Program, RunOutput};
 
 /// The domain of the twin's independent runs (domain 0 is the drivers' samples).
 const TWIN_DOMAIN: u64 = 1;
@@ -297,16 +297,13 @@ pub(crate) fn controlled<const N: usize>(
         mean[d] = total / n as f64 + tm;
         stderr[d] = (var_part / (n * n) as f64 + tv / nt).sqrt();
     }
-    let values = samples.iter().map(|s| s.value);
-    let nf = n as f64;
-    let value = values.clone().sum::<f64>() / nf;
-    let value_var = values.map(|v| (v - value) * (v - value)).sum::<f64>() / (nf - 1.0);
+    let (value, value_stderr) = mean_stderr(samples.iter().map(|s| s.value), n);
     GradientEstimate {
         mean,
         stderr,
         samples: n,
         value,
-        value_stderr: (value_var / nf).sqrt(),
+        value_stderr,
     }
 }
 

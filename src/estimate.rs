@@ -311,7 +311,7 @@ impl From<GradientEstimate<1>> for Estimate {
 }
 
 /// Mean and standard error of the mean, summed in index order.
-fn mean_stderr(xs: impl Iterator<Item = f64> + Clone, n: usize) -> (f64, f64) {
+pub(crate) fn mean_stderr(xs: impl Iterator<Item = f64> + Clone, n: usize) -> (f64, f64) {
     let nf = n as f64;
     let mean = xs.clone().sum::<f64>() / nf;
     if n < 2 {
