@@ -10,12 +10,18 @@
 //! numbers of each sample it must return the program's primal value bit for bit
 //! ([`Error::TwinMismatch`] otherwise).
 //!
-//! Unbiased by construction (cross-fitting): the batch splits into even and odd samples; each
-//! half's coefficients are fitted on the other half, and the twin's runs are independent of both,
-//! so E\[correction\] = 0 exactly. The standard error counts both the batch's spread and the twin
+//! Unbiased by construction (cross-fitting): the batch splits into 8 folds (sample i in fold
+//! i mod 8); each fold's coefficients are fitted on the other seven, and the twin's runs are
+//! independent of all of them, so E\[correction\] = 0 exactly. The standard error counts both the batch's spread and the twin
 //! means' own noise. When the run records its score (the score function with baseline, a triple
 //! with the score mix) the score — and, for the mix, the score-function estimate's difference to
 //! the triple's — join the regressors; their means are zero, so they need no twin.
+//!
+//! The output's columns are fitted only when at least 16 of the fitting runs lie off the most
+//! common output (outputs within 10⁻⁹ relative count as one: the same history summed in
+//! another order). Otherwise a few runs would decide the coefficients — an output constant to
+//! the last few bits but for one run got coefficients of 10³ on real events, which the other
+//! folds' rare runs then paid for — and those columns are left out.
 
 use rayon::prelude::*;
 
@@ -28,6 +34,12 @@ const TWIN_DOMAIN: u64 = 1;
 
 /// Most regressors per direction: v, v², the score, the score mix's difference.
 const MAX_FEATURES: usize = 4;
+
+/// Cross-fitting folds (sample i is in fold i mod FOLDS).
+const FOLDS: usize = 8;
+
+/// Fewest fitting runs off the most common output for the output's columns to be fitted.
+const MIN_SUPPORT: usize = 16;
 
 /// A gradient estimation with the program's output as control variate. Made by
 /// [`Gradient::control_variate`] (see there).
@@ -70,8 +82,8 @@ where
         let g = &self.inner;
         if g.samples < 16 {
             return Err(Error::config(format!(
-                "a control variate needs at least 16 samples (each half fits the other's \
-                 coefficients), got {}",
+                "a control variate needs at least 16 samples (each of its 8 folds is fitted \
+                 on the others), got {}",
                 g.samples
             )));
         }
@@ -157,10 +169,29 @@ fn features<const N: usize>(
 /// (c_vᵀ Σ_vv c_v / twin runs per sample), which plain least squares would ignore and which can
 /// outweigh what they remove. Columns that are constant or depend on earlier ones get
 /// coefficient 0.
-fn fit(xs: &[[f64; MAX_FEATURES]], ys: &[f64], m: usize, twin_runs: f64) -> [f64; MAX_FEATURES] {
+fn fit(
+    xs: &[[f64; MAX_FEATURES]],
+    ys: &[f64],
+    m: usize,
+    twin_runs: f64,
+    centre: f64,
+) -> [f64; MAX_FEATURES] {
+    // Too few runs off the most common output: its columns would fit those few exactly and
+    // extrapolate to other values (and the twin's rare ones); leave them out.
+    let sparse = output_support(xs, centre) < MIN_SUPPORT;
+    let xs: Vec<[f64; MAX_FEATURES]> = xs
+        .iter()
+        .map(|x| {
+            let mut x = *x;
+            if sparse {
+                (x[0], x[1]) = (0.0, 0.0);
+            }
+            x
+        })
+        .collect();
     let n = ys.len() as f64;
     let mut mx = [0.0; MAX_FEATURES];
-    for x in xs {
+    for x in &xs {
         for (a, b) in mx.iter_mut().zip(x) {
             *a += b / n;
         }
@@ -184,6 +215,23 @@ fn fit(xs: &[[f64; MAX_FEATURES]], ys: &[f64], m: usize, twin_runs: f64) -> [f64
         }
     }
     solve_skipping(&gram, &rhs, m)
+}
+
+/// How many rows' output (column 0) differs from the most common output value by more than
+/// rounding (10⁻⁹ relative: the same history summed in another order is the same output).
+fn output_support(xs: &[[f64; MAX_FEATURES]], centre: f64) -> usize {
+    let mut v: Vec<f64> = xs.iter().map(|x| x[0]).collect();
+    v.sort_by(f64::total_cmp);
+    let tol = 1e-9 * centre.abs().max(f64::MIN_POSITIVE);
+    // The most rows within one tolerance window.
+    let (mut mode, mut lo) = (0, 0);
+    for hi in 0..v.len() {
+        while v[hi] - v[lo] > tol {
+            lo += 1;
+        }
+        mode = mode.max(hi + 1 - lo);
+    }
+    v.len() - mode
 }
 
 /// Solves G c = b for the symmetric positive semi-definite G (lower triangle given) by Cholesky,
@@ -239,30 +287,41 @@ pub(crate) fn controlled<const N: usize>(
     let n = samples.len();
     // Twin runs per sample (the twin's independent runs are a multiple of the batch).
     let twin_runs = twins.len() as f64 / n as f64;
-    let half = |p: usize| samples.iter().skip(p).step_by(2);
-    let size = [half(0).count() as f64, half(1).count() as f64];
-    // Each half's centre for v (the other half's coefficients are applied around it).
-    let centre = [0, 1].map(|p| half(p).map(|s| s.value).sum::<f64>() / size[p]);
+    let folds = FOLDS.min(n / 2).max(2);
+    let fold = |p: usize| samples.iter().skip(p).step_by(folds);
+    // Fold p's coefficients and centre come from every other fold.
+    let rest = |p: usize| {
+        samples
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| i % folds != p)
+            .map(|e| e.1)
+    };
+    let size: Vec<f64> = (0..folds).map(|p| fold(p).count() as f64).collect();
+    let centre: Vec<f64> = (0..folds)
+        .map(|p| rest(p).map(|s| s.value).sum::<f64>() / (n as f64 - size[p]))
+        .collect();
     let mut mean = [0.0; N];
     let mut stderr = [0.0; N];
     for d in 0..N {
-        // coef[p]: fitted on half p, applied to half 1 − p (around half p's centre).
-        let coef = [0, 1].map(|p| {
-            let (mut xs, mut ys, mut m) = (Vec::new(), Vec::new(), 0);
-            for s in half(p) {
-                let (x, mm) = features(s, d, centre[p], cols);
-                xs.push(x);
-                ys.push(s.derivative[d]);
-                m = mm;
-            }
-            fit(&xs, &ys, m, twin_runs)
-        });
-        // Adjusted samples Z = A − c·x of each half, and their mean and variance per half.
+        let coef: Vec<[f64; MAX_FEATURES]> = (0..folds)
+            .map(|p| {
+                let (mut xs, mut ys, mut m) = (Vec::new(), Vec::new(), 0);
+                for s in rest(p) {
+                    let (x, mm) = features(s, d, centre[p], cols);
+                    xs.push(x);
+                    ys.push(s.derivative[d]);
+                    m = mm;
+                }
+                fit(&xs, &ys, m, twin_runs, centre[p])
+            })
+            .collect();
+        // Adjusted samples Z = A − c·x of each fold, and their mean and variance per fold.
         let mut var_part = 0.0;
         let mut total = 0.0;
-        for p in 0..2 {
-            let (c, k) = (coef[1 - p], centre[1 - p]);
-            let z: Vec<f64> = half(p)
+        for p in 0..folds {
+            let (c, k) = (coef[p], centre[p]);
+            let z: Vec<f64> = fold(p)
                 .map(|s| {
                     let (x, m) = features(s, d, k, cols);
                     s.derivative[d] - (0..m).map(|i| c[i] * x[i]).sum::<f64>()
@@ -273,14 +332,14 @@ pub(crate) fn controlled<const N: usize>(
             total += z.iter().sum::<f64>();
             var_part += size[p] * zv;
         }
-        // The twin's part: + (n_p/n)·c·(twin mean of v-features around the same centre), one
+        // The twin's part: + (n_p/n)·c_p·(twin mean of v-features around the same centre), one
         // term per twin run so its own spread gives its standard error.
         let t: Vec<f64> = twins
             .iter()
             .map(|&w| {
-                (0..2)
+                (0..folds)
                     .map(|p| {
-                        let (c, k) = (coef[1 - p], centre[1 - p]);
+                        let (c, k) = (coef[p], centre[p]);
                         let y = w - k;
                         size[p] / n as f64 * (c[0] * y + c[1] * y * y)
                     })
@@ -331,7 +390,7 @@ mod tests {
             })
             .collect();
         let ys: Vec<f64> = xs.iter().map(|x| 3.0 + 2.0 * x[0] - 0.5 * x[1]).collect();
-        let c = fit(&xs, &ys, 4, f64::INFINITY);
+        let c = fit(&xs, &ys, 4, f64::INFINITY, 0.0);
         assert!(
             (c[0] - 2.0).abs() < 1e-9 && (c[1] + 0.5).abs() < 1e-9,
             "{c:?}"
@@ -340,32 +399,67 @@ mod tests {
     }
 
     #[test]
-    fn correction_uses_the_twin_mean_and_the_other_half_coefficients() {
-        // v alternates 9, 11 (mean 10) in each half; A = 5 + 2·(v − 10) in the even half and
-        // 5 + 3·(v − 10) in the odd one; 4 twin runs per sample say E[v] = 10.5. Least squares
-        // shrunk by 1 + 1/4 for the twin means' noise gives 1.6 (fitted on the even half,
-        // applied to the odd) and 2.4 (the reverse): Z = 5 − 0.4·y (even), 5 + 1.4·y (odd),
-        // y = v − 10 = ±1, and the twin term 0.5·(2.4 + 1.6)·(w − 10) has mean 1: mean 6.
-        let samples: Vec<RunOutput<1>> = (0..16)
+    fn correction_uses_the_twin_mean_and_the_other_folds_coefficients() {
+        // 64 samples in 8 folds (i mod 8); v = 9 or 11 in blocks of 8 (each fold: 4 of each,
+        // every fitting set centred on 10); A = 5 + 2·(v − 10), but 5 + 10·(v − 10) in fold 0;
+        // 4 twin runs per sample say E[v] = 10.5. Least squares shrunk by 1 + 1/4 for the twin
+        // means' noise (v² − its mean is constant here: no coefficient): fold 0's coefficient,
+        // fitted on the other folds, is 2/1.25 = 1.6; the others', whose fitting sets hold fold
+        // 0, (48·2 + 8·10)/56/1.25 = 176/70. Z = 5 + (10 − 1.6)·y in fold 0 and
+        // 5 + (2 − 176/70)·y elsewhere (y = v − 10 = ±1, mean 5); the twin term
+        // (1/8)·(1.6 + 7·176/70)·(w − 10) = 2.4·(w − 10) has mean 1.2: mean 6.2.
+        let samples: Vec<RunOutput<1>> = (0..64)
             .map(|i| {
-                let v = if i % 4 < 2 { 9.0 } else { 11.0 };
-                let slope = if i % 2 == 0 { 2.0 } else { 3.0 };
+                let v = if (i / 8) % 2 == 0 { 9.0 } else { 11.0 };
+                let slope = if i % 8 == 0 { 10.0 } else { 2.0 };
                 out(v, 5.0 + slope * (v - 10.0), 0.0)
             })
             .collect();
-        let twins: Vec<f64> = (0..64).map(|j| 10.0 + (j % 2) as f64).collect();
+        let twins: Vec<f64> = (0..256).map(|j| 10.0 + (j % 2) as f64).collect();
         let cols = Columns {
             score: false,
             mix: false,
         };
         let g = controlled(&samples, &twins, cols);
-        assert!((g.mean[0] - 6.0).abs() < 1e-9, "{}", g.mean[0]);
-        // Z = 5 ± 0.4 (even) and 5 ± 1.4 (odd), 8 each; twin terms 2·(w − 10) = 0, 2.
+        assert!((g.mean[0] - 6.2).abs() < 1e-9, "{}", g.mean[0]);
+        // Per fold of 8: Z = 5 ± 8.4 (fold 0), 5 ± (176/70 − 2) (the others); twin terms 0, 2.4.
         let var = |dev: f64| 8.0 * dev * dev / 7.0;
-        let main = 8.0 * (var(0.4) + var(1.4)) / 256.0;
-        let twin = 64.0 / 63.0 / 64.0;
+        let main = 8.0 * (var(8.4) + 7.0 * var(176.0 / 70.0 - 2.0)) / (64.0 * 64.0);
+        let twin = 256.0 * 1.2 * 1.2 / 255.0 / 256.0;
         let se = (main + twin).sqrt();
         assert!((g.stderr[0] - se).abs() < 1e-9, "{} vs {se}", g.stderr[0]);
+    }
+
+    #[test]
+    fn output_off_its_mode_by_rounding_only_gets_no_coefficient() {
+        // The same history summed in another order: v = 110.11 up to a few ulps, but for one
+        // run; A = noise. Fitted, the v columns would pin that run and the ulps (coefficients of
+        // 1e3 and more, applied to other runs); with fewer than 16 runs off the mode they are
+        // left out, and with enough they are fitted.
+        let noise = |i: usize| ((i * 7919) % 101) as f64 / 101.0 - 0.5;
+        let rows = |off: usize| -> (Vec<[f64; MAX_FEATURES]>, Vec<f64>) {
+            (0..200)
+                .map(|i| {
+                    let v = if i < off {
+                        107.85 + i as f64 * 0.01
+                    } else {
+                        110.11 * (1.0 + (i % 5) as f64 * f64::EPSILON)
+                    };
+                    let y = v - 110.0;
+                    (
+                        [y, y * y, 0.0, 0.0],
+                        noise(i) + if i < off { 3.0 } else { 0.0 },
+                    )
+                })
+                .unzip()
+        };
+        let (xs, ys) = rows(15);
+        assert_eq!(output_support(&xs, 110.0), 15);
+        assert_eq!(&fit(&xs, &ys, 2, 4.0, 110.0)[..2], &[0.0, 0.0]);
+        let (xs, ys) = rows(16);
+        assert_eq!(output_support(&xs, 110.0), 16);
+        let c = fit(&xs, &ys, 2, 4.0, 110.0);
+        assert!(c[0] != 0.0 && c[0].abs() < 10.0, "{c:?}");
     }
 
     #[test]

@@ -592,15 +592,15 @@ where
     /// random numbers it must return the program's primal value bit for bit). Each sample's
     /// estimate A becomes A − c·(v − E\[v\], v² − E\[v²\]) (plus, when the run records its
     /// score — score function with baseline, triple with score mix — the score and the mix's
-    /// difference, whose means are 0), with c fitted on the other half of the batch: unbiased,
+    /// difference, whose means are 0), with c fitted on the rest of the batch (8 folds, each
+    /// fitted on the other seven): unbiased,
     /// and the standard error counts the twin means' noise. It pays where the derivative
     /// estimate moves with the output — on Qanti-kT the keep-K triples' does with the mH of the
     /// history taken. See [`crate::control`].
     ///
-    /// Use several hundred samples or more: the coefficients are fitted on half the batch, and a
-    /// small half can fit a few rare runs (an output that is nearly constant but for them) with
-    /// a coefficient that the other half's rare runs then pay for — still unbiased, and the
-    /// standard error shows it, but noisier than without the control variate.
+    /// Use a few hundred samples or more: the coefficients are estimates, and a small batch pays
+    /// for their noise. The output's columns are left out when fewer than 16 fitting runs lie off
+    /// its most common value (by more than 10⁻⁹ relative), so a few rare runs cannot decide them.
     ///
     /// ```
     /// use stochad::{sample::bernoulli, KeepTriple, Scalar};

@@ -347,14 +347,24 @@ ROWS = [
         [("estimators", "control_variate_is_unbiased_and_its_stderr_honest")],
     ),
     (
-        "cv-own-half",
-        "output control variate fits each half's coefficients on that half itself",
+        "cv-own-fold",
+        "output control variate fits each fold's coefficients on every sample, the fold's own included",
         "src/control.rs",
         [(
-            "            let (c, k) = (coef[1 - p], centre[1 - p]);\n            let z",
-            "            let (c, k) = (coef[p], centre[p]);\n            let z",
+            "                for s in rest(p) {",
+            "                for s in samples.iter() {",
         )],
-        [("lib", "correction_uses_the_twin_mean_and_the_other_half_coefficients")],
+        [("lib", "correction_uses_the_twin_mean_and_the_other_folds_coefficients")],
+    ),
+    (
+        "cv-support-ulps",
+        "output control variate counts outputs that differ by rounding only as support for its columns",
+        "src/control.rs",
+        [(
+            "let tol = 1e-9 * centre.abs().max(f64::MIN_POSITIVE);",
+            "let tol = 0.0 * centre.abs().max(f64::MIN_POSITIVE);",
+        )],
+        [("lib", "output_off_its_mode_by_rounding_only_gets_no_coefficient")],
     ),
     (
         "cv-twin-noise",
@@ -365,7 +375,7 @@ ROWS = [
             "(var_part / (n * n) as f64).sqrt()",
         )],
         [
-            ("lib", "correction_uses_the_twin_mean_and_the_other_half_coefficients"),
+            ("lib", "correction_uses_the_twin_mean_and_the_other_folds_coefficients"),
             ("estimators", "control_variate_is_unbiased_and_its_stderr_honest"),
         ],
     ),
