@@ -151,6 +151,9 @@ pub(crate) struct Worlds {
     pub perts: Vec<PertState>,
     /// Handle 0 is the empty list, so a default all-worlds triple needs no arena entry.
     pub lists: Vec<ExactList>,
+    /// The keep-K backend's payloads with more worlds than it holds inline: `(world id, Δ)`
+    /// runs, each addressed by its offset.
+    pub keep: Vec<(u32, f64)>,
 }
 
 /// What a run found wrong with the program (reported by the driver after the run).
@@ -184,6 +187,7 @@ impl RunContext {
             worlds: Worlds {
                 perts: Vec::new(),
                 lists: vec![ExactList::new()],
+                keep: Vec::new(),
             },
             mode: Mode::Sample,
             score: SmallVec::new(),

@@ -380,6 +380,16 @@ ROWS = [
         ],
     ),
     (
+        "keep-spill-halved",
+        "keep-K payloads with more worlds than they hold inline store wrong differences in the arena",
+        "src/triple/keep.rs",
+        [(
+            "    ctx.worlds.keep.extend_from_slice(entries);",
+            "    ctx.worlds.keep.extend(entries.iter().map(|&(i, d)| (i, d * 0.5)));",
+        )],
+        [("keep_backend", "values_carrying_many_worlds_match_the_all_worlds_backend")],
+    ),
+    (
         "cv-twin-unchecked",
         "output control variate accepts a twin that is not the program",
         "src/control.rs",

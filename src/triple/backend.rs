@@ -81,6 +81,14 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
     /// The live alternatives `(world id, Δ)` of a payload (one per world).
     fn alternatives(p: &Self::Pert) -> smallvec::SmallVec<[(u32, f64); 4]>;
 
+    /// Δ of world `id` in `p` if `p` carries it and it is alive, else 0.
+    fn live_delta(p: &Self::Pert, id: u32) -> f64 {
+        Self::alternatives(p)
+            .iter()
+            .find(|e| e.0 == id)
+            .map_or(0.0, |e| e.1)
+    }
+
     /// Rebuilds a payload from live `(world id, Δ)` pairs produced by [`Backend::alternatives`]
     /// (used by `propagate` to attach alternative outputs to a world).
     fn from_alternatives(alts: &[(u32, f64)]) -> Self::Pert;

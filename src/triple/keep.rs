@@ -5,8 +5,9 @@
 //! to 0 and they leave every value — but while alive they take part in the pruned backend's
 //! decisions, so the one world it keeps is often one that dies, and the estimate of the run is 0
 //! while a world that mattered was dropped. Keeping a few lets the ones that matter survive
-//! (on the Qanti-kT clusterer about 3 worlds are alive at a time). The worlds are stored inline,
-//! so values with at most `K` worlds cost no allocation and no context access.
+//! (on the Qanti-kT clusterer about 3 worlds are alive at a time). Up to 8 worlds are stored
+//! inline, so such values cost no allocation and no context access; a value with more keeps them
+//! in the run context's arena (appended, freed with the run).
 
 use smallvec::SmallVec;
 
@@ -22,72 +23,203 @@ use crate::sample::{Draw, Family};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Keep<const K: usize>;
 
-/// The worlds a keep-K value carries: `len` pairs (world id, Δ), sorted by id, Δ ≠ 0.
+/// Worlds a payload holds inline; a value carrying more keeps them in the run's arena. Most
+/// values carry a few worlds, and a triple is copied at every operation: inline room for all
+/// `K` made a keep-32 triple (two directions) ~800 bytes, and copying took half its time.
+const INLINE: usize = 8;
+
+/// The worlds a keep-K value carries: `len` pairs (world id, Δ), sorted by id, Δ ≠ 0 — inline
+/// up to 8, beyond that in the run context's arena from offset `spill` on.
 #[derive(Clone, Copy, Debug)]
 pub struct KeepPert<const K: usize> {
     len: u8,
-    ids: [u32; K],
-    deltas: [f64; K],
+    ids: [u32; INLINE],
+    deltas: [f64; INLINE],
+    spill: u32,
 }
 
 impl<const K: usize> Default for KeepPert<K> {
     fn default() -> Self {
         KeepPert {
             len: 0,
-            ids: [0; K],
-            deltas: [0.0; K],
+            ids: [0; INLINE],
+            deltas: [0.0; INLINE],
+            spill: 0,
         }
     }
 }
 
+/// A payload's entries loaded from the arena (inline ones are borrowed instead).
+type Loaded<T> = SmallVec<[T; 16]>;
+
 impl<const K: usize> KeepPert<K> {
+    /// `f(ids, deltas)` on this payload's entries.
     #[inline]
-    fn iter(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
-        (0..self.len as usize).map(|i| (self.ids[i], self.deltas[i]))
-    }
-
-    #[inline]
-    fn ids(&self) -> &[u32] {
-        &self.ids[..self.len as usize]
-    }
-
-    /// The payload of the worlds `ids` (as in `self`, same order) with new differences `d(i)`
-    /// for the i-th; zero differences dropped.
-    #[inline]
-    fn remap(&self, mut d: impl FnMut(usize) -> f64) -> Self {
-        let mut out = KeepPert::default();
-        let mut n = 0;
-        for i in 0..self.len as usize {
-            let v = d(i);
-            if v != 0.0 {
-                out.ids[n] = self.ids[i];
-                out.deltas[n] = v;
-                n += 1;
-            }
+    fn with<R>(&self, f: impl FnOnce(&[u32], &[f64]) -> R) -> R {
+        let n = self.len as usize;
+        if n <= INLINE {
+            return f(&self.ids[..n], &self.deltas[..n]);
         }
-        out.len = n as u8;
-        out
+        let (ids, deltas) = with_live_ctx(|ctx| self.load(ctx));
+        f(&ids, &deltas)
     }
 
-    /// Whether every world of `self` is also one of `other` (both sorted).
+    /// [`KeepPert::with`] inside a borrow of the run context `ctx`.
     #[inline]
-    fn within(&self, other: &Self) -> bool {
-        let mut j = 0;
-        for &id in self.ids() {
-            while j < other.len as usize && other.ids[j] < id {
-                j += 1;
-            }
-            if j == other.len as usize || other.ids[j] != id {
-                return false;
-            }
+    fn with_in<R>(&self, ctx: &RunContext, f: impl FnOnce(&[u32], &[f64]) -> R) -> R {
+        let n = self.len as usize;
+        if n <= INLINE {
+            return f(&self.ids[..n], &self.deltas[..n]);
         }
-        true
+        let (ids, deltas) = self.load(ctx);
+        f(&ids, &deltas)
+    }
+
+    /// A spilled payload's entries from the arena.
+    fn load(&self, ctx: &RunContext) -> (Loaded<u32>, Loaded<f64>) {
+        let e = &ctx.worlds.keep[self.spill as usize..][..self.len as usize];
+        (
+            e.iter().map(|x| x.0).collect(),
+            e.iter().map(|x| x.1).collect(),
+        )
+    }
+
+    /// The payload with worlds `ids` (sorted) and differences `d(i)` for the i-th, zero
+    /// differences dropped.
+    #[inline]
+    fn build(ids: &[u32], mut d: impl FnMut(usize) -> f64) -> Self {
+        if ids.len() <= INLINE {
+            let mut out = KeepPert::default();
+            let mut n = 0;
+            for (i, &id) in ids.iter().enumerate() {
+                let v = d(i);
+                if v != 0.0 {
+                    out.ids[n] = id;
+                    out.deltas[n] = v;
+                    n += 1;
+                }
+            }
+            out.len = n as u8;
+            return out;
+        }
+        let buf: Buf = ids
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, d(i)))
+            .filter(|e| e.1 != 0.0)
+            .collect();
+        store(&buf)
+    }
+
+    /// The payload of the same worlds with new differences `d(i, Δ_i)`; zeros dropped.
+    #[inline]
+    fn remap(&self, mut d: impl FnMut(usize, f64) -> f64) -> Self {
+        self.with(|ids, deltas| Self::build(ids, |i| d(i, deltas[i])))
     }
 
     #[inline]
     pub(super) fn delta_of(&self, id: u32) -> f64 {
-        self.iter().find(|e| e.0 == id).map_or(0.0, |e| e.1)
+        self.with(|ids, deltas| delta_in(ids, deltas, id))
     }
+}
+
+/// Δ of world `id` in entries `ids`, `deltas` (0 if absent).
+#[inline]
+fn delta_in(ids: &[u32], deltas: &[f64], id: u32) -> f64 {
+    ids.iter().position(|&x| x == id).map_or(0.0, |i| deltas[i])
+}
+
+/// [`Backend::map_n`] on the arguments' entries `(ids, Δs)`.
+fn map_entries<const K: usize, const M: usize>(
+    entries: [(&[u32], &[f64]); M],
+    x: [f64; M],
+    fx: f64,
+    f: &impl Fn([f64; M]) -> f64,
+) -> KeepPert<K> {
+    // Fast path: one argument carries every world the others carry (e.g. a shared minimum
+    // that saw them all): evaluate per world of that one, no merging.
+    let widest = (0..M).max_by_key(|&m| entries[m].0.len()).unwrap_or(0);
+    if M > 0 && !entries[widest].0.is_empty() {
+        let ids = entries[widest].0;
+        if entries.iter().all(|e| within(e.0, ids)) {
+            return KeepPert::build(ids, |w| {
+                let mut alt = x;
+                for (v, e) in alt.iter_mut().zip(&entries) {
+                    if !e.0.is_empty() {
+                        *v += delta_in(e.0, e.1, ids[w]);
+                    }
+                }
+                f(alt) - fx
+            });
+        }
+    }
+    let mut ids: SmallVec<[u32; 16]> = SmallVec::new();
+    for e in &entries {
+        ids.extend_from_slice(e.0);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut buf = Buf::new();
+    for id in ids {
+        let mut alt = x;
+        for (v, e) in alt.iter_mut().zip(&entries) {
+            *v += delta_in(e.0, e.1, id);
+        }
+        buf.push((id, f(alt) - fx));
+    }
+    pack(buf)
+}
+
+/// Whether every id of `a` is also one of `b` (both sorted).
+#[inline]
+fn within(a: &[u32], b: &[u32]) -> bool {
+    let mut j = 0;
+    for &id in a {
+        while j < b.len() && b[j] < id {
+            j += 1;
+        }
+        if j == b.len() || b[j] != id {
+            return false;
+        }
+    }
+    true
+}
+
+/// A payload of the sorted, nonzero entries `buf` (at most `K`): inline, or in the arena.
+#[inline]
+fn store<const K: usize>(buf: &[(u32, f64)]) -> KeepPert<K> {
+    let mut p = KeepPert::<K> {
+        len: buf.len() as u8,
+        ..Default::default()
+    };
+    if buf.len() <= INLINE {
+        for (i, &(id, d)) in buf.iter().enumerate() {
+            p.ids[i] = id;
+            p.deltas[i] = d;
+        }
+    } else {
+        p.spill = with_live_ctx(|ctx| spill(ctx, buf));
+    }
+    p
+}
+
+/// [`store`] inside a borrow of the run context `ctx`.
+fn store_in<const K: usize>(ctx: &mut RunContext, buf: &[(u32, f64)]) -> KeepPert<K> {
+    if buf.len() <= INLINE {
+        return store(buf);
+    }
+    KeepPert {
+        len: buf.len() as u8,
+        spill: spill(ctx, buf),
+        ..Default::default()
+    }
+}
+
+/// Appends `entries` to the run's arena; their offset.
+fn spill(ctx: &mut RunContext, entries: &[(u32, f64)]) -> u32 {
+    let at = ctx.worlds.keep.len() as u32;
+    ctx.worlds.keep.extend_from_slice(entries);
+    at
 }
 
 /// Worlds under construction (possibly more than `K`), sorted by id.
@@ -113,27 +245,22 @@ pub(super) fn fit<const K: usize>(ctx: &mut RunContext, buf: &mut Buf) {
 }
 
 /// The payload from a buffer, pruned to `K` if needed.
+#[inline]
 pub(super) fn pack<const K: usize>(mut buf: Buf) -> KeepPert<K> {
     buf.retain(|e| e.1 != 0.0);
     if buf.len() > K {
         with_live_ctx(|ctx| fit::<K>(ctx, &mut buf));
     }
-    let mut p = KeepPert::<K> {
-        len: buf.len() as u8,
-        ..Default::default()
-    };
-    for (i, (id, d)) in buf.into_iter().enumerate() {
-        p.ids[i] = id;
-        p.deltas[i] = d;
-    }
-    p
+    store(&buf)
 }
 
 /// The ids of several payloads, merged and deduplicated.
 fn union<const K: usize>(perts: &[KeepPert<K>]) -> SmallVec<[u32; 16]> {
     let mut ids: SmallVec<[u32; 16]> = SmallVec::new();
     for p in perts {
-        ids.extend(p.iter().map(|e| e.0));
+        if p.len > 0 {
+            p.with(|i, _| ids.extend_from_slice(i));
+        }
     }
     ids.sort_unstable();
     ids.dedup();
@@ -151,7 +278,7 @@ impl<const K: usize> Backend for Keep<K> {
 
     #[inline]
     fn map1(p: KeepPert<K>, x: f64, fx: f64, _dfx: f64, f: &impl Fn(f64) -> f64) -> KeepPert<K> {
-        p.remap(|i| f(x + p.deltas[i]) - fx)
+        p.remap(|_, d| f(x + d) - fx)
     }
 
     fn map2(
@@ -166,40 +293,48 @@ impl<const K: usize> Backend for Keep<K> {
     ) -> KeepPert<K> {
         // Fast paths: one side unperturbed, or both carrying the same worlds.
         if a.len == 0 {
-            return b.remap(|i| f(x, y + b.deltas[i]) - fxy);
+            return b.remap(|_, d| f(x, y + d) - fxy);
         }
         if b.len == 0 {
-            return a.remap(|i| f(x + a.deltas[i], y) - fxy);
+            return a.remap(|_, d| f(x + d, y) - fxy);
         }
-        if a.ids() == b.ids() {
-            return a.remap(|i| f(x + a.deltas[i], y + b.deltas[i]) - fxy);
-        }
-        if a.within(&b) {
-            return b.remap(|i| f(x + a.delta_of(b.ids[i]), y + b.deltas[i]) - fxy);
-        }
-        if b.within(&a) {
-            return a.remap(|i| f(x + a.deltas[i], y + b.delta_of(a.ids[i])) - fxy);
-        }
-        let mut buf = Buf::new();
-        let (mut i, mut j) = (0, 0);
-        let (la, lb) = (a.len as usize, b.len as usize);
-        while i < la || j < lb {
-            let ia = if i < la { a.ids[i] } else { u32::MAX };
-            let ib = if j < lb { b.ids[j] } else { u32::MAX };
-            let (id, da, db) = if ia == ib {
-                i += 1;
-                j += 1;
-                (ia, a.deltas[i - 1], b.deltas[j - 1])
-            } else if ia < ib {
-                i += 1;
-                (ia, a.deltas[i - 1], 0.0)
-            } else {
-                j += 1;
-                (ib, 0.0, b.deltas[j - 1])
-            };
-            buf.push((id, f(x + da, y + db) - fxy));
-        }
-        pack(buf)
+        a.with(|ai, ad| {
+            b.with(|bi, bd| {
+                if ai == bi {
+                    return KeepPert::build(ai, |i| f(x + ad[i], y + bd[i]) - fxy);
+                }
+                if within(ai, bi) {
+                    return KeepPert::build(bi, |i| {
+                        f(x + delta_in(ai, ad, bi[i]), y + bd[i]) - fxy
+                    });
+                }
+                if within(bi, ai) {
+                    return KeepPert::build(ai, |i| {
+                        f(x + ad[i], y + delta_in(bi, bd, ai[i])) - fxy
+                    });
+                }
+                let mut buf = Buf::new();
+                let (mut i, mut j) = (0, 0);
+                let (la, lb) = (ai.len(), bi.len());
+                while i < la || j < lb {
+                    let ia = if i < la { ai[i] } else { u32::MAX };
+                    let ib = if j < lb { bi[j] } else { u32::MAX };
+                    let (id, da, db) = if ia == ib {
+                        i += 1;
+                        j += 1;
+                        (ia, ad[i - 1], bd[j - 1])
+                    } else if ia < ib {
+                        i += 1;
+                        (ia, ad[i - 1], 0.0)
+                    } else {
+                        j += 1;
+                        (ib, 0.0, bd[j - 1])
+                    };
+                    buf.push((id, f(x + da, y + db) - fxy));
+                }
+                pack(buf)
+            })
+        })
     }
 
     fn map_n<const M: usize>(
@@ -209,34 +344,20 @@ impl<const K: usize> Backend for Keep<K> {
         _grad: &[f64; M],
         f: &impl Fn([f64; M]) -> f64,
     ) -> KeepPert<K> {
-        // Fast path: one argument carries every world the others carry (e.g. a shared minimum
-        // that saw them all): evaluate per world of that one, no merging.
-        let widest = perts
-            .iter()
-            .max_by_key(|p| p.len)
-            .copied()
-            .unwrap_or_default();
-        if widest.len > 0 && perts.iter().all(|p| p.within(&widest)) {
-            return widest.remap(|w| {
-                let id = widest.ids[w];
-                let mut alt = x;
-                for (v, p) in alt.iter_mut().zip(&perts) {
-                    if p.len > 0 {
-                        *v += p.delta_of(id);
-                    }
-                }
-                f(alt) - fx
-            });
+        if perts.iter().all(|p| p.len as usize <= INLINE) {
+            let entries = perts
+                .each_ref()
+                .map(|p| (&p.ids[..p.len as usize], &p.deltas[..p.len as usize]));
+            return map_entries(entries, x, fx, f);
         }
-        let mut buf = Buf::new();
-        for id in union(&perts) {
-            let mut alt = x;
-            for (v, p) in alt.iter_mut().zip(&perts) {
-                *v += p.delta_of(id);
+        let loaded: [(Loaded<u32>, Loaded<f64>); M] = std::array::from_fn(|m| {
+            if perts[m].len > 0 {
+                perts[m].with(|i, d| (Loaded::from_slice(i), Loaded::from_slice(d)))
+            } else {
+                (Loaded::new(), Loaded::new())
             }
-            buf.push((id, f(alt) - fx));
-        }
-        pack(buf)
+        });
+        map_entries(loaded.each_ref().map(|(i, d)| (&i[..], &d[..])), x, fx, f)
     }
 
     fn draw<F: Family>(
@@ -255,10 +376,13 @@ impl<const K: usize> Backend for Keep<K> {
             return 0.0;
         }
         with_live_ctx(|ctx| {
-            p.iter()
-                .filter(|e| ctx.worlds.perts[e.0 as usize].alive)
-                .map(|(id, d)| ctx.worlds.perts[id as usize].weight * d)
-                .sum()
+            p.with_in(ctx, |ids, deltas| {
+                ids.iter()
+                    .zip(deltas)
+                    .filter(|e| ctx.worlds.perts[*e.0 as usize].alive)
+                    .map(|(&id, &d)| ctx.worlds.perts[id as usize].weight * d)
+                    .sum()
+            })
         })
     }
 
@@ -267,10 +391,14 @@ impl<const K: usize> Backend for Keep<K> {
             return false;
         }
         let primal = pred(x, y);
+        let ids = union(&[*a, *b]);
+        let alts: SmallVec<[(u32, f64, f64); 16]> = ids
+            .into_iter()
+            .map(|id| (id, a.delta_of(id), b.delta_of(id)))
+            .collect();
         with_live_ctx(|ctx| {
-            union(&[*a, *b]).into_iter().any(|id| {
-                ctx.worlds.perts[id as usize].alive
-                    && pred(x + a.delta_of(id), y + b.delta_of(id)) != primal
+            alts.iter().any(|&(id, da, db)| {
+                ctx.worlds.perts[id as usize].alive && pred(x + da, y + db) != primal
             })
         })
     }
@@ -280,9 +408,26 @@ impl<const K: usize> Backend for Keep<K> {
             return SmallVec::new();
         }
         with_live_ctx(|ctx| {
-            p.iter()
-                .filter(|e| ctx.worlds.perts[e.0 as usize].alive)
-                .collect()
+            p.with_in(ctx, |ids, deltas| {
+                ids.iter()
+                    .zip(deltas)
+                    .filter(|e| ctx.worlds.perts[*e.0 as usize].alive)
+                    .map(|(&id, &d)| (id, d))
+                    .collect()
+            })
+        })
+    }
+
+    fn live_delta(p: &KeepPert<K>, id: u32) -> f64 {
+        if p.len == 0 {
+            return 0.0;
+        }
+        with_live_ctx(|ctx| {
+            if ctx.worlds.perts[id as usize].alive {
+                p.with_in(ctx, |ids, deltas| delta_in(ids, deltas, id))
+            } else {
+                0.0
+            }
         })
     }
 
@@ -290,6 +435,28 @@ impl<const K: usize> Backend for Keep<K> {
         let mut buf: Buf = alts.iter().copied().collect();
         buf.sort_unstable_by_key(|e| e.0);
         pack(buf)
+    }
+
+    /// As the default (the live worlds, `id`'s replaced, coupled by [`fit`] when more than one),
+    /// without building a payload per world.
+    fn with_world(p: KeepPert<K>, id: u32, delta: f64) -> KeepPert<K> {
+        with_live_ctx(|ctx| {
+            let mut buf: Buf = p.with_in(ctx, |ids, deltas| {
+                ids.iter()
+                    .zip(deltas)
+                    .filter(|e| *e.0 != id && ctx.worlds.perts[*e.0 as usize].alive)
+                    .map(|(&i, &d)| (i, d))
+                    .collect()
+            });
+            if delta != 0.0 {
+                let at = buf.partition_point(|e| e.0 < id);
+                buf.insert(at, (id, delta));
+            }
+            if buf.len() > 1 {
+                fit::<K>(ctx, &mut buf);
+            }
+            store_in(ctx, &buf)
+        })
     }
 
     fn couple(perts: &[KeepPert<K>]) -> SmallVec<[u32; 4]> {
@@ -307,20 +474,25 @@ impl<const K: usize> Backend for Keep<K> {
 
 impl<const K: usize> Replay for Keep<K> {
     fn replayed(ctx: &mut RunContext, perts: &[KeepPert<K>]) -> SmallVec<[u32; 8]> {
-        union(perts)
-            .into_iter()
+        let mut ids: SmallVec<[u32; 16]> = SmallVec::new();
+        for p in perts {
+            p.with_in(ctx, |i, _| ids.extend_from_slice(i));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
             .filter(|&id| ctx.worlds.perts[id as usize].alive)
             .collect()
     }
 
-    fn delta_in(_: &RunContext, p: &KeepPert<K>, id: u32) -> f64 {
-        p.delta_of(id)
+    fn delta_in(ctx: &RunContext, p: &KeepPert<K>, id: u32) -> f64 {
+        p.with_in(ctx, |ids, deltas| delta_in(ids, deltas, id))
     }
 
     /// Up to `K` worlds, pruned by [`fit`] beyond.
     fn assemble(ctx: &mut RunContext, mut worlds: Worlds) -> KeepPert<K> {
         worlds.retain(|e| e.1 != 0.0);
         fit::<K>(ctx, &mut worlds);
-        pack(worlds)
+        store_in(ctx, &worlds)
     }
 }

@@ -297,8 +297,7 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         let Some(p) = self.perts.get(w.dir as usize).filter(|p| !B::is_empty(p)) else {
             return self.value;
         };
-        let alts = B::alternatives(p);
-        self.value + alts.iter().find(|e| e.0 == w.id).map_or(0.0, |e| e.1)
+        self.value + B::live_delta(p, w.id)
     }
 
     fn couple_worlds(xs: &[Self]) -> SmallVec<[World; 4]> {
