@@ -12,10 +12,11 @@
 //!
 //! Unbiased by construction (cross-fitting): the batch splits into 8 folds (sample i in fold
 //! i mod 8); each fold's coefficients are fitted on the other seven, and the twin's runs are
-//! independent of all of them, so E\[correction\] = 0 exactly. The standard error counts both the batch's spread and the twin
-//! means' own noise. When the run records its score (the score function with baseline, a triple
-//! with the score mix) the score — and, for the mix, the score-function estimate's difference to
-//! the triple's — join the regressors; their means are zero, so they need no twin.
+//! independent of all of them, so E\[correction\] = 0 exactly. The standard error counts both
+//! the batch's spread and the twin means' own noise. When the run records its score (the score
+//! function with baseline, a triple with the score mix) the score — and, for the mix, the
+//! score-function estimate's difference to the triple's — join the regressors; their means are
+//! zero, so they need no twin.
 //!
 //! The output's columns are fitted only when at least 16 of the fitting runs lie off the most
 //! common output (outputs within 10⁻⁹ relative count as one: the same history summed in
