@@ -6,7 +6,8 @@
 //! - `triple`: one pruned-triple gradient sample, R and α together
 //!   (`gradient(|[r, a]| qanti_kt_mh(..)).run(i)`);
 //! - `score`: one score-function gradient sample (`[Score<2>; 2]`);
-//! - `keep4`: one keep-4 triple gradient sample (`[KeepTriple<4, 2>; 2]`).
+//! - `keep4`: one keep-4 triple gradient sample (`[StochasticTriple<Keep<4, 4>, 2>; 2]`: inline
+//!   room for its 4 worlds).
 //!
 //! Each iteration runs all 20 events (sample index i + 1 each time, so each iteration draws new
 //! histories); criterion's throughput line gives events per second, i.e. the time per event.
@@ -22,7 +23,8 @@ use stochad::jets::cluster::{Algorithm, JetDefinition};
 use stochad::jets::io::default_sample;
 use stochad::jets::qantikt::qanti_kt_mh;
 use stochad::jets::FourMomentum;
-use stochad::{gradient, gradient_with, with_run, KeepTriple, Score};
+use stochad::triple::Keep;
+use stochad::{gradient, gradient_with, with_run, Score, StochasticTriple};
 
 const EVENTS: usize = 20;
 const R: f64 = 0.8;
@@ -90,9 +92,10 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
             .at([R, ALPHA])
             .seed(SEED);
         let score = mean_us(5, |i| score.run(i).unwrap().derivative[0]);
-        let keep4 = gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| qanti_kt_mh(ev, r, a))
-            .at([R, ALPHA])
-            .seed(SEED);
+        let keep4 =
+            gradient_with(|[r, a]: [StochasticTriple<Keep<4, 4>, 2>; 2]| qanti_kt_mh(ev, r, a))
+                .at([R, ALPHA])
+                .seed(SEED);
         let keep4 = mean_us(3, |i| keep4.run(i).unwrap().derivative[0]);
         eprintln!(
             "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {score:>9.0} {keep4:>10.0} \
@@ -179,7 +182,7 @@ fn bench(c: &mut Criterion) {
             .seed(SEED)
     });
     estimator!("keep4", |ev: &Vec<FourMomentum>| {
-        gradient_with(move |[r, a]: [KeepTriple<4, 2>; 2]| qanti_kt_mh(ev, r, a))
+        gradient_with(move |[r, a]: [StochasticTriple<Keep<4, 4>, 2>; 2]| qanti_kt_mh(ev, r, a))
             .at([R, ALPHA])
             .seed(SEED)
     });

@@ -157,7 +157,8 @@ use serde::Serialize;
 use stochad::jets::io::{default_sample, EventReader, Format, Selection};
 use stochad::jets::qantikt::{mh_loss, QantiKt, Sampling};
 use stochad::jets::FourMomentum;
-use stochad::{Dual, Estimate, KeepTriple, Scalar, Score};
+use stochad::triple::Keep;
+use stochad::{Dual, Estimate, Scalar, Score, StochasticTriple};
 
 /// Target of the loss and upper edge of its window (GeV).
 const TARGET: f64 = 125.0;
@@ -578,11 +579,13 @@ fn estimate(
             .seed(seed)
             .samples(n)
             .estimate(),
-        Est::Keep4 => stochad::derivative_with(|x: KeepTriple<4>| event_loss(particles, x, alpha))
-            .at(r)
-            .seed(seed)
-            .samples(n)
-            .estimate(),
+        Est::Keep4 => stochad::derivative_with(|x: StochasticTriple<Keep<4, 4>>| {
+            event_loss(particles, x, alpha)
+        })
+        .at(r)
+        .seed(seed)
+        .samples(n)
+        .estimate(),
         Est::Score => stochad::derivative_with(|x: Score| event_loss(particles, x, alpha))
             .at(r)
             .seed(seed)

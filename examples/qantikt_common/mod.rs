@@ -17,7 +17,14 @@ use stochad::jets::io::{default_sample, Selection};
 use stochad::jets::qantikt::{QantiKt, Sampling};
 use stochad::jets::FourMomentum;
 use stochad::sample::{Categorical, Coupling, Redraw};
-use stochad::{AllWorldsTriple, Dual, GradientEstimate, KeepTriple, Result, Score, Triple};
+use stochad::triple::Keep;
+use stochad::{
+    AllWorldsTriple, Dual, GradientEstimate, KeepTriple, Result, Score, StochasticTriple, Triple,
+};
+
+/// The keep-K triple with inline room for exactly K worlds (K < 8: smaller values than
+/// `KeepTriple`'s default of 8, the same numbers).
+type KeepSmall<const K: usize> = StochasticTriple<Keep<K, K>, 2>;
 
 /// An estimator of (dE[mH]/dR, dE[mH]/dα), as a row of the reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -303,8 +310,8 @@ pub fn run_all(
                 estimate::<Triple<2>>(est, event, same, at, setup, false)?
             }
             Est::TripleScoreMix => estimate::<Triple<2>>(est, event, default, at, setup, true)?,
-            Est::Keep2 => estimate::<KeepTriple<2, 2>>(est, event, default, at, setup, false)?,
-            Est::Keep4 => estimate::<KeepTriple<4, 2>>(est, event, default, at, setup, false)?,
+            Est::Keep2 => estimate::<KeepSmall<2>>(est, event, default, at, setup, false)?,
+            Est::Keep4 => estimate::<KeepSmall<4>>(est, event, default, at, setup, false)?,
             Est::Keep8 => estimate::<KeepTriple<8, 2>>(est, event, default, at, setup, false)?,
             Est::AllWorldsTriple => {
                 estimate::<AllWorldsTriple<2>>(est, event, default, at, setup, false)?
@@ -313,7 +320,7 @@ pub fn run_all(
             Est::TripleScoreMixCv => {
                 estimate_cv::<Triple<2>>(est, event, default, at, setup, true)?
             }
-            Est::Keep4Cv => estimate_cv::<KeepTriple<4, 2>>(est, event, default, at, setup, false)?,
+            Est::Keep4Cv => estimate_cv::<KeepSmall<4>>(est, event, default, at, setup, false)?,
             Est::Keep8Cv => estimate_cv::<KeepTriple<8, 2>>(est, event, default, at, setup, false)?,
             Est::Keep8MixCv => {
                 estimate_cv::<KeepTriple<8, 2>>(est, event, default, at, setup, true)?

@@ -15,7 +15,7 @@ pub(crate) mod sealed {
     impl Sealed for super::super::Pruned {}
     impl Sealed for super::super::AllWorlds {}
     impl Sealed for super::super::Smoothed {}
-    impl<const K: usize> Sealed for super::super::Keep<K> {}
+    impl<const K: usize, const I: usize> Sealed for super::super::Keep<K, I> {}
 }
 
 /// How a stochastic triple stores and combines its perturbations (one payload per direction).

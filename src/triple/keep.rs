@@ -19,31 +19,29 @@ use crate::error::Result;
 use crate::sample::{Draw, Family};
 
 /// Keep-K backend: up to `K` worlds per value and direction (`K` ≥ 1; `Keep<1>` prunes like
-/// [`Pruned`](super::Pruned)).
+/// [`Pruned`](super::Pruned)), at most `I` of them (default 8) inline in the value, more in the
+/// run's arena. A triple is copied at every operation: inline room for all `K` made a keep-32
+/// triple (two directions) ~800 bytes, and copying took half its time; most values carry a
+/// few worlds. For `K` < 8, `I = K` keeps values smallest (`KeepTriple` uses the default).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Keep<const K: usize>;
-
-/// Worlds a payload holds inline; a value carrying more keeps them in the run's arena. Most
-/// values carry a few worlds, and a triple is copied at every operation: inline room for all
-/// `K` made a keep-32 triple (two directions) ~800 bytes, and copying took half its time.
-const INLINE: usize = 8;
+pub struct Keep<const K: usize, const I: usize = 8>;
 
 /// The worlds a keep-K value carries: `len` pairs (world id, Δ), sorted by id, Δ ≠ 0 — inline
-/// up to 8, beyond that in the run context's arena from offset `spill` on.
+/// up to `I`, beyond that in the run context's arena from offset `spill` on.
 #[derive(Clone, Copy, Debug)]
-pub struct KeepPert<const K: usize> {
+pub struct KeepPert<const K: usize, const I: usize = 8> {
     len: u8,
-    ids: [u32; INLINE],
-    deltas: [f64; INLINE],
+    ids: [u32; I],
+    deltas: [f64; I],
     spill: u32,
 }
 
-impl<const K: usize> Default for KeepPert<K> {
+impl<const K: usize, const I: usize> Default for KeepPert<K, I> {
     fn default() -> Self {
         KeepPert {
             len: 0,
-            ids: [0; INLINE],
-            deltas: [0.0; INLINE],
+            ids: [0; I],
+            deltas: [0.0; I],
             spill: 0,
         }
     }
@@ -52,12 +50,12 @@ impl<const K: usize> Default for KeepPert<K> {
 /// A payload's entries loaded from the arena (inline ones are borrowed instead).
 type Loaded<T> = SmallVec<[T; 16]>;
 
-impl<const K: usize> KeepPert<K> {
+impl<const K: usize, const I: usize> KeepPert<K, I> {
     /// `f(ids, deltas)` on this payload's entries.
     #[inline]
     fn with<R>(&self, f: impl FnOnce(&[u32], &[f64]) -> R) -> R {
         let n = self.len as usize;
-        if n <= INLINE {
+        if n <= I {
             return f(&self.ids[..n], &self.deltas[..n]);
         }
         let (ids, deltas) = with_live_ctx(|ctx| self.load(ctx));
@@ -68,7 +66,7 @@ impl<const K: usize> KeepPert<K> {
     #[inline]
     fn with_in<R>(&self, ctx: &RunContext, f: impl FnOnce(&[u32], &[f64]) -> R) -> R {
         let n = self.len as usize;
-        if n <= INLINE {
+        if n <= I {
             return f(&self.ids[..n], &self.deltas[..n]);
         }
         let (ids, deltas) = self.load(ctx);
@@ -88,7 +86,7 @@ impl<const K: usize> KeepPert<K> {
     /// differences dropped.
     #[inline]
     fn build(ids: &[u32], mut d: impl FnMut(usize) -> f64) -> Self {
-        if ids.len() <= INLINE {
+        if ids.len() <= I {
             let mut out = KeepPert::default();
             let mut n = 0;
             for (i, &id) in ids.iter().enumerate() {
@@ -130,12 +128,12 @@ fn delta_in(ids: &[u32], deltas: &[f64], id: u32) -> f64 {
 }
 
 /// [`Backend::map_n`] on the arguments' entries `(ids, Δs)`.
-fn map_entries<const K: usize, const M: usize>(
+fn map_entries<const K: usize, const I: usize, const M: usize>(
     entries: [(&[u32], &[f64]); M],
     x: [f64; M],
     fx: f64,
     f: &impl Fn([f64; M]) -> f64,
-) -> KeepPert<K> {
+) -> KeepPert<K, I> {
     // Fast path: one argument carries every world the others carry (e.g. a shared minimum
     // that saw them all): evaluate per world of that one, no merging.
     let widest = (0..M).max_by_key(|&m| entries[m].0.len()).unwrap_or(0);
@@ -187,12 +185,12 @@ fn within(a: &[u32], b: &[u32]) -> bool {
 
 /// A payload of the sorted, nonzero entries `buf` (at most `K`): inline, or in the arena.
 #[inline]
-fn store<const K: usize>(buf: &[(u32, f64)]) -> KeepPert<K> {
-    let mut p = KeepPert::<K> {
+fn store<const K: usize, const I: usize>(buf: &[(u32, f64)]) -> KeepPert<K, I> {
+    let mut p = KeepPert::<K, I> {
         len: buf.len() as u8,
         ..Default::default()
     };
-    if buf.len() <= INLINE {
+    if buf.len() <= I {
         for (i, &(id, d)) in buf.iter().enumerate() {
             p.ids[i] = id;
             p.deltas[i] = d;
@@ -204,8 +202,11 @@ fn store<const K: usize>(buf: &[(u32, f64)]) -> KeepPert<K> {
 }
 
 /// [`store`] inside a borrow of the run context `ctx`.
-fn store_in<const K: usize>(ctx: &mut RunContext, buf: &[(u32, f64)]) -> KeepPert<K> {
-    if buf.len() <= INLINE {
+fn store_in<const K: usize, const I: usize>(
+    ctx: &mut RunContext,
+    buf: &[(u32, f64)],
+) -> KeepPert<K, I> {
+    if buf.len() <= I {
         return store(buf);
     }
     KeepPert {
@@ -246,7 +247,7 @@ pub(super) fn fit<const K: usize>(ctx: &mut RunContext, buf: &mut Buf) {
 
 /// The payload from a buffer, pruned to `K` if needed.
 #[inline]
-pub(super) fn pack<const K: usize>(mut buf: Buf) -> KeepPert<K> {
+pub(super) fn pack<const K: usize, const I: usize>(mut buf: Buf) -> KeepPert<K, I> {
     buf.retain(|e| e.1 != 0.0);
     if buf.len() > K {
         with_live_ctx(|ctx| fit::<K>(ctx, &mut buf));
@@ -255,7 +256,7 @@ pub(super) fn pack<const K: usize>(mut buf: Buf) -> KeepPert<K> {
 }
 
 /// The ids of several payloads, merged and deduplicated.
-fn union<const K: usize>(perts: &[KeepPert<K>]) -> SmallVec<[u32; 16]> {
+fn union<const K: usize, const I: usize>(perts: &[KeepPert<K, I>]) -> SmallVec<[u32; 16]> {
     let mut ids: SmallVec<[u32; 16]> = SmallVec::new();
     for p in perts {
         if p.len > 0 {
@@ -267,30 +268,36 @@ fn union<const K: usize>(perts: &[KeepPert<K>]) -> SmallVec<[u32; 16]> {
     ids
 }
 
-impl<const K: usize> Backend for Keep<K> {
-    type Pert = KeepPert<K>;
+impl<const K: usize, const I: usize> Backend for Keep<K, I> {
+    type Pert = KeepPert<K, I>;
     const NAME: &'static str = "keep";
 
     #[inline]
-    fn is_empty(p: &KeepPert<K>) -> bool {
+    fn is_empty(p: &KeepPert<K, I>) -> bool {
         p.len == 0
     }
 
     #[inline]
-    fn map1(p: KeepPert<K>, x: f64, fx: f64, _dfx: f64, f: &impl Fn(f64) -> f64) -> KeepPert<K> {
+    fn map1(
+        p: KeepPert<K, I>,
+        x: f64,
+        fx: f64,
+        _dfx: f64,
+        f: &impl Fn(f64) -> f64,
+    ) -> KeepPert<K, I> {
         p.remap(|_, d| f(x + d) - fx)
     }
 
     fn map2(
-        a: KeepPert<K>,
-        b: KeepPert<K>,
+        a: KeepPert<K, I>,
+        b: KeepPert<K, I>,
         x: f64,
         y: f64,
         fxy: f64,
         _dfx: f64,
         _dfy: f64,
         f: &impl Fn(f64, f64) -> f64,
-    ) -> KeepPert<K> {
+    ) -> KeepPert<K, I> {
         // Fast paths: one side unperturbed, or both carrying the same worlds.
         if a.len == 0 {
             return b.remap(|_, d| f(x, y + d) - fxy);
@@ -338,13 +345,13 @@ impl<const K: usize> Backend for Keep<K> {
     }
 
     fn map_n<const M: usize>(
-        perts: [KeepPert<K>; M],
+        perts: [KeepPert<K, I>; M],
         x: [f64; M],
         fx: f64,
         _grad: &[f64; M],
         f: &impl Fn([f64; M]) -> f64,
-    ) -> KeepPert<K> {
-        if perts.iter().all(|p| p.len as usize <= INLINE) {
+    ) -> KeepPert<K, I> {
+        if perts.iter().all(|p| p.len as usize <= I) {
             let entries = perts
                 .each_ref()
                 .map(|p| (&p.ids[..p.len as usize], &p.deltas[..p.len as usize]));
@@ -365,13 +372,13 @@ impl<const K: usize> Backend for Keep<K> {
         family: &F,
         values: &[f64],
         tangents: &[f64],
-        perts: &[KeepPert<K>],
+        perts: &[KeepPert<K, I>],
         draw: Draw,
-    ) -> Result<KeepPert<K>> {
+    ) -> Result<KeepPert<K, I>> {
         replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
     }
 
-    fn contribution(p: &KeepPert<K>) -> f64 {
+    fn contribution(p: &KeepPert<K, I>) -> f64 {
         if p.len == 0 {
             return 0.0;
         }
@@ -386,7 +393,13 @@ impl<const K: usize> Backend for Keep<K> {
         })
     }
 
-    fn flips(a: &KeepPert<K>, b: &KeepPert<K>, x: f64, y: f64, pred: fn(f64, f64) -> bool) -> bool {
+    fn flips(
+        a: &KeepPert<K, I>,
+        b: &KeepPert<K, I>,
+        x: f64,
+        y: f64,
+        pred: fn(f64, f64) -> bool,
+    ) -> bool {
         if a.len == 0 && b.len == 0 {
             return false;
         }
@@ -403,7 +416,7 @@ impl<const K: usize> Backend for Keep<K> {
         })
     }
 
-    fn alternatives(p: &KeepPert<K>) -> SmallVec<[(u32, f64); 4]> {
+    fn alternatives(p: &KeepPert<K, I>) -> SmallVec<[(u32, f64); 4]> {
         if p.len == 0 {
             return SmallVec::new();
         }
@@ -418,7 +431,7 @@ impl<const K: usize> Backend for Keep<K> {
         })
     }
 
-    fn live_delta(p: &KeepPert<K>, id: u32) -> f64 {
+    fn live_delta(p: &KeepPert<K, I>, id: u32) -> f64 {
         if p.len == 0 {
             return 0.0;
         }
@@ -431,7 +444,7 @@ impl<const K: usize> Backend for Keep<K> {
         })
     }
 
-    fn from_alternatives(alts: &[(u32, f64)]) -> KeepPert<K> {
+    fn from_alternatives(alts: &[(u32, f64)]) -> KeepPert<K, I> {
         let mut buf: Buf = alts.iter().copied().collect();
         buf.sort_unstable_by_key(|e| e.0);
         pack(buf)
@@ -439,7 +452,7 @@ impl<const K: usize> Backend for Keep<K> {
 
     /// As the default (the live worlds, `id`'s replaced, coupled by [`fit`] when more than one),
     /// without building a payload per world.
-    fn with_world(p: KeepPert<K>, id: u32, delta: f64) -> KeepPert<K> {
+    fn with_world(p: KeepPert<K, I>, id: u32, delta: f64) -> KeepPert<K, I> {
         with_live_ctx(|ctx| {
             let mut buf: Buf = p.with_in(ctx, |ids, deltas| {
                 ids.iter()
@@ -459,7 +472,7 @@ impl<const K: usize> Backend for Keep<K> {
         })
     }
 
-    fn couple(perts: &[KeepPert<K>]) -> SmallVec<[u32; 4]> {
+    fn couple(perts: &[KeepPert<K, I>]) -> SmallVec<[u32; 4]> {
         let ids = union(perts);
         if ids.is_empty() {
             return SmallVec::new();
@@ -472,8 +485,8 @@ impl<const K: usize> Backend for Keep<K> {
     }
 }
 
-impl<const K: usize> Replay for Keep<K> {
-    fn replayed(ctx: &mut RunContext, perts: &[KeepPert<K>]) -> SmallVec<[u32; 8]> {
+impl<const K: usize, const I: usize> Replay for Keep<K, I> {
+    fn replayed(ctx: &mut RunContext, perts: &[KeepPert<K, I>]) -> SmallVec<[u32; 8]> {
         let mut ids: SmallVec<[u32; 16]> = SmallVec::new();
         for p in perts {
             p.with_in(ctx, |i, _| ids.extend_from_slice(i));
@@ -485,12 +498,12 @@ impl<const K: usize> Replay for Keep<K> {
             .collect()
     }
 
-    fn delta_in(ctx: &RunContext, p: &KeepPert<K>, id: u32) -> f64 {
+    fn delta_in(ctx: &RunContext, p: &KeepPert<K, I>, id: u32) -> f64 {
         p.with_in(ctx, |ids, deltas| delta_in(ids, deltas, id))
     }
 
     /// Up to `K` worlds, pruned by [`fit`] beyond.
-    fn assemble(ctx: &mut RunContext, mut worlds: Worlds) -> KeepPert<K> {
+    fn assemble(ctx: &mut RunContext, mut worlds: Worlds) -> KeepPert<K, I> {
         worlds.retain(|e| e.1 != 0.0);
         fit::<K>(ctx, &mut worlds);
         store_in(ctx, &worlds)

@@ -28,7 +28,7 @@ use crate::sample::{jumps_inward, Draw, Family};
 /// two hold every jump of one draw (the inversion coupling of a categorical jumps left or right).
 pub(crate) const SMOOTHED_WORLDS: usize = 2;
 
-type Worlds = Keep<SMOOTHED_WORLDS>;
+type Worlds = Keep<SMOOTHED_WORLDS, SMOOTHED_WORLDS>;
 
 /// Smoothed backend: the payload is the smoothed tangent δ̃, plus the jumps behind it as worlds
 /// for `propagate`.
@@ -46,7 +46,7 @@ pub struct Smoothed;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SmoothedPert {
     tangent: f64,
-    worlds: KeepPert<SMOOTHED_WORLDS>,
+    worlds: KeepPert<SMOOTHED_WORLDS, SMOOTHED_WORLDS>,
 }
 
 impl SmoothedPert {
@@ -200,7 +200,7 @@ impl Backend for Smoothed {
     }
 
     fn couple(perts: &[SmoothedPert]) -> SmallVec<[u32; 4]> {
-        let worlds: SmallVec<[KeepPert<SMOOTHED_WORLDS>; 8]> =
+        let worlds: SmallVec<[KeepPert<SMOOTHED_WORLDS, SMOOTHED_WORLDS>; 8]> =
             perts.iter().map(|p| p.worlds).collect();
         Worlds::couple(&worlds)
     }
