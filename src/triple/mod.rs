@@ -51,7 +51,8 @@ pub struct StochasticTriple<B: Backend = Pruned, const N: usize = 1> {
 pub type Triple<const N: usize = 1> = StochasticTriple<Pruned, N>;
 
 /// The stochastic triple with the keep-K backend: up to `K` alternative worlds per value and
-/// direction, pruned beyond.
+/// direction, pruned beyond, 8 of them inline (for K < 8, `StochasticTriple<Keep<K, K>, N>`
+/// gives the same numbers with smaller values: see [`Keep`]).
 pub type KeepTriple<const K: usize, const N: usize = 1> = StochasticTriple<Keep<K>, N>;
 
 /// The stochastic triple with the all-worlds backend: keeps every alternative world (no
