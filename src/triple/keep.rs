@@ -23,6 +23,13 @@ use crate::sample::{Draw, Family};
 /// run's arena. A triple is copied at every operation: inline room for all `K` made a keep-32
 /// triple (two directions) ~800 bytes, and copying took half its time; most values carry a
 /// few worlds. For `K` < 8, `I = K` keeps values smallest (`KeepTriple` uses the default).
+///
+/// Memory: for `K` > `I`, every value created with more than `I` worlds appends them to the
+/// arena, which is freed only when the run ends. Keep-32 with
+/// [`ProportionalFan(8)`](crate::sample::Coupling::ProportionalFan) on the largest default
+/// event (109 particles, R = 0.8, α = 1) fills 40–75 MB per run, and the arena grows faster than
+/// the event; `Keep<K, K>` never spills (constant memory, larger copies: on that event it is
+/// even 10 % faster, on the smaller events 1.5× slower than `I = 8`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Keep<const K: usize, const I: usize = 8>;
 
