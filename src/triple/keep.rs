@@ -457,7 +457,7 @@ impl<const K: usize, const I: usize> Backend for Keep<K, I> {
         pack(buf)
     }
 
-    /// As the default (the live worlds, `id`'s replaced, coupled by [`fit`] when more than one),
+    /// As the default (the live worlds, `id`'s replaced, coupled when more than one),
     /// without building a payload per world.
     fn with_world(p: KeepPert<K, I>, id: u32, delta: f64) -> KeepPert<K, I> {
         with_live_ctx(|ctx| {
