@@ -115,9 +115,9 @@ struct Args {
     #[arg(long)]
     all_worlds: bool,
     /// Also run the keep-32 triple with the proportional coupling fanned out to 8 targets,
-    /// score mix and output control variate, the least noisy estimator: 3.5× the keep-8
-    /// triple's time per sample in the median cell, up to 9× on the largest events (the default
-    /// run takes about twice as long with it).
+    /// score mix and output control variate, the least noisy estimator: 2.2× the keep-8
+    /// triple's time per sample in the median cell (the default run takes about 1.5× as long
+    /// with it).
     #[arg(long)]
     fan_out: bool,
     /// Independent `f64` twin runs per sample of the output-control-variate estimators.
