@@ -58,12 +58,18 @@ impl<const K: usize, const I: usize> Default for KeepPert<K, I> {
 type Loaded<T> = SmallVec<[T; 16]>;
 
 impl<const K: usize, const I: usize> KeepPert<K, I> {
+    /// The entries `(ids, deltas)` when held inline.
+    #[inline]
+    fn inline(&self) -> Option<(&[u32], &[f64])> {
+        let n = self.len as usize;
+        (n <= I).then(|| (&self.ids[..n], &self.deltas[..n]))
+    }
+
     /// `f(ids, deltas)` on this payload's entries.
     #[inline]
     fn with<R>(&self, f: impl FnOnce(&[u32], &[f64]) -> R) -> R {
-        let n = self.len as usize;
-        if n <= I {
-            return f(&self.ids[..n], &self.deltas[..n]);
+        if let Some((ids, deltas)) = self.inline() {
+            return f(ids, deltas);
         }
         let (ids, deltas) = with_live_ctx(|ctx| self.load(ctx));
         f(&ids, &deltas)
@@ -72,9 +78,8 @@ impl<const K: usize, const I: usize> KeepPert<K, I> {
     /// [`KeepPert::with`] inside a borrow of the run context `ctx`.
     #[inline]
     fn with_in<R>(&self, ctx: &RunContext, f: impl FnOnce(&[u32], &[f64]) -> R) -> R {
-        let n = self.len as usize;
-        if n <= I {
-            return f(&self.ids[..n], &self.deltas[..n]);
+        if let Some((ids, deltas)) = self.inline() {
+            return f(ids, deltas);
         }
         let (ids, deltas) = self.load(ctx);
         f(&ids, &deltas)
@@ -193,17 +198,16 @@ fn within(a: &[u32], b: &[u32]) -> bool {
 /// A payload of the sorted, nonzero entries `buf` (at most `K`): inline, or in the arena.
 #[inline]
 fn store<const K: usize, const I: usize>(buf: &[(u32, f64)]) -> KeepPert<K, I> {
+    if buf.len() > I {
+        return with_live_ctx(|ctx| store_in(ctx, buf));
+    }
     let mut p = KeepPert::<K, I> {
         len: buf.len() as u8,
         ..Default::default()
     };
-    if buf.len() <= I {
-        for (i, &(id, d)) in buf.iter().enumerate() {
-            p.ids[i] = id;
-            p.deltas[i] = d;
-        }
-    } else {
-        p.spill = with_live_ctx(|ctx| spill(ctx, buf));
+    for (i, &(id, d)) in buf.iter().enumerate() {
+        p.ids[i] = id;
+        p.deltas[i] = d;
     }
     p
 }
