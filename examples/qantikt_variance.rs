@@ -34,7 +34,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 15] = [
+const ESTIMATORS: [Est; 17] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
@@ -49,6 +49,8 @@ const ESTIMATORS: [Est; 15] = [
     Est::Keep4Cv,
     Est::Keep8Cv,
     Est::Keep8MixCv,
+    Est::Keep8SignedMix,
+    Est::Keep8SignedMixCv,
     Est::Keep32Fan8MixCv,
 ];
 

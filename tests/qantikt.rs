@@ -257,6 +257,23 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("keep-8 triple, proportional coupling fanned out to 4", g);
+        // The signed coupling (two jumps of opposite signs from every draw), kept by keep-8.
+        let signed = family(Coupling::Signed, Redraw::Maximal);
+        let g = gradient_with(|[r, a]: [KeepTriple<8, 2>; 2]| signed.cluster(&event, r, a)?.mh())
+            .at([r, alpha])
+            .samples(n)
+            .seed(19)
+            .score_mix(true)
+            .estimate()
+            .unwrap();
+        check("keep-8 triple, signed coupling, score mix", g);
+        let g = gradient(|[r, a]| signed.cluster(&event, r, a)?.mh())
+            .at([r, alpha])
+            .samples(n)
+            .seed(20)
+            .estimate()
+            .unwrap();
+        check("pruned triple, signed coupling", g);
         let g = gradient(|[r, a]| q.cluster(&event, r, a)?.mh())
             .at([r, alpha])
             .samples(n)

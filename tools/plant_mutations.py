@@ -390,6 +390,16 @@ ROWS = [
         [("keep_backend", "values_carrying_many_worlds_match_the_all_worlds_backend")],
     ),
     (
+        "signed-loss-sign",
+        "signed coupling: the jump to a category losing mass gets a positive weight",
+        "src/sample/categorical.rs",
+        [(
+            "                weight: sign * side,",
+            "                weight: side,",
+        )],
+        [("families", "sampled_jumps_match_rates_in_expectation")],
+    ),
+    (
         "cv-twin-unchecked",
         "output control variate accepts a twin that is not the program",
         "src/control.rs",

@@ -66,6 +66,11 @@ pub enum Est {
     /// (`Coupling::ProportionalFan(8)`), mixed with the score function, the output as control
     /// variate: the least noisy, and the slowest.
     Keep32Fan8MixCv,
+    /// The keep-8 triple with the signed coupling (`Coupling::Signed`: two jumps of opposite
+    /// signs from every draw), mixed with the score function.
+    Keep8SignedMix,
+    /// The same with the output as control variate.
+    Keep8SignedMixCv,
 }
 
 impl Est {
@@ -89,6 +94,8 @@ impl Est {
             Est::Keep8Cv => "keep-8 triple + output CV",
             Est::Keep8MixCv => "keep-8 triple + score mix + output CV",
             Est::Keep32Fan8MixCv => "keep-32 triple, fan-out 8, + score mix + output CV",
+            Est::Keep8SignedMix => "keep-8 triple, signed coupling, + score mix",
+            Est::Keep8SignedMixCv => "keep-8 triple, signed coupling, + score mix + output CV",
         }
     }
 
@@ -112,6 +119,8 @@ impl Est {
             Est::Keep8Cv => "keep8_cv",
             Est::Keep8MixCv => "keep8_mix_cv",
             Est::Keep32Fan8MixCv => "keep32_fan8_mix_cv",
+            Est::Keep8SignedMix => "keep8_signed_mix",
+            Est::Keep8SignedMixCv => "keep8_signed_mix_cv",
         }
     }
 
@@ -331,6 +340,17 @@ pub fn run_all(
                     redraw: Redraw::Maximal,
                 }));
                 estimate_cv::<KeepTriple<32, 2>>(est, event, fan, at, setup, true)?
+            }
+            Est::Keep8SignedMix | Est::Keep8SignedMixCv => {
+                let signed = QantiKt::new().sampling(Sampling::Categorical(Categorical {
+                    coupling: Coupling::Signed,
+                    redraw: Redraw::Maximal,
+                }));
+                if est == Est::Keep8SignedMix {
+                    estimate::<KeepTriple<8, 2>>(est, event, signed, at, setup, true)?
+                } else {
+                    estimate_cv::<KeepTriple<8, 2>>(est, event, signed, at, setup, true)?
+                }
             }
         };
         out.push(m);
