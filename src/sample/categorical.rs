@@ -463,9 +463,10 @@ impl Family for Categorical {
             Coupling::Proportional | Coupling::ProportionalFan(_) => {
                 Self::proportional_rates(&p, &d, k)
             }
-            // The expected jumps: to every other category, its own tangent.
+            // The expected jumps: to every other category, its own tangent (none for NaN
+            // tangents, as the sampled jumps).
             Coupling::Signed => (0..p.len())
-                .filter(|&j| j != k && d[j] != 0.0)
+                .filter(|&j| j != k && d[j] != 0.0 && !d[j].is_nan())
                 .map(|j| Jump {
                     target: j as f64,
                     weight: d[j],
