@@ -129,7 +129,19 @@ pub(crate) fn check_weights(w: &[f64]) -> Result<f64> {
             reason: "no categories".into(),
         });
     }
-    if let Some(i) = w.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
+    // One branch-free pass over the weights (the check runs at every draw; NaN fails both
+    // comparisons); where it fails, a second finds the first bad weight for the message.
+    let ok = |x: f64| (0.0..f64::INFINITY).contains(&x);
+    let mut all = [true; 4];
+    let chunks = w.chunks_exact(4);
+    let rest = chunks.remainder().iter().all(|&x| ok(x));
+    for c in chunks {
+        for (a, &x) in all.iter_mut().zip(c) {
+            *a &= ok(x);
+        }
+    }
+    if !(rest & all[0] & all[1] & all[2] & all[3]) {
+        let i = w.iter().position(|&x| !ok(x)).unwrap_or(0);
         return Err(Error::InvalidWeights {
             reason: format!(
                 "weight {i} is {}; weights must be finite and non-negative",

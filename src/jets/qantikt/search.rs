@@ -154,14 +154,15 @@ pub(super) struct Search {
     ny: usize,
     wphi: f64,
     nphi: usize,
-    /// Members per grid cell, with their geometry (a window scan reads it in order).
-    cells: Vec<Vec<Entry>>,
-    /// Per grid row, the columns whose cell has members (bit c for column c), and every column.
-    occupied: Vec<u128>,
-    all_cols: u128,
-    /// Per slot: its grid cell (NONE if not a member) and position in that cell's list.
-    cell_of: Vec<u32>,
-    at: Vec<u32>,
+    /// The members sorted by grid cell (row-major), with their geometry, as a rebuild last saw
+    /// them: the cells of one row are contiguous, so a window scan reads one run of entries per
+    /// row. Built afresh by each rebuild (between rebuilds only the cache is kept up to date).
+    grid: Vec<Entry>,
+    /// Where each cell's entries start in `grid` (one more than the cells: the end).
+    grid_start: Vec<u32>,
+    /// Scratch for sorting members into cells: each member's cell, then each cell's next place.
+    grid_cell: Vec<u32>,
+    grid_fill: Vec<u32>,
     /// Per slot (meaningful for members): geometry.
     y: Vec<f64>,
     phi: Vec<f64>,
@@ -181,6 +182,8 @@ pub(super) struct Search {
     cache_keys: Vec<u64>,
     cache_d: Vec<f64>,
     cache_t: f64,
+    /// The smallest distance in the cache (∞ when it is empty).
+    cache_min: f64,
     /// Scratch: the cache's next contents while a step brings it up to date or a rebuild
     /// sorts it, and the counts of that sort.
     spare_keys: Vec<u64>,
@@ -222,15 +225,10 @@ impl Search {
             ny,
             wphi,
             nphi,
-            cells: vec![Vec::new(); ny * nphi],
-            occupied: vec![0; ny],
-            all_cols: if nphi == 128 {
-                u128::MAX
-            } else {
-                (1u128 << nphi) - 1
-            },
-            cell_of: vec![NONE; n],
-            at: vec![0; n],
+            grid: Vec::new(),
+            grid_start: Vec::new(),
+            grid_cell: Vec::new(),
+            grid_fill: Vec::new(),
             y: vec![0.0; n],
             phi: vec![0.0; n],
             s: vec![0.0; n],
@@ -244,6 +242,7 @@ impl Search {
             cache_keys: Vec::new(),
             cache_d: Vec::new(),
             cache_t: 0.0,
+            cache_min: f64::INFINITY,
             spare_keys: Vec::new(),
             spare_d: Vec::new(),
             count: Vec::new(),
@@ -264,9 +263,45 @@ impl Search {
         ((phi / self.wphi).floor().max(0.0) as usize).min(self.nphi - 1)
     }
 
+    /// Sorts the members into their grid cells (a counting sort: linear in members and cells).
+    fn fill_grid(&mut self) {
+        let cells = self.ny * self.nphi;
+        self.grid_cell.clear();
+        self.grid_start.clear();
+        self.grid_start.resize(cells + 1, 0);
+        for (&y, &phi) in self.my.iter().zip(&self.mphi) {
+            let c = self.row(y) * self.nphi + self.col(phi);
+            self.grid_cell.push(c as u32);
+            self.grid_start[c + 1] += 1;
+        }
+        for c in 1..=cells {
+            self.grid_start[c] += self.grid_start[c - 1];
+        }
+        self.grid_fill.clear();
+        self.grid_fill.extend_from_slice(&self.grid_start[..cells]);
+        let empty = Entry {
+            y: 0.0,
+            phi: 0.0,
+            s: 0.0,
+            slot: NONE,
+        };
+        self.grid.clear();
+        self.grid.resize(self.members.len(), empty);
+        for (m, &c) in self.grid_cell.iter().enumerate() {
+            let at = &mut self.grid_fill[c as usize];
+            self.grid[*at as usize] = Entry {
+                y: self.my[m],
+                phi: self.mphi[m],
+                s: self.ms[m],
+                slot: self.members[m],
+            };
+            *at += 1;
+        }
+    }
+
     /// Calls `f` for exactly the members of the cells within `k` rows and columns of (y, φ)'s
-    /// cell. Empty cells cost nothing: each row's occupied columns are a bit mask (most cells
-    /// are empty, and a hard object's window spans dozens of them).
+    /// cell, as [`Search::fill_grid`] last sorted them: per row, one or two (where the window
+    /// wraps around φ) contiguous runs of entries.
     #[inline]
     fn for_cells(&self, y: f64, phi: f64, k: usize, mut f: impl FnMut(&Entry)) {
         let side = 2 * k + 1;
@@ -276,26 +311,22 @@ impl Search {
             let r = self.row(y);
             r.saturating_sub(k)..=(r + k).min(self.ny - 1)
         };
-        let cols = if side >= self.nphi {
-            self.all_cols
-        } else {
-            // Columns c − k ..= c + k, wrapping around φ.
-            let window = (1u128 << side) - 1;
-            let start = (self.col(phi) + self.nphi - k) % self.nphi;
-            let wrapped = if start == 0 {
-                0
+        // Column ranges [from, to) of the window, wrapping around φ.
+        let mut ranges = [(0, self.nphi), (0, 0)];
+        if side < self.nphi {
+            let from = (self.col(phi) + self.nphi - k) % self.nphi;
+            let to = from + side;
+            ranges = if to <= self.nphi {
+                [(from, to), (0, 0)]
             } else {
-                window >> (self.nphi - start)
+                [(from, self.nphi), (0, to - self.nphi)]
             };
-            (window << start | wrapped) & self.all_cols
-        };
+        }
         for row in rows {
-            let mut m = self.occupied[row] & cols;
             let base = row * self.nphi;
-            while m != 0 {
-                let col = m.trailing_zeros() as usize;
-                m &= m - 1;
-                self.cells[base + col].iter().for_each(&mut f);
+            for &(from, to) in &ranges {
+                let (lo, hi) = (self.grid_start[base + from], self.grid_start[base + to]);
+                self.grid[lo as usize..hi as usize].iter().for_each(&mut f);
             }
         }
     }
@@ -313,7 +344,7 @@ impl Search {
         let point = views.iter().all(|v| {
             v.on == views[0].on && v.y == views[0].y && v.phi == views[0].phi && v.s == views[0].s
         });
-        if self.cell_of[i] != NONE {
+        if self.member_at[i] != NONE {
             let v = views[0];
             if point && v.on && v.y == self.y[i] && v.phi == self.phi[i] && v.s == self.s[i] {
                 return;
@@ -344,16 +375,6 @@ impl Search {
     }
 
     fn insert(&mut self, i: usize, v: View) {
-        let cell = self.row(v.y) * self.nphi + self.col(v.phi);
-        self.cell_of[i] = cell as u32;
-        self.at[i] = self.cells[cell].len() as u32;
-        self.cells[cell].push(Entry {
-            y: v.y,
-            phi: v.phi,
-            s: v.s,
-            slot: i as u32,
-        });
-        self.occupied[cell / self.nphi] |= 1u128 << (cell % self.nphi);
         self.member_at[i] = self.members.len() as u32;
         self.members.push(i as u32);
         self.my.push(v.y);
@@ -372,16 +393,6 @@ impl Search {
     }
 
     fn remove(&mut self, i: usize) {
-        let cell = self.cell_of[i] as usize;
-        let at = self.at[i] as usize;
-        self.cells[cell].swap_remove(at);
-        if let Some(moved) = self.cells[cell].get(at) {
-            self.at[moved.slot as usize] = at as u32;
-        }
-        if self.cells[cell].is_empty() {
-            self.occupied[cell / self.nphi] &= !(1u128 << (cell % self.nphi));
-        }
-        self.cell_of[i] = NONE;
         let m = self.member_at[i] as usize;
         self.members.swap_remove(m);
         self.my.swap_remove(m);
@@ -409,16 +420,16 @@ impl Search {
             let mut joined = 0;
             for &d in &self.dirty {
                 let d = d as usize;
-                if self.cell_of[d] == NONE {
+                if self.member_at[d] == NONE {
                     continue;
                 }
                 joined += 1;
                 let (yd, pd, sd) = (self.y[d], self.phi[d], self.s[d]);
                 // Every slot in order (non-members are offered and refused), so one joining
                 // slot's pairs come out in layout order: (j, d) for j < d, then (d, j).
-                sink.room(self.cell_of.len());
-                for (j, (&cell, ((&sj, &yj), &pj))) in self
-                    .cell_of
+                sink.room(self.member_at.len());
+                for (j, (&at, ((&sj, &yj), &pj))) in self
+                    .member_at
                     .iter()
                     .zip(self.s.iter().zip(&self.y).zip(&self.phi))
                     .enumerate()
@@ -426,7 +437,7 @@ impl Search {
                     let x = sd.min(sj) * dist(yd, pd, yj, pj);
                     // A pair of two joining slots once, from the lower.
                     let twice = (j == d) | (is_dirty[j] & (j < d));
-                    let keep = (cell != NONE) & !twice & (x < t);
+                    let keep = (at != NONE) & !twice & (x < t);
                     sink.offer((Candidate::pair(d, j).key(), x), keep);
                 }
             }
@@ -442,6 +453,9 @@ impl Search {
             keys.resize(room, 0);
             ds.resize(room, 0.0);
             let (mut w, mut f) = (0, 0);
+            // The fresh entries' smallest, and the kept old ones' (kept or not, an entry is
+            // written; a dropped one counts as ∞).
+            let mut lo = fresh.iter().fold(f64::INFINITY, |m, e| m.min(e.1));
             for (&k, &x) in self.cache_keys.iter().zip(&self.cache_d) {
                 while f < fresh.len() && fresh[f].0 < k {
                     (keys[w], ds[w]) = fresh[f];
@@ -449,12 +463,15 @@ impl Search {
                 }
                 let c = Candidate::from_key(k);
                 (keys[w], ds[w]) = (k, x);
-                w += (!is_dirty[c.a as usize] & !is_dirty[c.b as usize]) as usize;
+                let keep = !is_dirty[c.a as usize] & !is_dirty[c.b as usize];
+                lo = lo.min(if keep { x } else { f64::INFINITY });
+                w += keep as usize;
             }
             for &(k, x) in &fresh[f..] {
                 (keys[w], ds[w]) = (k, x);
                 w += 1;
             }
+            self.cache_min = lo;
             keys.truncate(w);
             ds.truncate(w);
             self.spare_keys = std::mem::replace(&mut self.cache_keys, keys);
@@ -475,7 +492,8 @@ impl Search {
     /// Fills the cache with the pairs of `fresh` in layout order: a counting sort by the higher
     /// slot, then (stable) by the lower, each pass linear in the pairs and the slots.
     fn fill_cache(&mut self, fresh: &[(u64, f64)]) {
-        let n = self.cell_of.len();
+        self.cache_min = fresh.iter().fold(f64::INFINITY, |m, e| m.min(e.1));
+        let n = self.member_at.len();
         let mut by_b = std::mem::take(&mut self.spare_keys);
         let mut by_b_d = std::mem::take(&mut self.spare_d);
         counting_pass(
@@ -496,6 +514,7 @@ impl Search {
     /// Rebuilds the cache: every pair of members below `t`, found on the grid (a pair from its
     /// harder member, within ρ = √(t/s) of it).
     fn rebuild(&mut self, t: f64) {
+        self.fill_grid();
         let mut fresh = std::mem::take(&mut self.fresh);
         let mut sink = Sink::new(&mut fresh, (0, 0.0));
         for (m, &i) in self.members.iter().enumerate() {
@@ -537,7 +556,7 @@ impl Search {
     /// among members (active and equal in all worlds), beam entries at the largest R².
     fn upper(&self, r2hi: f64) -> f64 {
         let beams = self.ms.iter().fold(f64::INFINITY, |m, &s| m.min(s)) * r2hi;
-        self.cache_d.iter().fold(beams, |m, &x| m.min(x))
+        beams.min(self.cache_min)
     }
 
     /// The candidates not negligible in any world, in layout order: `r2` bounds R² over worlds,
@@ -554,6 +573,15 @@ impl Search {
                 f64::MIN_POSITIVE
             }
         };
+        if self.cache_t == 0.0 {
+            // First build: up to the smallest beam distance, which bounds the smallest distance
+            // (building straight to the bound ln(1/ε)/α times above it would hold ~100× more
+            // pairs than the steps ahead look at).
+            let beams = self.upper(r2.1);
+            if beams > 0.0 && beams.is_finite() {
+                self.rebuild(beams);
+            }
+        }
         let mut bound = bound_of(self.upper(r2.1));
         if bound > self.cache_t || bound * SHRINK < self.cache_t {
             self.rebuild(bound * GROW);
@@ -565,8 +593,8 @@ impl Search {
         let mut sink = Sink::new(out, Candidate::beam(0));
         sink.room(self.cache_keys.len() + self.members.len());
         let mut next = 0;
-        for a in 0..self.cell_of.len() {
-            if self.cell_of[a] != NONE && self.s[a] * r2.0 < bound {
+        for a in 0..self.member_at.len() {
+            if self.member_at[a] != NONE && self.s[a] * r2.0 < bound {
                 let beam = Candidate::beam(a).key();
                 while next < self.cache_keys.len() && self.cache_keys[next] < beam {
                     let k = self.cache_keys[next];
