@@ -5,6 +5,7 @@ use smallvec::SmallVec;
 
 use super::backend::Backend;
 use super::replay::{self, Replay, Worlds};
+use super::union_of;
 use crate::context::{with_live_ctx, ExactList, RunContext};
 use crate::error::Result;
 use crate::sample::{Draw, Family};
@@ -117,9 +118,7 @@ impl Backend for AllWorlds {
             return AllWorldsPert(0);
         }
         let lists: [ExactList; K] = perts.map(load);
-        let mut ids: SmallVec<[u32; 8]> = lists.iter().flatten().map(|e| e.0).collect();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids: SmallVec<[u32; 8]> = union_of(lists.iter().flatten().map(|e| e.0).collect());
         let mut out = ExactList::new();
         for id in ids {
             let mut alt = x;
@@ -186,25 +185,19 @@ impl Backend for AllWorlds {
     }
 
     fn couple(perts: &[AllWorldsPert]) -> SmallVec<[u32; 4]> {
-        let mut ids: SmallVec<[u32; 4]> = SmallVec::new();
-        for p in perts {
-            ids.extend(load(*p).iter().map(|e| e.0));
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        ids
+        union_of(perts.iter().flat_map(|p| load(*p)).map(|e| e.0).collect())
     }
 }
 
 impl Replay for AllWorlds {
     fn replayed(ctx: &mut RunContext, perts: &[AllWorldsPert]) -> SmallVec<[u32; 8]> {
-        let mut ids: SmallVec<[u32; 8]> = SmallVec::new();
-        for p in perts {
-            ids.extend(ctx.worlds.lists[p.0 as usize].iter().map(|e| e.0));
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        ids
+        union_of(
+            perts
+                .iter()
+                .flat_map(|p| &ctx.worlds.lists[p.0 as usize])
+                .map(|e| e.0)
+                .collect(),
+        )
     }
 
     fn delta_in(ctx: &RunContext, p: &AllWorldsPert, id: u32) -> f64 {

@@ -14,6 +14,7 @@ use smallvec::SmallVec;
 use super::backend::Backend;
 use super::pruned::prune;
 use super::replay::{self, Replay, Worlds};
+use super::union_of;
 use crate::context::{with_live_ctx, RunContext};
 use crate::error::Result;
 use crate::sample::{Draw, Family};
@@ -163,12 +164,8 @@ fn map_entries<const K: usize, const I: usize, const M: usize>(
             });
         }
     }
-    let mut ids: SmallVec<[u32; 16]> = SmallVec::new();
-    for e in &entries {
-        ids.extend_from_slice(e.0);
-    }
-    ids.sort_unstable();
-    ids.dedup();
+    let ids: SmallVec<[u32; 16]> =
+        union_of(entries.iter().flat_map(|e| e.0.iter().copied()).collect());
     let mut buf = Buf::new();
     for id in ids {
         let mut alt = x;
@@ -274,9 +271,7 @@ fn union<const K: usize, const I: usize>(perts: &[KeepPert<K, I>]) -> SmallVec<[
             p.with(|i, _| ids.extend_from_slice(i));
         }
     }
-    ids.sort_unstable();
-    ids.dedup();
-    ids
+    union_of(ids)
 }
 
 impl<const K: usize, const I: usize> Backend for Keep<K, I> {
@@ -502,9 +497,8 @@ impl<const K: usize, const I: usize> Replay for Keep<K, I> {
         for p in perts {
             p.with_in(ctx, |i, _| ids.extend_from_slice(i));
         }
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter()
+        union_of::<16>(ids)
+            .into_iter()
             .filter(|&id| ctx.worlds.perts[id as usize].alive)
             .collect()
     }

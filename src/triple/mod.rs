@@ -331,6 +331,13 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
     }
 }
 
+/// The world ids several payloads carry (collected into `ids`) as one set: sorted, each once.
+pub(crate) fn union_of<const C: usize>(mut ids: SmallVec<[u32; C]>) -> SmallVec<[u32; C]> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// The triple's draw with caller-provided scratch for parameter values, tangents and payloads.
 fn draw_with<B: Backend, F: Family, const N: usize>(
     family: &F,
