@@ -117,6 +117,10 @@ pub struct RunContext {
     /// The score ∂θ log p of the run's draws, per direction (score function; triples under the
     /// score mix).
     pub(crate) score: SmallVec<[f64; 4]>,
+    /// The state feature φ last set by [`baseline_feature`](crate::control::baseline_feature)
+    /// (0 until set), and Σ over draws of each draw's score times the φ set before it.
+    pub(crate) feature: f64,
+    pub(crate) feature_score: SmallVec<[f64; 4]>,
     /// What the run found wrong with the program.
     pub(crate) found: Findings,
 }
@@ -142,6 +146,9 @@ pub(crate) struct RunOptions {
     pub default_coupling: Coupling,
     /// Strict mode: a `.value()` read of a number carrying live worlds is an error.
     pub strict: bool,
+    /// Whether [`baseline_feature`](crate::control::baseline_feature) evaluates its feature (a
+    /// control variate will use it).
+    pub record_feature: bool,
 }
 
 /// The alternative worlds of stochastic triples: every world's weight and fate (shared by the
@@ -191,6 +198,8 @@ impl RunContext {
             },
             mode: Mode::Sample,
             score: SmallVec::new(),
+            feature: 0.0,
+            feature_score: SmallVec::new(),
             found: Findings::default(),
         }
     }
@@ -225,8 +234,10 @@ impl RunContext {
     pub(crate) fn add_score(&mut self, dir: usize, s: f64) {
         if self.score.len() <= dir {
             self.score.resize(dir + 1, 0.0);
+            self.feature_score.resize(dir + 1, 0.0);
         }
         self.score[dir] += s;
+        self.feature_score[dir] += s * self.feature;
     }
 
     /// Records the first comparison a perturbation would flip.
@@ -317,6 +328,26 @@ pub(crate) fn with_live_ctx<R>(f: impl FnOnce(&mut RunContext) -> R) -> R {
     match with_ctx("an operation on a perturbed value", f) {
         Ok(r) => r,
         Err(e) => panic!("{e} (a value carrying perturbations was used after its run ended)"),
+    }
+}
+
+/// Sets the run's state feature to `feature()` when the run records it (see
+/// [`crate::control::baseline_feature`]); otherwise, and outside a run, does nothing. The
+/// closure runs with the context released (it may compute with the run's numbers).
+pub(crate) fn set_feature(feature: impl FnOnce() -> f64) {
+    let wanted = CONTEXT.with(|c| {
+        c.borrow()
+            .as_deref()
+            .is_some_and(|ctx| ctx.options.record_feature)
+    });
+    if wanted {
+        // Non-finite features count as 0 (still a function of the state: the mean stays 0).
+        let x = Some(feature()).filter(|x| x.is_finite()).unwrap_or(0.0);
+        CONTEXT.with(|c| {
+            if let Some(ctx) = c.borrow_mut().as_deref_mut() {
+                ctx.feature = x;
+            }
+        });
     }
 }
 

@@ -16,7 +16,10 @@
 //! the batch's spread and the twin means' own noise. When the run records its score (the score
 //! function with baseline, a triple with the score mix) the score — and, for the mix, the
 //! score-function estimate's difference to the triple's — join the regressors; their means are
-//! zero, so they need no twin.
+//! zero, so they need no twin. A program can also name a *state feature* before its draws
+//! ([`baseline_feature`]: what its state so far predicts the output to be); the score weighted
+//! draw by draw by that feature, Σ_t s_t·φ_t, has mean zero too and joins as a regressor — a
+//! baseline for the score that follows the program's state instead of one constant.
 //!
 //! The output's columns are fitted only when at least 16 of the fitting runs lie off the most
 //! common output (outputs within 10⁻⁹ relative count as one: the same history summed in
@@ -30,11 +33,49 @@ use crate::context::{run_in, RunContext};
 use crate::error::{Error, Result};
 use crate::estimate::{mean_stderr, Estimator, Gradient, GradientEstimate, Program, RunOutput};
 
+/// Sets the program's *state feature* φ for the draws that follow: a number the program can
+/// compute from its state before a draw that predicts its output (for Qanti-kT, the mass of the
+/// two leading objects so far). Each draw's score s_t is then also summed weighted by the φ_t set
+/// before it, Σ_t s_t·φ_t, which has mean 0 whatever φ is (E\[s_t\] = 0 given everything before
+/// draw t), and the [control variate](Gradient::control_variate) uses it as a regressor: the
+/// score function with a baseline β₀ + β₁·φ_t that follows the state instead of one constant,
+/// fitted like the other coefficients. It needs the score, so it joins for the score function
+/// and for triples under the score mix.
+///
+/// `feature` is called only when a control variate will use it (otherwise, and outside a run,
+/// nothing happens), so a costly feature costs nothing elsewhere. The feature must not depend
+/// on the draw it precedes, nor on any later one (it is read at the call); anything computed
+/// from the state so far is fine, and a poor predictor only fits a coefficient near 0. A
+/// non-finite feature counts as 0.
+///
+/// ```
+/// use stochad::{sample::bernoulli, Scalar, Score};
+/// // Two coins; the output is their sum squared. Before the second draw, the first coin's value
+/// // predicts the output.
+/// fn program<S: Scalar>(p: S) -> stochad::Result<S> {
+///     let a = bernoulli(p)?;
+///     stochad::control::baseline_feature(|| a.value());
+///     let b = bernoulli(p)?;
+///     Ok((a + b) * (a + b))
+/// }
+/// // E[(A + B)²] = 2p + 2p²: derivative 2 + 4p = 3.6 at p = 0.4.
+/// let g = stochad::derivative_with(|p: Score| program(p))
+///     .at(0.4).samples(4000)
+///     .control_variate(|p: f64| program(p))
+///     .estimate()?;
+/// assert!((g.mean[0] - 3.6).abs() < 5.0 * g.stderr[0]);
+/// # Ok::<(), stochad::Error>(())
+/// ```
+pub fn baseline_feature(feature: impl FnOnce() -> f64) {
+    crate::context::set_feature(feature);
+}
+
 /// The domain of the twin's independent runs (domain 0 is the drivers' samples).
 const TWIN_DOMAIN: u64 = 1;
 
-/// Most regressors per direction: v, v², the score, the score mix's difference.
-const MAX_FEATURES: usize = 4;
+/// Most regressors per direction: v, v², the score, the score mix's difference, the
+/// feature-weighted score.
+const MAX_FEATURES: usize = 5;
 
 /// Cross-fitting folds (sample i is in fold i mod FOLDS).
 const FOLDS: usize = 8;
@@ -96,7 +137,10 @@ where
                 self.twin_runs
             )));
         };
-        let samples = g.raw_runs()?;
+        // The score is recorded by the score function and by triples under the score mix; then
+        // the state feature's column can join (and programs are asked for the feature).
+        let recorded = g.score_mix || S::records_score();
+        let samples = g.raw_runs_with(recorded)?;
         let (seed, at, coupling) = (g.seed, g.at, g.coupling);
         let twin_run = |domain: u64, index: u64| {
             let mut ctx = RunContext::in_domain(seed, index, domain);
@@ -127,6 +171,7 @@ where
         let columns = Columns {
             score: g.score_mix || g.baseline,
             mix: g.score_mix,
+            feature: recorded,
         };
         Ok(controlled(&samples, &twins, columns))
     }
@@ -139,6 +184,8 @@ pub(crate) struct Columns {
     pub score: bool,
     /// The score-function estimate minus the run's own: δ + v·s − A (the score mix).
     pub mix: bool,
+    /// The feature-weighted score Σ_t s_t·φ_t (see [`baseline_feature`]).
+    pub feature: bool,
 }
 
 /// The regressors of sample `s` in direction `d`, v centred on `k`.
@@ -159,6 +206,10 @@ fn features<const N: usize>(
     }
     if cols.mix {
         x[m] = s.pathwise[d] + s.value * s.score[d] - s.derivative[d];
+        m += 1;
+    }
+    if cols.feature {
+        x[m] = s.feature_score[d];
         m += 1;
     }
     (x, m)
@@ -377,17 +428,18 @@ mod tests {
             derivative: [derivative],
             pathwise: [0.0],
             score: [score],
+            feature_score: [0.0],
         }
     }
 
     #[test]
     fn fit_recovers_exact_linear_relation_and_skips_dependent_columns() {
         // y = 3 + 2·x0 − 0.5·x1 exactly; x2 = 2·x0 (dependent): coefficient 0.
-        let xs: Vec<[f64; 4]> = (0..20)
+        let xs: Vec<[f64; MAX_FEATURES]> = (0..20)
             .map(|i| {
                 let a = i as f64 * 0.37 - 2.0;
                 let b = (i as f64).sin() * 3.0;
-                [a, b, 2.0 * a, 0.0]
+                [a, b, 2.0 * a, 0.0, 0.0]
             })
             .collect();
         let ys: Vec<f64> = xs.iter().map(|x| 3.0 + 2.0 * x[0] - 0.5 * x[1]).collect();
@@ -420,6 +472,7 @@ mod tests {
         let cols = Columns {
             score: false,
             mix: false,
+            feature: false,
         };
         let g = controlled(&samples, &twins, cols);
         assert!((g.mean[0] - 6.2).abs() < 1e-9, "{}", g.mean[0]);
@@ -448,7 +501,7 @@ mod tests {
                     };
                     let y = v - 110.0;
                     (
-                        [y, y * y, 0.0, 0.0],
+                        [y, y * y, 0.0, 0.0, 0.0],
                         noise(i) + if i < off { 3.0 } else { 0.0 },
                     )
                 })
@@ -480,6 +533,7 @@ mod tests {
             Columns {
                 score: false,
                 mix: false,
+                feature: false,
             },
         );
         let with = controlled(
@@ -488,6 +542,7 @@ mod tests {
             Columns {
                 score: true,
                 mix: false,
+                feature: false,
             },
         );
         assert!(with.stderr[0] < plain.stderr[0] / 50.0, "{with} vs {plain}");

@@ -25,7 +25,9 @@ pub type Sample<const N: usize> = RunOutput<N>;
 
 /// One run's raw result: the output value, the derivative estimate of each direction (for the
 /// score function, without baseline: δ + f·s), the pathwise derivative δ, and the score s of the
-/// run's draws (score function, and triples when the score mix is on; 0 otherwise).
+/// run's draws (score function, and triples when the score mix is on; 0 otherwise), and that
+/// score weighted draw by draw by the program's state feature (see
+/// [`baseline_feature`](crate::control::baseline_feature)).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunOutput<const N: usize> {
     /// The program's output value.
@@ -36,17 +38,24 @@ pub struct RunOutput<const N: usize> {
     pub pathwise: [f64; N],
     /// The score ∂θ log p of the run's draws.
     pub score: [f64; N],
+    /// Σ over the run's draws of each draw's score times the state feature φ the program set
+    /// before it ([`baseline_feature`](crate::control::baseline_feature)); 0 unless a control
+    /// variate asked for the feature. Its mean is 0 whatever φ is: a state-dependent baseline.
+    pub feature_score: [f64; N],
 }
 
-/// The run's score per direction, from the run context.
-fn run_score<const N: usize>() -> Result<[f64; N]> {
-    let mut score = [0.0; N];
+/// The run's score per direction and its feature-weighted version, from the run context.
+fn run_score<const N: usize>() -> Result<([f64; N], [f64; N])> {
+    let (mut score, mut feature) = ([0.0; N], [0.0; N]);
     with_ctx("reading an output", |ctx| {
         for (s, c) in score.iter_mut().zip(&ctx.score) {
             *s = *c;
         }
+        for (s, c) in feature.iter_mut().zip(&ctx.feature_score) {
+            *s = *c;
+        }
     })?;
-    Ok(score)
+    Ok((score, feature))
 }
 
 /// A number type the drivers can differentiate with: it builds the input variables and reads one
@@ -84,6 +93,10 @@ pub trait Estimator<const N: usize>: Scalar {
     fn supports_score_mix() -> bool {
         false
     }
+    /// Whether every run records the score of its draws (the score function).
+    fn records_score() -> bool {
+        false
+    }
 }
 
 impl<const N: usize> Estimator<N> for Dual<N> {
@@ -97,6 +110,7 @@ impl<const N: usize> Estimator<N> for Dual<N> {
             derivative: out.tangent,
             pathwise: out.tangent,
             score: [0.0; N],
+            feature_score: [0.0; N],
         })
     }
 }
@@ -106,8 +120,11 @@ impl<const N: usize> Estimator<N> for Score<N> {
     fn input(value: f64, dir: usize) -> Self {
         Score::variable(value, dir)
     }
+    fn records_score() -> bool {
+        true
+    }
     fn read(out: &Self) -> Result<RunOutput<N>> {
-        let score = run_score::<N>()?;
+        let (score, feature_score) = run_score::<N>()?;
         let mut derivative = out.tangent;
         for (d, s) in derivative.iter_mut().zip(&score) {
             *d += out.value * s;
@@ -117,6 +134,7 @@ impl<const N: usize> Estimator<N> for Score<N> {
             derivative,
             pathwise: out.tangent,
             score,
+            feature_score,
         })
     }
 }
@@ -134,11 +152,13 @@ impl<B: Backend, const N: usize> Estimator<N> for StochasticTriple<B, N> {
         if let Some(e) = read.or(flip) {
             return Err(e);
         }
+        let (score, feature_score) = run_score::<N>()?;
         Ok(RunOutput {
             value: out.value,
             derivative: std::array::from_fn(|i| out.derivative_contribution(i)),
             pathwise: out.delta,
-            score: run_score::<N>()?,
+            score,
+            feature_score,
         })
     }
     fn supports_score_mix() -> bool {
@@ -188,6 +208,8 @@ struct RunOptions {
     coupling: Coupling,
     /// `.value()` of a number with live worlds is an error.
     strict: bool,
+    /// Programs evaluate their [`baseline_feature`](crate::control::baseline_feature).
+    record_feature: bool,
 }
 
 /// Runs sample `index` of `p` at `at` under `seed` and reads its estimate.
@@ -206,6 +228,7 @@ where
     ctx.options.record_score = options.record_score;
     ctx.options.default_coupling = options.coupling;
     ctx.options.strict = options.strict;
+    ctx.options.record_feature = options.record_feature;
     run_in(ctx, || {
         let out = p.call(std::array::from_fn(|d| S::input(at[d], d)))?;
         S::read(&out)
@@ -519,6 +542,7 @@ where
             record_score,
             coupling: self.coupling,
             strict: self.strict,
+            record_feature: false,
         }
     }
 
@@ -571,9 +595,17 @@ where
     /// Every run's own result, in sample order, recording the score when the mix is on, with
     /// neither baseline nor mix applied.
     pub(crate) fn raw_runs(&self) -> Result<Vec<RunOutput<N>>> {
+        self.raw_runs_with(false)
+    }
+
+    /// [`Gradient::raw_runs`], the programs asked for their state feature when `feature`.
+    pub(crate) fn raw_runs_with(&self, feature: bool) -> Result<Vec<RunOutput<N>>> {
         self.check()?;
         let (f, at, seed, mix) = (&self.f, self.at, self.seed, self.score_mix);
-        let options = self.options(mix);
+        let options = RunOptions {
+            record_feature: feature,
+            ..self.options(mix)
+        };
         let _strict = StrictGuard::new(self.strict);
         let results: Vec<Result<RunOutput<N>>> = (0..self.samples as u64)
             .into_par_iter()
@@ -884,6 +916,7 @@ impl<P: Program<f64, N>, const N: usize> FiniteDifference<P, N> {
             derivative,
             pathwise: derivative,
             score: [0.0; N],
+            feature_score: [0.0; N],
         })
     }
 

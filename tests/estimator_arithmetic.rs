@@ -18,6 +18,7 @@ fn sample<const N: usize>(
         derivative,
         pathwise,
         score,
+        feature_score: [0.0; N],
     }
 }
 

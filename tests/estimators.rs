@@ -496,3 +496,67 @@ fn control_variate_checks_its_twin_and_configuration() {
     assert_eq!(a.mean[0].to_bits(), b.mean[0].to_bits());
     assert_eq!(a.stderr[0].to_bits(), b.stderr[0].to_bits());
 }
+
+/// S² for S the sum of 8 Bernoulli(θ) draws: E = 8θ(1 − θ) + 64θ², derivative 8 + 112θ. With
+/// `feature`, before each draw the program sets its state feature to what the draws so far
+/// predict the output to be, (S_so_far + θ·left)².
+fn squared_sum<S: stochad::Scalar>(t: S, feature: bool) -> stochad::Result<S> {
+    let mut s = S::zero();
+    for left in (1..=8).rev() {
+        if feature {
+            let so_far = s.value();
+            stochad::control::baseline_feature(|| (so_far + t.value() * left as f64).powi(2));
+        }
+        s += bernoulli(t)?;
+    }
+    Ok(s * s)
+}
+
+#[test]
+fn baseline_feature_is_unbiased_and_lowers_the_score_functions_variance() {
+    let (theta, exact) = (0.3, 8.0 + 112.0 * 0.3);
+    let run = |feature: bool, seed: u64| {
+        gradient_with(move |[t]: [Score<1>; 1]| squared_sum(t, feature))
+            .at([theta])
+            .samples(20_000)
+            .seed(seed)
+            .control_variate(|[t]: [f64; 1]| squared_sum(t, false))
+            .estimate()
+            .unwrap()
+    };
+    let (with, without) = (run(true, 30), run(false, 30));
+    assert_close(
+        "score + CV + state feature",
+        with.mean[0],
+        with.stderr[0],
+        exact,
+    );
+    assert_close("score + CV", without.mean[0], without.stderr[0], exact);
+    // The state-dependent baseline follows the sum as it grows: measured 0.21 of the constant
+    // baseline's standard error (0.053 against 0.246; same runs, one more regressor).
+    assert!(
+        with.stderr[0] < 0.5 * without.stderr[0],
+        "with the feature {} vs without {}",
+        with.stderr[0],
+        without.stderr[0]
+    );
+    // Outside a control variate, the feature is not evaluated and changes nothing.
+    let plain = |feature: bool| {
+        gradient_with(move |[t]: [Score<1>; 1]| squared_sum(t, feature))
+            .at([theta])
+            .samples(200)
+            .seed(31)
+            .estimate()
+            .unwrap()
+    };
+    assert_eq!(
+        plain(true).mean[0].to_bits(),
+        plain(false).mean[0].to_bits()
+    );
+    let evaluated = std::cell::Cell::new(false);
+    stochad::control::baseline_feature(|| {
+        evaluated.set(true);
+        1.0
+    });
+    assert!(!evaluated.get(), "evaluated outside a run");
+}

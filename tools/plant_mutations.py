@@ -409,6 +409,26 @@ ROWS = [
         )],
         [("estimators", "control_variate_checks_its_twin_and_configuration")],
     ),
+    (
+        "feature-column-dropped",
+        "control variate leaves out the feature-weighted score (the state-dependent baseline)",
+        "src/control.rs",
+        [(
+            "            feature: recorded,\n",
+            "            feature: false,\n",
+        )],
+        [("estimators", "baseline_feature_is_unbiased_and_lowers_the_score_functions_variance")],
+    ),
+    (
+        "feature-score-biased",
+        "feature-weighted score picks up each draw's own score (s·(φ + s): its mean is not 0)",
+        "src/context.rs",
+        [(
+            "self.feature_score[dir] += s * self.feature;",
+            "self.feature_score[dir] += s * (self.feature + s);",
+        )],
+        [("estimators", "baseline_feature_is_unbiased_and_lowers_the_score_functions_variance")],
+    ),
 ]
 
 

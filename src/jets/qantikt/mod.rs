@@ -243,10 +243,11 @@ impl QantiKt {
             let k = match self.sampling {
                 Sampling::Categorical(family) => {
                     let dmin = smallest(&d, &on, lift, &cands)?;
-                    {
-                        weights(&d, &on, dmin, alpha, &mut w);
-                        categorical_by(&w, &family)?
-                    }
+                    weights(&d, &on, dmin, alpha, &mut w);
+                    // What the history so far predicts mH to be: a state-dependent baseline for
+                    // the control variate (computed only when one asks for it).
+                    crate::control::baseline_feature(|| st.leading_pair_mass());
+                    categorical_by(&w, &family)?
                 }
                 Sampling::Deterministic => S::from(first_smallest(&d, &on) as f64),
                 Sampling::GumbelSoftmax { tau } => {

@@ -95,6 +95,31 @@ impl<S: Scalar> State<S> {
         self.p.len()
     }
 
+    /// The invariant mass of the two objects of highest pT among those active or already jets,
+    /// in the primal history (0 with fewer than two): what the history so far predicts mH to be.
+    pub fn leading_pair_mass(&self) -> f64 {
+        let mut top: [Option<(f64, usize)>; 2] = [None, None];
+        for (i, p) in self.p.iter().enumerate() {
+            if self.active[i].primal_value() != 1.0 && self.jet[i].primal_value() != 1.0 {
+                continue;
+            }
+            let (px, py) = (p.px.primal_value(), p.py.primal_value());
+            let pt2 = px * px + py * py;
+            if top[0].is_none_or(|t| pt2 > t.0) {
+                top = [Some((pt2, i)), top[0]];
+            } else if top[1].is_none_or(|t| pt2 > t.0) {
+                top[1] = Some((pt2, i));
+            }
+        }
+        let (Some((_, a)), Some((_, b))) = (top[0], top[1]) else {
+            return 0.0;
+        };
+        let (a, b) = (self.p[a], self.p[b]);
+        let v = |x: S, y: S| x.primal_value() + y.primal_value();
+        let (px, py, pz, e) = (v(a.px, b.px), v(a.py, b.py), v(a.pz, b.pz), v(a.e, b.e));
+        (e * e - px * px - py * py - pz * pz).max(0.0).sqrt()
+    }
+
     /// Applies the candidate `k` (an index into `cands`, a discrete number that may differ
     /// between worlds): in each world, that world's candidate merges its two slots into the
     /// lower one or moves its slot to the jet list. Only the slots some world's candidate
