@@ -73,6 +73,7 @@ fn categorical_identity(params: &[f64], tangents: &[f64]) {
         Coupling::Proportional,
         Coupling::ProportionalFan(3),
         Coupling::Signed,
+        Coupling::SignedFan(4),
     ] {
         coupling_identity(
             &Categorical::with_coupling(coupling),
@@ -242,6 +243,7 @@ fn sampled_jumps_match_rates_in_expectation() {
         Coupling::Proportional,
         Coupling::ProportionalFan(3),
         Coupling::Signed,
+        Coupling::SignedFan(4),
     ] {
         let cat = Categorical::with_coupling(coupling);
         for (p, d) in cases {
@@ -254,9 +256,10 @@ fn sampled_jumps_match_rates_in_expectation() {
                         .map(|j| j.weight * g(j.target))
                         .sum();
                     // The scale a 5 % error is measured against: the expected jump, except for
-                    // the signed coupling, whose two opposite jumps cancel by design (there:
-                    // their effects without cancellation, and more samples).
-                    let (scale, n) = if coupling == Coupling::Signed {
+                    // the signed couplings, whose opposite jumps cancel by design (there: their
+                    // effects without cancellation, and more samples).
+                    let signed = matches!(coupling, Coupling::Signed | Coupling::SignedFan(_));
+                    let (scale, n) = if signed {
                         let gross: f64 = cat
                             .jump_rates(p, d, k)
                             .iter()
@@ -281,6 +284,7 @@ fn sampled_jumps_match_rates_in_expectation() {
                 }
                 let most = match coupling {
                     Coupling::ProportionalFan(m) => m as usize,
+                    Coupling::SignedFan(m) => 2 * m as usize,
                     _ => 2,
                 };
                 assert!(cat.jumps(p, d, k, &mut Stream::from_key(1)).len() <= most);
@@ -566,5 +570,82 @@ fn fanned_proportional_coupling_spreads_the_same_jump() {
     // Zero targets: a typed error at the draw.
     let w = [1.0, 2.0];
     let r = with_run(1, 0, || categorical_with(&w, Coupling::ProportionalFan(0)));
+    assert!(matches!(r, Err(Error::InvalidParameter { .. })), "{r:?}");
+}
+
+#[test]
+fn fanned_signed_coupling_spreads_the_same_jumps() {
+    // p = (0.1, 0.2, 0.3, 0.4), δ = (0.2, −0.1, 0.15, −0.25). From k = 3 the other categories
+    // gain G = 0.35 (0 and 2, shares 4/7 and 3/7) and lose L = 0.1 (1 alone); from k = 0 they
+    // gain 0.15 (2 alone) and lose 0.35 (1 and 3, shares 2/7 and 5/7). With m = 7 every share
+    // is a whole number of parts, so every draw's jumps are the expected ones, δ_j to each j ≠ k.
+    let (p, d) = ([0.1, 0.2, 0.3, 0.4], [0.2, -0.1, 0.15, -0.25]);
+    let fan7 = Categorical::with_coupling(Coupling::SignedFan(7));
+    for seed in 0..50 {
+        for (k, want) in [
+            (3.0, [(0.0, 0.2), (2.0, 0.15), (1.0, -0.1)]),
+            (0.0, [(2.0, 0.15), (1.0, -0.1), (3.0, -0.25)]),
+        ] {
+            let jumps = fan7.jumps(&p, &d, k, &mut Stream::from_key(seed));
+            assert_eq!(jumps.len(), 3, "k = {k}: {jumps:?}");
+            for (j, (t, w)) in jumps.iter().zip(want) {
+                assert_eq!(j.target, t, "k = {k}: {jumps:?}");
+                assert!((j.weight - w).abs() < 1e-12, "k = {k}: {jumps:?}");
+            }
+        }
+        // m = 4 from k = 3: 0 and 2 (shares ≥ 1/4) always both hit, with 2–3 and 1–2 of the
+        // four parts of 0.35/4 (their floor or ceiling of 4 × share); 1 takes all of the loss.
+        let fan4 = Categorical::with_coupling(Coupling::SignedFan(4));
+        let jumps = fan4.jumps(&p, &d, 3.0, &mut Stream::from_key(seed));
+        assert_eq!(jumps.len(), 3, "{jumps:?}");
+        let parts: Vec<f64> = jumps[..2].iter().map(|j| j.weight / (0.35 / 4.0)).collect();
+        assert_eq!((jumps[0].target, jumps[1].target), (0.0, 2.0), "{jumps:?}");
+        assert!(
+            [[2.0, 2.0], [3.0, 1.0]]
+                .iter()
+                .any(|c| (parts[0] - c[0]).abs() < 1e-12 && (parts[1] - c[1]).abs() < 1e-12),
+            "{jumps:?}"
+        );
+        assert_eq!(jumps[2].target, 1.0);
+        assert!((jumps[2].weight + 0.1).abs() < 1e-15, "{jumps:?}");
+    }
+    // SignedFan(1) is Signed, draw for draw: the same jumps from the same uniforms, and the
+    // streams left in the same state. Any m draws as many uniforms (one per non-empty side).
+    let cases: [(&[f64], &[f64]); 4] = [
+        (&[0.0, 0.3, 0.0, 0.0, 0.7], &[0.1, -0.3, 0.05, 0.0, 0.15]),
+        (&[0.1, 0.2, 0.3, 0.4], &[0.2, -0.1, 0.15, -0.25]),
+        (&[0.25, 0.25, 0.0, 0.5], &[-0.3, 0.1, 0.3, -0.1]),
+        (
+            &[3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0],
+            &[0.5, -0.2, 0.1, 0.7, -0.9, 0.3, -0.4, 0.05],
+        ),
+    ];
+    let signed = Categorical::with_coupling(Coupling::Signed);
+    let one = Categorical::with_coupling(Coupling::SignedFan(1));
+    let fan4 = Categorical::with_coupling(Coupling::SignedFan(4));
+    for (p, d) in cases {
+        for k in (0..p.len()).filter(|&k| p[k] > 0.0) {
+            let k = k as f64;
+            for seed in 0..200 {
+                let (mut a, mut b, mut c) = (
+                    Stream::from_key(seed),
+                    Stream::from_key(seed),
+                    Stream::from_key(seed),
+                );
+                assert_eq!(
+                    one.jumps(p, d, k, &mut a).to_vec(),
+                    signed.jumps(p, d, k, &mut b).to_vec(),
+                    "p = {p:?} k = {k} seed {seed}"
+                );
+                fan4.jumps(p, d, k, &mut c);
+                let next = b.uniform();
+                assert_eq!(a.uniform(), next, "p = {p:?} k = {k} seed {seed}");
+                assert_eq!(c.uniform(), next, "p = {p:?} k = {k} seed {seed}");
+            }
+        }
+    }
+    // Zero targets: a typed error at the draw.
+    let w = [1.0, 2.0];
+    let r = with_run(1, 0, || categorical_with(&w, Coupling::SignedFan(0)));
     assert!(matches!(r, Err(Error::InvalidParameter { .. })), "{r:?}");
 }

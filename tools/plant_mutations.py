@@ -394,10 +394,23 @@ ROWS = [
         "signed coupling: the jump to a category losing mass gets a positive weight",
         "src/sample/categorical.rs",
         [(
-            "                weight: sign * side,",
-            "                weight: side,",
+            "        let part = sign * side / m as f64;",
+            "        let part = side / m as f64;",
         )],
         [("families", "sampled_jumps_match_rates_in_expectation")],
+    ),
+    (
+        "signed-fan-weight",
+        "fanned signed coupling gives each of its m parts the whole side",
+        "src/sample/categorical.rs",
+        [(
+            "        let part = sign * side / m as f64;",
+            "        let part = sign * side;",
+        )],
+        [
+            ("families", "sampled_jumps_match_rates_in_expectation"),
+            ("families", "fanned_signed_coupling_spreads_the_same_jumps"),
+        ],
     ),
     (
         "cv-twin-unchecked",

@@ -71,6 +71,10 @@ pub enum Est {
     Keep8SignedMix,
     /// The same with the output as control variate.
     Keep8SignedMixCv,
+    /// The keep-32 triple with the signed coupling fanned out to 4 targets per side
+    /// (`Coupling::SignedFan(4)`: up to 8 jumps from every draw), mixed with the score
+    /// function, the output as control variate.
+    Keep32SignedFan4MixCv,
 }
 
 impl Est {
@@ -96,6 +100,9 @@ impl Est {
             Est::Keep32Fan8MixCv => "keep-32 triple, fan-out 8, + score mix + output CV",
             Est::Keep8SignedMix => "keep-8 triple, signed coupling, + score mix",
             Est::Keep8SignedMixCv => "keep-8 triple, signed coupling, + score mix + output CV",
+            Est::Keep32SignedFan4MixCv => {
+                "keep-32 triple, signed coupling fanned out to 4, + score mix + output CV"
+            }
         }
     }
 
@@ -121,6 +128,7 @@ impl Est {
             Est::Keep32Fan8MixCv => "keep32_fan8_mix_cv",
             Est::Keep8SignedMix => "keep8_signed_mix",
             Est::Keep8SignedMixCv => "keep8_signed_mix_cv",
+            Est::Keep32SignedFan4MixCv => "keep32_signed_fan4_mix_cv",
         }
     }
 
@@ -337,6 +345,13 @@ pub fn run_all(
             Est::Keep32Fan8MixCv => {
                 let fan = QantiKt::new().sampling(Sampling::Categorical(Categorical {
                     coupling: Coupling::ProportionalFan(8),
+                    redraw: Redraw::Maximal,
+                }));
+                estimate_cv::<KeepTriple<32, 2>>(est, event, fan, at, setup, true)?
+            }
+            Est::Keep32SignedFan4MixCv => {
+                let fan = QantiKt::new().sampling(Sampling::Categorical(Categorical {
+                    coupling: Coupling::SignedFan(4),
                     redraw: Redraw::Maximal,
                 }));
                 estimate_cv::<KeepTriple<32, 2>>(est, event, fan, at, setup, true)?
