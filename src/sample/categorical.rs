@@ -297,16 +297,37 @@ fn proportional_jumps(
     }
     let part = -dk / (w[k] / total) / m as f64;
     let u = stream.uniform();
-    let (mut acc, mut placed, mut last) = (0.0, 0, None);
-    for j in 0..w.len() {
-        let g = dp(j).max(0.0);
-        if g <= 0.0 {
+    systematic(
+        (0..w.len()).map(|j| (j, dp(j).max(0.0))),
+        gain,
+        m,
+        u,
+        part,
+        out,
+    );
+}
+
+/// Appends `m` parts of weight `part` spread over the categories by systematic sampling from
+/// the uniform `u`: points (u + i)/m, i < m, of the running sum of `mass` (pairs (category,
+/// mass ≥ 0), total `total`); the parts on one category make one jump. Rounding can leave
+/// points past the running sum's end: those go to the last category with mass.
+fn systematic(
+    mass: impl Iterator<Item = (usize, f64)>,
+    total: f64,
+    m: usize,
+    u: f64,
+    part: f64,
+    out: &mut Jumps,
+) {
+    let (first, mut placed, mut acc, mut last) = (out.len(), 0, 0.0, None);
+    for (j, x) in mass {
+        if x <= 0.0 {
             continue;
         }
         last = Some(j);
-        acc += g;
+        acc += x;
         let before = placed;
-        while placed < m && acc > (u + placed as f64) / m as f64 * gain {
+        while placed < m && acc > (u + placed as f64) / m as f64 * total {
             placed += 1;
         }
         if placed > before {
@@ -319,13 +340,15 @@ fn proportional_jumps(
             return;
         }
     }
-    // Rounding left points past the running sum's end: the last category that gains.
     if let Some(j) = last {
+        let rest = part * (m - placed) as f64;
+        // Merged only with a jump of these parts, not one that was in `out` before.
+        let own = out.len() > first;
         match out.last_mut() {
-            Some(jump) if jump.target == j as f64 => jump.weight += part * (m - placed) as f64,
+            Some(jump) if own && jump.target == j as f64 => jump.weight += rest,
             _ => out.push(Jump {
                 target: j as f64,
-                weight: part * (m - placed) as f64,
+                weight: rest,
             }),
         }
     }
@@ -354,41 +377,10 @@ fn signed_jumps(w: &[f64], dw: &[f64], k: usize, m: usize, stream: &mut Stream, 
         }
         let part = sign * side / m as f64;
         let u = stream.uniform();
-        let (first, mut placed, mut acc, mut last) = (out.len(), 0, 0.0, None);
-        for j in (0..w.len()).filter(|&j| j != k) {
-            let x = (sign * dp(j)).max(0.0);
-            if x <= 0.0 {
-                continue;
-            }
-            last = Some(j);
-            acc += x;
-            let before = placed;
-            while placed < m && acc > (u + placed as f64) / m as f64 * side {
-                placed += 1;
-            }
-            if placed > before {
-                out.push(Jump {
-                    target: j as f64,
-                    weight: part * (placed - before) as f64,
-                });
-            }
-            if placed == m {
-                break;
-            }
-        }
-        // Rounding can leave points past the running sum's end: the side's last category.
-        if let Some(j) = last.filter(|_| placed < m) {
-            let rest = part * (m - placed) as f64;
-            // Merge only with this side's own last jump.
-            let own = out.len() > first;
-            match out.last_mut() {
-                Some(jump) if own && jump.target == j as f64 => jump.weight += rest,
-                _ => out.push(Jump {
-                    target: j as f64,
-                    weight: rest,
-                }),
-            }
-        }
+        let mass = (0..w.len())
+            .filter(|&j| j != k)
+            .map(|j| (j, (sign * dp(j)).max(0.0)));
+        systematic(mass, side, m, u, part, out);
     }
 }
 
