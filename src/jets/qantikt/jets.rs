@@ -106,13 +106,20 @@ pub fn mh_loss<S: Scalar>(mh: S, target: f64, cut: f64) -> Result<S> {
 /// Invariant mass of the two highest-pT slots flagged as jets (0 with fewer than two). Plain
 /// branches on values: callers run it inside `propagate`.
 fn leading_pair_mass<S: Scalar>(p: &[FourMomentum<S>], jet: &[S]) -> S {
+    let pt2 = (0..p.len())
+        .filter(|&i| jet[i].value() == 1.0)
+        .map(|i| (i, p[i].pt2().value()));
+    match leading_pair(pt2) {
+        Some((a, b)) => (p[a] + p[b]).mass(),
+        None => S::zero(),
+    }
+}
+
+/// The two slots of highest pT² among `(slot, pT²)` given in slot order, leader first (strict >:
+/// on a tie the lower slot leads); `None` with fewer than two.
+pub(super) fn leading_pair(pt2: impl Iterator<Item = (usize, f64)>) -> Option<(usize, usize)> {
     let mut best: [Option<(f64, usize)>; 2] = [None, None];
-    for (i, q) in p.iter().enumerate() {
-        if jet[i].value() != 1.0 {
-            continue;
-        }
-        let pt2 = q.pt2().value();
-        // Strict >: on a tie the lower slot leads.
+    for (i, pt2) in pt2 {
         match best {
             [None, _] => best[0] = Some((pt2, i)),
             [Some((p0, _)), _] if pt2 > p0 => best = [Some((pt2, i)), best[0]],
@@ -122,7 +129,7 @@ fn leading_pair_mass<S: Scalar>(p: &[FourMomentum<S>], jet: &[S]) -> S {
         }
     }
     match best {
-        [Some((_, a)), Some((_, b))] => (p[a] + p[b]).mass(),
-        _ => S::zero(),
+        [Some((_, a)), Some((_, b))] => Some((a, b)),
+        _ => None,
     }
 }

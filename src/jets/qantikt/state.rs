@@ -14,6 +14,7 @@ use crate::propagate::propagate;
 use crate::scalar::Scalar;
 
 use super::candidates::Candidate;
+use super::jets::leading_pair;
 use super::search::{Search, View, Views};
 
 /// The kinematics an inactive slot carries: finite, neutral values (an inactive candidate gets
@@ -98,26 +99,23 @@ impl<S: Scalar> State<S> {
     /// The invariant mass of the two objects of highest pT among those active or already jets,
     /// in the primal history (0 with fewer than two): what the history so far predicts mH to be.
     pub fn leading_pair_mass(&self) -> f64 {
-        let mut top: [Option<(f64, usize)>; 2] = [None, None];
-        for (i, p) in self.p.iter().enumerate() {
-            if self.active[i].primal_value() != 1.0 && self.jet[i].primal_value() != 1.0 {
-                continue;
-            }
-            let (px, py) = (p.px.primal_value(), p.py.primal_value());
-            let pt2 = px * px + py * py;
-            if top[0].is_none_or(|t| pt2 > t.0) {
-                top = [Some((pt2, i)), top[0]];
-            } else if top[1].is_none_or(|t| pt2 > t.0) {
-                top[1] = Some((pt2, i));
-            }
-        }
-        let (Some((_, a)), Some((_, b))) = (top[0], top[1]) else {
-            return 0.0;
+        // Primal values read without `.value()`: a strict run would flag reads of perturbed ones.
+        let primal = |i: usize| {
+            let q = self.p[i];
+            FourMomentum::new(
+                q.px.primal_value(),
+                q.py.primal_value(),
+                q.pz.primal_value(),
+                q.e.primal_value(),
+            )
         };
-        let (a, b) = (self.p[a], self.p[b]);
-        let v = |x: S, y: S| x.primal_value() + y.primal_value();
-        let (px, py, pz, e) = (v(a.px, b.px), v(a.py, b.py), v(a.pz, b.pz), v(a.e, b.e));
-        (e * e - px * px - py * py - pz * pz).max(0.0).sqrt()
+        let pt2 = (0..self.len())
+            .filter(|&i| self.active[i].primal_value() == 1.0 || self.jet[i].primal_value() == 1.0)
+            .map(|i| (i, primal(i).pt2()));
+        match leading_pair(pt2) {
+            Some((a, b)) => (primal(a) + primal(b)).mass(),
+            None => 0.0,
+        }
     }
 
     /// Applies the candidate `k` (an index into `cands`, a discrete number that may differ
