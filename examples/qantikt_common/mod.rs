@@ -75,6 +75,10 @@ pub enum Est {
     /// (`Coupling::SignedFan(4)`: up to 8 jumps from every draw), mixed with the score
     /// function, the output as control variate.
     Keep32SignedFan4MixCv,
+    /// The keep-32 triple with the plain signed coupling (`Coupling::Signed`), mixed with the
+    /// score function, the output as control variate: the control that tells how much of the
+    /// fanned row's gain is the fan-out and how much keep-32's room.
+    Keep32SignedMixCv,
 }
 
 impl Est {
@@ -103,6 +107,7 @@ impl Est {
             Est::Keep32SignedFan4MixCv => {
                 "keep-32 triple, signed coupling fanned out to 4, + score mix + output CV"
             }
+            Est::Keep32SignedMixCv => "keep-32 triple, signed coupling, + score mix + output CV",
         }
     }
 
@@ -129,6 +134,7 @@ impl Est {
             Est::Keep8SignedMix => "keep8_signed_mix",
             Est::Keep8SignedMixCv => "keep8_signed_mix_cv",
             Est::Keep32SignedFan4MixCv => "keep32_signed_fan4_mix_cv",
+            Est::Keep32SignedMixCv => "keep32_signed_mix_cv",
         }
     }
 
@@ -349,9 +355,14 @@ pub fn run_all(
                 }));
                 estimate_cv::<KeepTriple<32, 2>>(est, event, fan, at, setup, true)?
             }
-            Est::Keep32SignedFan4MixCv => {
+            Est::Keep32SignedFan4MixCv | Est::Keep32SignedMixCv => {
+                let coupling = if est == Est::Keep32SignedMixCv {
+                    Coupling::Signed
+                } else {
+                    Coupling::SignedFan(4)
+                };
                 let fan = QantiKt::new().sampling(Sampling::Categorical(Categorical {
-                    coupling: Coupling::SignedFan(4),
+                    coupling,
                     redraw: Redraw::Maximal,
                 }));
                 estimate_cv::<KeepTriple<32, 2>>(est, event, fan, at, setup, true)?
