@@ -217,23 +217,23 @@ impl QantiKt {
         alpha: S,
     ) -> Result<QantiKtJets<S>> {
         self.check(particles, r, alpha)?;
-        let mut st = State::<S>::new(particles, grid_cell(r.value()))?;
+        let mut st = State::<S>::new(particles)?;
         let r2 = r * r;
         let r2_range = r2.world_range();
         // Skip what is below ε = `negligible` of the largest weight in every world, with slack
         // far above the rounding between the search's f64 distances and the weights' (~1e-15).
         let factor = (1.0 - self.negligible.ln() / alpha.world_range().0) * (1.0 + 1e-9);
-        let (mut cands, mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut buf, mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut history = Vec::with_capacity(st.len());
         for _ in 0..st.len() {
             st.couple();
-            let bound = if self.negligible > 0.0 {
-                st.search.live(r2_range, factor, &mut cands)
+            let (bound, n) = if self.negligible > 0.0 {
+                st.search.live(r2_range, factor, &mut buf)
             } else {
-                st.search.dense(&mut cands);
-                f64::INFINITY
+                (f64::INFINITY, st.search.dense(&mut buf))
             };
-            distances(&st, &cands, r2, &mut d, &mut on);
+            let cands = &buf[..n];
+            distances(&st, cands, r2, &mut d, &mut on);
             // What inactive candidates are raised by: above every world's smallest distance.
             let lift = if bound.is_finite() {
                 2.0 * bound
@@ -242,7 +242,7 @@ impl QantiKt {
             };
             let k = match self.sampling {
                 Sampling::Categorical(family) => {
-                    let dmin = smallest(&d, &on, lift, &cands)?;
+                    let dmin = smallest(&d, &on, lift, cands)?;
                     weights(&d, &on, dmin, alpha, &mut w);
                     // What the history so far predicts mH to be: a state-dependent baseline for
                     // the control variate (computed only when one asks for it).
@@ -251,16 +251,16 @@ impl QantiKt {
                 }
                 Sampling::Deterministic => S::from(first_smallest(&d, &on) as f64),
                 Sampling::GumbelSoftmax { tau } => {
-                    let dmin = smallest(&d, &on, lift, &cands)?;
+                    let dmin = smallest(&d, &on, lift, cands)?;
                     weights(&d, &on, dmin, alpha, &mut w);
                     let relaxed = gumbel_softmax(&w, tau)?;
                     history.push(cands[relaxed.k]);
-                    st.apply_relaxed(&cands, &relaxed.z, relaxed.k)?;
+                    st.apply_relaxed(cands, &relaxed.z, relaxed.k)?;
                     continue;
                 }
             };
             history.push(cands[k.primal_value() as usize]);
-            st.apply(&cands, k)?;
+            st.apply(cands, k)?;
         }
         Ok(QantiKtJets {
             momenta: st.p,
@@ -328,12 +328,6 @@ impl QantiKt {
         }
         Ok(())
     }
-}
-
-/// The search grid's cell width for radius `r`: partners of soft objects lie within a fraction
-/// of R, so cells of R/2 keep their scans to a few cells.
-fn grid_cell(r: f64) -> f64 {
-    (0.5 * r).clamp(0.1, 1.0)
 }
 
 /// Position of the smallest primal distance among active candidates, the first on a tie.

@@ -57,8 +57,8 @@ pub(super) struct State<S> {
 }
 
 impl<S: Scalar> State<S> {
-    /// All particles active, no jets; the search grid has cells about `cell` wide.
-    pub fn new(particles: &[FourMomentum<f64>], cell: f64) -> Result<Self> {
+    /// All particles active, no jets.
+    pub fn new(particles: &[FourMomentum<f64>]) -> Result<Self> {
         let n = particles.len();
         let p: Vec<FourMomentum<S>> = particles
             .iter()
@@ -70,11 +70,6 @@ impl<S: Scalar> State<S> {
             .zip(&active)
             .map(|(&p, &a)| slot_kinematics(p, a))
             .collect::<Result<Vec<_>>>()?;
-        let (ylo, yhi) = kin
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), k| {
-                (lo.min(k[0].value()), hi.max(k[0].value()))
-            });
         let plain = kin.iter().map(|k| is_plain(k, S::one())).collect();
         let mut st = State {
             p,
@@ -82,7 +77,7 @@ impl<S: Scalar> State<S> {
             jet: vec![S::zero(); n],
             kin,
             plain,
-            search: Search::new(n, ylo.min(yhi), yhi.max(ylo), cell),
+            search: Search::new(n),
             constituents: (0..n).map(|i| vec![i]).collect(),
         };
         for i in 0..n {
