@@ -68,17 +68,35 @@ impl Candidate {
 /// The distances D̃ of the candidates in the number type and their activity flags (1 where
 /// both slots are active, per world). In a world where a candidate is inactive its distance is
 /// meaningless (cleared slots hold neutral kinematics) and its weight will be 0.
+///
+/// `known` is empty or holds beside each candidate the distance the search computed for a pair
+/// of members (NaN for the others): the same operations on the same `f64` values, taken as they
+/// are where both slots are plain.
 pub(super) fn distances<S: Scalar>(
     st: &State<S>,
     cands: &[Candidate],
+    known: &[f64],
     r2: S,
     d: &mut Vec<S>,
     on: &mut Vec<S>,
 ) {
     d.clear();
     on.clear();
-    for c in cands {
+    for (i, c) in cands.iter().enumerate() {
         let (a, b) = (c.a as usize, c.b as usize);
+        if let Some(&x) = known.get(i).filter(|x| !x.is_nan()) {
+            if st.plain[a] && st.plain[b] {
+                debug_assert_eq!(x, {
+                    let [ya, pa, sa] = st.kin[a].map(|x| x.value());
+                    let [yb, pb, sb] = st.kin[b].map(|x| x.value());
+                    sa.min(sb) * delta_r2_from(ya, pa, yb, pb)
+                });
+                d.push(S::from(x));
+                // Members: active in every world.
+                on.push(S::one());
+                continue;
+            }
+        }
         if c.is_beam() {
             d.push(st.kin[a][2] * r2);
             // A plain slot's flag is the constant it was read as (it may carry a relaxation's

@@ -223,17 +223,26 @@ impl QantiKt {
         // Skip what is below ε = `negligible` of the largest weight in every world, with slack
         // far above the rounding between the search's f64 distances and the weights' (~1e-15).
         let factor = (1.0 - self.negligible.ln() / alpha.world_range().0) * (1.0 + 1e-9);
-        let (mut buf, mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut buf, mut known) = (Vec::new(), Vec::new());
+        let (mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new());
         let mut history = Vec::with_capacity(st.len());
         for _ in 0..st.len() {
             st.couple();
             let (bound, n) = if self.negligible > 0.0 {
-                st.search.live(r2_range, factor, &mut buf)
+                st.search.live(r2_range, factor, &mut buf, &mut known)
             } else {
+                known.clear();
                 (f64::INFINITY, st.search.dense(&mut buf))
             };
             let cands = &buf[..n];
-            distances(&st, cands, r2, &mut d, &mut on);
+            distances(
+                &st,
+                cands,
+                &known[..n.min(known.len())],
+                r2,
+                &mut d,
+                &mut on,
+            );
             // What inactive candidates are raised by: above every world's smallest distance.
             let lift = if bound.is_finite() {
                 2.0 * bound

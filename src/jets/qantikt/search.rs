@@ -61,44 +61,6 @@ fn dist(ya: f64, pa: f64, yb: f64, pb: f64) -> f64 {
     dphi * dphi + dy * dy
 }
 
-/// Writes into a vector without branching on whether each offered entry is kept: the entry is
-/// written after the last kept one and the count moves by the verdict. The filters here keep
-/// entries close to half the time at random, where a branch would mispredict at every other one.
-/// The vector only grows (its entries past the count are scratch), so it is not refilled every
-/// step.
-struct Sink<'a, T> {
-    buf: &'a mut Vec<T>,
-    len: usize,
-    fill: T,
-}
-
-impl<'a, T: Copy> Sink<'a, T> {
-    /// A sink writing from the start of `buf`; `fill` is what the room it makes holds.
-    fn new(buf: &'a mut Vec<T>, fill: T) -> Self {
-        Sink { buf, len: 0, fill }
-    }
-
-    /// Makes room for `n` more offers.
-    #[inline]
-    fn room(&mut self, n: usize) {
-        if self.buf.len() < self.len + n {
-            self.buf.resize(self.len + n, self.fill);
-        }
-    }
-
-    /// Offers `e`, kept when `keep`; needs room.
-    #[inline(always)]
-    fn offer(&mut self, e: T, keep: bool) {
-        self.buf[self.len] = e;
-        self.len += keep as usize;
-    }
-
-    /// How many offers were kept (the first entries of the vector).
-    fn finish(self) -> usize {
-        self.len
-    }
-}
-
 /// A pair filed above the cache threshold: its slots (a < b) and the clock of the refresh that
 /// filed it. Its distance is computed again (the same bits: neither slot changed) when it moves
 /// into the cache.
@@ -209,7 +171,7 @@ pub(super) struct Search {
     /// Scratch: fresh cache entries, the varying slots' live keys, the members' live candidates.
     fresh: Vec<(u64, f64)>,
     keys: Vec<u64>,
-    scratch: Vec<Candidate>,
+    scratch: Vec<(Candidate, f64)>,
     /// Scratch: which members pair live with the varying slot at hand.
     hit: Vec<bool>,
 }
@@ -470,11 +432,18 @@ impl Search {
     }
 
     /// The candidates not negligible in any world, in layout order, as the first entries of
-    /// `out` (its length is left at least that: entries past them are scratch): `r2` bounds R²
-    /// over worlds, `factor` = (1 + ln(1/ε)/α_min)(1 + slack). Returns the bound U they are kept
-    /// below (∞ when no candidate is the same in every world, and then all are kept) and how many
-    /// they are.
-    pub fn live(&mut self, r2: (f64, f64), factor: f64, out: &mut Vec<Candidate>) -> (f64, usize) {
+    /// `out` (its length is left at least that: entries past them are scratch), and in `known`
+    /// beside each the distance D̃ of a pair of members as the search computed it (NaN for the
+    /// others): `r2` bounds R² over worlds, `factor` = (1 + ln(1/ε)/α_min)(1 + slack). Returns
+    /// the bound U they are kept below (∞ when no candidate is the same in every world, and then
+    /// all are kept) and how many they are.
+    pub fn live(
+        &mut self,
+        r2: (f64, f64),
+        factor: f64,
+        out: &mut Vec<Candidate>,
+        known: &mut Vec<f64>,
+    ) -> (f64, usize) {
         self.refresh_cache();
         // A zero distance (coincident objects) is kept whatever the bound, so the weights can
         // report it.
@@ -503,25 +472,38 @@ impl Search {
             self.lower(pow2_above(bound * GROW));
         }
         // Beam entries (checked for every member) and cached pairs, in layout order: a slot's
-        // beam entry comes before its pairs.
-        let mut sink = Sink::new(out, Candidate::beam(0));
-        sink.room(self.cache.len() + self.members.len());
+        // beam entry comes before its pairs. Every offered entry is written and the count moves
+        // by the verdict (no branch on it: the filter keeps entries close to half the time at
+        // random, where a branch would mispredict at every other one); the buffers only grow,
+        // their entries past the count are scratch.
+        let room = self.cache.len() + self.members.len();
+        if out.len() < room {
+            out.resize(room, Candidate::beam(0));
+        }
+        if known.len() < room {
+            known.resize(room, f64::NAN);
+        }
+        let mut n = 0;
+        let mut offer = |c: Candidate, x: f64, keep: bool| {
+            out[n] = c;
+            known[n] = x;
+            n += keep as usize;
+        };
         let mut next = 0;
         for (&a, &s) in self.members.iter().zip(&self.ms) {
             if s * r2.0 < bound {
                 let beam = Candidate::beam(a as usize).key();
                 while next < self.cache.len() && self.cache[next].0 < beam {
                     let (k, x) = self.cache[next];
-                    sink.offer(Candidate::from_key(k), x < bound);
+                    offer(Candidate::from_key(k), x, x < bound);
                     next += 1;
                 }
-                sink.offer(Candidate::beam(a as usize), true);
+                offer(Candidate::beam(a as usize), f64::NAN, true);
             }
         }
         for &(k, x) in &self.cache[next..] {
-            sink.offer(Candidate::from_key(k), x < bound);
+            offer(Candidate::from_key(k), x, x < bound);
         }
-        let n = sink.finish();
         if self.varying.is_empty() {
             return (bound, n);
         }
@@ -563,15 +545,18 @@ impl Search {
         // Merge the varying slots' candidates into the members' (both in layout order).
         let mut from_members = std::mem::take(&mut self.scratch);
         from_members.clear();
-        from_members.extend_from_slice(&out[..n]);
+        from_members.extend(out[..n].iter().copied().zip(known[..n].iter().copied()));
         out.clear();
+        known.clear();
         let (mut i, mut f) = (0, 0);
         while i < from_members.len() || f < keys.len() {
-            if f == keys.len() || (i < from_members.len() && from_members[i].key() < keys[f]) {
-                out.push(from_members[i]);
+            if f == keys.len() || (i < from_members.len() && from_members[i].0.key() < keys[f]) {
+                out.push(from_members[i].0);
+                known.push(from_members[i].1);
                 i += 1;
             } else {
                 out.push(Candidate::from_key(keys[f]));
+                known.push(f64::NAN);
                 f += 1;
             }
         }
