@@ -71,6 +71,9 @@ struct Filed {
     born: u32,
 }
 
+/// What ends a list of fresh cache entries: a key above every pair's.
+const END: (u64, f64) = (u64::MAX, f64::INFINITY);
+
 /// One bucket per binary exponent of an `f64` (its bits >> 52): bucket e holds distances in
 /// [2^(e−1023), 2^(e−1022)).
 const BUCKETS: usize = 2048;
@@ -335,15 +338,17 @@ impl Search {
         if joined > 1 {
             fresh.sort_unstable_by_key(|e| e.0);
         }
+        fresh.push(END);
         self.merge(&fresh);
         self.fresh = fresh;
         self.clear_dirty();
     }
 
-    /// Merges `fresh` (in layout order) into the cache and drops the cached pairs of dirty slots,
-    /// in one pass from the old cache into the spare one (a pair is written whether it stays or
-    /// not: no branch on which).
+    /// Merges `fresh` (in layout order, ending with the sentinel [`END`]) into the cache and
+    /// drops the cached pairs of dirty slots, in one pass from the old cache into the spare one
+    /// (a pair is written whether it stays or not: no branch on which).
     fn merge(&mut self, fresh: &[(u64, f64)]) {
+        debug_assert_eq!(fresh.last(), Some(&END));
         let mut out = std::mem::take(&mut self.spare);
         let room = self.cache.len() + fresh.len();
         if out.len() < room {
@@ -351,21 +356,23 @@ impl Search {
         }
         let is_dirty = &self.is_dirty;
         let (mut w, mut f) = (0, 0);
-        // The fresh pairs' smallest, and the kept old ones' (a dropped one counts as ∞).
-        let mut lo = fresh.iter().fold(f64::INFINITY, |m, e| m.min(e.1));
+        // The smallest distance kept (distances are never NaN: plain comparisons do).
+        let mut lo = f64::INFINITY;
         for &(k, x) in &self.cache {
-            while f < fresh.len() && fresh[f].0 < k {
+            // The sentinel's key is above every pair's: no length check.
+            while fresh[f].0 < k {
                 out[w] = fresh[f];
+                lo = if fresh[f].1 < lo { fresh[f].1 } else { lo };
                 (w, f) = (w + 1, f + 1);
             }
-            let c = Candidate::from_key(k);
             out[w] = (k, x);
-            let keep = !is_dirty[c.a as usize] & !is_dirty[c.b as usize];
-            lo = lo.min(if keep { x } else { f64::INFINITY });
+            let keep = !is_dirty[(k >> 32) as usize] & !is_dirty[k as u32 as usize];
+            lo = if keep & (x < lo) { x } else { lo };
             w += keep as usize;
         }
-        for &e in &fresh[f..] {
-            out[w] = e;
+        for &(k, x) in &fresh[f..fresh.len() - 1] {
+            out[w] = (k, x);
+            lo = if x < lo { x } else { lo };
             w += 1;
         }
         out.truncate(w);
@@ -397,6 +404,7 @@ impl Search {
             }
         }
         fresh.sort_unstable_by_key(|e| e.0);
+        fresh.push(END);
         self.cache_t = t;
         self.merge(&fresh);
         self.fresh = fresh;
