@@ -71,9 +71,6 @@ struct Filed {
     born: u32,
 }
 
-/// What ends a list of fresh cache entries: a key above every pair's.
-const END: (u64, f64) = (u64::MAX, f64::INFINITY);
-
 /// One bucket per binary exponent of an `f64` (its bits >> 52): bucket e holds distances in
 /// [2^(e−1023), 2^(e−1022)).
 const BUCKETS: usize = 2048;
@@ -165,8 +162,6 @@ pub(super) struct Search {
     /// Refreshes so far, and per slot the clock of the first refresh after its last change.
     clock: u32,
     changed: Vec<u32>,
-    /// Scratch: the cache's next contents while a step brings it up to date.
-    spare: Vec<(u64, f64)>,
     /// Slots that joined, changed or left the members since the cache was last brought up to
     /// date.
     dirty: Vec<u32>,
@@ -207,7 +202,6 @@ impl Search {
             filed: take_buckets(),
             clock: 0,
             changed: vec![0; n],
-            spare: Vec::new(),
             dirty: Vec::new(),
             is_dirty: vec![false; n],
             fresh: Vec::new(),
@@ -338,46 +332,38 @@ impl Search {
         if joined > 1 {
             fresh.sort_unstable_by_key(|e| e.0);
         }
-        fresh.push(END);
         self.merge(&fresh);
         self.fresh = fresh;
         self.clear_dirty();
     }
 
-    /// Merges `fresh` (in layout order, ending with the sentinel [`END`]) into the cache and
-    /// drops the cached pairs of dirty slots, in one pass from the old cache into the spare one
-    /// (a pair is written whether it stays or not: no branch on which).
+    /// Drops the cached pairs of dirty slots and merges `fresh` (in layout order) into the
+    /// cache, in place: dirty pairs are few (a branch on them predicts well), and the fresh ones
+    /// are merged in from the back, moving only the pairs after the first of them.
     fn merge(&mut self, fresh: &[(u64, f64)]) {
-        debug_assert_eq!(fresh.last(), Some(&END));
-        let mut out = std::mem::take(&mut self.spare);
-        let room = self.cache.len() + fresh.len();
-        if out.len() < room {
-            out.resize(room, (0, 0.0));
-        }
         let is_dirty = &self.is_dirty;
-        let (mut w, mut f) = (0, 0);
         // The smallest distance kept (distances are never NaN: plain comparisons do).
-        let mut lo = f64::INFINITY;
-        for &(k, x) in &self.cache {
-            // The sentinel's key is above every pair's: no length check.
-            while fresh[f].0 < k {
-                out[w] = fresh[f];
-                lo = if fresh[f].1 < lo { fresh[f].1 } else { lo };
-                (w, f) = (w + 1, f + 1);
-            }
-            out[w] = (k, x);
-            let keep = !is_dirty[(k >> 32) as usize] & !is_dirty[k as u32 as usize];
-            lo = if keep & (x < lo) { x } else { lo };
-            w += keep as usize;
-        }
-        for &(k, x) in &fresh[f..fresh.len() - 1] {
-            out[w] = (k, x);
-            lo = if x < lo { x } else { lo };
-            w += 1;
-        }
-        out.truncate(w);
+        let mut lo = fresh
+            .iter()
+            .fold(f64::INFINITY, |m, e| if e.1 < m { e.1 } else { m });
+        self.cache.retain(|&(k, x)| {
+            let keep = !is_dirty[(k >> 32) as usize] && !is_dirty[k as u32 as usize];
+            lo = if keep && x < lo { x } else { lo };
+            keep
+        });
         self.cache_min = lo;
-        self.spare = std::mem::replace(&mut self.cache, out);
+        let n = self.cache.len();
+        self.cache.extend_from_slice(fresh);
+        let (mut i, mut w) = (n, n + fresh.len());
+        for &e in fresh.iter().rev() {
+            while i > 0 && self.cache[i - 1].0 > e.0 {
+                w -= 1;
+                i -= 1;
+                self.cache[w] = self.cache[i];
+            }
+            w -= 1;
+            self.cache[w] = e;
+        }
     }
 
     /// Forgets which slots changed: the cache is up to date with them.
@@ -404,7 +390,6 @@ impl Search {
             }
         }
         fresh.sort_unstable_by_key(|e| e.0);
-        fresh.push(END);
         self.cache_t = t;
         self.merge(&fresh);
         self.fresh = fresh;
