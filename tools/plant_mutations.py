@@ -442,6 +442,28 @@ ROWS = [
         )],
         [("estimators", "baseline_feature_is_unbiased_and_lowers_the_score_functions_variance")],
     ),
+    (
+        "search-threshold-lag",
+        "Qanti-kT's search raises its cache threshold only when the bound passes twice it (pairs "
+        "just below the bound, weights ~1e-9, are skipped)",
+        "src/jets/qantikt/search.rs",
+        [(
+            "        if bound > self.cache_t {",
+            "        if bound > 2.0 * self.cache_t {",
+        )],
+        [("lib", "live_candidates_are_every_candidate_below_the_bound")],
+    ),
+    (
+        "search-filed-stale",
+        "Qanti-kT's search moves filed pairs into the cache without dropping those whose slots "
+        "changed since they were filed",
+        "src/jets/qantikt/search.rs",
+        [(
+            "                if self.changed[a] <= f.born && self.changed[c] <= f.born {",
+            "                if true {",
+        )],
+        [("lib", "live_candidates_are_every_candidate_below_the_bound")],
+    ),
 ]
 
 

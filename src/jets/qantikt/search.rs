@@ -599,3 +599,79 @@ impl Search {
         lo
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::candidates::distances;
+    use super::super::state::State;
+    use super::*;
+    use crate::jets::io::default_sample;
+    use crate::jets::FourMomentum;
+
+    /// The leading `n` particles of default event `k`.
+    fn leading(k: usize, n: usize) -> Vec<FourMomentum> {
+        let ev = default_sample().unwrap().nth(k).unwrap().unwrap();
+        let mut ps: Vec<FourMomentum> = ev.particles.iter().map(|q| q.momentum).collect();
+        ps.sort_by(|a, b| b.pt2().total_cmp(&a.pt2()));
+        ps.truncate(n);
+        ps
+    }
+
+    /// The search's promise, step by step along sampled primal histories: the live candidates
+    /// are, in layout order, every candidate whose distance is below the bound U it returns
+    /// (checked against the dense list), U is at least ln(1/ε)/α·D̃min above D̃min, and the
+    /// distances it hands over are the ones the step computes. Exact set comparisons, so a
+    /// search that keeps its threshold too low (pairs just below U missing: weights of ~10⁻⁹,
+    /// which no history comparison sees) fails here.
+    #[test]
+    fn live_candidates_are_every_candidate_below_the_bound() {
+        let events = [leading(0, 200), leading(2, 109), leading(7, 60)];
+        for (e, event) in events.iter().enumerate() {
+            for (r, alpha) in [(0.4, 1.0), (0.8, 4.0), (1.2, 0.5)] {
+                let r2: f64 = r * r;
+                let factor = (1.0 - 1e-17f64.ln() / alpha) * (1.0 + 1e-9);
+                let mut st = State::<f64>::new(event).unwrap();
+                let (mut live, mut known, mut dense) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut d, mut on, mut d_live, mut on_live) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let mut u: u64 = 0x9e37_79b9_7f4a_7c15 ^ (e as u64);
+                for step in 0..event.len() {
+                    let (bound, n) = st.search.live((r2, r2), factor, &mut live, &mut known);
+                    let live = &live[..n];
+                    st.search.dense(&mut dense);
+                    distances(&st, &dense, &[], r2, &mut d, &mut on);
+                    let dmin = d.iter().fold(f64::INFINITY, |m, &x| m.min(x));
+                    let at = format!("event {e}, (R, α) = ({r}, {alpha}), step {step}");
+                    assert!(bound >= factor * dmin, "{at}: U = {bound} below the cutoff");
+                    let below: Vec<Candidate> = dense
+                        .iter()
+                        .zip(&d)
+                        .filter(|(_, &x)| x < bound)
+                        .map(|(&c, _)| c)
+                        .collect();
+                    assert_eq!(live, &below[..], "{at}: live set");
+                    distances(&st, live, &known[..n], r2, &mut d_live, &mut on_live);
+                    for (i, c) in live.iter().enumerate() {
+                        let j = dense.binary_search(c).unwrap();
+                        assert_eq!(d_live[i], d[j], "{at}: distance of {c:?}");
+                    }
+                    // Draw the next step ∝ the weights, from a fixed stream of uniforms.
+                    let w: Vec<f64> = d_live
+                        .iter()
+                        .map(|&x| (-alpha * (x - dmin) / dmin).exp())
+                        .collect();
+                    u = u.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let mut target = (u >> 11) as f64 / (1u64 << 53) as f64 * w.iter().sum::<f64>();
+                    let k = w
+                        .iter()
+                        .position(|&x| {
+                            target -= x;
+                            target < 0.0
+                        })
+                        .unwrap_or(w.len() - 1);
+                    st.apply(live, k as f64).unwrap();
+                }
+            }
+        }
+    }
+}

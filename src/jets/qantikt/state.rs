@@ -172,7 +172,7 @@ impl<S: Scalar> State<S> {
         if !S::CARRIES_WORLDS || self.search.varying().is_empty() {
             return;
         }
-        let mut xs: Vec<S> = Vec::new();
+        let mut xs: Vec<S> = Vec::with_capacity(9 * self.search.varying().len());
         for &v in self.search.varying() {
             let v = v as usize;
             let p = self.p[v];
