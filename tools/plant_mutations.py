@@ -464,6 +464,17 @@ ROWS = [
         )],
         [("lib", "live_candidates_are_every_candidate_below_the_bound")],
     ),
+    (
+        "search-varying-pairs",
+        "Qanti-kT's search keeps a pair of two slots that differ between worlds only below half "
+        "the bound",
+        "src/jets/qantikt/search.rs",
+        [(
+            "                if self.varying_pair_lower(v, u) < bound {",
+            "                if self.varying_pair_lower(v, u) < 0.5 * bound {",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
 ]
 
 

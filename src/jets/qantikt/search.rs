@@ -602,11 +602,15 @@ impl Search {
 
 #[cfg(test)]
 mod tests {
-    use super::super::candidates::distances;
+    use super::super::candidates::{distances, smallest, weights};
     use super::super::state::State;
+    use super::super::Sampling;
     use super::*;
     use crate::jets::io::default_sample;
     use crate::jets::FourMomentum;
+    use crate::sample::categorical_by;
+    use crate::scalar::Scalar;
+    use crate::KeepTriple;
 
     /// The leading `n` particles of default event `k`.
     fn leading(k: usize, n: usize) -> Vec<FourMomentum> {
@@ -673,5 +677,82 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The same promise where slots differ between worlds: with stochastic triples (pruned and
+    /// keep-4), every candidate active with a distance below U in some world the state carries
+    /// is live, at every step of sampled runs.
+    #[test]
+    fn live_candidates_cover_every_world() {
+        let event = leading(1, 60);
+        for (r, alpha) in [(0.4, 1.0), (0.8, 4.0)] {
+            let runs = crate::gradient(|[r, a]| checked_run(&event, r, a))
+                .at([r, alpha])
+                .samples(6)
+                .runs()
+                .unwrap();
+            assert!(runs.iter().all(|o| o.value > 0.0));
+            let keep =
+                crate::gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| checked_run(&event, r, a))
+                    .at([r, alpha])
+                    .samples(4)
+                    .runs()
+                    .unwrap();
+            assert!(keep.iter().all(|o| o.value > 0.0));
+        }
+    }
+
+    /// One Qanti-kT run (the clusterer's loop, default sampling) that checks at every step that
+    /// each candidate active with a distance below the search's bound U in some world the state
+    /// carries is live; returns the number of live candidates over the run.
+    fn checked_run<S: Scalar>(
+        event: &[crate::jets::FourMomentum],
+        r: S,
+        alpha: S,
+    ) -> crate::Result<S> {
+        let Sampling::Categorical(family) = Sampling::default() else {
+            unreachable!("the default sampling draws")
+        };
+        let mut st = State::<S>::new(event)?;
+        let r2 = r * r;
+        let factor = (1.0 - 1e-17f64.ln() / alpha.world_range().0) * (1.0 + 1e-9);
+        let (mut live, mut known, mut dense) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        let mut total = 0;
+        for step in 0..st.len() {
+            st.couple();
+            let (bound, n) = st
+                .search
+                .live(r2.world_range(), factor, &mut live, &mut known);
+            let live = &live[..n];
+            st.search.dense(&mut dense);
+            distances(&st, &dense, &[], r2, &mut d, &mut on);
+            for (i, c) in dense.iter().enumerate() {
+                let mut worlds = d[i].worlds();
+                worlds.extend(on[i].worlds());
+                let primal = on[i].primal_value() == 1.0 && d[i].primal_value() < bound;
+                let needed = primal
+                    || worlds
+                        .iter()
+                        .any(|&x| on[i].value_in(x) == 1.0 && d[i].value_in(x) < bound);
+                assert!(
+                    !needed || live.binary_search(c).is_ok(),
+                    "step {step}: {c:?} (distance {:?} in its worlds, U = {bound}) is not live",
+                    d[i].world_values()
+                );
+            }
+            total += n;
+            distances(&st, live, &known[..n], r2, &mut d, &mut on);
+            let lift = if bound.is_finite() {
+                2.0 * bound
+            } else {
+                2.0 * d.iter().map(|x| x.world_range().1).fold(0.0, f64::max) + 1.0
+            };
+            let dmin = smallest(&d, &on, lift, live)?;
+            weights(&d, &on, dmin, alpha, &mut w);
+            let k = categorical_by(&w, &family)?;
+            st.apply(live, k)?;
+        }
+        Ok(S::from(total as f64))
     }
 }
