@@ -159,6 +159,9 @@ pub(super) struct Search {
     /// The pairs of members at or above `cache_t`, by bucket (stale ones among them: a pair
     /// whose slot changed after it was filed is dropped when its bucket is read).
     filed: Vec<Vec<Filed>>,
+    /// Pairs of members at least this far apart in ΔR² are never live (see [`Search::live`]):
+    /// they are not filed. ∞ until the first step sets it.
+    far: f64,
     /// Refreshes so far, and per slot the clock of the first refresh after its last change.
     clock: u32,
     changed: Vec<u32>,
@@ -200,6 +203,7 @@ impl Search {
             cache_t: 0.0,
             cache_min: f64::INFINITY,
             filed: take_buckets(),
+            far: f64::INFINITY,
             clock: 0,
             changed: vec![0; n],
             dirty: Vec::new(),
@@ -316,11 +320,12 @@ impl Search {
                 if (j == d) | (self.is_dirty[j] & (j < d)) {
                     continue;
                 }
-                let x = sd.min(sj) * dist(yd, pd, yj, pj);
+                let dr2 = dist(yd, pd, yj, pj);
+                let x = sd.min(sj) * dr2;
                 let c = Candidate::pair(d, j);
                 if x < t {
                     fresh.push((c.key(), x));
-                } else {
+                } else if dr2 < self.far {
                     self.filed[bucket(x)].push(Filed {
                         a: c.a,
                         b: c.b,
@@ -437,6 +442,11 @@ impl Search {
         out: &mut Vec<Candidate>,
         known: &mut Vec<f64>,
     ) -> (f64, usize) {
+        // A pair of members with ΔR² ≥ factor·R²max has D̃ = s_h·ΔR² ≥ factor·s_h·R²max (s_h the
+        // harder member's scale, whose beam entry s_h·R²max bounds D̃⁺) ≥ U at every step: it
+        // is never live and never the smallest, so it is not filed. (factor and the R² range are
+        // the same at every step of a run.)
+        self.far = factor * r2.1;
         self.refresh_cache();
         // A zero distance (coincident objects) is kept whatever the bound, so the weights can
         // report it.
