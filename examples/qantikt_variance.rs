@@ -7,8 +7,8 @@
 //! independent `f64` runs) the score function with baseline, the triple + score mix, the keep-4
 //! and keep-8 triples and keep-8 + score mix (and with `--fan-out` the keep-32 triple with the
 //! proportional coupling fanned out to 8 targets and with the signed coupling fanned out to 4
-//! per side and, as the fan-out's control, with the plain signed coupling, each with mix and
-//! CV); it reports per-sample standard
+//! per side and, as the fan-out's control, with the plain signed coupling, and the keep-16 triple
+//! with the signed coupling fanned out to 2, each with mix and CV); it reports per-sample standard
 //! deviations, time per sample, the ratio
 //! std(score + baseline) / std(estimator) per event with its median over events, and the work
 //! ratio std² × time relative to score + baseline. A Markdown table goes to standard output,
@@ -36,7 +36,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 19] = [
+const ESTIMATORS: [Est; 20] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
@@ -56,6 +56,7 @@ const ESTIMATORS: [Est; 19] = [
     Est::Keep32Fan8MixCv,
     Est::Keep32SignedFan4MixCv,
     Est::Keep32SignedMixCv,
+    Est::Keep16SignedFan2MixCv,
 ];
 
 /// Per-sample standard deviation of every unbiased estimator of dE[mH]/dR and dE[mH]/dα on
@@ -126,7 +127,8 @@ struct Args {
     /// side, mix and output control variate, the least noisy estimator in both directions and
     /// by far the slowest (76 ms per sample in the median cell, 0.5 s on the 109-particle event;
     /// 500 samples of the default 60 cells took 1.5 h); and, as the control of the fan-out,
-    /// the keep-32 triple with the plain signed coupling, mix and output control variate.
+    /// the keep-32 triple with the plain signed coupling, and the keep-16 triple with the signed
+    /// coupling fanned out to 2, each with mix and output control variate.
     #[arg(long)]
     fan_out: bool,
     /// Independent `f64` twin runs per sample of the output-control-variate estimators.
@@ -194,9 +196,10 @@ fn selected(args: &Args) -> Result<Vec<Est>, String> {
             if args.only.is_empty() {
                 match e {
                     Est::AllWorldsTriple => args.all_worlds,
-                    Est::Keep32Fan8MixCv | Est::Keep32SignedFan4MixCv | Est::Keep32SignedMixCv => {
-                        args.fan_out
-                    }
+                    Est::Keep32Fan8MixCv
+                    | Est::Keep32SignedFan4MixCv
+                    | Est::Keep32SignedMixCv
+                    | Est::Keep16SignedFan2MixCv => args.fan_out,
                     _ => true,
                 }
             } else {
@@ -422,18 +425,20 @@ mod tests {
     fn slow_estimators_run_on_request() {
         let pick = |argv: &[&str]| selected(&Args::try_parse_from(argv).unwrap());
         let default = pick(&["x"]).unwrap();
-        assert_eq!(default.len(), ESTIMATORS.len() - 4);
+        assert_eq!(default.len(), ESTIMATORS.len() - 5);
         assert!(
             !default.contains(&Est::AllWorldsTriple)
                 && !default.contains(&Est::Keep32Fan8MixCv)
                 && !default.contains(&Est::Keep32SignedFan4MixCv)
                 && !default.contains(&Est::Keep32SignedMixCv)
+                && !default.contains(&Est::Keep16SignedFan2MixCv)
         );
         let fan = pick(&["x", "--fan-out"]).unwrap();
         assert!(
             fan.contains(&Est::Keep32Fan8MixCv)
                 && fan.contains(&Est::Keep32SignedFan4MixCv)
                 && fan.contains(&Est::Keep32SignedMixCv)
+                && fan.contains(&Est::Keep16SignedFan2MixCv)
                 && !fan.contains(&Est::AllWorldsTriple)
         );
         assert_eq!(

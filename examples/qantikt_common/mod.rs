@@ -79,6 +79,10 @@ pub enum Est {
     /// score function, the output as control variate: the control that tells how much of the
     /// fanned row's gain is the fan-out and how much keep-32's room.
     Keep32SignedMixCv,
+    /// The keep-16 triple with the signed coupling fanned out to 2 targets per side
+    /// (`Coupling::SignedFan(2)`), mixed with the score function, the output as control
+    /// variate: half the worlds and fan-out of the keep-32 `SignedFan(4)` row.
+    Keep16SignedFan2MixCv,
 }
 
 impl Est {
@@ -108,6 +112,9 @@ impl Est {
                 "keep-32 triple, signed coupling fanned out to 4, + score mix + output CV"
             }
             Est::Keep32SignedMixCv => "keep-32 triple, signed coupling, + score mix + output CV",
+            Est::Keep16SignedFan2MixCv => {
+                "keep-16 triple, signed coupling fanned out to 2, + score mix + output CV"
+            }
         }
     }
 
@@ -135,6 +142,7 @@ impl Est {
             Est::Keep8SignedMixCv => "keep8_signed_mix_cv",
             Est::Keep32SignedFan4MixCv => "keep32_signed_fan4_mix_cv",
             Est::Keep32SignedMixCv => "keep32_signed_mix_cv",
+            Est::Keep16SignedFan2MixCv => "keep16_signed_fan2_mix_cv",
         }
     }
 
@@ -366,6 +374,13 @@ pub fn run_all(
                     redraw: Redraw::Maximal,
                 }));
                 estimate_cv::<KeepTriple<32, 2>>(est, event, fan, at, setup, true)?
+            }
+            Est::Keep16SignedFan2MixCv => {
+                let fan = QantiKt::new().sampling(Sampling::Categorical(Categorical {
+                    coupling: Coupling::SignedFan(2),
+                    redraw: Redraw::Maximal,
+                }));
+                estimate_cv::<KeepTriple<16, 2>>(est, event, fan, at, setup, true)?
             }
             Est::Keep8SignedMix | Est::Keep8SignedMixCv => {
                 let signed = QantiKt::new().sampling(Sampling::Categorical(Categorical {
