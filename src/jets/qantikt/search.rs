@@ -156,6 +156,9 @@ pub(super) struct Search {
     cache_t: f64,
     /// The smallest distance in the cache (∞ when it is empty).
     cache_min: f64,
+    /// The smallest scale s among members (∞ when there are none), NaN when it must be found
+    /// again (the member that had it changed or left).
+    s_min: f64,
     /// The pairs of members at or above `cache_t`, by bucket (stale ones among them: a pair
     /// whose slot changed after it was filed is dropped when its bucket is read).
     filed: Vec<Vec<Filed>>,
@@ -202,6 +205,7 @@ impl Search {
             cache: Vec::new(),
             cache_t: 0.0,
             cache_min: f64::INFINITY,
+            s_min: f64::INFINITY,
             filed: take_buckets(),
             far: f64::INFINITY,
             clock: 0,
@@ -227,6 +231,7 @@ impl Search {
                 if (v.y, v.phi, v.s) != (self.y[i], self.phi[i], self.s[i]) {
                     // Still a member, elsewhere: its place in slot order stays.
                     let m = self.place(i);
+                    self.rescale(self.ms[m], v.s);
                     (self.my[m], self.mphi[m], self.ms[m]) = (v.y, v.phi, v.s);
                     (self.y[i], self.phi[i], self.s[i]) = (v.y, v.phi, v.s);
                     self.mark(i);
@@ -269,6 +274,7 @@ impl Search {
         self.my.insert(m, v.y);
         self.mphi.insert(m, v.phi);
         self.ms.insert(m, v.s);
+        self.rescale(f64::NAN, v.s);
         self.is_member[i] = true;
         (self.y[i], self.phi[i], self.s[i]) = (v.y, v.phi, v.s);
         self.mark(i);
@@ -279,7 +285,8 @@ impl Search {
         self.members.remove(m);
         self.my.remove(m);
         self.mphi.remove(m);
-        self.ms.remove(m);
+        let s = self.ms.remove(m);
+        self.rescale(s, f64::NAN);
         self.is_member[i] = false;
         self.mark(i);
     }
@@ -424,9 +431,20 @@ impl Search {
 
     /// An upper bound on the smallest distance of every world: the smallest over candidates
     /// among members (active and equal in all worlds), beam entries at the largest R².
-    fn upper(&self, r2hi: f64) -> f64 {
-        let beams = self.ms.iter().fold(f64::INFINITY, |m, &s| m.min(s)) * r2hi;
-        beams.min(self.cache_min)
+    fn upper(&mut self, r2hi: f64) -> f64 {
+        if self.s_min.is_nan() {
+            self.s_min = self.ms.iter().fold(f64::INFINITY, |m, &s| m.min(s));
+        }
+        (self.s_min * r2hi).min(self.cache_min)
+    }
+
+    /// Notes that a member's scale went from `old` (NaN: it joined) to `new` (NaN: it left).
+    fn rescale(&mut self, old: f64, new: f64) {
+        if old == self.s_min {
+            self.s_min = f64::NAN;
+        } else if new < self.s_min {
+            self.s_min = new;
+        }
     }
 
     /// The candidates not negligible in any world, in layout order, as the first entries of
