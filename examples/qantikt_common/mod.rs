@@ -357,36 +357,23 @@ pub fn run_all(
                 estimate_cv::<KeepTriple<8, 2>>(est, event, default, at, setup, true)?
             }
             Est::Keep32Fan8MixCv => {
-                let fan = QantiKt::new().sampling(Sampling::Categorical(Categorical {
-                    coupling: Coupling::ProportionalFan(8),
-                    redraw: Redraw::Maximal,
-                }));
+                let fan = maximal(Coupling::ProportionalFan(8));
                 estimate_cv::<KeepTriple<32, 2>>(est, event, fan, at, setup, true)?
             }
-            Est::Keep32SignedFan4MixCv | Est::Keep32SignedMixCv => {
-                let coupling = if est == Est::Keep32SignedMixCv {
-                    Coupling::Signed
-                } else {
-                    Coupling::SignedFan(4)
-                };
-                let fan = QantiKt::new().sampling(Sampling::Categorical(Categorical {
-                    coupling,
-                    redraw: Redraw::Maximal,
-                }));
+            Est::Keep32SignedFan4MixCv => {
+                let fan = maximal(Coupling::SignedFan(4));
                 estimate_cv::<KeepTriple<32, 2>>(est, event, fan, at, setup, true)?
+            }
+            Est::Keep32SignedMixCv => {
+                let signed = maximal(Coupling::Signed);
+                estimate_cv::<KeepTriple<32, 2>>(est, event, signed, at, setup, true)?
             }
             Est::Keep16SignedFan2MixCv => {
-                let fan = QantiKt::new().sampling(Sampling::Categorical(Categorical {
-                    coupling: Coupling::SignedFan(2),
-                    redraw: Redraw::Maximal,
-                }));
+                let fan = maximal(Coupling::SignedFan(2));
                 estimate_cv::<KeepTriple<16, 2>>(est, event, fan, at, setup, true)?
             }
             Est::Keep8SignedMix | Est::Keep8SignedMixCv => {
-                let signed = QantiKt::new().sampling(Sampling::Categorical(Categorical {
-                    coupling: Coupling::Signed,
-                    redraw: Redraw::Maximal,
-                }));
+                let signed = maximal(Coupling::Signed);
                 if est == Est::Keep8SignedMix {
                     estimate::<KeepTriple<8, 2>>(est, event, signed, at, setup, true)?
                 } else {
@@ -398,6 +385,14 @@ pub fn run_all(
         done(&[est]);
     }
     Ok(out)
+}
+
+/// Qanti-kT drawing with `coupling` and maximal redraws.
+fn maximal(coupling: Coupling) -> QantiKt {
+    QantiKt::new().sampling(Sampling::Categorical(Categorical {
+        coupling,
+        redraw: Redraw::Maximal,
+    }))
 }
 
 /// How many batches [`run_all`] runs for `ests` (the two score estimators share one).

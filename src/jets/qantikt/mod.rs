@@ -220,9 +220,7 @@ impl QantiKt {
         let mut st = State::<S>::new(particles)?;
         let r2 = r * r;
         let r2_range = r2.world_range();
-        // Skip what is below ε = `negligible` of the largest weight in every world, with slack
-        // far above the rounding between the search's f64 distances and the weights' (~1e-15).
-        let factor = (1.0 - self.negligible.ln() / alpha.world_range().0) * (1.0 + 1e-9);
+        let factor = cutoff_factor(self.negligible, alpha.world_range().0);
         let (mut buf, mut known) = (Vec::new(), Vec::new());
         let (mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new());
         let mut history = Vec::with_capacity(st.len());
@@ -243,12 +241,7 @@ impl QantiKt {
                 &mut d,
                 &mut on,
             );
-            // What inactive candidates are raised by: above every world's smallest distance.
-            let lift = if bound.is_finite() {
-                2.0 * bound
-            } else {
-                2.0 * d.iter().map(|x| x.world_range().1).fold(0.0, f64::max) + 1.0
-            };
+            let lift = lift(bound, &d);
             let k = match self.sampling {
                 Sampling::Categorical(family) => {
                     let dmin = smallest(&d, &on, lift, cands)?;
@@ -336,6 +329,23 @@ impl QantiKt {
             }
         }
         Ok(())
+    }
+}
+
+/// How far above the smallest distance a candidate can still weigh more than `negligible` of
+/// the largest weight, for the smallest α over worlds: 1 + ln(1/ε)/α, with slack far above the
+/// rounding between the search's `f64` distances and the weights' (~1e-15).
+fn cutoff_factor(negligible: f64, alpha_min: f64) -> f64 {
+    (1.0 - negligible.ln() / alpha_min) * (1.0 + 1e-9)
+}
+
+/// What inactive candidates are raised by in [`smallest`]: above every world's smallest
+/// distance (twice the search's bound, or with no bound twice the largest distance, plus 1).
+fn lift<S: Scalar>(bound: f64, d: &[S]) -> f64 {
+    if bound.is_finite() {
+        2.0 * bound
+    } else {
+        2.0 * d.iter().map(|x| x.world_range().1).fold(0.0, f64::max) + 1.0
     }
 }
 

@@ -116,8 +116,9 @@ impl Drop for Search {
             return;
         }
         filed.iter_mut().for_each(Vec::clear);
-        // At most two spare arrays per thread (a run and a clone of its state, as the exact
-        // oracle keeps); none when the thread is being torn down.
+        // At most two spare arrays per thread (one serves a thread clustering one event at a
+        // time; two, a program that keeps two clusterings alive); none when the thread is
+        // being torn down.
         let _ = SPARE_BUCKETS.try_with(|s| {
             let mut s = s.borrow_mut();
             if s.len() < 2 {
@@ -125,6 +126,16 @@ impl Drop for Search {
             }
         });
     }
+}
+
+/// Files pair `c` (distance `x`, at or above the cache threshold) in its bucket.
+#[inline]
+fn file(filed: &mut [Vec<Filed>], c: Candidate, x: f64, born: u32) {
+    filed[bucket(x)].push(Filed {
+        a: c.a,
+        b: c.b,
+        born,
+    });
 }
 
 /// The smallest power of two above x > 0 (∞ for ∞).
@@ -336,11 +347,7 @@ impl Search {
                 if x < t {
                     fresh.push((c.key(), x));
                 } else if dr2 < self.far {
-                    self.filed[bucket(x)].push(Filed {
-                        a: c.a,
-                        b: c.b,
-                        born,
-                    });
+                    file(&mut self.filed, c, x, born);
                 }
             }
         }
@@ -412,23 +419,13 @@ impl Search {
 
     /// Lowers the cache's threshold to `t`: the cached pairs at or above it are filed.
     fn lower(&mut self, t: f64) {
-        let born = self.clock;
-        let mut w = 0;
-        for r in 0..self.cache.len() {
-            let (k, x) = self.cache[r];
-            self.cache[w] = (k, x);
-            if x < t {
-                w += 1;
-            } else {
-                let c = Candidate::from_key(k);
-                self.filed[bucket(x)].push(Filed {
-                    a: c.a,
-                    b: c.b,
-                    born,
-                });
+        let (filed, born) = (&mut self.filed, self.clock);
+        self.cache.retain(|&(k, x)| {
+            if x >= t {
+                file(filed, Candidate::from_key(k), x, born);
             }
-        }
-        self.cache.truncate(w);
+            x < t
+        });
         self.cache_t = t;
     }
 
@@ -635,7 +632,7 @@ impl Search {
 mod tests {
     use super::super::candidates::{distances, smallest, weights};
     use super::super::state::State;
-    use super::super::Sampling;
+    use super::super::{cutoff_factor, lift, Sampling};
     use super::*;
     use crate::jets::io::default_sample;
     use crate::jets::FourMomentum;
@@ -664,7 +661,7 @@ mod tests {
         for (e, event) in events.iter().enumerate() {
             for (r, alpha) in [(0.4, 1.0), (0.8, 4.0), (1.2, 0.5)] {
                 let r2: f64 = r * r;
-                let factor = (1.0 - 1e-17f64.ln() / alpha) * (1.0 + 1e-9);
+                let factor = cutoff_factor(1e-17, alpha);
                 let mut st = State::<f64>::new(event).unwrap();
                 let (mut live, mut known, mut dense) = (Vec::new(), Vec::new(), Vec::new());
                 let (mut d, mut on, mut d_live, mut on_live) =
@@ -746,7 +743,7 @@ mod tests {
         };
         let mut st = State::<S>::new(event)?;
         let r2 = r * r;
-        let factor = (1.0 - 1e-17f64.ln() / alpha.world_range().0) * (1.0 + 1e-9);
+        let factor = cutoff_factor(1e-17, alpha.world_range().0);
         let (mut live, mut known, mut dense) = (Vec::new(), Vec::new(), Vec::new());
         let (mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new());
         let mut total = 0;
@@ -774,12 +771,7 @@ mod tests {
             }
             total += n;
             distances(&st, live, &known[..n], r2, &mut d, &mut on);
-            let lift = if bound.is_finite() {
-                2.0 * bound
-            } else {
-                2.0 * d.iter().map(|x| x.world_range().1).fold(0.0, f64::max) + 1.0
-            };
-            let dmin = smallest(&d, &on, lift, live)?;
+            let dmin = smallest(&d, &on, lift(bound, &d), live)?;
             weights(&d, &on, dmin, alpha, &mut w);
             let k = categorical_by(&w, &family)?;
             st.apply(live, k)?;
