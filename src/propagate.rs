@@ -109,7 +109,8 @@ where
     let mut out = f(stripped).into_result()?;
     for w in worlds {
         let mut alt_in = input.clone();
-        alt_in.for_each_scalar_mut(&mut |s| *s = I::Scalar::from(s.value_in(w)));
+        // `w` was just coupled: alive.
+        alt_in.for_each_scalar_mut(&mut |s| *s = I::Scalar::from(s.value_in_live(w)));
         let alt_out = f(alt_in).into_result()?;
         check_same_shape(&out, &alt_out)?;
         // Values `f` captured may themselves differ in this world: read each in the world.

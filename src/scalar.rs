@@ -171,6 +171,14 @@ pub trait Scalar:
         self.primal_value()
     }
 
+    /// [`Scalar::value_in`] for a world the caller knows to be alive (one [`Scalar::worlds`]
+    /// or [`Scalar::couple_worlds`] just returned): the same value, without a liveness check
+    /// where the number type can skip it.
+    #[doc(hidden)]
+    fn value_in_live(&self, world: World) -> f64 {
+        self.value_in(world)
+    }
+
     /// The values this number takes: the primal value first, then its value in each live
     /// alternative world it carries ([`Scalar::worlds`]). Numbers without alternative worlds
     /// return only the primal value.
@@ -193,7 +201,7 @@ pub trait Scalar:
     /// ```
     fn world_values(&self) -> smallvec::SmallVec<[f64; 4]> {
         let mut v = smallvec::smallvec![self.primal_value()];
-        v.extend(self.worlds().into_iter().map(|w| self.value_in(w)));
+        v.extend(self.worlds().into_iter().map(|w| self.value_in_live(w)));
         v
     }
 
@@ -213,6 +221,13 @@ pub trait Scalar:
     /// [`propagate`](crate::propagate); numbers without alternative worlds return none.
     #[doc(hidden)]
     fn couple_worlds(_xs: &[Self]) -> smallvec::SmallVec<[World; 4]> {
+        smallvec::SmallVec::new()
+    }
+
+    /// Those of `worlds` that are no longer alive (lost a pruning decision): a number that
+    /// carried one no longer does. Numbers without alternative worlds have none.
+    #[doc(hidden)]
+    fn dead_worlds(_worlds: &[World]) -> smallvec::SmallVec<[World; 4]> {
         smallvec::SmallVec::new()
     }
 

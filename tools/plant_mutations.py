@@ -470,8 +470,43 @@ ROWS = [
         "the bound",
         "src/jets/qantikt/search.rs",
         [(
-            "                if self.varying_pair_lower(v, u) < bound {",
-            "                if self.varying_pair_lower(v, u) < 0.5 * bound {",
+            "                if d.iter().zip(&self.world_cut).any(|(&x, &c)| x < c) {",
+            "                if d.iter().zip(&self.world_cut).any(|(&x, &c)| x < 0.5 * c) {",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
+        "search-world-view",
+        "Qanti-kT's search takes every world's view of a slot that differs between worlds to be "
+        "its primal one (per-world cutoffs from the wrong distances, alternative worlds' "
+        "candidates dropped)",
+        "src/jets/qantikt/search.rs",
+        [(
+            "                let at = views.iter().position(|x| x.world == *w).unwrap_or(0);",
+            "                let at = 0;",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
+        "search-view-cut",
+        "Qanti-kT's search gives each view of a slot that differs between worlds the smallest "
+        "cutoff of the worlds that see it, not the largest",
+        "src/jets/qantikt/search.rs",
+        [(
+            "                cut[r] = cut[r].max(self.world_cut[k]);",
+            "                cut[r] = if cut[r] == 0.0 { self.world_cut[k] } else { cut[r].min(self.world_cut[k]) };",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
+        "search-world-min-mixed",
+        "Qanti-kT's search bounds each world's smallest distance by the smallest over every view "
+        "of the slots that differ between worlds, its own or not (a world whose objects are "
+        "farther apart gets too low a cutoff)",
+        "src/jets/qantikt/search.rs",
+        [(
+            "                lo.min(view_lo[self.view_at[i * nw + k] as usize])",
+            "                lo.min(view_lo.iter().fold(f64::INFINITY, |a, &b| a.min(b)) + 0.0 * (i * nw + k) as f64)",
         )],
         [("lib", "live_candidates_cover_every_world")],
     ),

@@ -89,6 +89,13 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
             .map_or(0.0, |e| e.1)
     }
 
+    /// Δ of world `id` in `p` if `p` carries it, else 0, for a world the caller knows to be
+    /// alive (e.g. one [`Backend::couple`] just returned): backends that can read Δ without the
+    /// run context skip the liveness check.
+    fn delta_of_live(p: &Self::Pert, id: u32) -> f64 {
+        Self::live_delta(p, id)
+    }
+
     /// Rebuilds a payload from live `(world id, Δ)` pairs produced by [`Backend::alternatives`]
     /// (used by `propagate` to attach alternative outputs to a world).
     fn from_alternatives(alts: &[(u32, f64)]) -> Self::Pert;
@@ -102,20 +109,24 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
     /// and coupling them again if the payload carried other worlds; backends whose payload holds
     /// more than its alternatives (the smoothed tangent) override it.
     fn with_world(p: Self::Pert, id: u32, delta: f64) -> Self::Pert {
-        let mut alts = Self::alternatives(&p);
-        alts.retain(|e| e.0 != id);
-        if delta != 0.0 {
-            alts.push((id, delta));
-        }
-        // Worlds the output already carried (captured perturbed values) meet the replayed one.
-        if alts.len() > 1 {
-            let perts: smallvec::SmallVec<[Self::Pert; 4]> = alts
-                .iter()
-                .map(|&e| Self::from_alternatives(&[e]))
-                .collect();
-            let keep = Self::couple(&perts);
-            alts.retain(|e| keep.contains(&e.0));
-        }
-        Self::from_alternatives(&alts)
+        with_world_by_alternatives::<Self>(p, id, delta)
     }
+}
+
+/// [`Backend::with_world`]'s default: rebuilds the payload from its alternatives, `id`'s
+/// replaced, coupled again if it carried other worlds.
+pub(super) fn with_world_by_alternatives<B: Backend>(p: B::Pert, id: u32, delta: f64) -> B::Pert {
+    let mut alts = B::alternatives(&p);
+    alts.retain(|e| e.0 != id);
+    if delta != 0.0 {
+        alts.push((id, delta));
+    }
+    // Worlds the output already carried (captured perturbed values) meet the replayed one.
+    if alts.len() > 1 {
+        let perts: smallvec::SmallVec<[B::Pert; 4]> =
+            alts.iter().map(|&e| B::from_alternatives(&[e])).collect();
+        let keep = B::couple(&perts);
+        alts.retain(|e| keep.contains(&e.0));
+    }
+    B::from_alternatives(&alts)
 }

@@ -23,7 +23,7 @@ pub use keep::{Keep, KeepPert};
 pub use pruned::{Pruned, PrunedPert};
 pub use smoothed::{Smoothed, SmoothedPert};
 
-use crate::context::with_ctx;
+use crate::context::{with_ctx, with_live_ctx};
 use crate::error::{Error, Result};
 use crate::sample::{draw_in, score_of, Drawn, Family};
 use crate::scalar::{impl_scalar_ops, Scalar, World};
@@ -301,6 +301,14 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         self.value + B::live_delta(p, w.id)
     }
 
+    #[inline]
+    fn value_in_live(&self, w: World) -> f64 {
+        let Some(p) = self.perts.get(w.dir as usize).filter(|p| !B::is_empty(p)) else {
+            return self.value;
+        };
+        self.value + B::delta_of_live(p, w.id)
+    }
+
     fn couple_worlds(xs: &[Self]) -> SmallVec<[World; 4]> {
         let mut worlds = SmallVec::new();
         let mut perts: SmallVec<[B::Pert; 8]> = SmallVec::with_capacity(xs.len());
@@ -315,6 +323,19 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
             }
         }
         worlds
+    }
+
+    fn dead_worlds(worlds: &[World]) -> SmallVec<[World; 4]> {
+        if worlds.is_empty() {
+            return SmallVec::new();
+        }
+        with_live_ctx(|ctx| {
+            worlds
+                .iter()
+                .filter(|w| !ctx.worlds.perts[w.id as usize].alive)
+                .copied()
+                .collect()
+        })
     }
 
     fn without_worlds(self) -> Self {

@@ -225,6 +225,23 @@ impl Backend for Pruned {
         v
     }
 
+    #[inline]
+    fn delta_of_live(p: &PrunedPert, id: u32) -> f64 {
+        if p.id == id {
+            p.delta
+        } else {
+            0.0
+        }
+    }
+
+    /// Without the run context where `p` carries no other world: then nothing meets `id`.
+    fn with_world(p: PrunedPert, id: u32, delta: f64) -> PrunedPert {
+        if p.is_none() || p.id == id {
+            return PrunedPert::nonzero(id, delta);
+        }
+        super::backend::with_world_by_alternatives::<Self>(p, id, delta)
+    }
+
     fn from_alternatives(alts: &[(u32, f64)]) -> PrunedPert {
         match alts {
             [] => PrunedPert::default(),

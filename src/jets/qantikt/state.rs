@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::jets::cluster::Algorithm;
 use crate::jets::momentum::FourMomentum;
 use crate::propagate::propagate;
-use crate::scalar::Scalar;
+use crate::scalar::{Scalar, World};
 
 use super::candidates::Candidate;
 use super::jets::leading_pair;
@@ -54,6 +54,8 @@ pub(super) struct State<S> {
     pub search: Search,
     /// Input particles of each slot's object in the primal history.
     pub constituents: Vec<Vec<usize>>,
+    /// Scratch for [`State::couple`].
+    scratch: Vec<S>,
 }
 
 impl<S: Scalar> State<S> {
@@ -79,6 +81,7 @@ impl<S: Scalar> State<S> {
             plain,
             search: Search::new(n),
             constituents: (0..n).map(|i| vec![i]).collect(),
+            scratch: Vec::new(),
         };
         for i in 0..n {
             st.search.set(i, views_of(&st.kin[i], st.active[i]));
@@ -168,18 +171,20 @@ impl<S: Scalar> State<S> {
     /// pruned triple, one per direction), at the start of every step: the step's arithmetic then
     /// never meets two worlds of one direction, and pruning decisions do not depend on which
     /// candidates the search kept (so sparse and dense runs decide alike).
-    pub fn couple(&self) {
+    pub fn couple(&mut self) {
         if !S::CARRIES_WORLDS || self.search.varying().is_empty() {
             return;
         }
-        let mut xs: Vec<S> = Vec::with_capacity(9 * self.search.varying().len());
+        let mut xs = std::mem::take(&mut self.scratch);
+        xs.clear();
         for &v in self.search.varying() {
             let v = v as usize;
             let p = self.p[v];
             xs.extend([p.px, p.py, p.pz, p.e, self.active[v], self.jet[v]]);
             xs.extend(self.kin[v]);
         }
-        crate::propagate::couple(&xs);
+        S::couple_worlds(&xs);
+        self.scratch = xs;
     }
 
     /// The straight-through relaxed step of [`Sampling::GumbelSoftmax`](super::Sampling): the
@@ -231,20 +236,43 @@ impl<S: Scalar> State<S> {
         Ok(())
     }
 
-    /// Re-reads the slots that differed between worlds: worlds pruned away since no longer
-    /// count, and a slot equal in every live world becomes a plain member again. `touched` were
-    /// just set.
+    /// Re-reads the slots that differed between worlds and carry a world that pruning killed
+    /// since they were set (a slot's views change only then or when it is set): worlds pruned
+    /// away no longer count, and a slot equal in every live world becomes a plain member again.
+    /// `touched` were just set.
     fn refresh_varying(&mut self, touched: &[usize]) {
         if !S::CARRIES_WORLDS {
             return;
         }
-        let varying: smallvec::SmallVec<[u32; 16]> =
-            self.search.varying().iter().copied().collect();
-        for v in varying {
-            let v = v as usize;
-            if !touched.contains(&v) {
-                self.search.set(v, views_of(&self.kin[v], self.active[v]));
+        let mut worlds: smallvec::SmallVec<[World; 8]> = smallvec::SmallVec::new();
+        for &v in self.search.varying() {
+            for w in self.search.views(v as usize).iter().filter_map(|x| x.world) {
+                if !worlds.contains(&w) {
+                    worlds.push(w);
+                }
             }
+        }
+        let dead = S::dead_worlds(&worlds);
+        if dead.is_empty() {
+            return;
+        }
+        let stale: smallvec::SmallVec<[u32; 16]> = self
+            .search
+            .varying()
+            .iter()
+            .copied()
+            .filter(|&v| {
+                !touched.contains(&(v as usize))
+                    && self
+                        .search
+                        .views(v as usize)
+                        .iter()
+                        .any(|x| x.world.is_some_and(|w| dead.contains(&w)))
+            })
+            .collect();
+        for v in stale {
+            let v = v as usize;
+            self.search.set(v, views_of(&self.kin[v], self.active[v]));
         }
     }
 }
@@ -256,8 +284,9 @@ fn is_plain<S: Scalar>(kin: &[S; 3], active: S) -> bool {
 
 /// A slot in each world: the primal view first, then one per world its kinematics or flag carry.
 fn views_of<S: Scalar>(kin: &[S; 3], active: S) -> Views {
-    let view = |w: Option<crate::scalar::World>| {
-        let at = |x: &S| w.map_or(x.primal_value(), |w| x.value_in(w));
+    let view = |w: Option<World>| {
+        // The worlds come from `worlds()`: alive.
+        let at = |x: &S| w.map_or(x.primal_value(), |w| x.value_in_live(w));
         View {
             world: w,
             y: at(&kin[0]),
@@ -269,7 +298,7 @@ fn views_of<S: Scalar>(kin: &[S; 3], active: S) -> Views {
     let mut views = Views::new();
     views.push(view(None));
     if S::CARRIES_WORLDS {
-        let mut worlds: smallvec::SmallVec<[crate::scalar::World; 4]> = smallvec::SmallVec::new();
+        let mut worlds: smallvec::SmallVec<[World; 4]> = smallvec::SmallVec::new();
         for x in kin.iter().chain(std::iter::once(&active)) {
             worlds.extend(x.worlds());
         }
