@@ -450,3 +450,50 @@ impl<B: Backend, const N: usize> PartialOrd<f64> for StochasticTriple<B, N> {
         self.ge(&Self::from(*other))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::bernoulli;
+
+    /// The context-free reads (`value_in_live`, `Backend::delta_of_live`) agree with the checked
+    /// ones on every live world, and `dead_worlds` names exactly the worlds a pruning decision
+    /// killed, for the pruned and the keep backends (inline and spilled payloads).
+    fn live_reads<B: Backend>(prunes: bool) {
+        use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+        // Runs with two worlds of one direction; runs in which coupling them killed one.
+        let seen = [AtomicUsize::new(0), AtomicUsize::new(0)];
+        let runs = crate::gradient_with(|[p, q]: [StochasticTriple<B, 2>; 2]| {
+            let (a, b, c) = (bernoulli(p)?, bernoulli(q)?, bernoulli(p * 0.5)?);
+            // Before anything combines them (a sum would prune a's and c's worlds to one).
+            let worlds: Vec<World> = [a, c].iter().flat_map(|x| x.worlds()).collect();
+            for x in [a, b, c, b * 2.0 + c * 4.0, a + c * 3.0] {
+                for w in x.worlds() {
+                    assert_eq!(x.value_in_live(w), x.value_in(w), "world {w:?} of {x:?}");
+                }
+            }
+            let kept = StochasticTriple::couple_worlds(&[a, c]);
+            let dead = StochasticTriple::<B, 2>::dead_worlds(&worlds);
+            for w in &worlds {
+                assert_eq!(dead.contains(w), !kept.contains(w), "world {w:?}");
+            }
+            seen[0].fetch_add((worlds.len() == 2) as usize, Relaxed);
+            seen[1].fetch_add((!dead.is_empty()) as usize, Relaxed);
+            Ok(a + b * 2.0 + c * 4.0)
+        })
+        .at([0.4, 0.6])
+        .samples(200)
+        .runs();
+        assert!(runs.is_ok());
+        let seen = seen.map(|x| x.into_inner());
+        assert!(seen[0] > 10, "too few runs with two worlds of a direction: {seen:?}");
+        assert_eq!(seen[1] > 0, prunes, "{seen:?}");
+    }
+
+    #[test]
+    fn live_reads_agree_with_checked_reads() {
+        live_reads::<Pruned>(true);
+        live_reads::<Keep<4, 4>>(false);
+        live_reads::<Keep<4, 1>>(false);
+    }
+}
