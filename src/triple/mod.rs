@@ -486,7 +486,10 @@ mod tests {
         .runs();
         assert!(runs.is_ok());
         let seen = seen.map(|x| x.into_inner());
-        assert!(seen[0] > 10, "too few runs with two worlds of a direction: {seen:?}");
+        assert!(
+            seen[0] > 10,
+            "too few runs with two worlds of a direction: {seen:?}"
+        );
         assert_eq!(seen[1] > 0, prunes, "{seen:?}");
     }
 
