@@ -476,6 +476,18 @@ ROWS = [
         [("lib", "live_candidates_cover_every_world")],
     ),
     (
+        "signed-negligible",
+        "the signed couplings count categories of negligible weight (their tangents reach every "
+        "category through the normalisation: a run that lists them opens jumps one that skips "
+        "them does not)",
+        "src/sample/categorical.rs",
+        [(
+            "        !(self.w[j] > 0.0 && self.w[j] <= self.floor)\n",
+            "        !(self.w[j] > 0.0 && self.w[j] <= self.floor) || true\n",
+        )],
+        [("qantikt", "dense_and_sparse_candidates_take_the_same_steps")],
+    ),
+    (
         "search-world-view",
         "Qanti-kT's search takes every world's view of a slot that differs between worlds to be "
         "its primal one (per-world cutoffs from the wrong distances, alternative worlds' "

@@ -359,28 +359,79 @@ fn systematic(
 /// systematic sampling (points (u + i)/m of their cumulative gain, i < m), each part weighing
 /// their total gain / m, parts on the same category merged; the same for those that lose mass,
 /// with the total loss as a negative weight (a side with nothing on it emits no jump and draws
-/// no uniform; NaN tangents emit none). For `m = 1` one jump per side to a target drawn ∝ δ_j
-/// carrying the whole side.
+/// no uniform; NaN tangents emit none; categories of negligible weight count for nothing, see
+/// [`NEGLIGIBLE`]). For `m = 1` one jump per side to a target drawn ∝ δ_j carrying the whole
+/// side.
 fn signed_jumps(w: &[f64], dw: &[f64], k: usize, m: usize, stream: &mut Stream, out: &mut Jumps) {
-    let (total, dtotal) = (sum4(w), sum4(dw));
-    let dp = |j: usize| (dw[j] - w[j] / total * dtotal) / total;
+    let signed = Signed::new(w, dw);
     let (mut gain, mut loss) = (0.0, 0.0);
-    for j in (0..w.len()).filter(|&j| j != k) {
-        let d = dp(j);
+    for j in (0..w.len()).filter(|&j| j != k && signed.counts(j)) {
+        let d = signed.dp(j);
         gain += d.max(0.0);
         loss += (-d).max(0.0);
     }
     for (side, sign) in [(gain, 1.0), (loss, -1.0)] {
-        // NaN or 0: nothing on this side.
+        // NaN or 0: nothing on this side, and no uniform drawn (as where no category counts or
+        // the draw has no tangent and no jumps are asked for at all).
         if !(side > 0.0 && side.is_finite()) {
             continue;
         }
         let part = sign * side / m as f64;
         let u = stream.uniform();
         let mass = (0..w.len())
-            .filter(|&j| j != k)
-            .map(|j| (j, (sign * dp(j)).max(0.0)));
+            .filter(|&j| j != k && signed.counts(j))
+            .map(|j| (j, (sign * signed.dp(j)).max(0.0)));
         systematic(mass, side, m, u, part, out);
+    }
+}
+
+/// Categories whose weight is positive but at most this fraction of the largest count for
+/// nothing in the signed couplings (neither as targets nor in the normalisation's tangent):
+/// otherwise their tangents, however small, give every other category a derivative of that size
+/// through Σδ, and a draw opens jumps of weight ~10⁻¹¹⁸ where they are listed and none where a
+/// program skips them, as Qanti-kT's search does below its default ratio 10⁻¹⁷ — the two runs
+/// would then be different samples. What they leave out is below double-precision rounding of
+/// the weights' sum.
+const NEGLIGIBLE: f64 = 1e-17;
+
+/// The signed couplings' view of a draw's weights `w` and tangents `dw`: the normalised
+/// derivative of each category that counts (see [`NEGLIGIBLE`]), with sums in category order
+/// over those alone (so a list with more negligible categories gives the same numbers).
+struct Signed<'a> {
+    w: &'a [f64],
+    dw: &'a [f64],
+    floor: f64,
+    total: f64,
+    dtotal: f64,
+}
+
+impl<'a> Signed<'a> {
+    fn new(w: &'a [f64], dw: &'a [f64]) -> Self {
+        let floor = NEGLIGIBLE * w.iter().fold(0.0, |m: f64, &x| m.max(x));
+        let mut s = Signed {
+            w,
+            dw,
+            floor,
+            total: 0.0,
+            dtotal: 0.0,
+        };
+        for j in 0..w.len() {
+            if s.counts(j) {
+                s.total += w[j];
+                s.dtotal += dw[j];
+            }
+        }
+        s
+    }
+
+    /// Whether category `j` counts (a zero weight does: it may gain mass).
+    fn counts(&self, j: usize) -> bool {
+        !(self.w[j] > 0.0 && self.w[j] <= self.floor)
+    }
+
+    /// The derivative of category `j`'s probability.
+    fn dp(&self, j: usize) -> f64 {
+        (self.dw[j] - self.w[j] / self.total * self.dtotal) / self.total
     }
 }
 
@@ -514,13 +565,18 @@ impl Family for Categorical {
             }
             // The expected jumps: to every other category, its own tangent (none for NaN
             // tangents, as the sampled jumps); fanning out keeps them.
-            Coupling::Signed | Coupling::SignedFan(_) => (0..p.len())
-                .filter(|&j| j != k && d[j] != 0.0 && !d[j].is_nan())
-                .map(|j| Jump {
-                    target: j as f64,
-                    weight: d[j],
-                })
-                .collect(),
+            Coupling::Signed | Coupling::SignedFan(_) => {
+                let signed = Signed::new(params, tangents);
+                (0..p.len())
+                    .filter(|&j| j != k && signed.counts(j))
+                    .map(|j| (j, signed.dp(j)))
+                    .filter(|&(_, d)| d != 0.0 && !d.is_nan())
+                    .map(|(j, d)| Jump {
+                        target: j as f64,
+                        weight: d,
+                    })
+                    .collect()
+            }
         }
     }
 
