@@ -563,8 +563,8 @@ impl Family for Categorical {
             Coupling::Proportional | Coupling::ProportionalFan(_) => {
                 Self::proportional_rates(&p, &d, k)
             }
-            // The expected jumps: to every other category, its own tangent (none for NaN
-            // tangents, as the sampled jumps); fanning out keeps them.
+            // The expected jumps: to every other category that counts (see `NEGLIGIBLE`), its
+            // own tangent (none for NaN tangents, as the sampled jumps); fanning out keeps them.
             Coupling::Signed | Coupling::SignedFan(_) => {
                 let signed = Signed::new(params, tangents);
                 (0..p.len())

@@ -188,7 +188,9 @@ impl QantiKt {
 
     /// Skip candidates whose weight is below `ratio` times the largest in every world the state
     /// carries (default 10⁻¹⁷, below double-precision rounding of the sum). `0` looks at every
-    /// candidate (the dense reference, O(n³) per event).
+    /// candidate (the dense reference, O(n³) per event). Up to 10⁻¹⁷ the runs are those of the
+    /// dense reference to rounding, with every coupling; above it, runs with the signed
+    /// couplings (which let categories down to 10⁻¹⁷ open jumps) become other samples.
     pub fn negligible(mut self, ratio: f64) -> Self {
         self.negligible = ratio;
         self
