@@ -567,7 +567,7 @@ impl Family for Categorical {
             // own tangent (none for NaN tangents, as the sampled jumps); fanning out keeps them.
             Coupling::Signed | Coupling::SignedFan(_) => {
                 let signed = Signed::new(params, tangents);
-                (0..p.len())
+                (0..params.len())
                     .filter(|&j| j != k && signed.counts(j))
                     .map(|j| (j, signed.dp(j)))
                     .filter(|&(_, d)| d != 0.0 && !d.is_nan())

@@ -439,10 +439,7 @@ impl<const K: usize, const I: usize> Backend for Keep<K, I> {
 
     /// Inline entries are read without the run context.
     fn delta_of_live(p: &KeepPert<K, I>, id: u32) -> f64 {
-        match p.inline() {
-            Some((ids, deltas)) => delta_in(ids, deltas, id),
-            None => with_live_ctx(|ctx| p.with_in(ctx, |ids, deltas| delta_in(ids, deltas, id))),
-        }
+        p.with(|ids, deltas| delta_in(ids, deltas, id))
     }
 
     fn live_delta(p: &KeepPert<K, I>, id: u32) -> f64 {

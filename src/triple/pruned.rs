@@ -266,11 +266,7 @@ impl Replay for Pruned {
     }
 
     fn delta_in(_: &RunContext, p: &PrunedPert, id: u32) -> f64 {
-        if p.id == id {
-            p.delta
-        } else {
-            0.0
-        }
+        Self::delta_of_live(p, id)
     }
 
     /// One world: each further one is pruned against the kept one, in order.

@@ -212,9 +212,10 @@ pub(super) struct Search {
     world_cut: SmallVec<[f64; 4]>,
     view_d: Vec<f64>,
     view_cut: Vec<f64>,
-    /// Scratch: per varying slot and world, the view that world sees and its row; per pair of
-    /// varying slots and world, its distance.
-    seen: Vec<View>,
+    /// Scratch: the views of the varying slots, one per row of `view_d`; per varying slot and
+    /// world, the row of the view that world sees; per pair of varying slots and world, its
+    /// distance.
+    row_view: Vec<View>,
     view_at: Vec<u32>,
     pair_d: Vec<f64>,
 }
@@ -259,7 +260,7 @@ impl Search {
             world_cut: SmallVec::new(),
             view_d: Vec::new(),
             view_cut: Vec::new(),
-            seen: Vec::new(),
+            row_view: Vec::new(),
             view_at: Vec::new(),
             pair_d: Vec::new(),
         }
@@ -442,8 +443,14 @@ impl Search {
             for f in self.filed[b].drain(..) {
                 let (a, c) = (f.a as usize, f.b as usize);
                 if self.changed[a] <= f.born && self.changed[c] <= f.born {
-                    let x = self.s[a].min(self.s[c])
-                        * dist(self.y[a], self.phi[a], self.y[c], self.phi[c]);
+                    let x = pair_distance(
+                        self.s[a],
+                        self.y[a],
+                        self.phi[a],
+                        self.s[c],
+                        self.y[c],
+                        self.phi[c],
+                    );
                     fresh.push((Candidate::pair(a, c).key(), x));
                 }
             }
@@ -684,41 +691,35 @@ impl Search {
         // Per varying slot and world: which of the slot's views (its row) the world sees; a slot
         // without a view of a world is its primal there.
         self.view_at.clear();
-        self.seen.clear();
-        let mut row = 0;
+        self.row_view.clear();
         for &v in &self.varying {
             let views = &self.views[v as usize];
             for w in &self.worlds {
                 let at = views.iter().position(|x| x.world == *w).unwrap_or(0);
-                self.view_at.push((row + at) as u32);
-                self.seen.push(views[at]);
+                self.view_at.push((self.row_view.len() + at) as u32);
             }
-            row += views.len();
+            self.row_view.extend_from_slice(views);
         }
-        let rows = row;
+        let rows = self.row_view.len();
         // Per view: its distances to the members, and the smallest of them and its beam entry
         // (at the largest R²).
         self.view_d.clear();
         self.view_d.resize(rows * m, f64::INFINITY);
         let mut view_lo = std::mem::take(&mut self.view_cut);
         view_lo.clear();
-        let mut row = 0;
-        for &v in &self.varying {
-            for w in &self.views[v as usize] {
-                let mut lo = f64::INFINITY;
-                if w.on {
-                    let out = &mut self.view_d[row * m..(row + 1) * m];
-                    let (ms, my, mphi) = (&self.ms[..m], &self.my[..m], &self.mphi[..m]);
-                    for j in 0..m {
-                        out[j] = pair_distance(w.s, w.y, w.phi, ms[j], my[j], mphi[j]);
-                    }
-                    lo = out
-                        .iter()
-                        .fold(w.s * r2.1, |lo, &x| if x < lo { x } else { lo });
+        for (row, w) in self.row_view.iter().enumerate() {
+            let mut lo = f64::INFINITY;
+            if w.on {
+                let out = &mut self.view_d[row * m..(row + 1) * m];
+                let (ms, my, mphi) = (&self.ms[..m], &self.my[..m], &self.mphi[..m]);
+                for j in 0..m {
+                    out[j] = pair_distance(w.s, w.y, w.phi, ms[j], my[j], mphi[j]);
                 }
-                view_lo.push(lo);
-                row += 1;
+                lo = out
+                    .iter()
+                    .fold(w.s * r2.1, |lo, &x| if x < lo { x } else { lo });
             }
+            view_lo.push(lo);
         }
         // Per pair of varying slots and world: its distance there.
         self.pair_d.clear();
@@ -728,7 +729,10 @@ impl Search {
             for j in i + 1..nv {
                 let d = &mut self.pair_d[pair_index(i, j, nv) * nw..][..nw];
                 for (k, x) in d.iter_mut().enumerate() {
-                    let (a, b) = (self.seen[i * nw + k], self.seen[j * nw + k]);
+                    let (a, b) = (
+                        self.row_view[self.view_at[i * nw + k] as usize],
+                        self.row_view[self.view_at[j * nw + k] as usize],
+                    );
                     if a.on && b.on {
                         *x = pair_distance(a.s, a.y, a.phi, b.s, b.y, b.phi);
                     }
