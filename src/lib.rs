@@ -104,7 +104,7 @@ pub use estimate::{
     derivative, derivative_with, finite_difference, finite_differences, gradient, gradient_with,
     Estimate, Estimator, GradientEstimate,
 };
-pub use propagate::{couple, index, propagate, select};
+pub use propagate::{couple, index, propagate, propagate_plain, select, PlainFn};
 pub use scalar::{Scalar, World};
 pub use scalars::{IntoResult, Scalars};
 pub use score::{Score, ScoreFunction};

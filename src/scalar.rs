@@ -179,6 +179,15 @@ pub trait Scalar:
         self.value_in(world)
     }
 
+    /// [`Scalar::value_in_live`] of each of `worlds` into `out` (as long as `worlds`), with
+    /// one read of the payload where the number type can.
+    #[doc(hidden)]
+    fn values_in_live(&self, worlds: &[World], out: &mut [f64]) {
+        for (o, &w) in out.iter_mut().zip(worlds) {
+            *o = self.value_in_live(w);
+        }
+    }
+
     /// The values this number takes: the primal value first, then its value in each live
     /// alternative world it carries ([`Scalar::worlds`]). Numbers without alternative worlds
     /// return only the primal value.
@@ -241,6 +250,16 @@ pub trait Scalar:
     #[doc(hidden)]
     fn with_world(self, _world: World, _alt: f64) -> Self {
         self
+    }
+
+    /// Adds each `(world, alt)` of `worlds` (distinct worlds), as [`Scalar::with_world`] one
+    /// after the other would: how [`propagate`](crate::propagate) attaches its outputs, one
+    /// payload rebuild per number where the number type can.
+    #[doc(hidden)]
+    fn with_worlds(self, worlds: &[(World, f64)]) -> Self {
+        worlds
+            .iter()
+            .fold(self, |x, &(w, alt)| x.with_world(w, alt))
     }
 
     /// A constant (zero tangent, no perturbations).

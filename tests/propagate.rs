@@ -6,9 +6,10 @@ mod common;
 
 use common::{assert_close, check_powered, ms, sin_cos_exact};
 use stochad::sample::{bernoulli, categorical_with, Coupling};
+use stochad::triple::{AllWorlds, Backend, Keep, Pruned};
 use stochad::{
-    derivative, derivative_with, exact, index, propagate, select, AllWorldsTriple, Dual, Error,
-    Result, Scalar, Scalars, Score,
+    derivative, derivative_with, exact, index, propagate, propagate_plain, select, AllWorldsTriple,
+    Dual, Error, KeepTriple, PlainFn, Result, Scalar, Scalars, Score, StochasticTriple, World,
 };
 
 const N: usize = 40_000;
@@ -351,4 +352,224 @@ fn smoothed_backend_replays_jumps_through_propagate() {
         let d = derivative_with(|t: St| sin_cos_branch(t)).at(t).samples(n);
         ms(d.seed(43).estimate().unwrap())
     });
+}
+
+/// Sin&Cos with the branch written once over the number type, for `propagate_plain`: the
+/// parameter is part of the input (the function cannot capture a perturbed number).
+struct SinOrCos;
+
+impl<S: Scalar> PlainFn<(S, S)> for SinOrCos {
+    type Output<T: Scalar> = T;
+    fn call<T: Scalar>(&self, (k, t): (T, T)) -> Result<T> {
+        Ok(if k.value() == 1.0 { t.sin() } else { t.cos() })
+    }
+}
+
+fn sin_cos_plain<S: Scalar>(t: S) -> Result<S> {
+    let k = bernoulli(t.sigmoid())?;
+    propagate_plain(&SinOrCos, &(k, t))
+}
+
+#[test]
+fn a_branch_through_propagate_plain_is_unbiased() {
+    for t in [-0.6, 0.5] {
+        let exact = sin_cos_exact(t);
+        check_powered(&format!("pruned θ = {t}"), exact, N, |n| {
+            let d = derivative(|t| sin_cos_plain(t)).at(t).samples(n);
+            ms(d.seed(1).estimate().unwrap())
+        });
+        check_powered(&format!("keep-4 θ = {t}"), exact, N, |n| {
+            let d = derivative_with(|t: KeepTriple<4>| sin_cos_plain(t)).at(t);
+            ms(d.samples(n).seed(6).estimate().unwrap())
+        });
+        let ex = exact::derivative(|t: Dual| sin_cos_plain(t), t).unwrap();
+        assert!((ex.gradient[0] - exact).abs() < 1e-12);
+    }
+}
+
+/// A walk of `M` counters: each step draws a counter by weights that depend on θ and the
+/// counters, and moves it by a branch on the counters' values (wrapping above 3), so alternative
+/// histories differ in several counters at once and numbers carry many worlds.
+const M: usize = 6;
+
+fn step<T: Scalar>(mut c: Vec<T>, k: T) -> Vec<T> {
+    let k = k.value() as usize;
+    let next = (k + 1) % M;
+    if c[k].value() + c[next].value() > 3.0 {
+        c[k] -= 3.0;
+    } else {
+        c[k] = c[k] + c[next] * 0.5 + 1.0;
+        c[next] = T::zero();
+    }
+    c
+}
+
+struct Step;
+
+impl<S: Scalar> PlainFn<(Vec<S>, S)> for Step {
+    type Output<T: Scalar> = Vec<T>;
+    fn call<T: Scalar>(&self, (c, k): (Vec<T>, T)) -> Result<Vec<T>> {
+        Ok(step(c, k))
+    }
+}
+
+fn walk<S: Scalar>(t: S, plain: bool) -> Result<S> {
+    Ok(walk_state(t, plain, 12)?.iter().copied().sum())
+}
+
+/// Draws a counter by weights that depend on θ and the counters.
+fn draw_counter<S: Scalar>(c: &[S], t: S) -> Result<S> {
+    let w: Vec<S> = c
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (x * -0.3).exp() * (t * i as f64 + 1.0))
+        .collect();
+    categorical_with(&w, Coupling::Proportional)
+}
+
+fn walk_state<S: Scalar>(t: S, plain: bool, steps: usize) -> Result<Vec<S>> {
+    let mut c: Vec<S> = (0..M).map(|i| S::from(i as f64 * 0.3)).collect();
+    for _ in 0..steps {
+        let k = draw_counter(&c, t)?;
+        c = if plain {
+            propagate_plain(&Step, &(c, k))?
+        } else {
+            propagate(|(c, k): (Vec<S>, S)| step(c, k), (c, k))?
+        };
+    }
+    Ok(c)
+}
+
+/// `propagate_plain` gives the same runs as `propagate`, bit for bit, in every backend: one
+/// world per direction (pruned), a few and more than a payload holds inline (keep-4, keep-16),
+/// and every world (all-worlds).
+#[test]
+fn propagate_plain_takes_the_same_runs_as_propagate() {
+    fn same<S: Scalar + stochad::Estimator<1>>(what: &str) -> usize {
+        let runs = |plain: bool| {
+            derivative_with(move |t: S| walk(t, plain))
+                .at(0.4)
+                .samples(300)
+                .seed(9)
+                .runs()
+                .unwrap()
+        };
+        let (a, b) = (runs(false), runs(true));
+        for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+            assert_eq!(
+                (a.value.to_bits(), a.derivative[0].to_bits()),
+                (b.value.to_bits(), b.derivative[0].to_bits()),
+                "{what}, run {i}"
+            );
+        }
+        a.iter().filter(|r| r.derivative[0] != 0.0).count()
+    }
+    // Most runs must open worlds that reach the output, or the comparison would see little.
+    for (what, moved) in [
+        ("pruned", same::<stochad::Triple>("pruned")),
+        ("keep-4", same::<KeepTriple<4>>("keep-4")),
+        ("keep-16", same::<KeepTriple<16>>("keep-16")),
+        ("all worlds", same::<AllWorldsTriple>("all worlds")),
+    ] {
+        assert!(moved > 150, "{what}: only {moved} of 300 runs moved");
+    }
+}
+
+/// Each world's output lands in that world, number by number: after some steps of the walk
+/// (numbers carrying several worlds), one more step through `propagate` and `propagate_plain`
+/// against the step computed in `f64` on each world's values.
+#[test]
+fn every_output_number_gets_its_own_value_in_every_world() {
+    let mut most = 0;
+    for i in 0..100 {
+        stochad::with_run(13, i, || -> Result<()> {
+            let t = AllWorldsTriple::<1>::variable(0.4, 0);
+            let c = walk_state(t, true, 8)?;
+            let k = draw_counter(&c, t)?;
+            let worlds = stochad::couple(&(c.clone(), k));
+            most = most.max(worlds.len());
+            let outs = [
+                propagate(|(c, k): (Vec<_>, _)| step(c, k), (c.clone(), k))?,
+                propagate_plain(&Step, &(c.clone(), k))?,
+            ];
+            for w in worlds {
+                let want = step(c.iter().map(|x| x.value_in(w)).collect(), k.value_in(w));
+                for out in &outs {
+                    // A world's value is stored as a difference to the primal: equal to rounding.
+                    for (x, want) in out.iter().zip(&want) {
+                        let got = x.value_in(w);
+                        assert!(
+                            (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                            "run {i}, world {w:?}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    assert!(most >= 4, "too few worlds met: {most}");
+}
+
+/// The many-world backends batch their reads and writes of a number's worlds: the batched
+/// results against one world at a time, on numbers carrying more worlds than a keep-K payload
+/// holds inline, and on payloads with and without worlds of their own.
+#[test]
+fn batched_world_reads_and_writes_match_one_at_a_time() {
+    fn check<B: Backend>(what: &str) -> usize {
+        let mut most = 0;
+        for i in 0..100 {
+            stochad::with_run(12, i, || -> Result<()> {
+                // Two directions; twelve coins, each of which may open a world of its
+                // parameter's direction.
+                let ts = [0, 1].map(|d| StochasticTriple::<B, 2>::variable(0.4, d));
+                let t = ts[0] + ts[1];
+                let mut x = StochasticTriple::<B, 2>::from(0.0);
+                for j in 0..12 {
+                    x += bernoulli(ts[j % 2] * (0.5 + 0.03 * j as f64))? * (j as f64 + 1.0);
+                }
+                let worlds = x.worlds();
+                most = most.max(worlds.len());
+                let one: Vec<f64> = worlds.iter().map(|&w| x.value_in_live(w)).collect();
+                let mut batch = vec![0.0; worlds.len()];
+                x.values_in_live(&worlds, &mut batch);
+                assert_eq!(one, batch, "{what}: values_in_live");
+                let mut all = vec![x.value()];
+                all.extend(&one);
+                assert_eq!(x.world_values().to_vec(), all, "{what}: world_values");
+                // New values in every world, for a number without worlds and for one with.
+                for y in [(t * 2.0).without_worlds(), x * 2.0 + t] {
+                    // In any order (here: reversed), some equal to the primal (no change).
+                    let entries: Vec<(World, f64)> = worlds
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .map(|(j, &w)| (w, if j % 3 == 0 { y.value() } else { j as f64 }))
+                        .collect();
+                    let a = y.with_worlds(&entries);
+                    let b = entries.iter().fold(y, |y, &(w, v)| y.with_world(w, v));
+                    assert_eq!(a.worlds(), b.worlds(), "{what}: with_worlds' worlds");
+                    for w in b.worlds() {
+                        assert_eq!(a.value_in(w), b.value_in(w), "{what}: world {w:?}");
+                    }
+                    for d in 0..2 {
+                        assert_eq!(
+                            a.derivative_contribution(d),
+                            b.derivative_contribution(d),
+                            "{what}"
+                        );
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        most
+    }
+    // The most worlds a sum carried: beyond 8 a keep payload spills out of line.
+    assert!(check::<Keep<16>>("keep-16") > 8);
+    assert_eq!(check::<Keep<4>>("keep-4"), 8);
+    assert!(check::<AllWorlds>("all worlds") > 8);
+    assert_eq!(check::<Pruned>("pruned"), 2);
 }

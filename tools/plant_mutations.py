@@ -522,6 +522,48 @@ ROWS = [
         )],
         [("lib", "live_candidates_cover_every_world")],
     ),
+    (
+        "attach-world-major",
+        "propagate attaches each output number's worlds from the wrong place of the world-major "
+        "table (another number's value in that world)",
+        "src/propagate.rs",
+        [(
+            "                .map(|(j, &w)| (w, alts[j * n_out + i])),",
+            "                .map(|(j, &w)| (w, alts[(j * n_out + i + j) % alts.len()])),",
+        )],
+        [("propagate", "every_output_number_gets_its_own_value_in_every_world")],
+    ),
+    (
+        "keep-values-dir",
+        "the keep backend's batched read gives a world the Δ of its id in the other direction",
+        "src/triple/keep.rs",
+        [(
+            "                if w.dir == dir {\n                    *o = value + delta_in(ids, deltas, w.id);",
+            "                if w.dir == dir || true {\n                    *o = value + delta_in(ids, deltas, w.id);",
+        )],
+        [("propagate", "batched_world_reads_and_writes_match_one_at_a_time")],
+    ),
+    (
+        "keep-with-worlds-order",
+        "the keep backend's batched write keeps the worlds in the order given (a payload's ids "
+        "must be sorted)",
+        "src/triple/keep.rs",
+        [(
+            "            buf.sort_unstable_by_key(|e| e.0);\n            store_in(ctx, &buf)",
+            "            store_in(ctx, &buf)",
+        )],
+        [("propagate", "batched_world_reads_and_writes_match_one_at_a_time")],
+    ),
+    (
+        "triple-with-worlds-dir",
+        "the triple's batched write gives every direction's payload every world",
+        "src/triple/mod.rs",
+        [(
+            "                    .filter(|e| e.0.dir as usize == dir)",
+            "                    .filter(|e| e.0.dir as usize == dir || e.0.dir < 9)",
+        )],
+        [("propagate", "batched_world_reads_and_writes_match_one_at_a_time")],
+    ),
 ]
 
 

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 use crate::context::RunContext;
 use crate::error::Result;
 use crate::sample::{Draw, Family};
+use crate::scalar::World;
 
 /// Implemented by this crate's backends only: a backend reaches into the run context, whose
 /// layout is not public.
@@ -96,6 +97,17 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
         Self::live_delta(p, id)
     }
 
+    /// For each world of `worlds` along direction `dir` (all alive), `value` plus its Δ in `p`
+    /// ([`Backend::delta_of_live`]) into the same place of `out`; other places untouched. One
+    /// read of the payload where the backend can.
+    fn values_of_live(p: &Self::Pert, value: f64, dir: u32, worlds: &[World], out: &mut [f64]) {
+        for (o, w) in out.iter_mut().zip(worlds) {
+            if w.dir == dir {
+                *o = value + Self::delta_of_live(p, w.id);
+            }
+        }
+    }
+
     /// Rebuilds a payload from live `(world id, Δ)` pairs produced by [`Backend::alternatives`]
     /// (used by `propagate` to attach alternative outputs to a world).
     fn from_alternatives(alts: &[(u32, f64)]) -> Self::Pert;
@@ -110,6 +122,14 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
     /// more than its alternatives (the smoothed tangent) override it.
     fn with_world(p: Self::Pert, id: u32, delta: f64) -> Self::Pert {
         with_world_by_alternatives::<Self>(p, id, delta)
+    }
+
+    /// [`Backend::with_world`] for each `(id, Δ)` of `worlds` (distinct ids) in turn; backends
+    /// that keep many worlds override it to rebuild the payload once.
+    fn with_worlds(p: Self::Pert, worlds: &[(u32, f64)]) -> Self::Pert {
+        worlds
+            .iter()
+            .fold(p, |p, &(id, delta)| Self::with_world(p, id, delta))
     }
 }
 

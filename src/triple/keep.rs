@@ -18,6 +18,7 @@ use super::union_of;
 use crate::context::{with_live_ctx, RunContext};
 use crate::error::Result;
 use crate::sample::{Draw, Family};
+use crate::scalar::World;
 
 /// Keep-K backend: up to `K` worlds per value and direction (`K` ≥ 1; `Keep<1>` prunes like
 /// [`Pruned`](super::Pruned)), at most `I` of them (default 8) inline in the value, more in the
@@ -263,15 +264,34 @@ pub(super) fn pack<const K: usize, const I: usize>(mut buf: Buf) -> KeepPert<K, 
     store(&buf)
 }
 
-/// The ids of several payloads, merged and deduplicated.
+/// The ids of several payloads, merged and deduplicated. Each payload's (sorted) ids are merged
+/// into the union so far, skipped where the union has them all already: payloads of one state
+/// mostly carry the same worlds, so this stays O(K) per payload where collecting every id and
+/// sorting them grew with the number of payloads.
 fn union<const K: usize, const I: usize>(perts: &[KeepPert<K, I>]) -> SmallVec<[u32; 16]> {
     let mut ids: SmallVec<[u32; 16]> = SmallVec::new();
+    let mut merged: SmallVec<[u32; 16]> = SmallVec::new();
     for p in perts {
-        if p.len > 0 {
-            p.with(|i, _| ids.extend_from_slice(i));
+        if p.len == 0 {
+            continue;
         }
+        p.with(|more, _| {
+            if within(more, &ids) {
+                return;
+            }
+            merged.clear();
+            let (mut i, mut j) = (0, 0);
+            while i < ids.len() || j < more.len() {
+                let a = ids.get(i).copied().unwrap_or(u32::MAX);
+                let b = more.get(j).copied().unwrap_or(u32::MAX);
+                merged.push(a.min(b));
+                i += (a <= b) as usize;
+                j += (b <= a) as usize;
+            }
+            std::mem::swap(&mut ids, &mut merged);
+        });
     }
-    union_of(ids)
+    ids
 }
 
 impl<const K: usize, const I: usize> Backend for Keep<K, I> {
@@ -442,6 +462,17 @@ impl<const K: usize, const I: usize> Backend for Keep<K, I> {
         p.with(|ids, deltas| delta_in(ids, deltas, id))
     }
 
+    /// One read of the payload (a spilled one is loaded once, not once per world).
+    fn values_of_live(p: &KeepPert<K, I>, value: f64, dir: u32, worlds: &[World], out: &mut [f64]) {
+        p.with(|ids, deltas| {
+            for (o, w) in out.iter_mut().zip(worlds) {
+                if w.dir == dir {
+                    *o = value + delta_in(ids, deltas, w.id);
+                }
+            }
+        })
+    }
+
     fn live_delta(p: &KeepPert<K, I>, id: u32) -> f64 {
         if p.len == 0 {
             return 0.0;
@@ -479,6 +510,26 @@ impl<const K: usize, const I: usize> Backend for Keep<K, I> {
             if buf.len() > 1 {
                 fit::<K>(ctx, &mut buf);
             }
+            store_in(ctx, &buf)
+        })
+    }
+
+    /// Where `p` carries no world and `worlds` (distinct ids) fit in `K`: the payload of the
+    /// live, nonzero ones, built once (one after the other, nothing would be pruned: the same
+    /// worlds). Otherwise one after the other.
+    fn with_worlds(p: KeepPert<K, I>, worlds: &[(u32, f64)]) -> KeepPert<K, I> {
+        if p.len != 0 || worlds.len() > K {
+            return worlds
+                .iter()
+                .fold(p, |p, &(id, delta)| Self::with_world(p, id, delta));
+        }
+        with_live_ctx(|ctx| {
+            let mut buf: Buf = worlds
+                .iter()
+                .filter(|e| e.1 != 0.0 && ctx.worlds.perts[e.0 as usize].alive)
+                .copied()
+                .collect();
+            buf.sort_unstable_by_key(|e| e.0);
             store_in(ctx, &buf)
         })
     }

@@ -309,6 +309,27 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         self.value + B::delta_of_live(p, w.id)
     }
 
+    /// One read of each direction's payload (its live alternatives), not one per world.
+    fn world_values(&self) -> SmallVec<[f64; 4]> {
+        let mut v = smallvec::smallvec![self.value];
+        for p in &self.perts {
+            if !B::is_empty(p) {
+                v.extend(B::alternatives(p).iter().map(|e| self.value + e.1));
+            }
+        }
+        v
+    }
+
+    /// One read of each direction's payload for all of `worlds`.
+    fn values_in_live(&self, worlds: &[World], out: &mut [f64]) {
+        out.fill(self.value);
+        for (dir, p) in self.perts.iter().enumerate() {
+            if !B::is_empty(p) {
+                B::values_of_live(p, self.value, dir as u32, worlds, out);
+            }
+        }
+    }
+
     fn couple_worlds(xs: &[Self]) -> SmallVec<[World; 4]> {
         let mut worlds = SmallVec::new();
         let mut perts: SmallVec<[B::Pert; 8]> = SmallVec::with_capacity(xs.len());
@@ -348,6 +369,30 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
     fn with_world(mut self, w: World, alt: f64) -> Self {
         let dir = w.dir as usize;
         self.perts[dir] = B::with_world(self.perts[dir], w.id, alt - self.value);
+        self
+    }
+
+    fn with_worlds(mut self, worlds: &[(World, f64)]) -> Self {
+        // A world or two (the pruned backend's one per direction): one at a time is cheaper
+        // than grouping, and the same.
+        if worlds.len() <= 2 {
+            return worlds
+                .iter()
+                .fold(self, |x, &(w, alt)| x.with_world(w, alt));
+        }
+        let mut ds: SmallVec<[(u32, f64); 8]> = SmallVec::new();
+        for dir in 0..N {
+            ds.clear();
+            ds.extend(
+                worlds
+                    .iter()
+                    .filter(|e| e.0.dir as usize == dir)
+                    .map(|e| (e.0.id, e.1 - self.value)),
+            );
+            if !ds.is_empty() {
+                self.perts[dir] = B::with_worlds(self.perts[dir], &ds);
+            }
+        }
         self
     }
 }

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::jets::cluster::Jet;
 use crate::jets::momentum::FourMomentum;
-use crate::propagate::propagate;
+use crate::propagate::{propagate, propagate_plain, PlainFn};
 use crate::scalar::Scalar;
 
 use super::candidates::Candidate;
@@ -69,10 +69,21 @@ impl<S: Scalar> QantiKtJets<S> {
     /// # Errors
     /// Only for stochastic triples used outside their run.
     pub fn mh(&self) -> Result<S> {
-        propagate(
-            |(p, jet): (Vec<FourMomentum<S>>, Vec<S>)| leading_pair_mass(&p, &jet),
-            (self.momenta.clone(), self.is_jet.clone()),
+        propagate_plain(
+            &LeadingPairMass,
+            &(self.momenta.clone(), self.is_jet.clone()),
         )
+    }
+}
+
+/// [`leading_pair_mass`] of the slots' momenta and jet flags, for `propagate_plain`.
+struct LeadingPairMass;
+
+impl<S: Scalar> PlainFn<(Vec<FourMomentum<S>>, Vec<S>)> for LeadingPairMass {
+    type Output<T: Scalar> = T;
+
+    fn call<T: Scalar>(&self, (p, jet): (Vec<FourMomentum<T>>, Vec<T>)) -> Result<T> {
+        Ok(leading_pair_mass(&p, &jet))
     }
 }
 

@@ -10,7 +10,7 @@
 use crate::error::Result;
 use crate::jets::cluster::Algorithm;
 use crate::jets::momentum::FourMomentum;
-use crate::propagate::propagate;
+use crate::propagate::{propagate_plain, PlainFn};
 use crate::scalar::{Scalar, World};
 
 use super::candidates::Candidate;
@@ -24,16 +24,57 @@ const CLEARED: [f64; 3] = [0.0, 0.0, 1.0];
 /// Rapidity, azimuth and anti-kT scale of a slot, evaluated in each world on that world's
 /// momentum and flag (so each world takes its own branch of FastJet's conventions).
 pub(super) fn slot_kinematics<S: Scalar>(p: FourMomentum<S>, active: S) -> Result<[S; 3]> {
-    propagate(
-        |(p, active): (FourMomentum<S>, S)| -> [S; 3] {
-            if active.value() == 1.0 {
-                [p.rapidity(), p.phi(), Algorithm::AntiKt.scale(p.pt2())]
-            } else {
-                CLEARED.map(S::from)
-            }
-        },
-        (p, active),
-    )
+    propagate_plain(&Kinematics, &(p, active))
+}
+
+/// [`slot_kinematics`] in one world, written once over the number type.
+struct Kinematics;
+
+impl<S: Scalar> PlainFn<(FourMomentum<S>, S)> for Kinematics {
+    type Output<T: Scalar> = [T; 3];
+
+    fn call<T: Scalar>(&self, (p, active): (FourMomentum<T>, T)) -> Result<[T; 3]> {
+        Ok(if active.value() == 1.0 {
+            [p.rapidity(), p.phi(), Algorithm::AntiKt.scale(p.pt2())]
+        } else {
+            CLEARED.map(T::from)
+        })
+    }
+}
+
+/// Per touched slot: four-momentum, `active` and `jet` flags.
+type Slots<S> = Vec<(FourMomentum<S>, S, S)>;
+
+/// One step in one world, written once over the number type: the candidate `k` (an index into
+/// `cands`) merges its two slots into the lower one or moves its slot to the jet list; `touched`
+/// are the slots of the input, in order.
+struct Step<'a> {
+    cands: &'a [Candidate],
+    touched: &'a [usize],
+}
+
+impl<S: Scalar> PlainFn<(Slots<S>, S)> for Step<'_> {
+    type Output<T: Scalar> = Slots<T>;
+
+    fn call<T: Scalar>(&self, (mut sub, k): (Slots<T>, T)) -> Result<Slots<T>> {
+        let c = self.cands[k.value() as usize];
+        let local = |slot: u32| {
+            self.touched
+                .iter()
+                .position(|&t| t == slot as usize)
+                .expect("touched holds every world's slots")
+        };
+        let a = local(c.a);
+        if c.is_beam() {
+            sub[a].1 = T::zero();
+            sub[a].2 = T::one();
+        } else {
+            let b = local(c.b);
+            sub[a].0 = sub[a].0 + sub[b].0;
+            sub[b] = (FourMomentum::default(), T::zero(), T::zero());
+        }
+        Ok(sub)
+    }
 }
 
 /// The state of one clustering run.
@@ -128,27 +169,15 @@ impl<S: Scalar> State<S> {
         }
         touched.sort_unstable();
         touched.dedup();
-        let sub: Vec<(FourMomentum<S>, S, S)> = touched
+        let sub: Slots<S> = touched
             .iter()
             .map(|&i| (self.p[i], self.active[i], self.jet[i]))
             .collect();
-        let local = |slot: u32| touched.iter().position(|&t| t == slot as usize);
-        let out = propagate(
-            |(mut sub, k): (Vec<(FourMomentum<S>, S, S)>, S)| {
-                let c = cands[k.value() as usize];
-                let a = local(c.a).expect("touched holds every world's slots");
-                if c.is_beam() {
-                    sub[a].1 = S::zero();
-                    sub[a].2 = S::one();
-                } else {
-                    let b = local(c.b).expect("touched holds every world's slots");
-                    sub[a].0 = sub[a].0 + sub[b].0;
-                    sub[b] = (FourMomentum::default(), S::zero(), S::zero());
-                }
-                sub
-            },
-            (sub, k),
-        )?;
+        let step = Step {
+            cands,
+            touched: &touched,
+        };
+        let out = propagate_plain(&step, &(sub, k))?;
         for (&i, (p, active, jet)) in touched.iter().zip(out) {
             self.p[i] = p;
             self.active[i] = active;
@@ -284,27 +313,42 @@ fn is_plain<S: Scalar>(kin: &[S; 3], active: S) -> bool {
 
 /// A slot in each world: the primal view first, then one per world its kinematics or flag carry.
 fn views_of<S: Scalar>(kin: &[S; 3], active: S) -> Views {
-    let view = |w: Option<World>| {
-        // The worlds come from `worlds()`: alive.
-        let at = |x: &S| w.map_or(x.primal_value(), |w| x.value_in_live(w));
-        View {
-            world: w,
-            y: at(&kin[0]),
-            phi: at(&kin[1]),
-            s: at(&kin[2]),
-            on: at(&active) == 1.0,
-        }
-    };
     let mut views = Views::new();
-    views.push(view(None));
+    views.push(View {
+        world: None,
+        y: kin[0].primal_value(),
+        phi: kin[1].primal_value(),
+        s: kin[2].primal_value(),
+        on: active.primal_value() == 1.0,
+    });
     if S::CARRIES_WORLDS {
-        let mut worlds: smallvec::SmallVec<[World; 4]> = smallvec::SmallVec::new();
+        let mut worlds: smallvec::SmallVec<[World; 8]> = smallvec::SmallVec::new();
         for x in kin.iter().chain(std::iter::once(&active)) {
             worlds.extend(x.worlds());
         }
+        if worlds.is_empty() {
+            return views;
+        }
         worlds.sort_unstable();
         worlds.dedup();
-        views.extend(worlds.into_iter().map(|w| view(Some(w))));
+        // Each number's values in every world with one read of its payload. The worlds come
+        // from `worlds()`: alive.
+        let nw = worlds.len();
+        let mut at: smallvec::SmallVec<[f64; 64]> = smallvec::smallvec![0.0; 4 * nw];
+        for (x, row) in kin
+            .iter()
+            .chain(std::iter::once(&active))
+            .zip(at.chunks_exact_mut(nw))
+        {
+            x.values_in_live(&worlds, row);
+        }
+        views.extend(worlds.iter().enumerate().map(|(j, &w)| View {
+            world: Some(w),
+            y: at[j],
+            phi: at[nw + j],
+            s: at[2 * nw + j],
+            on: at[3 * nw + j] == 1.0,
+        }));
     }
     views
 }
