@@ -188,6 +188,16 @@ pub trait Scalar:
         }
     }
 
+    /// The smallest of `xs` as `xs[0].min(xs[1]).min(xs[2])…` gives it (`None` when empty):
+    /// the primal value and tangent of that fold and, in each world the numbers carry, the
+    /// smallest value there. Numbers with many worlds take each world's minimum over plain
+    /// values instead of building a payload per step of the fold (then coupling the worlds
+    /// first, so pruning may decide elsewhere than the fold would; the values agree to rounding).
+    #[doc(hidden)]
+    fn min_of(xs: impl Iterator<Item = Self>) -> Option<Self> {
+        xs.reduce(|a, b| a.min(b))
+    }
+
     /// The values this number takes: the primal value first, then its value in each live
     /// alternative world it carries ([`Scalar::worlds`]). Numbers without alternative worlds
     /// return only the primal value.

@@ -538,6 +538,21 @@ fn batched_world_reads_and_writes_match_one_at_a_time() {
                 let mut all = vec![x.value()];
                 all.extend(&one);
                 assert_eq!(x.world_values().to_vec(), all, "{what}: world_values");
+                // The minimum of several numbers against the fold of `min`: the same primal,
+                // tangents and worlds, each world's value to rounding.
+                let xs = [x * 0.5 + 1.0, t * 3.0, -x + 10.0, x * 0.25 + t];
+                let fold = xs.iter().copied().reduce(|a, b| a.min(b)).unwrap();
+                let batch = StochasticTriple::<B, 2>::min_of(xs.into_iter()).unwrap();
+                assert_eq!(batch.value(), fold.value(), "{what}: min_of");
+                assert_eq!(batch.delta, fold.delta, "{what}: min_of's tangents");
+                assert_eq!(batch.worlds(), fold.worlds(), "{what}: min_of's worlds");
+                for w in fold.worlds() {
+                    let (a, b) = (batch.value_in(w), fold.value_in(w));
+                    assert!(
+                        (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                        "{what}: {a} vs {b}"
+                    );
+                }
                 // New values in every world, for a number without worlds and for one with.
                 for y in [(t * 2.0).without_worlds(), x * 2.0 + t] {
                     // In any order (here: reversed), some equal to the primal (no change).

@@ -564,6 +564,16 @@ ROWS = [
         )],
         [("propagate", "batched_world_reads_and_writes_match_one_at_a_time")],
     ),
+    (
+        "min-of-worlds",
+        "the batched minimum of many-world numbers takes each world's largest value",
+        "src/triple/mod.rs",
+        [(
+            "                *b = b.min(v);",
+            "                *b = if b.is_finite() { b.max(v) } else { v };",
+        )],
+        [("propagate", "batched_world_reads_and_writes_match_one_at_a_time")],
+    ),
 ]
 
 

@@ -59,6 +59,7 @@ fn merge(a: &ExactList, b: &ExactList, mut f: impl FnMut(u32, f64, f64)) {
 impl Backend for AllWorlds {
     type Pert = AllWorldsPert;
     const NAME: &'static str = "all-worlds";
+    const MANY_WORLDS: bool = true;
 
     fn is_empty(p: &AllWorldsPert) -> bool {
         p.0 == 0

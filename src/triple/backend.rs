@@ -29,6 +29,11 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
     /// Name for diagnostics, e.g. `"pruned"`.
     const NAME: &'static str;
 
+    /// Whether a payload may carry many worlds of one direction (keep-K, all worlds): then
+    /// operations over many numbers read each number's worlds into plain values instead of
+    /// building a payload per step (see `Scalar::min_of`).
+    const MANY_WORLDS: bool = false;
+
     /// Whether the payload carries no perturbation (the fast path: no context is touched).
     fn is_empty(p: &Self::Pert) -> bool;
 

@@ -297,6 +297,7 @@ fn union<const K: usize, const I: usize>(perts: &[KeepPert<K, I>]) -> SmallVec<[
 impl<const K: usize, const I: usize> Backend for Keep<K, I> {
     type Pert = KeepPert<K, I>;
     const NAME: &'static str = "keep";
+    const MANY_WORLDS: bool = true;
 
     #[inline]
     fn is_empty(p: &KeepPert<K, I>) -> bool {

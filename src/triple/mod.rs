@@ -309,6 +309,35 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         self.value + B::delta_of_live(p, w.id)
     }
 
+    fn min_of(xs: impl Iterator<Item = Self>) -> Option<Self> {
+        // One world per direction at most (the pruned backend): the fold's payloads are small.
+        if !B::MANY_WORLDS {
+            return xs.reduce(|a, b| a.min(b));
+        }
+        let xs: Vec<Self> = xs.collect();
+        let worlds = Self::couple_worlds(&xs);
+        if worlds.len() <= 2 {
+            return xs.into_iter().reduce(|a, b| a.min(b));
+        }
+        let primal = xs
+            .iter()
+            .map(|x| x.without_worlds())
+            .reduce(|a, b| a.min(b))?;
+        let nw = worlds.len();
+        let mut best: SmallVec<[f64; 32]> = smallvec::smallvec![f64::INFINITY; nw];
+        let mut row: SmallVec<[f64; 32]> = smallvec::smallvec![0.0; nw];
+        for x in &xs {
+            // The worlds were just coupled: alive.
+            x.values_in_live(&worlds, &mut row);
+            for (b, &v) in best.iter_mut().zip(&row) {
+                *b = b.min(v);
+            }
+        }
+        let entries: SmallVec<[(World, f64); 32]> =
+            worlds.iter().copied().zip(best.iter().copied()).collect();
+        Some(primal.with_worlds(&entries))
+    }
+
     /// One read of each direction's payload (its live alternatives), not one per world.
     fn world_values(&self) -> SmallVec<[f64; 4]> {
         let mut v = smallvec::smallvec![self.value];

@@ -184,11 +184,7 @@ pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candida
             x + (-a + 1.0) * lift
         }
     };
-    let dmin = d
-        .iter()
-        .zip(on)
-        .map(|(&x, &a)| raised(x, a))
-        .reduce(|a, b| a.min(b))
+    let dmin = S::min_of(d.iter().zip(on).map(|(&x, &a)| raised(x, a)))
         .ok_or_else(|| Error::config("Qanti-kT: no candidates while objects remain"))?;
     // Every world's (NaN included), so a world in which objects coincide is caught too.
     let worlds = dmin.world_values();
