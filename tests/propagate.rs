@@ -535,6 +535,11 @@ fn batched_world_reads_and_writes_match_one_at_a_time() {
                 let mut batch = vec![0.0; worlds.len()];
                 x.values_in_live(&worlds, &mut batch);
                 assert_eq!(one, batch, "{what}: values_in_live");
+                // In any order (here: reversed).
+                let back: Vec<World> = worlds.iter().rev().copied().collect();
+                x.values_in_live(&back, &mut batch);
+                batch.reverse();
+                assert_eq!(one, batch, "{what}: values_in_live, reversed");
                 let mut all = vec![x.value()];
                 all.extend(&one);
                 assert_eq!(x.world_values().to_vec(), all, "{what}: world_values");

@@ -141,6 +141,39 @@ fn delta_in(ids: &[u32], deltas: &[f64], id: u32) -> f64 {
     ids.iter().position(|&x| x == id).map_or(0.0, |i| deltas[i])
 }
 
+/// [`delta_in`] for ids asked in increasing order (as a payload's own ids are): a walk along
+/// the entries, O(entries + asks) where a search per ask is O(entries × asks). An id at or
+/// below the previous match starts the walk again, so any order gives the right Δ.
+struct Walk<'a> {
+    ids: &'a [u32],
+    deltas: &'a [f64],
+    at: usize,
+}
+
+impl<'a> Walk<'a> {
+    #[inline]
+    fn new(ids: &'a [u32], deltas: &'a [f64]) -> Self {
+        Walk { ids, deltas, at: 0 }
+    }
+
+    /// Δ of world `id` (0 if absent).
+    #[inline]
+    fn delta(&mut self, id: u32) -> f64 {
+        if self.at > 0 && self.ids[self.at - 1] >= id {
+            self.at = 0;
+        }
+        while self.at < self.ids.len() && self.ids[self.at] < id {
+            self.at += 1;
+        }
+        if self.at < self.ids.len() && self.ids[self.at] == id {
+            self.at += 1;
+            self.deltas[self.at - 1]
+        } else {
+            0.0
+        }
+    }
+}
+
 /// [`Backend::map_n`] on the arguments' entries `(ids, Δs)`.
 fn map_entries<const K: usize, const I: usize, const M: usize>(
     entries: [(&[u32], &[f64]); M],
@@ -154,11 +187,12 @@ fn map_entries<const K: usize, const I: usize, const M: usize>(
     if M > 0 && !entries[widest].0.is_empty() {
         let ids = entries[widest].0;
         if entries.iter().all(|e| within(e.0, ids)) {
+            let mut walks = entries.map(|e| Walk::new(e.0, e.1));
             return KeepPert::build(ids, |w| {
                 let mut alt = x;
-                for (v, e) in alt.iter_mut().zip(&entries) {
-                    if !e.0.is_empty() {
-                        *v += delta_in(e.0, e.1, ids[w]);
+                for (v, e) in alt.iter_mut().zip(&mut walks) {
+                    if !e.ids.is_empty() {
+                        *v += e.delta(ids[w]);
                     }
                 }
                 f(alt) - fx
@@ -168,10 +202,11 @@ fn map_entries<const K: usize, const I: usize, const M: usize>(
     let ids: SmallVec<[u32; 16]> =
         union_of(entries.iter().flat_map(|e| e.0.iter().copied()).collect());
     let mut buf = Buf::new();
+    let mut walks = entries.map(|e| Walk::new(e.0, e.1));
     for id in ids {
         let mut alt = x;
-        for (v, e) in alt.iter_mut().zip(&entries) {
-            *v += delta_in(e.0, e.1, id);
+        for (v, e) in alt.iter_mut().zip(&mut walks) {
+            *v += e.delta(id);
         }
         buf.push((id, f(alt) - fx));
     }
@@ -264,34 +299,35 @@ pub(super) fn pack<const K: usize, const I: usize>(mut buf: Buf) -> KeepPert<K, 
     store(&buf)
 }
 
-/// The ids of several payloads, merged and deduplicated. Each payload's (sorted) ids are merged
-/// into the union so far, skipped where the union has them all already: payloads of one state
-/// mostly carry the same worlds, so this stays O(K) per payload where collecting every id and
-/// sorting them grew with the number of payloads.
+/// The ids of several payloads, merged and deduplicated (see [`merge_ids`]).
 fn union<const K: usize, const I: usize>(perts: &[KeepPert<K, I>]) -> SmallVec<[u32; 16]> {
-    let mut ids: SmallVec<[u32; 16]> = SmallVec::new();
-    let mut merged: SmallVec<[u32; 16]> = SmallVec::new();
+    let (mut ids, mut scratch) = (SmallVec::new(), SmallVec::new());
     for p in perts {
-        if p.len == 0 {
-            continue;
+        if p.len > 0 {
+            p.with(|more, _| merge_ids(&mut ids, &mut scratch, more));
         }
-        p.with(|more, _| {
-            if within(more, &ids) {
-                return;
-            }
-            merged.clear();
-            let (mut i, mut j) = (0, 0);
-            while i < ids.len() || j < more.len() {
-                let a = ids.get(i).copied().unwrap_or(u32::MAX);
-                let b = more.get(j).copied().unwrap_or(u32::MAX);
-                merged.push(a.min(b));
-                i += (a <= b) as usize;
-                j += (b <= a) as usize;
-            }
-            std::mem::swap(&mut ids, &mut merged);
-        });
     }
     ids
+}
+
+/// Merges the sorted ids `more` into the sorted, deduplicated `ids` (`scratch` is scratch),
+/// skipping the work where `ids` has them all already: payloads of one state mostly carry the
+/// same worlds, so a union stays O(K) per payload where collecting every id and sorting them
+/// grew with the number of payloads.
+fn merge_ids(ids: &mut SmallVec<[u32; 16]>, scratch: &mut SmallVec<[u32; 16]>, more: &[u32]) {
+    if within(more, ids) {
+        return;
+    }
+    scratch.clear();
+    let (mut i, mut j) = (0, 0);
+    while i < ids.len() || j < more.len() {
+        let a = ids.get(i).copied().unwrap_or(u32::MAX);
+        let b = more.get(j).copied().unwrap_or(u32::MAX);
+        scratch.push(a.min(b));
+        i += (a <= b) as usize;
+        j += (b <= a) as usize;
+    }
+    std::mem::swap(ids, scratch);
 }
 
 impl<const K: usize, const I: usize> Backend for Keep<K, I> {
@@ -338,14 +374,12 @@ impl<const K: usize, const I: usize> Backend for Keep<K, I> {
                     return KeepPert::build(ai, |i| f(x + ad[i], y + bd[i]) - fxy);
                 }
                 if within(ai, bi) {
-                    return KeepPert::build(bi, |i| {
-                        f(x + delta_in(ai, ad, bi[i]), y + bd[i]) - fxy
-                    });
+                    let mut a = Walk::new(ai, ad);
+                    return KeepPert::build(bi, |i| f(x + a.delta(bi[i]), y + bd[i]) - fxy);
                 }
                 if within(bi, ai) {
-                    return KeepPert::build(ai, |i| {
-                        f(x + ad[i], y + delta_in(bi, bd, ai[i])) - fxy
-                    });
+                    let mut b = Walk::new(bi, bd);
+                    return KeepPert::build(ai, |i| f(x + ad[i], y + b.delta(ai[i])) - fxy);
                 }
                 let mut buf = Buf::new();
                 let (mut i, mut j) = (0, 0);
@@ -466,9 +500,10 @@ impl<const K: usize, const I: usize> Backend for Keep<K, I> {
     /// One read of the payload (a spilled one is loaded once, not once per world).
     fn values_of_live(p: &KeepPert<K, I>, value: f64, dir: u32, worlds: &[World], out: &mut [f64]) {
         p.with(|ids, deltas| {
+            let mut walk = Walk::new(ids, deltas);
             for (o, w) in out.iter_mut().zip(worlds) {
                 if w.dir == dir {
-                    *o = value + delta_in(ids, deltas, w.id);
+                    *o = value + walk.delta(w.id);
                 }
             }
         })
@@ -550,18 +585,29 @@ impl<const K: usize, const I: usize> Backend for Keep<K, I> {
 
 impl<const K: usize, const I: usize> Replay for Keep<K, I> {
     fn replayed(ctx: &mut RunContext, perts: &[KeepPert<K, I>]) -> SmallVec<[u32; 8]> {
-        let mut ids: SmallVec<[u32; 16]> = SmallVec::new();
+        let (mut ids, mut scratch) = (SmallVec::new(), SmallVec::new());
         for p in perts {
-            p.with_in(ctx, |i, _| ids.extend_from_slice(i));
+            if p.len > 0 {
+                p.with_in(ctx, |more, _| merge_ids(&mut ids, &mut scratch, more));
+            }
         }
-        union_of::<16>(ids)
-            .into_iter()
+        ids.into_iter()
             .filter(|&id| ctx.worlds.perts[id as usize].alive)
             .collect()
     }
 
     fn delta_in(ctx: &RunContext, p: &KeepPert<K, I>, id: u32) -> f64 {
         p.with_in(ctx, |ids, deltas| delta_in(ids, deltas, id))
+    }
+
+    /// One read of the payload (a spilled one is loaded once, not once per world).
+    fn deltas_in(ctx: &RunContext, p: &KeepPert<K, I>, ids: &[u32], out: &mut [f64]) {
+        p.with_in(ctx, |pi, pd| {
+            let mut walk = Walk::new(pi, pd);
+            for (o, &id) in out.iter_mut().zip(ids) {
+                *o = walk.delta(id);
+            }
+        })
     }
 
     /// Up to `K` worlds, pruned by [`fit`] beyond.

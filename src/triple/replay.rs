@@ -27,6 +27,14 @@ pub(super) trait Replay: Backend {
     /// Δ of world `id` in payload `p` (0 where `p` does not carry it).
     fn delta_in(ctx: &RunContext, p: &Self::Pert, id: u32) -> f64;
 
+    /// [`Replay::delta_in`] of each of `ids` (increasing) into `out`, with one read of the
+    /// payload where the backend can.
+    fn deltas_in(ctx: &RunContext, p: &Self::Pert, ids: &[u32], out: &mut [f64]) {
+        for (o, &id) in out.iter_mut().zip(ids) {
+            *o = Self::delta_in(ctx, p, id);
+        }
+    }
+
     /// The output's payload from the draw's worlds (Δ = 0 where the draw's outcome there is
     /// the primal's: those carry nothing).
     fn assemble(ctx: &mut RunContext, worlds: Worlds) -> Self::Pert;
@@ -45,10 +53,25 @@ pub(super) fn draw<B: Replay, F: Family>(
     let mut worlds = Worlds::new();
     let replayed = B::replayed(ctx, perts);
     if !replayed.is_empty() {
+        // With many worlds, each parameter's Δ in every replayed world first, parameter-major
+        // (one read of each payload); with one (pruned), read as needed.
+        let nw = replayed.len();
+        let mut deltas: Vec<f64> = Vec::new();
+        let table = B::MANY_WORLDS && nw > 4;
+        if table {
+            deltas.resize(values.len() * nw, 0.0);
+            for (p, row) in perts.iter().zip(deltas.chunks_exact_mut(nw)) {
+                B::deltas_in(ctx, p, &replayed, row);
+            }
+        }
         let mut alt: SmallVec<[f64; 8]> = SmallVec::from_slice(values);
-        for id in replayed {
-            for ((a, &v), p) in alt.iter_mut().zip(values).zip(perts) {
-                let d = B::delta_in(ctx, p, id);
+        for (j, &id) in replayed.iter().enumerate() {
+            for (i, ((a, &v), p)) in alt.iter_mut().zip(values).zip(perts).enumerate() {
+                let d = if table {
+                    deltas[i * nw + j]
+                } else {
+                    B::delta_in(ctx, p, id)
+                };
                 *a = if d != 0.0 { v + d } else { v };
             }
             family.validate(&alt)?;
