@@ -58,6 +58,9 @@
 //! - A draw inside a branch: draw what every branch needs *before* the branch, unconditionally,
 //!   then pick with [`select`]; `propagate`'s function must not draw (see
 //!   [`propagate`](propagate#a-draw-inside-a-branch)).
+//! - A large state through `propagate` with numbers that carry many worlds (keep-K triples):
+//!   write the function once over the number type ([`PlainFn`]) and call [`propagate_plain`],
+//!   which runs each alternative world in `f64` instead of on a copy of the perturbed state.
 //! - Arithmetic, `min` and `max` work with `Self` and with `f64` on the right; in generic code
 //!   write `x * 2.0` rather than `2.0 * x` (Rust's coherence rules forbid the generic `f64 * S`).
 //! - Samplers draw from the run context the drivers set up per sample (seeded by the seed and the

@@ -25,6 +25,9 @@ fn draws() -> Option<u64> {
 /// For `f64`, `Dual` and `Score` inputs it is just `f(input)` (and a draw inside `f` is then
 /// not reported: only numbers with alternative worlds need `f` to be deterministic).
 ///
+/// Each alternative world runs `f` on a copy of `input`; for a large input whose numbers carry
+/// many worlds (keep-K triples) [`propagate_plain`] runs the worlds in `f64` instead.
+///
 /// # Errors
 /// - [`Error::ShapeMismatch`] when an alternative world's output has another shape (a `Vec` of
 ///   another length, another `Option` variant): make the output's shape independent of the
