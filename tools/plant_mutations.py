@@ -149,11 +149,11 @@ ROWS = [
     ),
     (
         "propagate-first-world",
-        "propagate replays only the first world",
+        "propagate carries only the first world's output (the others are dropped)",
         "src/propagate.rs",
         [(
-            "    for w in worlds {",
-            "    for w in worlds.into_iter().take(1) {",
+            "                .map(|(j, &w)| (w, alts[j * n_out + i])),",
+            "                .map(|(j, &w)| (w, alts[j * n_out + i]))\n                .take(1),",
         )],
         [
             ("propagate", "every_world_is_replayed_where_two_worlds_meet"),
@@ -538,8 +538,8 @@ ROWS = [
         "the keep backend's batched read gives a world the Δ of its id in the other direction",
         "src/triple/keep.rs",
         [(
-            "                if w.dir == dir {\n                    *o = value + delta_in(ids, deltas, w.id);",
-            "                if w.dir == dir || true {\n                    *o = value + delta_in(ids, deltas, w.id);",
+            "                if w.dir == dir {\n                    *o = value + walk.delta(w.id);",
+            "                if w.dir == dir || true {\n                    *o = value + walk.delta(w.id);",
         )],
         [("propagate", "batched_world_reads_and_writes_match_one_at_a_time")],
     ),
