@@ -135,9 +135,9 @@ where
 /// alternative world (plain arithmetic, no copies of perturbed numbers).
 ///
 /// It must compute the same values whatever the number type (generic code over [`Scalar`]
-/// does: every number type's arithmetic computes its values with the `f64` operations), and it
-/// can capture no perturbed numbers (it is generic over the number type, so the type system
-/// keeps them out).
+/// does: every number type's arithmetic computes its values with the `f64` operations; checked
+/// at the primal on every call that has worlds to replay), and it can capture no perturbed
+/// numbers (it is generic over the number type, so the type system keeps them out).
 pub trait PlainFn<I: Scalars> {
     /// The output's type, for each number type.
     type Output<T: Scalar>: Scalars<Scalar = T>;
@@ -155,7 +155,8 @@ pub trait PlainFn<I: Scalars> {
 /// copy of every perturbed number per world.
 ///
 /// # Errors
-/// As [`propagate`].
+/// As [`propagate`], and [`Error::InvalidConfig`] when the function computes other values with
+/// `f64` than with the input's number type at the primal (it breaks [`PlainFn`]'s contract).
 ///
 /// ```
 /// use stochad::{propagate_plain, sample::bernoulli, PlainFn, Scalar};
@@ -188,6 +189,32 @@ where
     let (xs, worlds) = coupled(input);
     let before = draws();
     let mut out = f.call(input.map_scalars(&mut |x| x.without_worlds()))?;
+    if worlds.is_empty() {
+        return Ok(out);
+    }
+    // The contract, checked at the primal: run in f64 the function must give the number type's
+    // values, or every world's difference to the primal would be off (a silently wrong
+    // derivative).
+    let column: Values = xs.iter().map(|x| x.primal_value()).collect();
+    let plain = f.call(rebuild::<f64, I>(input, &column)?)?;
+    check_same_shape(&out, &plain)?;
+    let mut primal: Values = Values::new();
+    out.for_each_scalar(&mut |s| primal.push(s.primal_value()));
+    let (mut i, mut mismatch) = (0, None);
+    plain.for_each_scalar(&mut |&v| {
+        let p = primal[i];
+        if mismatch.is_none() && v.to_bits() != p.to_bits() && !(v.is_nan() && p.is_nan()) {
+            mismatch = Some((i, p, v));
+        }
+        i += 1;
+    });
+    if let Some((i, p, v)) = mismatch {
+        return Err(Error::config(format!(
+            "propagate_plain: the function's output number {i} is {p} with the input's number \
+             type and {v} with f64 at the same (primal) values; a PlainFn must compute the same \
+             values whatever the number type"
+        )));
+    }
     let table = world_table(&xs, &worlds);
     let nw = worlds.len();
     let mut alts: Values = Values::new();

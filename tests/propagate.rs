@@ -593,3 +593,32 @@ fn batched_world_reads_and_writes_match_one_at_a_time() {
     assert!(check::<AllWorlds>("all worlds") > 8);
     assert_eq!(check::<Pruned>("pruned"), 2);
 }
+
+/// A `PlainFn` that computes other values in `f64` than with the number type would give every
+/// world a wrong difference to the primal: a typed error, not a wrong derivative.
+#[test]
+fn a_plain_function_that_depends_on_the_number_type_is_an_error() {
+    struct Sneaky;
+    impl<S: Scalar> PlainFn<S> for Sneaky {
+        type Output<T: Scalar> = T;
+        fn call<T: Scalar>(&self, x: T) -> Result<T> {
+            // 8 bytes: f64.
+            Ok(if std::mem::size_of::<T>() == 8 {
+                x + 1.0
+            } else {
+                x
+            })
+        }
+    }
+    let e = derivative(|t| propagate_plain(&Sneaky, &bernoulli(t)?))
+        .at(0.5)
+        .samples(50)
+        .estimate();
+    assert!(
+        matches!(&e, Err(Error::InvalidConfig { reason }) if reason.contains("PlainFn")),
+        "{e:?}"
+    );
+    // Without worlds to replay there is nothing to check (and nothing to get wrong).
+    let v = stochad::with_run(0, 0, || propagate_plain(&Sneaky, &2.0_f64)).unwrap();
+    assert_eq!(v, 3.0);
+}

@@ -595,6 +595,17 @@ ROWS = [
         )],
         [("qantikt", "estimators_agree_with_the_exact_gradient")],
     ),
+    (
+        "plain-fn-contract",
+        "propagate_plain takes a function's f64 results on trust (one that computes otherwise "
+        "with f64 gives every world a wrong difference to the primal)",
+        "src/propagate.rs",
+        [(
+            "    if let Some((i, p, v)) = mismatch {",
+            "    if let Some((i, p, v)) = mismatch.filter(|_| false) {",
+        )],
+        [("propagate", "a_plain_function_that_depends_on_the_number_type_is_an_error")],
+    ),
 ]
 
 
