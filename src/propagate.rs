@@ -189,6 +189,9 @@ where
     let (xs, worlds) = coupled(input);
     let before = draws();
     let mut out = f.call(input.map_scalars(&mut |x| x.without_worlds()))?;
+    if draws() != before {
+        return Err(Error::RandomnessInPropagate);
+    }
     if worlds.is_empty() {
         return Ok(out);
     }

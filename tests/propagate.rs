@@ -134,6 +134,24 @@ fn randomness_inside_propagate_is_an_error() {
     };
     let e = derivative(prog).at(0.5).samples(10).estimate();
     assert!(matches!(e, Err(Error::RandomnessInPropagate)), "{e:?}");
+    // The same through `propagate_plain`, with and without worlds to replay.
+    struct Draws;
+    impl<S: Scalar> PlainFn<S> for Draws {
+        type Output<T: Scalar> = T;
+        fn call<T: Scalar>(&self, k: T) -> Result<T> {
+            Ok(k + bernoulli(T::from(0.5))?)
+        }
+    }
+    for p in [0.5, 0.0] {
+        let e = derivative(|t| propagate_plain(&Draws, &bernoulli(t * p)?))
+            .at(0.5)
+            .samples(10)
+            .estimate();
+        assert!(
+            matches!(e, Err(Error::RandomnessInPropagate)),
+            "p = {p}: {e:?}"
+        );
+    }
 }
 
 #[test]

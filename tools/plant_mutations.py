@@ -606,6 +606,16 @@ ROWS = [
         )],
         [("propagate", "a_plain_function_that_depends_on_the_number_type_is_an_error")],
     ),
+    (
+        "plain-fn-draws",
+        "propagate_plain lets a function draw where there are no worlds to replay",
+        "src/propagate.rs",
+        [(
+            "    if draws() != before {\n        return Err(Error::RandomnessInPropagate);\n    }\n    if worlds.is_empty() {",
+            "    if worlds.is_empty() {",
+        )],
+        [("propagate", "randomness_inside_propagate_is_an_error")],
+    ),
 ]
 
 

@@ -53,8 +53,9 @@ pub(super) fn draw<B: Replay, F: Family>(
     let mut worlds = Worlds::new();
     let replayed = B::replayed(ctx, perts);
     if !replayed.is_empty() {
-        // With many worlds, each parameter's Δ in every replayed world first, parameter-major
-        // (one read of each payload); with one (pruned), read as needed.
+        // With many worlds (more than 4, in a backend that keeps many), each parameter's Δ in
+        // every replayed world first, parameter-major (one read of each payload); with a few
+        // (always, in the pruned backend), read as needed: the table costs more there.
         let nw = replayed.len();
         let mut deltas: Vec<f64> = Vec::new();
         let table = B::MANY_WORLDS && nw > 4;
