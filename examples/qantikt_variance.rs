@@ -125,10 +125,11 @@ struct Args {
     /// score mix and output control variate: 2.2× the keep-8 triple's time per sample in the
     /// median cell; and the keep-32 triple with the signed coupling fanned out to 4 targets per
     /// side, mix and output control variate, the least noisy estimator in both directions and
-    /// by far the slowest (76 ms per sample in the median cell, 0.5 s on the 109-particle event;
-    /// 500 samples of the default 60 cells took 1.5 h); and, as the control of the fan-out,
-    /// the keep-32 triple with the plain signed coupling, and the keep-16 triple with the signed
-    /// coupling fanned out to 2, each with mix and output control variate.
+    /// by far the slowest (76 ms per sample in the median cell with the code of stop 18, 0.5 s
+    /// on the 109-particle event; 500 samples of the default 60 cells took 1.5 h; since stop 21
+    /// 2.3× less on events 0 and 4); and, as the control of the fan-out, the keep-32 triple with
+    /// the plain signed coupling, and the keep-16 triple with the signed coupling fanned out to
+    /// 2, each with mix and output control variate (13 ms per sample in the median cell).
     #[arg(long)]
     fan_out: bool,
     /// Independent `f64` twin runs per sample of the output-control-variate estimators.
