@@ -7,13 +7,17 @@
 //!   (`gradient(|[r, a]| qanti_kt_mh(..)).run(i)`);
 //! - `score`: one score-function gradient sample (`[Score<2>; 2]`);
 //! - `keep4`: one keep-4 triple gradient sample (`[StochasticTriple<Keep<4, 4>, 2>; 2]`: inline
-//!   room for its 4 worlds).
+//!   room for its 4 worlds);
+//! - `keep16_signed_fan2`: one sample of the estimator the variance study recommends for its
+//!   cost (`[KeepTriple<16, 2>; 2]` with `Coupling::SignedFan(2)`; the score mix and output
+//!   control variate it is run with there add the score's bookkeeping and a few `f64` twin
+//!   runs).
 //!
 //! Each iteration runs all 20 events (sample index i + 1 each time, so each iteration draws new
 //! histories); criterion's throughput line gives events per second, i.e. the time per event.
 //! Before the criterion group, a table of each event's N and its own times (mean of a few runs
 //! timed by hand, not by criterion) shows how each cost grows with N.
-//! `cargo bench --bench qantikt` takes about a minute and a half.
+//! `cargo bench --bench qantikt` takes about three minutes.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -21,15 +25,24 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use stochad::jets::cluster::{Algorithm, JetDefinition};
 use stochad::jets::io::default_sample;
-use stochad::jets::qantikt::qanti_kt_mh;
+use stochad::jets::qantikt::{qanti_kt_mh, QantiKt, Sampling};
 use stochad::jets::FourMomentum;
+use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::triple::Keep;
-use stochad::{gradient, gradient_with, with_run, Score, StochasticTriple};
+use stochad::{gradient, gradient_with, with_run, KeepTriple, Score, StochasticTriple};
 
 const EVENTS: usize = 20;
 const R: f64 = 0.8;
 const ALPHA: f64 = 1.0;
 const SEED: u64 = 1;
+
+/// Qanti-kT with the signed coupling fanned out to 2 targets per side.
+fn signed_fan2() -> QantiKt {
+    QantiKt::new().sampling(Sampling::Categorical(Categorical {
+        coupling: Coupling::SignedFan(2),
+        redraw: Redraw::Maximal,
+    }))
+}
 
 fn read_events() -> Vec<Vec<FourMomentum>> {
     default_sample()
@@ -61,7 +74,7 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
     let def = JetDefinition::new(Algorithm::AntiKt, R).unwrap();
     eprintln!(
         "per event (µs, mean of a few runs timed by hand):\n{:>5} {:>4} {:>9} {:>9} {:>9} {:>9} \
-         {:>10} {:>8} {:>8} {:>8} {:>8}",
+         {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "event",
         "N",
         "antikt",
@@ -69,11 +82,14 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
         "triple",
         "score",
         "keep4",
+        "k16sf2",
         "pr/akt",
         "tr/pr",
         "sc/pr",
-        "k4/pr"
+        "k4/pr",
+        "k16/pr"
     );
+    let fan = signed_fan2();
     for (n, ev) in events.iter().enumerate() {
         let antikt = mean_us(20, |_| {
             def.cluster(black_box(ev))
@@ -97,14 +113,19 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
                 .at([R, ALPHA])
                 .seed(SEED);
         let keep4 = mean_us(3, |i| keep4.run(i).unwrap().derivative[0]);
+        let k16 = gradient_with(|[r, a]: [KeepTriple<16, 2>; 2]| fan.cluster(ev, r, a)?.mh())
+            .at([R, ALPHA])
+            .seed(SEED);
+        let k16 = mean_us(2, |i| k16.run(i).unwrap().derivative[0]);
         eprintln!(
             "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {score:>9.0} {keep4:>10.0} \
-             {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+             {k16:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
             ev.len(),
             primal / antikt,
             triple / primal,
             score / primal,
-            keep4 / primal
+            keep4 / primal,
+            k16 / primal
         );
     }
 }
@@ -183,6 +204,12 @@ fn bench(c: &mut Criterion) {
     });
     estimator!("keep4", |ev: &Vec<FourMomentum>| {
         gradient_with(move |[r, a]: [StochasticTriple<Keep<4, 4>, 2>; 2]| qanti_kt_mh(ev, r, a))
+            .at([R, ALPHA])
+            .seed(SEED)
+    });
+    let fan = signed_fan2();
+    estimator!("keep16_signed_fan2", |ev: &Vec<FourMomentum>| {
+        gradient_with(move |[r, a]: [KeepTriple<16, 2>; 2]| fan.cluster(ev, r, a)?.mh())
             .at([R, ALPHA])
             .seed(SEED)
     });
