@@ -312,9 +312,7 @@ pub fn couple<X: Scalars>(x: &X) -> smallvec::SmallVec<[World; 4]> {
     if !X::Scalar::CARRIES_WORLDS {
         return smallvec::SmallVec::new();
     }
-    let mut xs: smallvec::SmallVec<[X::Scalar; 16]> = smallvec::SmallVec::new();
-    x.for_each_scalar(&mut |s| xs.push(*s));
-    X::Scalar::couple_worlds(&xs)
+    coupled(x).1
 }
 
 /// `items[k]` for a discrete number `k` (e.g. a categorical draw): the element at the primal

@@ -267,9 +267,7 @@ pub trait Scalar:
     /// payload rebuild per number where the number type can.
     #[doc(hidden)]
     fn with_worlds(self, worlds: &[(World, f64)]) -> Self {
-        worlds
-            .iter()
-            .fold(self, |x, &(w, alt)| x.with_world(w, alt))
+        with_worlds_in_turn(self, worlds)
     }
 
     /// A constant (zero tangent, no perturbations).
@@ -728,3 +726,8 @@ macro_rules! impl_scalar_ops {
     };
 }
 pub(crate) use impl_scalar_ops;
+
+/// [`Scalar::with_worlds`]'s default: [`Scalar::with_world`] for each world in turn.
+pub(crate) fn with_worlds_in_turn<S: Scalar>(x: S, worlds: &[(World, f64)]) -> S {
+    worlds.iter().fold(x, |x, &(w, alt)| x.with_world(w, alt))
+}

@@ -132,10 +132,15 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
     /// [`Backend::with_world`] for each `(id, Δ)` of `worlds` (distinct ids) in turn; backends
     /// that keep many worlds override it to rebuild the payload once.
     fn with_worlds(p: Self::Pert, worlds: &[(u32, f64)]) -> Self::Pert {
-        worlds
-            .iter()
-            .fold(p, |p, &(id, delta)| Self::with_world(p, id, delta))
+        with_worlds_in_turn::<Self>(p, worlds)
     }
+}
+
+/// [`Backend::with_worlds`]'s default: [`Backend::with_world`] for each world in turn.
+pub(super) fn with_worlds_in_turn<B: Backend>(p: B::Pert, worlds: &[(u32, f64)]) -> B::Pert {
+    worlds
+        .iter()
+        .fold(p, |p, &(id, delta)| B::with_world(p, id, delta))
 }
 
 /// [`Backend::with_world`]'s default: rebuilds the payload from its alternatives, `id`'s

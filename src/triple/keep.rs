@@ -557,9 +557,7 @@ impl<const K: usize, const I: usize> Backend for Keep<K, I> {
     /// worlds). Otherwise one after the other.
     fn with_worlds(p: KeepPert<K, I>, worlds: &[(u32, f64)]) -> KeepPert<K, I> {
         if p.len != 0 || worlds.len() > K {
-            return worlds
-                .iter()
-                .fold(p, |p, &(id, delta)| Self::with_world(p, id, delta));
+            return super::backend::with_worlds_in_turn::<Self>(p, worlds);
         }
         with_live_ctx(|ctx| {
             let mut buf: Buf = worlds

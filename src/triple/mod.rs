@@ -405,9 +405,7 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         // A world or two (the pruned backend's one per direction): one at a time is cheaper
         // than grouping, and the same.
         if worlds.len() <= 2 {
-            return worlds
-                .iter()
-                .fold(self, |x, &(w, alt)| x.with_world(w, alt));
+            return crate::scalar::with_worlds_in_turn(self, worlds);
         }
         let mut ds: SmallVec<[(u32, f64); 8]> = SmallVec::new();
         for dir in 0..N {
