@@ -155,6 +155,40 @@ pub trait Scalar:
     #[doc(hidden)]
     const CARRIES_WORLDS: bool = false;
 
+    /// Whether [`Scalar::draw_in_worlds`] takes the parameters' alternative values as plain
+    /// values, world by world: the triples whose backend redraws the worlds its parameters
+    /// carry (pruned, keep-K, all worlds; not the smoothed backend, which summarises them by
+    /// tangents).
+    #[doc(hidden)]
+    const DRAWS_IN_WORLDS: bool = false;
+
+    /// [`Scalar::draw`] with the parameters' alternative worlds given as values: `params` carry
+    /// values and tangents only (no worlds), and row j of `alt` (`params.len()` values, rows in
+    /// the order of `worlds`) holds the parameters in `worlds[j]`: live worlds, coupled as
+    /// [`Scalar::couple_worlds`] couples them. The same draw as [`Scalar::draw`] of parameters
+    /// carrying those worlds, with each world's parameters as computed by the caller (no
+    /// rounding through stored differences); a program computes a world's parameters in `f64`
+    /// from its inputs' values there, without a payload per parameter.
+    ///
+    /// # Errors
+    /// As [`Scalar::draw`]; [`Error::InvalidConfig`](crate::Error::InvalidConfig) when `worlds`
+    /// is not empty and the type cannot take them ([`Scalar::DRAWS_IN_WORLDS`] false), when a
+    /// parameter carries worlds, or when `alt` does not hold one row per world.
+    #[doc(hidden)]
+    fn draw_in_worlds<F: Family>(
+        family: &F,
+        params: &[Self],
+        worlds: &[World],
+        alt: &[f64],
+    ) -> Result<Self> {
+        if !worlds.is_empty() || !alt.is_empty() {
+            return Err(crate::Error::config(
+                "draw_in_worlds: this number type takes no worlds given as values",
+            ));
+        }
+        Self::draw(family, params)
+    }
+
     /// The live alternative worlds this number carries (for numbers without worlds, none).
     ///
     /// Together with [`Scalar::value_in`] this lets a program look at each world without

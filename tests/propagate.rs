@@ -640,3 +640,121 @@ fn a_plain_function_that_depends_on_the_number_type_is_an_error() {
     let v = stochad::with_run(0, 0, || propagate_plain(&Sneaky, &2.0_f64)).unwrap();
     assert_eq!(v, 3.0);
 }
+
+/// A draw whose parameters' worlds are given as values (how Qanti-kT draws with the triples
+/// that redraw worlds: weights without worlds, each world's weights in f64) is the draw of
+/// parameters carrying those worlds: the same outcome, the same worlds with the same values, the
+/// same derivative, bit for bit, for every backend that redraws and each categorical family.
+#[test]
+fn a_draw_with_worlds_given_as_values_is_the_draw_of_numbers_carrying_them() {
+    use stochad::sample::{Categorical, Redraw};
+    fn run<B: Backend>(seed: u64, i: u64, family: Categorical, given: bool) -> (Vec<f64>, usize) {
+        stochad::with_run(seed, i, || -> Result<(Vec<f64>, usize)> {
+            let ts = [0, 1].map(|d| StochasticTriple::<B, 2>::variable(0.45, d));
+            let mut x = StochasticTriple::<B, 2>::from(0.0);
+            for j in 0..6 {
+                x += bernoulli(ts[j % 2] * (0.6 + 0.05 * j as f64))? * (j as f64 + 1.0);
+            }
+            let worlds: Vec<World> = stochad::couple(&x).into_iter().collect();
+            // Weights that move with θ and differ between x's worlds.
+            let w: Vec<StochasticTriple<B, 2>> = (0..7)
+                .map(|k| (x * (-0.15 * (k as f64 + 1.0))).exp() * (ts[k % 2] + 0.2 * k as f64))
+                .collect();
+            let k = if given {
+                let mut rows = Vec::new();
+                for &world in &worlds {
+                    rows.extend(w.iter().map(|p| p.value_in_live(world)));
+                }
+                let free: Vec<_> = w.iter().map(|p| p.without_worlds()).collect();
+                StochasticTriple::<B, 2>::draw_in_worlds(&family, &free, &worlds, &rows)?
+            } else {
+                StochasticTriple::<B, 2>::draw(&family, &w)?
+            };
+            let y = k * 10.0 + x;
+            let mut out = vec![
+                y.value(),
+                y.derivative_contribution(0),
+                y.derivative_contribution(1),
+            ];
+            for w in y.worlds() {
+                out.extend([w.dir as f64, w.id as f64, y.value_in(w)]);
+            }
+            Ok((out, worlds.len()))
+        })
+        .unwrap()
+    }
+    fn check<B: Backend>(what: &str) -> usize {
+        let families = [
+            Categorical {
+                coupling: Coupling::Proportional,
+                redraw: Redraw::Maximal,
+            },
+            Categorical {
+                coupling: Coupling::Inversion,
+                redraw: Redraw::SameUniform,
+            },
+            Categorical {
+                coupling: Coupling::SignedFan(2),
+                redraw: Redraw::Maximal,
+            },
+        ];
+        let mut most = 0;
+        for family in families {
+            for i in 0..150 {
+                let (a, nw) = run::<B>(5, i, family, false);
+                let (b, _) = run::<B>(5, i, family, true);
+                assert_eq!(a, b, "{what}, {family:?}, run {i}");
+                most = most.max(nw);
+            }
+        }
+        most
+    }
+    assert_eq!(check::<Pruned>("pruned"), 2);
+    assert!(check::<Keep<4>>("keep-4") > 2);
+    assert!(check::<Keep<16>>("keep-16") > 4);
+    assert!(check::<AllWorlds>("all worlds") > 4);
+}
+
+/// Worlds given as values where they cannot be taken are typed errors, never dropped: for
+/// numbers without worlds, for the smoothed backend (which summarises worlds by tangents), for
+/// parameters that carry worlds themselves, and for rows that do not match the worlds.
+#[test]
+fn worlds_given_as_values_that_cannot_be_taken_are_errors() {
+    use stochad::sample::Categorical;
+    use stochad::triple::Smoothed;
+    let family = Categorical::default();
+    let world = World { dir: 0, id: 0 };
+    let is_config = |r: &Result<f64>| matches!(r, Err(Error::InvalidConfig { .. }));
+    let r = stochad::with_run(1, 0, || {
+        f64::draw_in_worlds(&family, &[1.0, 2.0], &[world], &[1.0, 3.0])
+    });
+    assert!(is_config(&r), "{r:?}");
+    // Without worlds, every type draws as `draw` does.
+    let a = stochad::with_run(1, 0, || f64::draw_in_worlds(&family, &[1.0, 2.0], &[], &[]));
+    let b = stochad::with_run(1, 0, || f64::draw(&family, &[1.0, 2.0]));
+    assert_eq!(a.unwrap(), b.unwrap());
+    fn triple<B: Backend>(rows: usize, carry: bool, family: Categorical) -> Result<f64> {
+        stochad::with_run(3, 0, || -> Result<f64> {
+            let t = StochasticTriple::<B, 1>::variable(0.5, 0);
+            let mut x = StochasticTriple::<B, 1>::from(0.0);
+            // Until a coin opens a world.
+            while x.worlds().is_empty() {
+                x += bernoulli(t)?;
+            }
+            let worlds: Vec<World> = x.worlds().into_iter().collect();
+            let w = [x + 1.0, t + 1.0];
+            let params: Vec<_> = if carry {
+                w.to_vec()
+            } else {
+                w.map(|p| p.without_worlds()).to_vec()
+            };
+            let alt = vec![1.5; rows * 2];
+            Ok(StochasticTriple::<B, 1>::draw_in_worlds(&family, &params, &worlds, &alt)?.value())
+        })
+    }
+    assert!(triple::<Pruned>(1, false, family).is_ok());
+    assert!(is_config(&triple::<Pruned>(2, false, family)));
+    assert!(is_config(&triple::<Pruned>(1, true, family)));
+    assert!(is_config(&triple::<Keep<4>>(0, false, family)));
+    assert!(is_config(&triple::<Smoothed>(1, false, family)));
+}

@@ -593,6 +593,37 @@ ROWS = [
             "                    deltas[i * nw + j]",
             "                    deltas[i * nw + (j + 1) % nw]",
         )],
+        [("propagate", "a_draw_with_worlds_given_as_values_is_the_draw_of_numbers_carrying_them")],
+    ),
+    (
+        "draw-given-skip",
+        "a draw given its parameters' worlds as values redraws all but the first",
+        "src/triple/replay.rs",
+        [(
+            "    for &(id, alt) in given {",
+            "    for &(id, alt) in given.iter().skip(1) {",
+        )],
+        [("propagate", "a_draw_with_worlds_given_as_values_is_the_draw_of_numbers_carrying_them")],
+    ),
+    (
+        "world-weights-reuse",
+        "a world's weight is the primal's wherever the candidate's distance is, even where the "
+        "world's smallest distance differs",
+        "src/jets/qantikt/candidates.rs",
+        [(
+            "            *o = if same && x == d[k].primal_value()",
+            "            *o = if x == d[k].primal_value()",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
+        "world-weights-dropped",
+        "Qanti-kT draws from the weights without worlds and drops the worlds' weights",
+        "src/jets/qantikt/mod.rs",
+        [(
+            "                    if worlds.is_empty() {\n                        categorical_by(&w, &family)?",
+            "                    if worlds.is_empty() || true {\n                        categorical_by(&w, &family)?",
+        )],
         [("qantikt", "estimators_agree_with_the_exact_gradient")],
     ),
     (

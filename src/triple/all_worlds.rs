@@ -145,6 +145,19 @@ impl Backend for AllWorlds {
         replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
     }
 
+    const REPLAYS_WORLDS: bool = true;
+
+    fn draw_given<F: Family>(
+        ctx: &mut RunContext,
+        family: &F,
+        values: &[f64],
+        tangents: &[f64],
+        given: &[(u32, &[f64])],
+        draw: Draw,
+    ) -> Result<Self::Pert> {
+        replay::draw_given::<Self, F>(ctx, family, values, tangents, given, draw)
+    }
+
     fn contribution(p: &AllWorldsPert) -> f64 {
         if p.0 == 0 {
             return 0.0;

@@ -78,6 +78,26 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
         draw: Draw,
     ) -> Result<Self::Pert>;
 
+    /// Whether the backend redraws the worlds its parameters carry (pruned, keep-K, all
+    /// worlds), and so can take them as values ([`Backend::draw_given`]).
+    const REPLAYS_WORLDS: bool = false;
+
+    /// [`Backend::draw`] for parameters without payloads whose values in the worlds `given`
+    /// ((world id, the parameters there): live, increasing ids) are given as values.
+    fn draw_given<F: Family>(
+        _ctx: &mut RunContext,
+        _family: &F,
+        _values: &[f64],
+        _tangents: &[f64],
+        _given: &[(u32, &[f64])],
+        _draw: Draw,
+    ) -> Result<Self::Pert> {
+        Err(crate::Error::config(format!(
+            "the {} backend does not redraw worlds given as values",
+            Self::NAME
+        )))
+    }
+
     /// The perturbations' contribution to the derivative estimate: Σ β·Δ over live ones.
     fn contribution(p: &Self::Pert) -> f64;
 

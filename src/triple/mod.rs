@@ -276,6 +276,74 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
 
     const CARRIES_WORLDS: bool = true;
 
+    const DRAWS_IN_WORLDS: bool = B::REPLAYS_WORLDS;
+
+    fn draw_in_worlds<F: Family>(
+        family: &F,
+        params: &[Self],
+        worlds: &[World],
+        alt: &[f64],
+    ) -> Result<Self> {
+        if worlds.is_empty() && alt.is_empty() {
+            return Self::draw(family, params);
+        }
+        let n = params.len();
+        if !B::REPLAYS_WORLDS {
+            return Err(Error::config(format!(
+                "draw_in_worlds: the {} backend does not redraw worlds given as values",
+                B::NAME
+            )));
+        }
+        if alt.len() != worlds.len() * n {
+            return Err(Error::config(format!(
+                "draw_in_worlds: {} values for {} worlds of {n} parameters",
+                alt.len(),
+                worlds.len()
+            )));
+        }
+        // The worlds come as values only: a payload would be a second, conflicting account.
+        if let Some(i) = params.iter().position(|p| p.is_perturbed()) {
+            return Err(Error::config(format!(
+                "draw_in_worlds: parameter {i} carries worlds; pass its value and tangents only"
+            )));
+        }
+        let vals: Vec<f64> = params.iter().map(|p| p.value).collect();
+        family.validate(&vals)?;
+        let mut tangents = vec![0.0; n];
+        with_ctx("a discrete draw", |ctx| {
+            let Drawn::Sampled(draw) = draw_in(ctx, family, &vals)? else {
+                return Err(Error::config(
+                    "the exact oracle enumerates with Dual numbers; a stochastic triple cannot be enumerated",
+                ));
+            };
+            let mut out = StochasticTriple::<B, N>::from(draw.outcome);
+            let mut given: SmallVec<[(u32, &[f64]); 4]> = SmallVec::new();
+            for i in 0..N {
+                for (t, p) in tangents.iter_mut().zip(params) {
+                    *t = p.delta[i];
+                }
+                given.clear();
+                given.extend(
+                    worlds
+                        .iter()
+                        .zip(alt.chunks_exact(n))
+                        .filter(|(w, _)| w.dir as usize == i)
+                        .map(|(w, row)| (w.id, row)),
+                );
+                given.sort_unstable_by_key(|g| g.0);
+                let moves = tangents.iter().any(|&t| t != 0.0);
+                if moves || !given.is_empty() {
+                    out.perts[i] = B::draw_given(ctx, family, &vals, &tangents, &given, draw)?;
+                    if ctx.options.record_score && moves {
+                        let s = score_of(family, &vals, &tangents, draw.outcome)?;
+                        ctx.add_score(i, s);
+                    }
+                }
+            }
+            Ok(out)
+        })?
+    }
+
     #[inline]
     fn is_constant(&self) -> bool {
         self.delta.iter().all(|&t| t == 0.0) && !self.is_perturbed()

@@ -186,6 +186,19 @@ impl Backend for Pruned {
         replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
     }
 
+    const REPLAYS_WORLDS: bool = true;
+
+    fn draw_given<F: Family>(
+        ctx: &mut RunContext,
+        family: &F,
+        values: &[f64],
+        tangents: &[f64],
+        given: &[(u32, &[f64])],
+        draw: Draw,
+    ) -> Result<Self::Pert> {
+        replay::draw_given::<Self, F>(ctx, family, values, tangents, given, draw)
+    }
+
     fn contribution(p: &PrunedPert) -> f64 {
         if p.is_none() {
             return 0.0;

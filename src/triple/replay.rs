@@ -49,7 +49,6 @@ pub(super) fn draw<B: Replay, F: Family>(
     perts: &[B::Pert],
     draw: Draw,
 ) -> Result<B::Pert> {
-    let k = draw.outcome;
     let mut worlds = Worlds::new();
     let replayed = B::replayed(ctx, perts);
     if !replayed.is_empty() {
@@ -75,12 +74,55 @@ pub(super) fn draw<B: Replay, F: Family>(
                 };
                 *a = if d != 0.0 { v + d } else { v };
             }
-            family.validate(&alt)?;
-            let k_alt = family.redraw(values, &alt, draw, &mut ctx.redraw_stream(id));
-            worlds.push((id, k_alt - k));
+            worlds.push(redraw(ctx, family, values, &alt, id, draw)?);
         }
     }
-    // New worlds from this draw's own dependence on θ.
+    finish::<B, F>(ctx, family, values, tangents, draw, worlds)
+}
+
+/// [`Backend::draw_given`] for a backend that replays worlds: each given world redrawn from its
+/// given parameters, then the new jumps, as [`draw`] does.
+pub(super) fn draw_given<B: Replay, F: Family>(
+    ctx: &mut RunContext,
+    family: &F,
+    values: &[f64],
+    tangents: &[f64],
+    given: &[(u32, &[f64])],
+    draw: Draw,
+) -> Result<B::Pert> {
+    let mut worlds = Worlds::new();
+    for &(id, alt) in given {
+        worlds.push(redraw(ctx, family, values, alt, id, draw)?);
+    }
+    finish::<B, F>(ctx, family, values, tangents, draw, worlds)
+}
+
+/// World `id`'s outcome from its parameters `alt` (the same uniform, or the family's coupled
+/// redraw), as (id, Δ).
+fn redraw<F: Family>(
+    ctx: &mut RunContext,
+    family: &F,
+    values: &[f64],
+    alt: &[f64],
+    id: u32,
+    draw: Draw,
+) -> Result<(u32, f64)> {
+    family.validate(alt)?;
+    let k_alt = family.redraw(values, alt, draw, &mut ctx.redraw_stream(id));
+    Ok((id, k_alt - draw.outcome))
+}
+
+/// The new worlds from the draw's own dependence on θ, after the replayed `worlds`, and the
+/// payload of them all.
+fn finish<B: Replay, F: Family>(
+    ctx: &mut RunContext,
+    family: &F,
+    values: &[f64],
+    tangents: &[f64],
+    draw: Draw,
+    mut worlds: Worlds,
+) -> Result<B::Pert> {
+    let k = draw.outcome;
     if tangents.iter().any(|&t| t != 0.0) {
         for jump in jumps_inward(family, values, tangents, k, &mut ctx.rng.coupling) {
             if jump.weight != 0.0 && jump.target != k {

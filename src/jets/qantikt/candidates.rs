@@ -10,7 +10,7 @@
 use crate::error::{Error, Result};
 use crate::jets::error::invalid_input;
 use crate::jets::momentum::delta_r2_from;
-use crate::scalar::Scalar;
+use crate::scalar::{Scalar, World};
 
 use super::state::State;
 
@@ -72,23 +72,46 @@ impl Candidate {
 /// `known` is empty or holds beside each candidate the distance the search computed for a pair
 /// of members (NaN for the others): the same operations on the same `f64` values, taken as they
 /// are where both slots are plain.
+///
+/// `worldwise`: the numbers without their worlds (value and tangents only), for a draw that
+/// takes each world's parameters as values ([`world_weights`]); a slot whose kinematics carry
+/// no tangent is then read in `f64` whatever worlds it differs in.
 pub(super) fn distances<S: Scalar>(
     st: &State<S>,
     cands: &[Candidate],
     known: &[f64],
     r2: S,
+    worldwise: bool,
     d: &mut Vec<S>,
     on: &mut Vec<S>,
 ) {
     d.clear();
     on.clear();
+    let plain = if worldwise { &st.flat } else { &st.plain };
+    let kin = |i: usize| {
+        if worldwise {
+            st.kin[i].map(S::without_worlds)
+        } else {
+            st.kin[i]
+        }
+    };
+    let active = |i: usize| {
+        if worldwise {
+            st.active[i].without_worlds()
+        } else {
+            st.active[i]
+        }
+    };
+    // A plain slot's numbers as f64 (its primal values: a flat slot may carry worlds).
+    let kin_f64 = |i: usize| st.kin[i].map(|x| x.primal_value());
+    let active_f64 = |i: usize| st.active[i].primal_value();
     for (i, c) in cands.iter().enumerate() {
         let (a, b) = (c.a as usize, c.b as usize);
         if let Some(&x) = known.get(i).filter(|x| !x.is_nan()) {
             if st.plain[a] && st.plain[b] {
                 debug_assert_eq!(x, {
-                    let [ya, pa, sa] = st.kin[a].map(|x| x.value());
-                    let [yb, pb, sb] = st.kin[b].map(|x| x.value());
+                    let [ya, pa, sa] = kin_f64(a);
+                    let [yb, pb, sb] = kin_f64(b);
                     sa.min(sb) * delta_r2_from(ya, pa, yb, pb)
                 });
                 d.push(S::from(x));
@@ -98,31 +121,121 @@ pub(super) fn distances<S: Scalar>(
             }
         }
         if c.is_beam() {
-            d.push(st.kin[a][2] * r2);
+            d.push(kin(a)[2] * r2);
             // A plain slot's flag is the constant it was read as (it may carry a relaxation's
             // tangent that later steps are not to see, see `State::apply_relaxed`).
-            on.push(if st.plain[a] {
-                S::from(st.active[a].value())
+            on.push(if plain[a] {
+                S::from(active_f64(a))
             } else {
-                st.active[a]
+                active(a)
             });
-        } else if st.plain[a] && st.plain[b] {
+        } else if plain[a] && plain[b] {
             // Constants: the same operations in f64.
-            let [ya, pa, sa] = st.kin[a].map(|x| x.value());
-            let [yb, pb, sb] = st.kin[b].map(|x| x.value());
+            let [ya, pa, sa] = kin_f64(a);
+            let [yb, pb, sb] = kin_f64(b);
             d.push(S::from(sa.min(sb) * delta_r2_from(ya, pa, yb, pb)));
-            on.push(S::from(st.active[a].value() * st.active[b].value()));
-        } else if st.plain[a] || st.plain[b] {
+            on.push(S::from(active_f64(a) * active_f64(b)));
+        } else if plain[a] || plain[b] {
             // One side (c) constant: its numbers enter as f64 (a third of the arithmetic).
-            let (v, c) = if st.plain[b] { (a, b) } else { (b, a) };
-            d.push(pair_distance_to(st.kin[v], st.kin[c].map(|x| x.value())));
-            on.push(st.active[v] * st.active[c].value());
+            let (v, c) = if plain[b] { (a, b) } else { (b, a) };
+            d.push(pair_distance_to(kin(v), kin_f64(c)));
+            on.push(active(v) * active_f64(c));
         } else {
-            let ([ya, pa, sa], [yb, pb, sb]) = (st.kin[a], st.kin[b]);
+            let ([ya, pa, sa], [yb, pb, sb]) = (kin(a), kin(b));
             d.push(pair_distance([ya, pa, sa, yb, pb, sb]));
-            on.push(st.active[a] * st.active[b]);
+            on.push(active(a) * active(b));
         }
     }
+}
+
+/// The candidates' weights in each of `worlds` (live, coupled: [`State::live_worlds`]) as
+/// `f64`, world-major into `out`: the same formulas as [`distances`], [`smallest`] and
+/// [`weights`] on each world's values, where `d`, `on`, `w` and `dmin` are those of the
+/// numbers without worlds (`distances(.., worldwise = true, ..)`) and `r2`, `alpha` carry
+/// their worlds. `scratch` is room for each world's distances. A candidate whose slots are the same in every world keeps its primal distance;
+/// where that and the world's smallest distance and α are the primal's, its primal weight.
+///
+/// # Errors
+/// As [`smallest`], for a world whose smallest distance is not above 10⁻⁹⁰.
+pub(super) fn world_weights<S: Scalar>(
+    st: &State<S>,
+    cands: &[Candidate],
+    (d, on, w): (&[S], &[S], &[S]),
+    (dmin, r2, alpha): (S, S, S),
+    worlds: &[World],
+    out: &mut Vec<f64>,
+    scratch: &mut Vec<(f64, f64)>,
+) -> Result<()> {
+    let n = cands.len();
+    out.clear();
+    out.resize(worlds.len() * n, 0.0);
+    let (m0, al0, r20) = (dmin.primal_value(), alpha.primal_value(), r2.primal_value());
+    for (&world, row) in worlds.iter().zip(out.chunks_exact_mut(n.max(1))) {
+        let (r2w, alw) = (r2.value_in(world), alpha.value_in(world));
+        // Each candidate's distance and flag in this world.
+        scratch.clear();
+        let mut m = f64::INFINITY;
+        for (k, c) in cands.iter().enumerate() {
+            let (a, b) = (c.a as usize, c.b as usize);
+            let va = st.varying_view(a, world);
+            let (x, act) = if c.is_beam() {
+                match va {
+                    Some(v) => (v.s * r2w, v.on),
+                    None if r2w == r20 => (d[k].primal_value(), on[k].primal_value() == 1.0),
+                    None => (
+                        st.kin[a][2].primal_value() * r2w,
+                        on[k].primal_value() == 1.0,
+                    ),
+                }
+            } else {
+                match (va, st.varying_view(b, world)) {
+                    (None, None) => (d[k].primal_value(), on[k].primal_value() == 1.0),
+                    (va, vb) => {
+                        let view = |v: Option<super::search::View>, i: usize| {
+                            v.map_or_else(
+                                || {
+                                    let [y, p, s] = st.kin[i].map(|x| x.primal_value());
+                                    (y, p, s, st.active[i].primal_value() == 1.0)
+                                },
+                                |v| (v.y, v.phi, v.s, v.on),
+                            )
+                        };
+                        let (ya, pa, sa, oa) = view(va, a);
+                        let (yb, pb, sb, ob) = view(vb, b);
+                        (sa.min(sb) * delta_r2_from(ya, pa, yb, pb), oa && ob)
+                    }
+                }
+            };
+            // The smallest active distance (`smallest` raises the inactive ones above it).
+            m = if act && x < m { x } else { m };
+            scratch.push((x, if act { 1.0 } else { 0.0 }));
+        }
+        if !(m > 1e-90 && m < f64::INFINITY) {
+            let k = (0..n)
+                .find(|&k| scratch[k].1 == 1.0 && scratch[k].0 == m)
+                .unwrap_or(0);
+            return Err(coincident(m, cands[k]));
+        }
+        let same = m == m0 && alw == al0;
+        for (k, (o, &(x, a))) in row.iter_mut().zip(scratch.iter()).enumerate() {
+            *o = if same && x == d[k].primal_value() && a == on[k].primal_value() {
+                w[k].primal_value()
+            } else {
+                a * ((x - m) * (-alw / m)).min(0.0).exp()
+            };
+        }
+    }
+    Ok(())
+}
+
+/// The error for a smallest distance `dmin` not above 10⁻⁹⁰ at candidate `c`.
+fn coincident(dmin: f64, c: Candidate) -> Error {
+    invalid_input(format!(
+        "Qanti-kT: the smallest distance is {} (candidate slots {} and {}): coincident \
+         particles (ΔR = 0) make the weights exp(−α (D − Dmin)/Dmin) undefined; merge exact \
+         duplicates before clustering",
+        dmin, c.a, c.b
+    ))
 }
 
 /// min(s_a, s_b)·ΔR²_ab from [y_a, φ_a, s_a, y_b, φ_b, s_b] (each slot's kinematics as stored)
@@ -192,13 +305,7 @@ pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candida
         let k = (0..d.len())
             .find(|&k| on[k].primal_value() == 1.0 && d[k].primal_value() == dmin.primal_value())
             .unwrap_or(0);
-        let c = cands[k];
-        return Err(invalid_input(format!(
-            "Qanti-kT: the smallest distance is {} (candidate slots {} and {}): coincident \
-             particles (ΔR = 0) make the weights exp(−α (D − Dmin)/Dmin) undefined; merge exact \
-             duplicates before clustering",
-            bad, c.a, c.b
-        )));
+        return Err(coincident(bad, cands[k]));
     }
     Ok(dmin)
 }

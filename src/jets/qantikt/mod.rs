@@ -110,7 +110,7 @@ use crate::jets::JetError;
 use crate::sample::{categorical_by, gumbel_softmax, Categorical, Coupling, Redraw};
 use crate::scalar::Scalar;
 
-use candidates::{distances, smallest, weights};
+use candidates::{distances, smallest, weights, world_weights};
 use state::State;
 
 /// How each step picks its candidate.
@@ -225,6 +225,20 @@ impl QantiKt {
         let factor = cutoff_factor(self.negligible, alpha.world_range().0);
         let (mut buf, mut known) = (Vec::new(), Vec::new());
         let (mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut alt, mut scratch) = (Vec::new(), Vec::new());
+        // Numbers that take a draw's worlds as values (the triples that redraw worlds) compute
+        // each step's weights without worlds, and in each world in f64 (`world_weights`): a
+        // payload per candidate would cost far more than the few slots that differ.
+        let worldwise = S::DRAWS_IN_WORLDS
+            && matches!(
+                self.sampling,
+                Sampling::Categorical(_) | Sampling::Deterministic
+            );
+        let (r2_free, alpha_free) = if worldwise {
+            (r2.without_worlds(), alpha.without_worlds())
+        } else {
+            (r2, alpha)
+        };
         let mut history = Vec::with_capacity(st.len());
         for _ in 0..st.len() {
             st.couple();
@@ -239,7 +253,8 @@ impl QantiKt {
                 &st,
                 cands,
                 &known[..n.min(known.len())],
-                r2,
+                r2_free,
+                worldwise,
                 &mut d,
                 &mut on,
             );
@@ -247,11 +262,29 @@ impl QantiKt {
             let k = match self.sampling {
                 Sampling::Categorical(family) => {
                     let dmin = smallest(&d, &on, lift, cands)?;
-                    weights(&d, &on, dmin, alpha, &mut w);
+                    weights(&d, &on, dmin, alpha_free, &mut w);
                     // What the history so far predicts mH to be: a state-dependent baseline for
                     // the control variate (computed only when one asks for it).
                     crate::control::baseline_feature(|| st.leading_pair_mass());
-                    categorical_by(&w, &family)?
+                    let worlds = if worldwise {
+                        st.live_worlds()
+                    } else {
+                        Default::default()
+                    };
+                    if worlds.is_empty() {
+                        categorical_by(&w, &family)?
+                    } else {
+                        world_weights(
+                            &st,
+                            cands,
+                            (&d, &on, &w),
+                            (dmin, r2, alpha),
+                            &worlds,
+                            &mut alt,
+                            &mut scratch,
+                        )?;
+                        S::draw_in_worlds(&family, &w, &worlds, &alt)?
+                    }
                 }
                 Sampling::Deterministic => S::from(first_smallest(&d, &on) as f64),
                 Sampling::GumbelSoftmax { tau } => {

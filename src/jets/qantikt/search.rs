@@ -773,7 +773,7 @@ fn pair_index(i: usize, j: usize, n: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::candidates::{distances, smallest, weights};
+    use super::super::candidates::{distances, smallest, weights, world_weights};
     use super::super::state::State;
     use super::super::{cutoff_factor, lift, Sampling};
     use super::*;
@@ -814,7 +814,7 @@ mod tests {
                     let (bound, n) = st.search.live((r2, r2), factor, &mut live, &mut known);
                     let live = &live[..n];
                     st.search.dense(&mut dense);
-                    distances(&st, &dense, &[], r2, &mut d, &mut on);
+                    distances(&st, &dense, &[], r2, false, &mut d, &mut on);
                     let dmin = d.iter().fold(f64::INFINITY, |m, &x| m.min(x));
                     let at = format!("event {e}, (R, α) = ({r}, {alpha}), step {step}");
                     assert!(bound >= factor * dmin, "{at}: U = {bound} below the cutoff");
@@ -825,7 +825,7 @@ mod tests {
                         .map(|(&c, _)| c)
                         .collect();
                     assert_eq!(live, &below[..], "{at}: live set");
-                    distances(&st, live, &known[..n], r2, &mut d_live, &mut on_live);
+                    distances(&st, live, &known[..n], r2, false, &mut d_live, &mut on_live);
                     for (i, c) in live.iter().enumerate() {
                         let j = dense.binary_search(c).unwrap();
                         assert_eq!(d_live[i], d[j], "{at}: distance of {c:?}");
@@ -899,7 +899,7 @@ mod tests {
                 .live(r2.world_range(), factor, &mut live, &mut known);
             let live = &live[..n];
             st.search.dense(&mut dense);
-            distances(&st, &dense, &[], r2, &mut d, &mut on);
+            distances(&st, &dense, &[], r2, false, &mut d, &mut on);
             // Every world the candidates carry, the primal (None) first, and each one's cutoff.
             let mut worlds: Vec<Option<crate::scalar::World>> = vec![None];
             for x in d.iter().chain(&on) {
@@ -934,9 +934,55 @@ mod tests {
                 }
             }
             total += n;
-            distances(&st, live, &known[..n], r2, &mut d, &mut on);
+            distances(&st, live, &known[..n], r2, false, &mut d, &mut on);
             let dmin = smallest(&d, &on, lift(bound, &d), live)?;
             weights(&d, &on, dmin, alpha, &mut w);
+            // The world-wise weights (numbers without worlds, each world in f64) against the
+            // number type's: the same primal values and tangents, each world's weights to
+            // rounding, and every world the weights carry among those the state lists. (The
+            // number type stores a world as its difference to the primal, which costs it
+            // precision where they are far apart, e.g. a candidate inactive in the primal,
+            // raised by `lift`: up to ~1e-11 relative here; the world-wise values are exact.)
+            let (mut d2, mut on2, mut w2, mut rows) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            distances(
+                &st,
+                live,
+                &known[..n],
+                r2.without_worlds(),
+                true,
+                &mut d2,
+                &mut on2,
+            );
+            let dmin2 = smallest(&d2, &on2, lift(bound, &d2), live)?;
+            weights(&d2, &on2, dmin2, alpha.without_worlds(), &mut w2);
+            let worlds = st.live_worlds();
+            world_weights(
+                &st,
+                live,
+                (&d2, &on2, &w2),
+                (dmin2, r2, alpha),
+                &worlds,
+                &mut rows,
+                &mut Vec::new(),
+            )?;
+            for (k, (a, b)) in w.iter().zip(&w2).enumerate() {
+                assert_eq!(
+                    a.without_worlds(),
+                    *b,
+                    "step {step}, candidate {k}: world-free weight"
+                );
+                for x in a.worlds() {
+                    assert!(worlds.contains(&x), "step {step}: world {x:?} not listed");
+                }
+                for (j, &x) in worlds.iter().enumerate() {
+                    let (full, row) = (a.value_in(x), rows[j * n + k]);
+                    assert!(
+                        (full - row).abs() <= 1e-9 * (1.0 + full.abs()),
+                        "step {step}, candidate {k}, world {x:?}: {full} vs {row}"
+                    );
+                }
+            }
             let k = categorical_by(&w, &family)?;
             st.apply(live, k)?;
         }

@@ -91,6 +91,9 @@ pub(super) struct State<S> {
     /// Per slot: whether its kinematics and flag carry no derivative information (then distances
     /// are computed in `f64`, the same numbers at a fraction of the cost).
     pub plain: Vec<bool>,
+    /// Per slot: whether its kinematics and flag carry no tangent, whatever worlds they carry
+    /// (then a world-free distance is computed in `f64` from the primal values).
+    pub flat: Vec<bool>,
     /// The candidate search, fed each slot's view in every world.
     pub search: Search,
     /// Input particles of each slot's object in the primal history.
@@ -113,13 +116,15 @@ impl<S: Scalar> State<S> {
             .zip(&active)
             .map(|(&p, &a)| slot_kinematics(p, a))
             .collect::<Result<Vec<_>>>()?;
-        let plain = kin.iter().map(|k| is_plain(k, S::one())).collect();
+        let plain: Vec<bool> = kin.iter().map(|k| is_plain(k, S::one())).collect();
+        let flat = kin.iter().map(|k| is_flat(k, S::one())).collect();
         let mut st = State {
             p,
             active,
             jet: vec![S::zero(); n],
             kin,
             plain,
+            flat,
             search: Search::new(n),
             constituents: (0..n).map(|i| vec![i]).collect(),
             scratch: Vec::new(),
@@ -184,6 +189,7 @@ impl<S: Scalar> State<S> {
             self.jet[i] = jet;
             self.kin[i] = slot_kinematics(p, active)?;
             self.plain[i] = is_plain(&self.kin[i], active);
+            self.flat[i] = is_flat(&self.kin[i], active);
             self.search.set(i, views_of(&self.kin[i], active));
         }
         // The primal history's constituents.
@@ -255,6 +261,7 @@ impl<S: Scalar> State<S> {
             );
             self.kin[i] = slot_kinematics(q, a)?;
             self.plain[i] = is_plain(&self.kin[i], a);
+            self.flat[i] = is_flat(&self.kin[i], a);
             self.search.set(i, views_of(&self.kin[i], a));
         }
         let c = cands[k];
@@ -265,14 +272,9 @@ impl<S: Scalar> State<S> {
         Ok(())
     }
 
-    /// Re-reads the slots that differed between worlds and carry a world that pruning killed
-    /// since they were set (a slot's views change only then or when it is set): worlds pruned
-    /// away no longer count, and a slot equal in every live world becomes a plain member again.
-    /// `touched` were just set.
-    fn refresh_varying(&mut self, touched: &[usize]) {
-        if !S::CARRIES_WORLDS {
-            return;
-        }
+    /// The worlds the varying slots' views were read in (dead ones among them until
+    /// [`State::refresh_varying`] re-reads their slots), each once.
+    fn view_worlds(&self) -> smallvec::SmallVec<[World; 8]> {
         let mut worlds: smallvec::SmallVec<[World; 8]> = smallvec::SmallVec::new();
         for &v in self.search.varying() {
             for w in self.search.views(v as usize).iter().filter_map(|x| x.world) {
@@ -281,6 +283,44 @@ impl<S: Scalar> State<S> {
                 }
             }
         }
+        worlds
+    }
+
+    /// The live worlds in which some slot differs from the primal, in order (none for numbers
+    /// without worlds): after [`State::couple`], coupled as the number type requires. In every
+    /// other live world the slots are the primal's.
+    pub fn live_worlds(&self) -> smallvec::SmallVec<[World; 8]> {
+        let mut worlds = self.view_worlds();
+        let dead = S::dead_worlds(&worlds);
+        worlds.retain(|w| !dead.contains(w));
+        worlds.sort_unstable();
+        worlds
+    }
+
+    /// Slot `i` as world `w` sees it (None for the primal), where the slot is varying; `None`
+    /// where it is the same in every world (then its primal values hold everywhere).
+    #[inline]
+    pub fn varying_view(&self, i: usize, w: World) -> Option<View> {
+        let views = self.search.views(i);
+        let first = *views.first()?;
+        Some(
+            views
+                .iter()
+                .find(|x| x.world == Some(w))
+                .copied()
+                .unwrap_or(first),
+        )
+    }
+
+    /// Re-reads the slots that differed between worlds and carry a world that pruning killed
+    /// since they were set (a slot's views change only then or when it is set): worlds pruned
+    /// away no longer count, and a slot equal in every live world becomes a plain member again.
+    /// `touched` were just set.
+    fn refresh_varying(&mut self, touched: &[usize]) {
+        if !S::CARRIES_WORLDS {
+            return;
+        }
+        let worlds = self.view_worlds();
         let dead = S::dead_worlds(&worlds);
         if dead.is_empty() {
             return;
@@ -309,6 +349,11 @@ impl<S: Scalar> State<S> {
 /// Whether a slot's kinematics and flag are constants.
 fn is_plain<S: Scalar>(kin: &[S; 3], active: S) -> bool {
     kin.iter().all(|x| x.is_constant()) && active.is_constant()
+}
+
+/// Whether a slot's kinematics and flag carry no tangent, ignoring the worlds they carry.
+fn is_flat<S: Scalar>(kin: &[S; 3], active: S) -> bool {
+    kin.iter().all(|x| x.without_worlds().is_constant()) && active.without_worlds().is_constant()
 }
 
 /// A slot in each world: the primal view first, then one per world its kinematics or flag carry.
