@@ -652,10 +652,15 @@ fn a_draw_with_worlds_given_as_values_is_the_draw_of_numbers_carrying_them() {
         stochad::with_run(seed, i, || -> Result<(Vec<f64>, usize)> {
             let ts = [0, 1].map(|d| StochasticTriple::<B, 2>::variable(0.45, d));
             let mut x = StochasticTriple::<B, 2>::from(0.0);
-            for j in 0..6 {
-                x += bernoulli(ts[j % 2] * (0.6 + 0.05 * j as f64))? * (j as f64 + 1.0);
+            for j in 0..14 {
+                x += bernoulli(ts[j % 2] * (0.6 + 0.02 * j as f64))? * (j as f64 + 1.0);
             }
             let worlds: Vec<World> = stochad::couple(&x).into_iter().collect();
+            // The most worlds of one direction (beyond 4 a many-world backend replays a draw
+            // from a table of every parameter's differences).
+            let per_dir = (0..2)
+                .map(|d| worlds.iter().filter(|w| w.dir == d).count())
+                .max();
             // Weights that move with θ and differ between x's worlds.
             let w: Vec<StochasticTriple<B, 2>> = (0..7)
                 .map(|k| (x * (-0.15 * (k as f64 + 1.0))).exp() * (ts[k % 2] + 0.2 * k as f64))
@@ -679,7 +684,7 @@ fn a_draw_with_worlds_given_as_values_is_the_draw_of_numbers_carrying_them() {
             for w in y.worlds() {
                 out.extend([w.dir as f64, w.id as f64, y.value_in(w)]);
             }
-            Ok((out, worlds.len()))
+            Ok((out, per_dir.unwrap_or(0)))
         })
         .unwrap()
     }
@@ -709,7 +714,7 @@ fn a_draw_with_worlds_given_as_values_is_the_draw_of_numbers_carrying_them() {
         }
         most
     }
-    assert_eq!(check::<Pruned>("pruned"), 2);
+    assert_eq!(check::<Pruned>("pruned"), 1);
     assert!(check::<Keep<4>>("keep-4") > 2);
     assert!(check::<Keep<16>>("keep-16") > 4);
     assert!(check::<AllWorlds>("all worlds") > 4);

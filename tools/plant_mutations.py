@@ -175,8 +175,8 @@ ROWS = [
         "a draw's replayed worlds keep the primal outcome (the carried worlds are never redrawn)",
         "src/triple/replay.rs",
         [(
-            "            worlds.push((id, k_alt - k));",
-            "            worlds.push((id, 0.0 * (k_alt - k)));",
+            "    Ok((id, k_alt - draw.outcome))",
+            "    Ok((id, 0.0 * (k_alt - draw.outcome)))",
         )],
         [("programs", "draws_feeding_draws")],
     ),
