@@ -600,3 +600,46 @@ fn strict_mode_runs_qantikt() {
         assert!(e.is_ok(), "{what}: {e:?}");
     }
 }
+
+/// A radius the program draws (a coin whose probability moves with θ picks R = 0.5 or 0.9) reaches
+/// the clustering through R itself, not through the slots: each step's weights must follow R's
+/// worlds. The triples' estimate of dE[mH]/dθ against the exact oracle, for the pruned, keep-4
+/// and all-worlds backends (dropping R's worlds loses all of it: θ moves nothing else).
+#[test]
+fn a_radius_drawn_by_the_program_keeps_its_worlds() {
+    fn program<S: Scalar>(event: &[FourMomentum], t: S, a: S) -> stochad::Result<S> {
+        let r = stochad::sample::bernoulli(t)? * 0.4 + 0.5;
+        qanti_kt_mh(event, r, a)
+    }
+    let event = handmade()[2].clone();
+    let at = [0.4, 1.0];
+    let ex = exact::expectation(|[t, a]| program(&event, t, a), at).unwrap();
+    let n = 40_000;
+    let check = |name: &str, g: stochad::GradientEstimate<2>| {
+        assert!(
+            5.0 * g.stderr[0] < 0.05 * ex.gradient[0].abs(),
+            "{name}: the check is too weak: 5σ̂ = {} vs |d| = {}",
+            5.0 * g.stderr[0],
+            ex.gradient[0].abs()
+        );
+        assert_close(name, g.mean[0], g.stderr[0], ex.gradient[0]);
+    };
+    let g = gradient(|[t, a]| program(&event, t, a))
+        .at(at)
+        .samples(n)
+        .seed(14)
+        .estimate();
+    check("pruned", g.unwrap());
+    let g = gradient_with(|[t, a]: [KeepTriple<4, 2>; 2]| program(&event, t, a))
+        .at(at)
+        .samples(n)
+        .seed(15)
+        .estimate();
+    check("keep-4", g.unwrap());
+    let g = gradient_with(|[t, a]: [AllWorldsTriple<2>; 2]| program(&event, t, a))
+        .at(at)
+        .samples(n)
+        .seed(16)
+        .estimate();
+    check("all worlds", g.unwrap());
+}

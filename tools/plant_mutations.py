@@ -627,6 +627,17 @@ ROWS = [
         [("qantikt", "estimators_agree_with_the_exact_gradient")],
     ),
     (
+        "world-weights-radius-worlds",
+        "Qanti-kT takes the world-wise path where R carries worlds of its own (a program that draws "
+        "R): R's worlds are dropped from the weights",
+        "src/jets/qantikt/mod.rs",
+        [(
+            "            && r.worlds().is_empty()\n",
+            "            && (r.worlds().is_empty() || true)\n",
+        )],
+        [("qantikt", "a_radius_drawn_by_the_program_keeps_its_worlds")],
+    ),
+    (
         "plain-fn-contract",
         "propagate_plain takes a function's f64 results on trust (one that computes otherwise "
         "with f64 gives every world a wrong difference to the primal)",

@@ -228,12 +228,16 @@ impl QantiKt {
         let (mut alt, mut scratch) = (Vec::new(), Vec::new());
         // Numbers that take a draw's worlds as values (the triples that redraw worlds) compute
         // each step's weights without worlds, and in each world in f64 (`world_weights`): a
-        // payload per candidate would cost far more than the few slots that differ.
+        // payload per candidate would cost far more than the few slots that differ. The worlds
+        // are those in which slots differ, so R and α must carry none (a program may draw them:
+        // then every step takes the number type's arithmetic).
         let worldwise = S::DRAWS_IN_WORLDS
             && matches!(
                 self.sampling,
                 Sampling::Categorical(_) | Sampling::Deterministic
-            );
+            )
+            && r.worlds().is_empty()
+            && alpha.worlds().is_empty();
         let (r2_free, alpha_free) = if worldwise {
             (r2.without_worlds(), alpha.without_worlds())
         } else {
