@@ -643,3 +643,40 @@ fn a_radius_drawn_by_the_program_keeps_its_worlds() {
         .estimate();
     check("all worlds", g.unwrap());
 }
+
+/// The deterministic clusterer with a radius the program draws: each world takes its own
+/// smallest distance (the primal's choice in every world would keep the primal's jets there, a
+/// silent zero). The pruned and keep-4 triples against the exact oracle.
+#[test]
+fn deterministic_choices_follow_a_drawn_radius_in_every_world() {
+    fn program<S: Scalar>(event: &[FourMomentum], t: S) -> stochad::Result<S> {
+        let r = stochad::sample::bernoulli(t)? * 0.4 + 0.5;
+        QantiKt::new()
+            .sampling(Sampling::Deterministic)
+            .cluster(event, r, S::from(1.0))?
+            .mh()
+    }
+    let event = handmade()[2].clone();
+    let ex = exact::expectation(|[t]| program(&event, t), [0.4]).unwrap();
+    // mH changes with R here: the pair ΔR ≈ 0.79 apart merges at R = 0.9 only.
+    assert!(ex.gradient[0].abs() > 1.0, "{:?}", ex.gradient);
+    let n = 10_000;
+    let pruned = gradient(|[t]| program(&event, t))
+        .at([0.4])
+        .samples(n)
+        .seed(17);
+    let keep = gradient_with(|[t]: [KeepTriple<4, 1>; 1]| program(&event, t))
+        .at([0.4])
+        .samples(n)
+        .seed(18);
+    for (name, g) in [("pruned", pruned.estimate()), ("keep-4", keep.estimate())] {
+        let g = g.unwrap();
+        assert!(
+            5.0 * g.stderr[0] < 0.05 * ex.gradient[0].abs(),
+            "{name}: the check is too weak: 5σ̂ = {} vs |d| = {}",
+            5.0 * g.stderr[0],
+            ex.gradient[0].abs()
+        );
+        assert_close(name, g.mean[0], g.stderr[0], ex.gradient[0]);
+    }
+}

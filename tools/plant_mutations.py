@@ -638,6 +638,17 @@ ROWS = [
         [("qantikt", "a_radius_drawn_by_the_program_keeps_its_worlds")],
     ),
     (
+        "deterministic-primal-choice",
+        "the deterministic clusterer takes the primal's smallest distance in every world (a radius "
+        "the program draws is then silently ignored in its alternative worlds)",
+        "src/jets/qantikt/mod.rs",
+        [(
+            "                Sampling::Deterministic => deterministic_choice(&d, &on),",
+            "                Sampling::Deterministic => S::from(first_smallest(&d, &on) as f64),",
+        )],
+        [("qantikt", "deterministic_choices_follow_a_drawn_radius_in_every_world")],
+    ),
+    (
         "plain-fn-contract",
         "propagate_plain takes a function's f64 results on trust (one that computes otherwise "
         "with f64 gives every world a wrong difference to the primal)",

@@ -121,7 +121,8 @@ pub enum Sampling {
     /// ([`Redraw`]).
     Categorical(Categorical),
     /// Take the smallest distance (first in layout order on a tie): deterministic anti-kT, the
-    /// α → ∞ limit. Nothing is drawn; derivatives are pathwise only.
+    /// α → ∞ limit. Nothing is drawn; derivatives are pathwise only (where R or α carries
+    /// alternative worlds, from a program that draws them, each world takes its own smallest).
     Deterministic,
     /// Gumbel-softmax straight through at temperature `tau` ([`gumbel_softmax`]): the forward
     /// pass draws from the same distribution, and the state moves by Σ_k z_k·(merge_k − state)
@@ -290,7 +291,7 @@ impl QantiKt {
                         S::draw_in_worlds(&family, &w, &worlds, &alt)?
                     }
                 }
-                Sampling::Deterministic => S::from(first_smallest(&d, &on) as f64),
+                Sampling::Deterministic => deterministic_choice(&d, &on),
                 Sampling::GumbelSoftmax { tau } => {
                     let dmin = smallest(&d, &on, lift, cands)?;
                     weights(&d, &on, dmin, alpha, &mut w);
@@ -390,13 +391,43 @@ fn lift<S: Scalar>(bound: f64, d: &[S]) -> f64 {
 
 /// Position of the smallest primal distance among active candidates, the first on a tie.
 fn first_smallest<S: Scalar>(d: &[S], on: &[S]) -> usize {
-    let mut best: Option<usize> = None;
-    for (i, x) in d.iter().enumerate() {
-        if on[i].value() == 1.0 && best.is_none_or(|b| x.value() < d[b].value()) {
-            best = Some(i);
+    first_smallest_by(d.len(), |i| (d[i].primal_value(), on[i].primal_value()))
+}
+
+/// Position of the smallest of `n` distances among active candidates (`at(i)` = (distance,
+/// flag)), the first on a tie; 0 when none is active.
+fn first_smallest_by(n: usize, at: impl Fn(usize) -> (f64, f64)) -> usize {
+    let mut best: Option<(usize, f64)> = None;
+    for i in 0..n {
+        let (x, a) = at(i);
+        if a == 1.0 && best.is_none_or(|(_, b)| x < b) {
+            best = Some((i, x));
         }
     }
-    best.unwrap_or(0)
+    best.map_or(0, |(i, _)| i)
+}
+
+/// The deterministic step's choice: the first smallest distance among active candidates, in
+/// the primal and in every world the distances carry (R may carry worlds of its own, when a
+/// program draws it: each world then takes its own smallest).
+fn deterministic_choice<S: Scalar>(d: &[S], on: &[S]) -> S {
+    let k = S::from(first_smallest(d, on) as f64);
+    if !S::CARRIES_WORLDS {
+        return k;
+    }
+    let xs: Vec<S> = d.iter().chain(on).copied().collect();
+    let worlds = S::couple_worlds(&xs);
+    if worlds.is_empty() {
+        return k;
+    }
+    let entries: Vec<(crate::scalar::World, f64)> = worlds
+        .iter()
+        .map(|&w| {
+            let at = |i: usize| (d[i].value_in_live(w), on[i].value_in_live(w));
+            (w, first_smallest_by(d.len(), at) as f64)
+        })
+        .collect();
+    k.with_worlds(&entries)
 }
 
 /// The reconstructed Higgs mass of one Qanti-kT clustering of `particles` with the default
