@@ -88,20 +88,9 @@ pub(super) fn distances<S: Scalar>(
     d.clear();
     on.clear();
     let plain = if worldwise { &st.flat } else { &st.plain };
-    let kin = |i: usize| {
-        if worldwise {
-            st.kin[i].map(S::without_worlds)
-        } else {
-            st.kin[i]
-        }
-    };
-    let active = |i: usize| {
-        if worldwise {
-            st.active[i].without_worlds()
-        } else {
-            st.active[i]
-        }
-    };
+    let strip = |x: S| if worldwise { x.without_worlds() } else { x };
+    let kin = |i: usize| st.kin[i].map(strip);
+    let active = |i: usize| strip(st.active[i]);
     // A plain slot's numbers as f64 (its primal values: a flat slot may carry worlds).
     let kin_f64 = |i: usize| st.kin[i].map(|x| x.primal_value());
     let active_f64 = |i: usize| st.active[i].primal_value();
@@ -121,7 +110,7 @@ pub(super) fn distances<S: Scalar>(
             }
         }
         if c.is_beam() {
-            d.push(kin(a)[2] * r2);
+            d.push(strip(st.kin[a][2]) * r2);
             // A plain slot's flag is the constant it was read as (it may carry a relaxation's
             // tangent that later steps are not to see, see `State::apply_relaxed`).
             on.push(if plain[a] {
