@@ -23,9 +23,9 @@ pub use keep::{Keep, KeepPert};
 pub use pruned::{Pruned, PrunedPert};
 pub use smoothed::{Smoothed, SmoothedPert};
 
-use crate::context::{with_ctx, with_live_ctx};
+use crate::context::{with_ctx, with_live_ctx, RunContext};
 use crate::error::{Error, Result};
-use crate::sample::{draw_in, score_of, Drawn, Family};
+use crate::sample::{draw_in, score_of, Draw, Drawn, Family};
 use crate::scalar::{impl_scalar_ops, Scalar, World};
 
 /// A stochastic triple with backend `B` and `N` directions.
@@ -311,11 +311,7 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         family.validate(&vals)?;
         let mut tangents = vec![0.0; n];
         with_ctx("a discrete draw", |ctx| {
-            let Drawn::Sampled(draw) = draw_in(ctx, family, &vals)? else {
-                return Err(Error::config(
-                    "the exact oracle enumerates with Dual numbers; a stochastic triple cannot be enumerated",
-                ));
-            };
+            let draw = sampled(ctx, family, &vals)?;
             let mut out = StochasticTriple::<B, N>::from(draw.outcome);
             let mut given: SmallVec<[(u32, &[f64]); 4]> = SmallVec::new();
             for i in 0..N {
@@ -331,13 +327,9 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
                         .map(|(w, row)| (w.id, row)),
                 );
                 given.sort_unstable_by_key(|g| g.0);
-                let moves = tangents.iter().any(|&t| t != 0.0);
-                if moves || !given.is_empty() {
+                if !given.is_empty() || tangents.iter().any(|&t| t != 0.0) {
                     out.perts[i] = B::draw_given(ctx, family, &vals, &tangents, &given, draw)?;
-                    if ctx.options.record_score && moves {
-                        let s = score_of(family, &vals, &tangents, draw.outcome)?;
-                        ctx.add_score(i, s);
-                    }
+                    record_score(ctx, family, &vals, &tangents, draw, i)?;
                 }
             }
             Ok(out)
@@ -512,11 +504,7 @@ fn draw_with<B: Backend, F: Family, const N: usize>(
     }
     family.validate(vals)?;
     with_ctx("a discrete draw", |ctx| {
-        let Drawn::Sampled(draw) = draw_in(ctx, family, vals)? else {
-            return Err(Error::config(
-                "the exact oracle enumerates with Dual numbers; a stochastic triple cannot be enumerated",
-            ));
-        };
+        let draw = sampled(ctx, family, vals)?;
         let mut out = StochasticTriple::<B, N>::from(draw.outcome);
         for i in 0..N {
             let mut active = false;
@@ -527,14 +515,39 @@ fn draw_with<B: Backend, F: Family, const N: usize>(
             }
             if active {
                 out.perts[i] = B::draw(ctx, family, vals, tangents, perts, draw)?;
-                if ctx.options.record_score && tangents.iter().any(|&t| t != 0.0) {
-                    let s = score_of(family, vals, tangents, draw.outcome)?;
-                    ctx.add_score(i, s);
-                }
+                record_score(ctx, family, vals, tangents, draw, i)?;
             }
         }
         Ok(out)
     })?
+}
+
+/// The primal draw of a triple's parameters `vals` (the exact oracle, which would force the
+/// outcome, enumerates with `Dual` numbers instead).
+fn sampled<F: Family>(ctx: &mut RunContext, family: &F, vals: &[f64]) -> Result<Draw> {
+    match draw_in(ctx, family, vals)? {
+        Drawn::Sampled(draw) => Ok(draw),
+        Drawn::Enumerated { .. } => Err(Error::config(
+            "the exact oracle enumerates with Dual numbers; a stochastic triple cannot be enumerated",
+        )),
+    }
+}
+
+/// Adds direction `i`'s score of `draw` to the run's where the run records scores and the
+/// parameters move along that direction (`tangents`).
+fn record_score<F: Family>(
+    ctx: &mut RunContext,
+    family: &F,
+    vals: &[f64],
+    tangents: &[f64],
+    draw: Draw,
+    i: usize,
+) -> Result<()> {
+    if ctx.options.record_score && tangents.iter().any(|&t| t != 0.0) {
+        let s = score_of(family, vals, tangents, draw.outcome)?;
+        ctx.add_score(i, s);
+    }
+    Ok(())
 }
 
 impl_scalar_ops!([B: Backend, const N: usize] StochasticTriple<B, N>);
