@@ -288,12 +288,7 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
             return Self::draw(family, params);
         }
         let n = params.len();
-        if !B::REPLAYS_WORLDS {
-            return Err(Error::config(format!(
-                "draw_in_worlds: the {} backend does not redraw worlds given as values",
-                B::NAME
-            )));
-        }
+        // (A backend that does not redraw worlds refuses them in `Backend::draw_given`.)
         if alt.len() != worlds.len() * n {
             return Err(Error::config(format!(
                 "draw_in_worlds: {} values for {} worlds of {n} parameters",

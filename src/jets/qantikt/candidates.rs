@@ -140,9 +140,10 @@ pub(super) fn distances<S: Scalar>(
 /// The candidates' weights in each of `worlds` (live, coupled: [`State::live_worlds`]) as
 /// `f64`, world-major into `out`: the same formulas as [`distances`], [`smallest`] and
 /// [`weights`] on each world's values, where `d`, `on`, `w` and `dmin` are those of the
-/// numbers without worlds (`distances(.., worldwise = true, ..)`) and `r2`, `alpha` carry
-/// their worlds. `scratch` is room for each world's distances. A candidate whose slots are the same in every world keeps its primal distance;
-/// where that and the world's smallest distance and α are the primal's, its primal weight.
+/// numbers without worlds (`distances(.., worldwise = true, ..)`) and R² and α are the same in
+/// every world (the clusterer draws world-wise only then). `scratch` is room for each world's
+/// distances. A candidate whose slots are the same in every world keeps its primal distance;
+/// where also the world's smallest distance is the primal's, its primal weight.
 ///
 /// # Errors
 /// As [`smallest`], for a world whose smallest distance is not above 10⁻⁹⁰.
@@ -150,7 +151,7 @@ pub(super) fn world_weights<S: Scalar>(
     st: &State<S>,
     cands: &[Candidate],
     (d, on, w): (&[S], &[S], &[S]),
-    (dmin, r2, alpha): (S, S, S),
+    (dmin, r2, alpha): (S, f64, f64),
     worlds: &[World],
     out: &mut Vec<f64>,
     scratch: &mut Vec<(f64, f64)>,
@@ -158,9 +159,8 @@ pub(super) fn world_weights<S: Scalar>(
     let n = cands.len();
     out.clear();
     out.resize(worlds.len() * n, 0.0);
-    let (m0, al0, r20) = (dmin.primal_value(), alpha.primal_value(), r2.primal_value());
+    let m0 = dmin.primal_value();
     for (&world, row) in worlds.iter().zip(out.chunks_exact_mut(n.max(1))) {
-        let (r2w, alw) = (r2.value_in(world), alpha.value_in(world));
         // Each candidate's distance and flag in this world.
         scratch.clear();
         let mut m = f64::INFINITY;
@@ -169,12 +169,8 @@ pub(super) fn world_weights<S: Scalar>(
             let va = st.varying_view(a, world);
             let (x, act) = if c.is_beam() {
                 match va {
-                    Some(v) => (v.s * r2w, v.on),
-                    None if r2w == r20 => (d[k].primal_value(), on[k].primal_value() == 1.0),
-                    None => (
-                        st.kin[a][2].primal_value() * r2w,
-                        on[k].primal_value() == 1.0,
-                    ),
+                    Some(v) => (v.s * r2, v.on),
+                    None => (d[k].primal_value(), on[k].primal_value() == 1.0),
                 }
             } else {
                 match (va, st.varying_view(b, world)) {
@@ -205,12 +201,12 @@ pub(super) fn world_weights<S: Scalar>(
                 .unwrap_or(0);
             return Err(coincident(m, cands[k]));
         }
-        let same = m == m0 && alw == al0;
+        let same = m == m0;
         for (k, (o, &(x, a))) in row.iter_mut().zip(scratch.iter()).enumerate() {
             *o = if same && x == d[k].primal_value() && a == on[k].primal_value() {
                 w[k].primal_value()
             } else {
-                a * ((x - m) * (-alw / m)).min(0.0).exp()
+                a * ((x - m) * (-alpha / m)).min(0.0).exp()
             };
         }
     }

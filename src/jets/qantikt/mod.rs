@@ -239,11 +239,6 @@ impl QantiKt {
             )
             && r.worlds().is_empty()
             && alpha.worlds().is_empty();
-        let (r2_free, alpha_free) = if worldwise {
-            (r2.without_worlds(), alpha.without_worlds())
-        } else {
-            (r2, alpha)
-        };
         let mut history = Vec::with_capacity(st.len());
         for _ in 0..st.len() {
             st.couple();
@@ -258,7 +253,7 @@ impl QantiKt {
                 &st,
                 cands,
                 &known[..n.min(known.len())],
-                r2_free,
+                r2,
                 worldwise,
                 &mut d,
                 &mut on,
@@ -267,7 +262,7 @@ impl QantiKt {
             let k = match self.sampling {
                 Sampling::Categorical(family) => {
                     let dmin = smallest(&d, &on, lift, cands)?;
-                    weights(&d, &on, dmin, alpha_free, &mut w);
+                    weights(&d, &on, dmin, alpha, &mut w);
                     // What the history so far predicts mH to be: a state-dependent baseline for
                     // the control variate (computed only when one asks for it).
                     crate::control::baseline_feature(|| st.leading_pair_mass());
@@ -283,7 +278,7 @@ impl QantiKt {
                             &st,
                             cands,
                             (&d, &on, &w),
-                            (dmin, r2, alpha),
+                            (dmin, r2.primal_value(), alpha.primal_value()),
                             &worlds,
                             &mut alt,
                             &mut scratch,

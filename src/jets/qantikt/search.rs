@@ -961,7 +961,7 @@ mod tests {
                 &st,
                 live,
                 (&d2, &on2, &w2),
-                (dmin2, r2, alpha),
+                (dmin2, r2.primal_value(), alpha.primal_value()),
                 &worlds,
                 &mut rows,
                 &mut Vec::new(),
