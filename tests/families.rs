@@ -417,13 +417,19 @@ fn bad_parameters_are_typed_errors() {
         for l in [-1.0, f64::NAN, f64::INFINITY, 2.0 * Poisson::MAX_LAMBDA] {
             assert!(is_param_err(poisson(l)), "poisson({l})");
         }
-        let bad: [&[f64]; 6] = [
+        // Short lists and longer ones (the check reads four weights at a time, then the rest):
+        // a bad weight inside the blocks of four, or beside them.
+        let bad: [&[f64]; 10] = [
             &[],
             &[0.0, 0.0],
             &[-1.0, 2.0],
             &[f64::NAN, 1.0],
             &[f64::INFINITY, 1.0],
             &[1e308, 1e308],
+            &[1.0, 1.0, 1.0, -1.0, 1.0],
+            &[1.0, 2.0, -0.5, 1.0],
+            &[1.0, 1.0, 1.0, 1.0, 1.0, f64::NEG_INFINITY],
+            &[0.5, f64::NAN, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
         ];
         for w in bad {
             assert!(is_weight_err(categorical(w)), "categorical({w:?})");
@@ -448,6 +454,8 @@ fn bad_parameters_are_typed_errors() {
     // The family takes unnormalised weights: [0.5, 0.7] is p = [5/12, 7/12].
     let c = Categorical::default();
     assert!(c.validate(&[0.5, 0.7]).is_ok());
+    // −0 is a weight of 0, in a block of four or not.
+    assert!(c.validate(&[-0.0, 1.0, 1.0, 1.0, -0.0]).is_ok());
     assert!((c.pmf(&[0.5, 0.7], 1.0) - 7.0 / 12.0).abs() < 1e-15);
     assert_eq!(c.quantile(&[0.5, 0.7], 0.4), 0.0);
     assert_eq!(c.quantile(&[0.5, 0.7], 0.42), 1.0);

@@ -459,8 +459,46 @@ ROWS = [
         "changed since they were filed",
         "src/jets/qantikt/search.rs",
         [(
-            "                if self.changed[a] <= f.born && self.changed[c] <= f.born {",
-            "                if true {",
+            "                    if self.changed[a] <= f.born && self.changed[c] <= f.born {",
+            "                    if true {",
+        )],
+        [("lib", "live_candidates_are_every_candidate_below_the_bound")],
+    ),
+    (
+        "weights-check-blocks",
+        "the categorical weight check takes the smallest weight of the tail only, not of the "
+        "blocks of four (a negative weight among the first 4k passes)",
+        "src/sample/categorical.rs",
+        [(
+            "            *l = if x < *l { x } else { *l };",
+            "            *l = *l;",
+        )],
+        [("families", "bad_parameters_are_typed_errors")],
+    ),
+    (
+        "search-no-rescan",
+        "Qanti-kT's search drains its buckets past the horizon instead of computing every pair "
+        "again (pairs beyond the horizon, never filed, are never cached)",
+        "src/jets/qantikt/search.rs",
+        [("        if t <= self.horizon {", "        if true {")],
+        [("lib", "live_candidates_are_every_candidate_below_the_bound")],
+    ),
+    (
+        "search-rescan-twice",
+        "Qanti-kT's rescan caches again the pairs the cache already holds (each such candidate "
+        "listed twice)",
+        "src/jets/qantikt/search.rs",
+        [("                lo: self.cache_t,", "                lo: f64::NEG_INFINITY,")],
+        [("lib", "live_candidates_are_every_candidate_below_the_bound")],
+    ),
+    (
+        "search-horizon-unfiled",
+        "Qanti-kT's search files a joining slot's pairs only below the cache threshold, not up "
+        "to the horizon (they are lost until the next rescan)",
+        "src/jets/qantikt/search.rs",
+        [(
+            "            } else if (x < horizon) & (r < far) {",
+            "            } else if (x < t) & (r < far) {",
         )],
         [("lib", "live_candidates_are_every_candidate_below_the_bound")],
     ),

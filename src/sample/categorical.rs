@@ -146,27 +146,21 @@ pub(crate) fn check_weights(w: &[f64]) -> Result<f64> {
             reason: "no categories".into(),
         });
     }
-    // One branch-free pass over the weights (the check runs at every draw; NaN fails both
-    // comparisons); where it fails, a second finds the first bad weight for the message.
-    let ok = |x: f64| (0.0..f64::INFINITY).contains(&x);
-    let mut all = [true; 4];
-    let chunks = w.chunks_exact(4);
-    let rest = chunks.remainder().iter().all(|&x| ok(x));
-    for c in chunks {
-        for (a, &x) in all.iter_mut().zip(c) {
-            *a &= ok(x);
+    // One pass (the check runs at every draw): the sum and the smallest weight, both
+    // vectorised. NaN or +∞ make the sum non-finite, −∞ or a negative weight the smallest
+    // negative; only then does a second pass find the first bad weight for the message.
+    let (total, least) = sum_min4(w);
+    if !(least >= 0.0 && total.is_finite()) {
+        let ok = |x: f64| (0.0..f64::INFINITY).contains(&x);
+        if let Some(i) = w.iter().position(|&x| !ok(x)) {
+            return Err(Error::InvalidWeights {
+                reason: format!(
+                    "weight {i} is {}; weights must be finite and non-negative",
+                    w[i]
+                ),
+            });
         }
     }
-    if !(rest & all[0] & all[1] & all[2] & all[3]) {
-        let i = w.iter().position(|&x| !ok(x)).unwrap_or(0);
-        return Err(Error::InvalidWeights {
-            reason: format!(
-                "weight {i} is {}; weights must be finite and non-negative",
-                w[i]
-            ),
-        });
-    }
-    let total = sum4(w);
     if !(total > 0.0 && total.is_finite()) {
         return Err(Error::InvalidWeights {
             reason: format!("the weights sum to {total}"),
@@ -187,6 +181,28 @@ fn sum4(xs: &[f64]) -> f64 {
         }
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
+}
+
+/// [`sum4`] (the same bits) and the smallest element (NaN never taken; ∞ for none).
+fn sum_min4(xs: &[f64]) -> (f64, f64) {
+    let mut acc = [0.0; 4];
+    let mut least = [f64::INFINITY; 4];
+    let chunks = xs.chunks_exact(4);
+    let rest: f64 = chunks.remainder().iter().sum();
+    let rest_least = chunks
+        .remainder()
+        .iter()
+        .fold(f64::INFINITY, |m, &x| if x < m { x } else { m });
+    for c in chunks {
+        for ((a, l), &x) in acc.iter_mut().zip(&mut least).zip(c) {
+            *a += x;
+            *l = if x < *l { x } else { *l };
+        }
+    }
+    let least = least
+        .into_iter()
+        .fold(rest_least, |m, x| if x < m { x } else { m });
+    ((acc[0] + acc[1]) + (acc[2] + acc[3]) + rest, least)
 }
 
 /// Probabilities and their tangents from weights and theirs.

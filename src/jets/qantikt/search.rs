@@ -19,21 +19,24 @@
 //! objects differ between the primal and an alternative history).
 //!
 //! # Pairs among members
-//! Pair (i, j) is live iff min(s_i, s_j)·ΔR²_ij < U. Every pair of members is computed once:
-//! at the start, or when the later of its slots joined the members (a merge changes its slot).
+//! Pair (i, j) is live iff min(s_i, s_j)·ΔR²_ij < U. A pair of members is computed when the
+//! later of its slots joined the members (a merge changes its slot), and again at a *rescan*.
 //! Below a threshold t (a power of two) it goes into the cache, which holds those pairs in
-//! layout order with their distances; above t it is *filed* in the bucket of its distance's
-//! binary exponent. A step drops the cached pairs of slots that changed, adds the pairs of those
-//! that joined (one pass over the members each, in layout order) and keeps the cached pairs below
-//! U. U moves every step (it follows the smallest distance, which grows by orders of magnitude
-//! over an event): when it outgrows t, the buckets below the new t move into the cache, less the
-//! pairs of slots that changed after they were filed (each filed pair records when it was filed,
-//! each slot when it last changed); when U falls far below t, the cached pairs above the new t go
-//! back to their buckets. Each pair is so computed once and moved at most a few times, where a
-//! rebuild from a spatial grid would find the same pairs again at every growth of t (on the
-//! bench events ~94 % of filed pairs are stale when their bucket is reached: filing is cheap,
-//! finding again is not). Pairs with ΔR² ≥ (1 + ln(1/ε)/α_min)·R²max are never filed: their
-//! distance is above the harder member's beam entry times that factor, so above U at every
+//! layout order with their distances; from t up to the horizon H = 16·t (at the last rescan)
+//! it is *filed* in the bucket of its distance's binary exponent; above H it is forgotten. A
+//! step drops the cached pairs of slots that changed, adds the pairs of those that joined (one
+//! pass over the members each, in layout order) and keeps the cached pairs below U. U moves
+//! every step (it follows the smallest distance, which grows by orders of magnitude over an
+//! event): when it outgrows t, the buckets below the new t move into the cache, less the pairs
+//! of slots that changed after they were filed (each filed pair records when it was filed, each
+//! slot when it last changed); when the new t passes H, every pair of members is computed again
+//! instead (a rescan, also the first fill), and H moves up; when U falls far below t, the cached
+//! pairs above the new t go back to their buckets. Filing only up to H spares the filing of
+//! pairs that would be stale before their bucket is reached (on the bench events ~94 % of the
+//! pairs filed up to any distance were; the first fill alone filed every pair): a rescan every
+//! fourth growth of t costs less (~15 % less time for a primal run). Pairs with
+//! ΔR² ≥ (1 + ln(1/ε)/α_min)·R²max are never filed: their distance is above the harder member's
+//! beam entry times that factor, so above U at every step.
 //! step. D̃⁺ is the smallest cached pair or beam entry.
 
 use std::cell::RefCell;
@@ -203,6 +206,14 @@ pub(super) struct Search {
     fresh: Vec<(u64, f64)>,
     keys: Vec<u64>,
     scratch: Vec<(Candidate, f64)>,
+    /// Scratch for [`Search::refresh_cache`]: the joining slots, the members' places to skip,
+    /// one joining slot's ΔR² and distance to every member.
+    joining: Vec<u32>,
+    skip: Vec<usize>,
+    rows: (Vec<f64>, Vec<f64>),
+    /// Pairs of members at or above this distance are neither cached nor filed (0 until the
+    /// first fill): when the cache's threshold passes it, every pair is computed again.
+    horizon: f64,
     /// Scratch: which members pair live with the varying slot at hand.
     hit: Vec<bool>,
     /// Scratch where slots differ between worlds (see [`Search::world_cutoffs`]): the worlds,
@@ -227,6 +238,21 @@ pub(super) struct Search {
 /// instructions than 1.5 and 2; SHRINK from 8 to 64 alike).
 const GROW: f64 = 1.0;
 const SHRINK: f64 = 32.0;
+
+/// How far above the cache's threshold pairs are filed (a power of two, see [`Search::raise`]):
+/// on the bench events 4 to 16 ran alike, 256 ~5 % slower, with fewer rescans but more filing.
+const HORIZON: f64 = 16.0;
+
+/// Where [`Search::sort_row`] puts a pair of distance x: nowhere below `lo` (cached already),
+/// in the cache below `t`, filed (clock `born`) below `horizon` if its ΔR² is below `far`.
+#[derive(Clone, Copy)]
+struct Sorter {
+    lo: f64,
+    t: f64,
+    horizon: f64,
+    far: f64,
+    born: u32,
+}
 
 impl Search {
     /// An empty structure for `n` slots.
@@ -255,6 +281,10 @@ impl Search {
             fresh: Vec::new(),
             keys: Vec::new(),
             scratch: Vec::new(),
+            joining: Vec::new(),
+            skip: Vec::new(),
+            rows: (Vec::new(), Vec::new()),
+            horizon: 0.0,
             hit: Vec::new(),
             worlds: SmallVec::new(),
             world_cut: SmallVec::new(),
@@ -364,36 +394,45 @@ impl Search {
         let (t, born) = (self.cache_t, self.clock);
         let mut fresh = std::mem::take(&mut self.fresh);
         fresh.clear();
-        let mut joined = 0;
-        for &d in &self.dirty {
+        // The joining slots, increasing: a pair of two of them is computed once, from the
+        // higher, so the i-th skips the members at the places of the first i + 1 (a run's first
+        // refresh, where every slot joins, computes each pair once and no more).
+        let mut joining = std::mem::take(&mut self.joining);
+        joining.clear();
+        joining.extend(self.dirty.iter().filter(|&&d| self.is_member[d as usize]));
+        joining.sort_unstable();
+        let mut skip = std::mem::take(&mut self.skip);
+        skip.clear();
+        let mut rows = std::mem::take(&mut self.rows);
+        let n = self.members.len();
+        // Until the first fill every pair is beyond the horizon (0): the fill's rescan
+        // computes them.
+        let sorter = Sorter {
+            lo: f64::NEG_INFINITY,
+            t,
+            horizon: self.horizon,
+            far: self.far,
+            born,
+        };
+        let tracked = if self.horizon > 0.0 {
+            &joining[..]
+        } else {
+            &[]
+        };
+        for &d in tracked {
             let d = d as usize;
-            if !self.is_member[d] {
-                continue;
-            }
-            joined += 1;
-            let (yd, pd, sd) = (self.y[d], self.phi[d], self.s[d]);
-            let geometry = self.ms.iter().zip(self.my.iter().zip(&self.mphi));
-            for (&j, (&sj, (&yj, &pj))) in self.members.iter().zip(geometry) {
-                let j = j as usize;
-                // A pair of two joining slots once, from the lower.
-                if (j == d) | (self.is_dirty[j] & (j < d)) {
-                    continue;
-                }
-                let dr2 = dist(yd, pd, yj, pj);
-                let x = sd.min(sj) * dr2;
-                let c = Candidate::pair(d, j);
-                if x < t {
-                    fresh.push((c.key(), x));
-                } else if dr2 < self.far {
-                    file(&mut self.filed, c, x, born);
-                }
+            skip.push(self.place(d));
+            let mut from = 0;
+            for &to in skip.iter().chain(std::iter::once(&n)) {
+                self.sort_row(d, from..to, &sorter, &mut rows, &mut fresh);
+                from = to + 1;
             }
         }
-        if joined > 1 {
+        if joining.len() > 1 {
             fresh.sort_unstable_by_key(|e| e.0);
         }
         self.merge(&fresh);
-        self.fresh = fresh;
+        (self.fresh, self.joining, self.skip, self.rows) = (fresh, joining, skip, rows);
         self.clear_dirty();
     }
 
@@ -435,30 +474,102 @@ impl Search {
     }
 
     /// Raises the cache's threshold to `t`: the filed pairs below it move into the cache (those
-    /// of slots that changed since they were filed are dropped).
+    /// of slots that changed since they were filed are dropped). Beyond the horizon, every pair
+    /// of members is computed again instead, and the horizon moves to `HORIZON` times `t`.
     fn raise(&mut self, t: f64) {
         let mut fresh = std::mem::take(&mut self.fresh);
         fresh.clear();
-        for b in edge(self.cache_t)..edge(t) {
-            for f in self.filed[b].drain(..) {
-                let (a, c) = (f.a as usize, f.b as usize);
-                if self.changed[a] <= f.born && self.changed[c] <= f.born {
-                    let x = pair_distance(
-                        self.s[a],
-                        self.y[a],
-                        self.phi[a],
-                        self.s[c],
-                        self.y[c],
-                        self.phi[c],
-                    );
-                    fresh.push((Candidate::pair(a, c).key(), x));
+        if t <= self.horizon {
+            for b in edge(self.cache_t)..edge(t) {
+                for f in self.filed[b].drain(..) {
+                    let (a, c) = (f.a as usize, f.b as usize);
+                    if self.changed[a] <= f.born && self.changed[c] <= f.born {
+                        let x = pair_distance(
+                            self.s[a],
+                            self.y[a],
+                            self.phi[a],
+                            self.s[c],
+                            self.y[c],
+                            self.phi[c],
+                        );
+                        fresh.push((Candidate::pair(a, c).key(), x));
+                    }
                 }
             }
+            fresh.sort_unstable_by_key(|e| e.0);
+        } else {
+            // Every filed pair is below the old horizon, so below t: the rescan finds them.
+            for b in edge(self.cache_t)..edge(self.horizon) {
+                self.filed[b].clear();
+            }
+            self.horizon = t * HORIZON;
+            let sorter = Sorter {
+                lo: self.cache_t,
+                t,
+                horizon: self.horizon,
+                far: self.far,
+                born: self.clock,
+            };
+            let mut rows = std::mem::take(&mut self.rows);
+            // Each slot against the members after it: the pairs come out in layout order.
+            for k in 0..self.members.len() {
+                let d = self.members[k] as usize;
+                self.sort_row(d, k + 1..self.members.len(), &sorter, &mut rows, &mut fresh);
+            }
+            self.rows = rows;
         }
-        fresh.sort_unstable_by_key(|e| e.0);
         self.cache_t = t;
         self.merge(&fresh);
         self.fresh = fresh;
+    }
+
+    /// Computes the pairs of slot `d` with the members at places `ks` (in layout order if `d`
+    /// is below them all or above them all) and sorts them as `sorter` says: into `fresh`
+    /// (cache), the buckets (filed) or nowhere.
+    fn sort_row(
+        &mut self,
+        d: usize,
+        ks: std::ops::Range<usize>,
+        sorter: &Sorter,
+        (dr2, xs): &mut (Vec<f64>, Vec<f64>),
+        fresh: &mut Vec<(u64, f64)>,
+    ) {
+        if ks.is_empty() {
+            return;
+        }
+        let (yd, pd, sd) = (self.y[d], self.phi[d], self.s[d]);
+        let (my, mphi, ms) = (
+            &self.my[ks.clone()],
+            &self.mphi[ks.clone()],
+            &self.ms[ks.clone()],
+        );
+        let n = ks.len();
+        dr2.resize(n, 0.0);
+        xs.resize(n, 0.0);
+        let (dr2, xs) = (&mut dr2[..n], &mut xs[..n]);
+        // ΔR² and distance first, in a loop without branches (it vectorises), then where each
+        // pair goes.
+        for k in 0..n {
+            let r = dist(yd, pd, my[k], mphi[k]);
+            dr2[k] = r;
+            xs[k] = if ms[k] < sd { ms[k] } else { sd } * r;
+        }
+        let Sorter {
+            lo,
+            t,
+            horizon,
+            far,
+            born,
+        } = *sorter;
+        for ((&j, &x), &r) in self.members[ks].iter().zip(&*xs).zip(&*dr2) {
+            if x < t {
+                if x >= lo {
+                    fresh.push((Candidate::pair(d, j as usize).key(), x));
+                }
+            } else if (x < horizon) & (r < far) {
+                file(&mut self.filed, Candidate::pair(d, j as usize), x, born);
+            }
+        }
     }
 
     /// Lowers the cache's threshold to `t`: the cached pairs at or above it are filed.
