@@ -18,6 +18,9 @@ pub struct Pruned;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PrunedPert {
     id: u32,
+    /// Always 0: the struct has no padding bytes, so building a value writes every field
+    /// (copying the padding of one built on the stack stalled store forwarding).
+    pad: u32,
     delta: f64,
 }
 
@@ -27,6 +30,7 @@ impl Default for PrunedPert {
     fn default() -> Self {
         PrunedPert {
             id: NONE,
+            pad: 0,
             delta: 0.0,
         }
     }
@@ -35,7 +39,7 @@ impl Default for PrunedPert {
 impl PrunedPert {
     #[inline]
     fn some(id: u32, delta: f64) -> Self {
-        PrunedPert { id, delta }
+        PrunedPert { id, pad: 0, delta }
     }
     /// World `id` with difference `delta`, or none when `delta` is 0: a value equal to the primal
     /// in that world needs no perturbation, which keeps it out of pruning decisions it has no

@@ -154,6 +154,23 @@ fn file(filed: &mut [Vec<Filed>], c: Candidate, x: f64, born: u32) {
     });
 }
 
+/// The smallest of `xs` (∞ for none; never NaN here), over four chains (a single one waits on
+/// every comparison's latency).
+fn smallest(xs: &[f64]) -> f64 {
+    let mut acc = [f64::INFINITY; 4];
+    let chunks = xs.chunks_exact(4);
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(f64::INFINITY, |m, &x| if x < m { x } else { m });
+    for c in chunks {
+        for (m, &x) in acc.iter_mut().zip(c) {
+            *m = if x < *m { x } else { *m };
+        }
+    }
+    acc.into_iter().fold(rest, |m, x| if x < m { x } else { m })
+}
+
 /// The smallest power of two above x > 0 (∞ for ∞).
 fn pow2_above(x: f64) -> f64 {
     if x.is_finite() {
@@ -814,8 +831,10 @@ impl Search {
         let rows = self.row_view.len();
         // Per view: its distances to the members, and the smallest of them and its beam entry
         // (at the largest R²).
-        self.view_d.clear();
-        self.view_d.resize(rows * m, f64::INFINITY);
+        // Rows of views that are off are never read: the buffer only grows, unfilled.
+        if self.view_d.len() < rows * m {
+            self.view_d.resize(rows * m, f64::INFINITY);
+        }
         let mut view_lo = std::mem::take(&mut self.view_cut);
         view_lo.clear();
         for (row, w) in self.row_view.iter().enumerate() {
@@ -826,9 +845,7 @@ impl Search {
                 for j in 0..m {
                     out[j] = pair_distance(w.s, w.y, w.phi, ms[j], my[j], mphi[j]);
                 }
-                lo = out
-                    .iter()
-                    .fold(w.s * r2.1, |lo, &x| if x < lo { x } else { lo });
+                lo = smallest(out).min(w.s * r2.1);
             }
             view_lo.push(lo);
         }
@@ -850,15 +867,24 @@ impl Search {
                 }
             }
         }
-        // Per world: the members' bound, each varying slot's view of it, the varying pairs.
-        self.world_cut.clear();
-        for k in 0..nw {
-            let mut lo = (0..nv).fold(f64::INFINITY, |lo: f64, i| {
-                lo.min(view_lo[self.view_at[i * nw + k] as usize])
-            });
-            for p in 0..self.pair_d.len() / nw {
-                lo = lo.min(self.pair_d[p * nw + k]);
+        // Per world: the members' bound, each varying slot's view of it, the varying pairs
+        // (one pass over them, world by world beside each other).
+        let mut lo: SmallVec<[f64; 4]> = smallvec::smallvec![f64::INFINITY; nw];
+        for d in self.pair_d.chunks_exact(nw) {
+            for (l, &x) in lo.iter_mut().zip(d) {
+                *l = if x < *l { x } else { *l };
             }
+        }
+        self.world_cut.clear();
+        for (k, &lo) in lo.iter().enumerate() {
+            let lo = (0..nv).fold(lo, |lo: f64, i| {
+                let x = view_lo[self.view_at[i * nw + k] as usize];
+                if x < lo {
+                    x
+                } else {
+                    lo
+                }
+            });
             self.world_cut.push(bound.min(bound_of(lo)));
         }
         // Per view: the largest cutoff among the worlds that see its slot so.
