@@ -476,6 +476,16 @@ ROWS = [
         [("families", "bad_parameters_are_typed_errors")],
     ),
     (
+        "world-views-primal",
+        "Qanti-kT's world rows read every varying slot's primal view, whatever the world",
+        "src/jets/qantikt/candidates.rs",
+        [(
+            "            at[v as usize] = st.varying_view_index(v as usize, world) as u32;",
+            "            at[v as usize] = 0;",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
         "search-no-rescan",
         "Qanti-kT's search drains its buckets past the horizon instead of computing every pair "
         "again (pairs beyond the horizon, never filed, are never cached)",

@@ -142,7 +142,7 @@ pub(super) fn distances<S: Scalar>(
 /// [`weights`] on each world's values, where `d`, `on`, `w` and `dmin` are those of the
 /// numbers without worlds (`distances(.., worldwise = true, ..)`) and R² and α are the same in
 /// every world (the clusterer draws world-wise only then). `scratch` is room for each world's
-/// distances. A candidate whose slots are the same in every world keeps its primal distance;
+/// distances and views. A candidate whose slots are the same in every world keeps its primal distance;
 /// where also the world's smallest distance is the primal's, its primal weight.
 ///
 /// # Errors
@@ -154,26 +154,38 @@ pub(super) fn world_weights<S: Scalar>(
     (dmin, r2, alpha): (S, f64, f64),
     worlds: &[World],
     out: &mut Vec<f64>,
-    scratch: &mut Vec<(f64, f64)>,
+    WorldScratch { rows: scratch, at }: &mut WorldScratch,
 ) -> Result<()> {
     let n = cands.len();
     out.clear();
     out.resize(worlds.len() * n, 0.0);
     let m0 = dmin.primal_value();
+    at.resize(st.len(), 0);
+    let varying = st.search.varying();
     for (&world, row) in worlds.iter().zip(out.chunks_exact_mut(n.max(1))) {
+        // Per varying slot, which of its views this world sees (once per world, not per
+        // candidate: with many worlds a slot has many views).
+        for &v in varying {
+            at[v as usize] = st.varying_view_index(v as usize, world) as u32;
+        }
+        // Entries of slots that are not varying (now) are never read.
+        let view_of = |i: usize| {
+            let views = st.search.views(i);
+            (!views.is_empty()).then(|| views[at[i] as usize])
+        };
         // Each candidate's distance and flag in this world.
         scratch.clear();
         let mut m = f64::INFINITY;
         for (k, c) in cands.iter().enumerate() {
             let (a, b) = (c.a as usize, c.b as usize);
-            let va = st.varying_view(a, world);
+            let va = view_of(a);
             let (x, act) = if c.is_beam() {
                 match va {
                     Some(v) => (v.s * r2, v.on),
                     None => (d[k].primal_value(), on[k].primal_value() == 1.0),
                 }
             } else {
-                match (va, st.varying_view(b, world)) {
+                match (va, view_of(b)) {
                     (None, None) => (d[k].primal_value(), on[k].primal_value() == 1.0),
                     (va, vb) => {
                         let view = |v: Option<super::search::View>, i: usize| {
@@ -211,6 +223,14 @@ pub(super) fn world_weights<S: Scalar>(
         }
     }
     Ok(())
+}
+
+/// Room for [`world_weights`]: a world's distances and flags, and per varying slot which of its
+/// views the world at hand sees (its place among them).
+#[derive(Debug, Default)]
+pub(super) struct WorldScratch {
+    rows: Vec<(f64, f64)>,
+    at: Vec<u32>,
 }
 
 /// The error for a smallest distance `dmin` not above 10⁻⁹⁰ at candidate `c`.

@@ -110,7 +110,7 @@ use crate::jets::JetError;
 use crate::sample::{categorical_by, gumbel_softmax, Categorical, Coupling, Redraw};
 use crate::scalar::Scalar;
 
-use candidates::{distances, smallest, weights, world_weights};
+use candidates::{distances, smallest, weights, world_weights, WorldScratch};
 use state::State;
 
 /// How each step picks its candidate.
@@ -226,7 +226,7 @@ impl QantiKt {
         let factor = cutoff_factor(self.negligible, alpha.world_range().0);
         let (mut buf, mut known) = (Vec::new(), Vec::new());
         let (mut d, mut on, mut w) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut alt, mut scratch) = (Vec::new(), Vec::new());
+        let (mut alt, mut scratch) = (Vec::new(), WorldScratch::default());
         // Numbers that take a draw's worlds as values (the triples that redraw worlds) compute
         // each step's weights without worlds, and in each world in f64 (`world_weights`): a
         // payload per candidate would cost far more than the few slots that differ. The worlds

@@ -910,7 +910,7 @@ fn pair_index(i: usize, j: usize, n: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::candidates::{distances, smallest, weights, world_weights};
+    use super::super::candidates::{distances, smallest, weights, world_weights, WorldScratch};
     use super::super::state::State;
     use super::super::{cutoff_factor, lift, Sampling};
     use super::*;
@@ -1101,7 +1101,7 @@ mod tests {
                 (dmin2, r2.primal_value(), alpha.primal_value()),
                 &worlds,
                 &mut rows,
-                &mut Vec::new(),
+                &mut WorldScratch::default(),
             )?;
             for (k, (a, b)) in w.iter().zip(&w2).enumerate() {
                 assert_eq!(

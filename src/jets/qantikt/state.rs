@@ -297,19 +297,12 @@ impl<S: Scalar> State<S> {
         worlds
     }
 
-    /// Slot `i` as world `w` sees it (None for the primal), where the slot is varying; `None`
-    /// where it is the same in every world (then its primal values hold everywhere).
+    /// Where world `w`'s view of the varying slot `i` is among its views (0, the primal's, where
+    /// the world has none of its own).
     #[inline]
-    pub fn varying_view(&self, i: usize, w: World) -> Option<View> {
+    pub fn varying_view_index(&self, i: usize, w: World) -> usize {
         let views = self.search.views(i);
-        let first = *views.first()?;
-        Some(
-            views
-                .iter()
-                .find(|x| x.world == Some(w))
-                .copied()
-                .unwrap_or(first),
-        )
+        views.iter().position(|x| x.world == Some(w)).unwrap_or(0)
     }
 
     /// Re-reads the slots that differed between worlds and carry a world that pruning killed
