@@ -480,8 +480,8 @@ ROWS = [
         "Qanti-kT's world rows read every varying slot's primal view, whatever the world",
         "src/jets/qantikt/candidates.rs",
         [(
-            "            at[v as usize] = st.varying_view_index(v as usize, world) as u32;",
-            "            at[v as usize] = 0;",
+            "            let x = st.search.views(v as usize)[st.varying_view_index(v as usize, world)];",
+            "            let x = st.search.views(v as usize)[0];",
         )],
         [("lib", "live_candidates_cover_every_world")],
     ),
@@ -658,10 +658,25 @@ ROWS = [
         "a world's weight is the primal's wherever the candidate's distance is, even where the "
         "world's smallest distance differs",
         "src/jets/qantikt/candidates.rs",
+        [("        if m == m0 {", "        if m == m0 || true {")],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
+        "world-weights-same-min",
+        "a world takes the weights of an earlier world with another smallest distance",
+        "src/jets/qantikt/candidates.rs",
         [(
-            "            *o = if same && x == d[k].primal_value()",
-            "            *o = if x == d[k].primal_value()",
+            "        } else if let Some(&(_, j)) = firsts.iter().find(|f| f.0 == m) {",
+            "        } else if let Some(&(_, j)) = firsts.iter().find(|_| true) {",
         )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
+        "world-weights-same-min-moved",
+        "a world takes an earlier world's weights (same smallest distance) even for candidates "
+        "it sees otherwise",
+        "src/jets/qantikt/candidates.rs",
+        [("                if xa != xa_j {", "                if false {")],
         [("lib", "live_candidates_cover_every_world")],
     ),
     (

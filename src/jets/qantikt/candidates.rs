@@ -7,6 +7,8 @@
 //!
 //! Which candidates are looked at is the [`search`](super::search)'s job.
 
+use smallvec::SmallVec;
+
 use crate::error::{Error, Result};
 use crate::jets::error::invalid_input;
 use crate::jets::momentum::delta_r2_from;
@@ -154,83 +156,143 @@ pub(super) fn world_weights<S: Scalar>(
     (dmin, r2, alpha): (S, f64, f64),
     worlds: &[World],
     out: &mut Vec<f64>,
-    WorldScratch { rows: scratch, at }: &mut WorldScratch,
+    WorldScratch {
+        rows: scratch,
+        geo,
+        moving,
+        moves,
+    }: &mut WorldScratch,
 ) -> Result<()> {
     let n = cands.len();
     out.clear();
     out.resize(worlds.len() * n, 0.0);
     let m0 = dmin.primal_value();
-    at.resize(st.len(), 0);
     let varying = st.search.varying();
-    for (&world, row) in worlds.iter().zip(out.chunks_exact_mut(n.max(1))) {
-        // Per varying slot, which of its views this world sees (once per world, not per
-        // candidate: with many worlds a slot has many views).
-        for &v in varying {
-            at[v as usize] = st.varying_view_index(v as usize, world) as u32;
-        }
-        // Entries of slots that are not varying (now) are never read.
-        let view_of = |i: usize| {
-            let views = st.search.views(i);
-            (!views.is_empty()).then(|| views[at[i] as usize])
+    // Every slot's geometry and flag as the world at hand sees it: the primal's, the varying
+    // slots' overwritten world by world (read straight from this table, a candidate costs a
+    // fraction of looking its slots' views up).
+    geo.clear();
+    geo.extend((0..st.len()).map(|i| {
+        let [y, p, s] = st.kin[i].map(|x| x.primal_value());
+        (y, p, s, st.active[i].primal_value() == 1.0)
+    }));
+    let is_varying = |i: usize| !st.search.views(i).is_empty();
+    // A candidate of slots the same in every world has its primal distance and flag in every
+    // world; only those of varying slots (`moving`) are looked at world by world.
+    let primal = |k: usize| {
+        let a = if on[k].primal_value() == 1.0 {
+            1.0
+        } else {
+            0.0
         };
-        // Each candidate's distance and flag in this world.
-        scratch.clear();
-        let mut m = f64::INFINITY;
-        for (k, c) in cands.iter().enumerate() {
-            let (a, b) = (c.a as usize, c.b as usize);
-            let va = view_of(a);
-            let (x, act) = if c.is_beam() {
-                match va {
-                    Some(v) => (v.s * r2, v.on),
-                    None => (d[k].primal_value(), on[k].primal_value() == 1.0),
-                }
+        (d[k].primal_value(), a)
+    };
+    moving.clear();
+    moves.clear();
+    let mut still_min = f64::INFINITY;
+    for (k, c) in cands.iter().enumerate() {
+        let m = is_varying(c.a as usize) || is_varying(c.b as usize);
+        moves.push(m);
+        if m {
+            moving.push(k as u32);
+        } else {
+            let (x, a) = primal(k);
+            still_min = if a == 1.0 && x < still_min {
+                x
             } else {
-                match (va, view_of(b)) {
-                    (None, None) => (d[k].primal_value(), on[k].primal_value() == 1.0),
-                    (va, vb) => {
-                        let view = |v: Option<super::search::View>, i: usize| {
-                            v.map_or_else(
-                                || {
-                                    let [y, p, s] = st.kin[i].map(|x| x.primal_value());
-                                    (y, p, s, st.active[i].primal_value() == 1.0)
-                                },
-                                |v| (v.y, v.phi, v.s, v.on),
-                            )
-                        };
-                        let (ya, pa, sa, oa) = view(va, a);
-                        let (yb, pb, sb, ob) = view(vb, b);
-                        (sa.min(sb) * delta_r2_from(ya, pa, yb, pb), oa && ob)
-                    }
-                }
+                still_min
             };
-            // The smallest active distance (`smallest` raises the inactive ones above it).
-            m = if act && x < m { x } else { m };
-            scratch.push((x, if act { 1.0 } else { 0.0 }));
+        }
+    }
+    let nm = moving.len();
+    scratch.clear();
+    // Per smallest distance other than the primal's, the first world with it: a later world
+    // with the same one takes that world's weights wherever it sees the candidate alike (with
+    // keep-16, 27 worlds a step had 17 distinct smallest distances on the bench events).
+    let mut firsts: SmallVec<[(f64, usize); 8]> = SmallVec::new();
+    for (i, &world) in worlds.iter().enumerate() {
+        // Each varying slot's view of this world (once per world, not per candidate: with
+        // many worlds a slot has many views).
+        for &v in varying {
+            let x = st.search.views(v as usize)[st.varying_view_index(v as usize, world)];
+            geo[v as usize] = (x.y, x.phi, x.s, x.on);
+        }
+        let geo = &geo[..];
+        // A candidate's distance and flag (1 or 0) in this world: the same operations as the
+        // primal's on the same values where its slots are the same in every world.
+        let seen_in = |k: usize| {
+            let c = cands[k];
+            let (a, b) = (c.a as usize, c.b as usize);
+            if !moves[k] {
+                return primal(k);
+            }
+            let (ya, pa, sa, oa) = geo[a];
+            let (x, act) = if c.is_beam() {
+                (sa * r2, oa)
+            } else {
+                let (yb, pb, sb, ob) = geo[b];
+                (sa.min(sb) * delta_r2_from(ya, pa, yb, pb), oa && ob)
+            };
+            (x, if act { 1.0 } else { 0.0 })
+        };
+        // The smallest active distance (`smallest` raises the inactive ones above it).
+        let mut m = still_min;
+        for &k in moving.iter() {
+            let (x, a) = seen_in(k as usize);
+            m = if a == 1.0 && x < m { x } else { m };
+            scratch.push((x, a));
         }
         if !(m > 1e-90 && m < f64::INFINITY) {
-            let k = (0..n)
-                .find(|&k| scratch[k].1 == 1.0 && scratch[k].0 == m)
-                .unwrap_or(0);
+            let k = (0..n).find(|&k| seen_in(k) == (m, 1.0)).unwrap_or(0);
             return Err(coincident(m, cands[k]));
         }
-        let same = m == m0;
-        for (k, (o, &(x, a))) in row.iter_mut().zip(scratch.iter()).enumerate() {
-            *o = if same && x == d[k].primal_value() && a == on[k].primal_value() {
-                w[k].primal_value()
-            } else {
-                a * ((x - m) * (-alpha / m)).min(0.0).exp()
-            };
+        let (before, this) = scratch.split_at(i * nm);
+        let (done, row) = out.split_at_mut(i * n);
+        let row = &mut row[..n];
+        let weight = |(x, a): (f64, f64)| a * ((x - m) * (-alpha / m)).min(0.0).exp();
+        if m == m0 {
+            // The primal's weights, but where the world sees a candidate otherwise.
+            for (o, wk) in row.iter_mut().zip(w) {
+                *o = wk.primal_value();
+            }
+            for (&k, &xa) in moving.iter().zip(this) {
+                if xa != primal(k as usize) {
+                    row[k as usize] = weight(xa);
+                }
+            }
+        } else if let Some(&(_, j)) = firsts.iter().find(|f| f.0 == m) {
+            // World j's weights, but where this world sees a candidate otherwise.
+            row.copy_from_slice(&done[j * n..][..n]);
+            let seen = &before[j * nm..][..nm];
+            for ((&k, &xa), &xa_j) in moving.iter().zip(this).zip(seen) {
+                if xa != xa_j {
+                    row[k as usize] = weight(xa);
+                }
+            }
+        } else {
+            firsts.push((m, i));
+            for (k, (o, &mv)) in row.iter_mut().zip(moves.iter()).enumerate() {
+                if !mv {
+                    *o = weight(primal(k));
+                }
+            }
+            for (&k, &xa) in moving.iter().zip(this) {
+                row[k as usize] = weight(xa);
+            }
         }
     }
     Ok(())
 }
 
-/// Room for [`world_weights`]: a world's distances and flags, and per varying slot which of its
-/// views the world at hand sees (its place among them).
+/// Room for [`world_weights`]: every world's distances and flags of the candidates that differ
+/// between worlds (`moving`, and per candidate whether it is one), and every slot's geometry
+/// and flag in the world at hand.
 #[derive(Debug, Default)]
 pub(super) struct WorldScratch {
     rows: Vec<(f64, f64)>,
-    at: Vec<u32>,
+    geo: Vec<(f64, f64, f64, bool)>,
+    moving: Vec<u32>,
+    moves: Vec<bool>,
 }
 
 /// The error for a smallest distance `dmin` not above 10⁻⁹⁰ at candidate `c`.
