@@ -486,6 +486,39 @@ ROWS = [
         [("lib", "live_candidates_cover_every_world")],
     ),
     (
+        "own-pairs-walk",
+        "Qanti-kT's search (pairs by own slots) takes each world's smallest primal pair distance "
+        "from the first pair, whichever slots the world sees otherwise",
+        "src/jets/qantikt/search.rs",
+        [(
+            "                !self.own(i as usize, k, nw) && !self.own(j as usize, k, nw)\n",
+            "                true\n",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
+        "own-pairs-shared-cut",
+        "Qanti-kT's search (pairs by own slots) tests a pair's primal distance against the "
+        "smallest cutoff of the worlds that see both its slots as the primal, not the largest",
+        "src/jets/qantikt/search.rs",
+        [(
+            "        by_cut.sort_unstable_by(|&a, &b| cuts[b as usize].total_cmp(&cuts[a as usize]));",
+            "        by_cut.sort_unstable_by(|&a, &b| cuts[a as usize].total_cmp(&cuts[b as usize]));",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
+        "own-pairs-both-own",
+        "Qanti-kT's search (pairs by own slots) skips the pairs of two slots a world sees "
+        "otherwise",
+        "src/jets/qantikt/search.rs",
+        [(
+            "                for j in (0..nv).filter(|&j| j != i && !(j < i && self.own(j, k, nw))) {",
+            "                for j in (0..nv).filter(|&j| j != i && !self.own(j, k, nw)) {",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
         "search-no-rescan",
         "Qanti-kT's search drains its buckets past the horizon instead of computing every pair "
         "again (pairs beyond the horizon, never filed, are never cached)",
@@ -518,8 +551,8 @@ ROWS = [
         "the bound",
         "src/jets/qantikt/search.rs",
         [(
-            "                if d.iter().zip(&self.world_cut).any(|(&x, &c)| x < c) {",
-            "                if d.iter().zip(&self.world_cut).any(|(&x, &c)| x < 0.5 * c) {",
+            "                *kept = d.iter().zip(&self.world_cut).any(|(&x, &c)| x < c);",
+            "                *kept = d.iter().zip(&self.world_cut).any(|(&x, &c)| x < 0.5 * c);",
         )],
         [("lib", "live_candidates_cover_every_world")],
     ),
@@ -565,8 +598,8 @@ ROWS = [
         "farther apart gets too low a cutoff)",
         "src/jets/qantikt/search.rs",
         [(
-            "                lo.min(view_lo[self.view_at[i * nw + k] as usize])",
-            "                lo.min(view_lo.iter().fold(f64::INFINITY, |a, &b| a.min(b)) + 0.0 * (i * nw + k) as f64)",
+            "                let x = view_lo[self.view_at[i * nw + k] as usize];",
+            "                let x = view_lo.iter().fold(f64::INFINITY, |a, &b| a.min(b)) + 0.0 * (i * nw + k) as f64;",
         )],
         [("lib", "live_candidates_cover_every_world")],
     ),
