@@ -143,9 +143,10 @@ pub(super) fn distances<S: Scalar>(
 /// `f64`, world-major into `out`: the same formulas as [`distances`], [`smallest`] and
 /// [`weights`] on each world's values, where `d`, `on`, `w` and `dmin` are those of the
 /// numbers without worlds (`distances(.., worldwise = true, ..)`) and R² and α are the same in
-/// every world (the clusterer draws world-wise only then). `scratch` is room for each world's
-/// distances and views. A candidate whose slots are the same in every world keeps its primal distance;
-/// where also the world's smallest distance is the primal's, its primal weight.
+/// every world (the clusterer draws world-wise only then). `scratch` is room (see
+/// [`WorldScratch`]). A candidate whose slots are the same in every world keeps its primal
+/// distance; where also the world's smallest distance is the primal's, its primal weight, and
+/// where it is an earlier world's, that world's weight (the same formula on the same numbers).
 ///
 /// # Errors
 /// As [`smallest`], for a world whose smallest distance is not above 10⁻⁹⁰.

@@ -36,8 +36,8 @@
 //! pairs filed up to any distance were; the first fill alone filed every pair): a rescan every
 //! fourth growth of t costs less (~15 % less time for a primal run). Pairs with
 //! ΔR² ≥ (1 + ln(1/ε)/α_min)·R²max are never filed: their distance is above the harder member's
-//! beam entry times that factor, so above U at every step.
-//! step. D̃⁺ is the smallest cached pair or beam entry.
+//! beam entry times that factor, so above U at every step. D̃⁺ is the smallest cached pair or
+//! beam entry.
 
 use std::cell::RefCell;
 
@@ -447,8 +447,7 @@ impl Search {
         let mut fresh = std::mem::take(&mut self.fresh);
         fresh.clear();
         // The joining slots, increasing: a pair of two of them is computed once, from the
-        // higher, so the i-th skips the members at the places of the first i + 1 (a run's first
-        // refresh, where every slot joins, computes each pair once and no more).
+        // lower, so the i-th skips the members at the places of the first i + 1.
         let mut joining = std::mem::take(&mut self.joining);
         joining.clear();
         joining.extend(self.dirty.iter().filter(|&&d| self.is_member[d as usize]));
