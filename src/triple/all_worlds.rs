@@ -7,8 +7,6 @@ use super::backend::Backend;
 use super::replay::{self, Replay, Worlds};
 use super::union_of;
 use crate::context::{with_live_ctx, ExactList, RunContext};
-use crate::error::Result;
-use crate::sample::{Draw, Family};
 
 /// The all-worlds backend: keeps every perturbation (no pruning). The lists live in the run context's arena so the
 /// triple stays `Copy`; the payload is a handle (0 = no perturbation).
@@ -134,29 +132,8 @@ impl Backend for AllWorlds {
         store(out)
     }
 
-    fn draw<F: Family>(
-        ctx: &mut RunContext,
-        family: &F,
-        values: &[f64],
-        tangents: &[f64],
-        perts: &[AllWorldsPert],
-        draw: Draw,
-    ) -> Result<AllWorldsPert> {
-        replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
-    }
-
-    const REPLAYS_WORLDS: bool = true;
-
-    fn draw_given<F: Family>(
-        ctx: &mut RunContext,
-        family: &F,
-        values: &[f64],
-        tangents: &[f64],
-        given: &[(u32, &[f64])],
-        draw: Draw,
-    ) -> Result<Self::Pert> {
-        replay::draw_given::<Self, F>(ctx, family, values, tangents, given, draw)
-    }
+    // `draw`, `REPLAYS_WORLDS` and `draw_given`: the replayed draw of `replay`.
+    replay::replay_draws!();
 
     fn contribution(p: &AllWorldsPert) -> f64 {
         if p.0 == 0 {

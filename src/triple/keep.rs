@@ -16,8 +16,6 @@ use super::pruned::prune;
 use super::replay::{self, Replay, Worlds};
 use super::union_of;
 use crate::context::{with_live_ctx, RunContext};
-use crate::error::Result;
-use crate::sample::{Draw, Family};
 use crate::scalar::World;
 
 /// Keep-K backend: up to `K` worlds per value and direction (`K` ≥ 1; `Keep<1>` prunes like
@@ -433,29 +431,8 @@ impl<const K: usize, const I: usize> Backend for Keep<K, I> {
         map_entries(loaded.each_ref().map(|(i, d)| (&i[..], &d[..])), x, fx, f)
     }
 
-    fn draw<F: Family>(
-        ctx: &mut RunContext,
-        family: &F,
-        values: &[f64],
-        tangents: &[f64],
-        perts: &[KeepPert<K, I>],
-        draw: Draw,
-    ) -> Result<KeepPert<K, I>> {
-        replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
-    }
-
-    const REPLAYS_WORLDS: bool = true;
-
-    fn draw_given<F: Family>(
-        ctx: &mut RunContext,
-        family: &F,
-        values: &[f64],
-        tangents: &[f64],
-        given: &[(u32, &[f64])],
-        draw: Draw,
-    ) -> Result<Self::Pert> {
-        replay::draw_given::<Self, F>(ctx, family, values, tangents, given, draw)
-    }
+    // `draw`, `REPLAYS_WORLDS` and `draw_given`: the replayed draw of `replay`.
+    replay::replay_draws!();
 
     fn contribution(p: &KeepPert<K, I>) -> f64 {
         if p.len == 0 {

@@ -6,8 +6,6 @@ use smallvec::SmallVec;
 use super::backend::Backend;
 use super::replay::{self, Replay, Worlds};
 use crate::context::{with_live_ctx, RunContext};
-use crate::error::Result;
-use crate::sample::{Draw, Family};
 
 /// Pruned backend (the default): one alternative per value; pruning decisions live in the run
 /// context and are seen by every value that carries the perturbation.
@@ -179,29 +177,8 @@ impl Backend for Pruned {
         PrunedPert::nonzero(id, f(alt) - fx)
     }
 
-    fn draw<F: Family>(
-        ctx: &mut RunContext,
-        family: &F,
-        values: &[f64],
-        tangents: &[f64],
-        perts: &[PrunedPert],
-        draw: Draw,
-    ) -> Result<PrunedPert> {
-        replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
-    }
-
-    const REPLAYS_WORLDS: bool = true;
-
-    fn draw_given<F: Family>(
-        ctx: &mut RunContext,
-        family: &F,
-        values: &[f64],
-        tangents: &[f64],
-        given: &[(u32, &[f64])],
-        draw: Draw,
-    ) -> Result<Self::Pert> {
-        replay::draw_given::<Self, F>(ctx, family, values, tangents, given, draw)
-    }
+    // `draw`, `REPLAYS_WORLDS` and `draw_given`: the replayed draw of `replay`.
+    replay::replay_draws!();
 
     fn contribution(p: &PrunedPert) -> f64 {
         if p.is_none() {

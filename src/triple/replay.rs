@@ -40,6 +40,39 @@ pub(super) trait Replay: Backend {
     fn assemble(ctx: &mut RunContext, worlds: Worlds) -> Self::Pert;
 }
 
+/// The draw verbs of a backend that replays worlds (`draw`, `REPLAYS_WORLDS`, `draw_given`), in
+/// its `impl Backend`: this module's [`draw`] and [`draw_given`], the same for every such backend.
+macro_rules! replay_draws {
+    () => {
+        fn draw<F: $crate::sample::Family>(
+            ctx: &mut $crate::context::RunContext,
+            family: &F,
+            values: &[f64],
+            tangents: &[f64],
+            perts: &[Self::Pert],
+            draw: $crate::sample::Draw,
+        ) -> $crate::error::Result<Self::Pert> {
+            $crate::triple::replay::draw::<Self, F>(ctx, family, values, tangents, perts, draw)
+        }
+
+        const REPLAYS_WORLDS: bool = true;
+
+        fn draw_given<F: $crate::sample::Family>(
+            ctx: &mut $crate::context::RunContext,
+            family: &F,
+            values: &[f64],
+            tangents: &[f64],
+            given: &[(u32, &[f64])],
+            draw: $crate::sample::Draw,
+        ) -> $crate::error::Result<Self::Pert> {
+            $crate::triple::replay::draw_given::<Self, F>(
+                ctx, family, values, tangents, given, draw,
+            )
+        }
+    };
+}
+pub(super) use replay_draws;
+
 /// [`Backend::draw`] for a backend that replays worlds: see the module docs.
 pub(super) fn draw<B: Replay, F: Family>(
     ctx: &mut RunContext,
