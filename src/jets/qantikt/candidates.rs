@@ -100,11 +100,7 @@ pub(super) fn distances<S: Scalar>(
         let (a, b) = (c.a as usize, c.b as usize);
         if let Some(&x) = known.get(i).filter(|x| !x.is_nan()) {
             if st.plain[a] && st.plain[b] {
-                debug_assert_eq!(x, {
-                    let [ya, pa, sa] = kin_f64(a);
-                    let [yb, pb, sb] = kin_f64(b);
-                    sa.min(sb) * delta_r2_from(ya, pa, yb, pb)
-                });
+                debug_assert_eq!(x, pair_distance_f64(kin_f64(a), kin_f64(b)));
                 d.push(S::from(x));
                 // Members: active in every world.
                 on.push(S::one());
@@ -122,9 +118,7 @@ pub(super) fn distances<S: Scalar>(
             });
         } else if plain[a] && plain[b] {
             // Constants: the same operations in f64.
-            let [ya, pa, sa] = kin_f64(a);
-            let [yb, pb, sb] = kin_f64(b);
-            d.push(S::from(sa.min(sb) * delta_r2_from(ya, pa, yb, pb)));
+            d.push(S::from(pair_distance_f64(kin_f64(a), kin_f64(b))));
             on.push(S::from(active_f64(a) * active_f64(b)));
         } else if plain[a] || plain[b] {
             // One side (c) constant: its numbers enter as f64 (a third of the arithmetic).
@@ -232,7 +226,7 @@ pub(super) fn world_weights<S: Scalar>(
                 (sa * r2, oa)
             } else {
                 let (yb, pb, sb, ob) = geo[b];
-                (sa.min(sb) * delta_r2_from(ya, pa, yb, pb), oa && ob)
+                (pair_distance_f64([ya, pa, sa], [yb, pb, sb]), oa && ob)
             };
             (x, if act { 1.0 } else { 0.0 })
         };
@@ -306,13 +300,21 @@ fn coincident(dmin: f64, c: Candidate) -> Error {
     ))
 }
 
+/// min(s_a, s_b)·ΔR²_ab of two objects' [y, φ, s] in `f64`: the operations every distance of a
+/// pair is computed with, whatever the number type (so a constant pair, a world's row and the
+/// number type's value agree bit for bit).
+#[inline]
+fn pair_distance_f64([ya, pa, sa]: [f64; 3], [yb, pb, sb]: [f64; 3]) -> f64 {
+    sa.min(sb) * delta_r2_from(ya, pa, yb, pb)
+}
+
 /// min(s_a, s_b)·ΔR²_ab from [y_a, φ_a, s_a, y_b, φ_b, s_b] (each slot's kinematics as stored)
 /// as one step of the number type, with the operations of FastJet (Δφ folded into [0, π] in each
 /// world).
 fn pair_distance<S: Scalar>(x: [S; 6]) -> S {
     S::map_n(
         x,
-        |[ya, pa, sa, yb, pb, sb]| sa.min(sb) * delta_r2_from(ya, pa, yb, pb),
+        |[ya, pa, sa, yb, pb, sb]| pair_distance_f64([ya, pa, sa], [yb, pb, sb]),
         |x, _| pair_gradient(x),
     )
 }
@@ -323,7 +325,7 @@ fn pair_distance_to<S: Scalar>(x: [S; 3], c: [f64; 3]) -> S {
     let [yc, pc, sc] = c;
     S::map_n(
         x,
-        |[y, p, s]| s.min(sc) * delta_r2_from(y, p, yc, pc),
+        |[y, p, s]| pair_distance_f64([y, p, s], c),
         |[y, p, s], _| {
             let g = pair_gradient([y, p, s, yc, pc, sc]);
             [g[0], g[1], g[2]]
