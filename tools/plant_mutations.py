@@ -486,6 +486,30 @@ ROWS = [
         [("lib", "live_candidates_cover_every_world")],
     ),
     (
+        "views-from-kinematics",
+        "Qanti-kT reads a varying slot's view in each world from its kinematics' values there "
+        "(kept as differences to the primal: a world's scale is lost beside FastJet's 1e300)",
+        "src/jets/qantikt/state.rs",
+        [(
+            "            views.push(View {\n                world: Some(w),\n                y,\n",
+            "            let (y, phi, s) = (kin[0].value_in_live(w), kin[1].value_in_live(w), "
+            "kin[2].value_in_live(w));\n"
+            "            views.push(View {\n                world: Some(w),\n                y,\n",
+        )],
+        [("qantikt", "a_merged_object_with_pt_zero_keeps_the_other_worlds")],
+    ),
+    (
+        "huge-pt-check",
+        "Qanti-kT accepts a particle whose pt² overflows (scale 0: reported as coincident "
+        "particles)",
+        "src/jets/qantikt/mod.rs",
+        [(
+            "            if p.pt2().is_infinite() {",
+            "            if false && p.pt2().is_infinite() {",
+        )],
+        [("qantikt", "bad_input_is_a_typed_error")],
+    ),
+    (
         "own-pairs-walk",
         "Qanti-kT's search (pairs by own slots) takes each world's smallest primal pair distance "
         "from the first pair, whichever slots the world sees otherwise",

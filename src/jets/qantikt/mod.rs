@@ -206,8 +206,10 @@ impl QantiKt {
     ///   infinite values (in any world), a negligibility ratio outside [0, 1), or a particle with
     ///   a non-finite component;
     /// - [`JetError::InvalidInput`] for a particle with pt = 0 (it lies on the beam axis: drop
-    ///   such particles, e.g. with a [`Selection`](crate::jets::io::Selection)) and when two
-    ///   objects coincide (ΔR = 0), which leaves the weights undefined.
+    ///   such particles, e.g. with a [`Selection`](crate::jets::io::Selection)) or with pt² beyond
+    ///   the largest `f64` (|px| or |py| above ~10¹⁵⁴), and when two objects coincide (ΔR = 0),
+    ///   which leaves the weights undefined. (A merged object may have pt = 0: it takes
+    ///   FastJet's scale 10³⁰⁰, as in anti-kT.)
     ///
     /// Engine errors pass through:
     /// - [`Error::NoRunContext`](crate::Error::NoRunContext) when a draw is needed outside a run.
@@ -360,6 +362,16 @@ impl QantiKt {
                 return Err(invalid_input(format!(
                     "Qanti-kT: particle {i} has pt = 0 (it lies on the beam axis, where anti-kT's \
                      1/pt² scale is infinite); drop such particles before clustering"
+                )));
+            }
+            // Finite components whose squares overflow: the scale 1/pt² would be 0, every
+            // distance of the particle 0 (reported as coincident particles, which they are not).
+            if p.pt2().is_infinite() {
+                return Err(invalid_input(format!(
+                    "Qanti-kT: particle {i} has pt² = px² + py² beyond the largest f64 \
+                     (px = {:e}, py = {:e}), so anti-kT's 1/pt² scale is 0; use units in \
+                     which momenta are below ~1e150",
+                    p.px, p.py
                 )));
             }
         }

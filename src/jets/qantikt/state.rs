@@ -130,7 +130,8 @@ impl<S: Scalar> State<S> {
             scratch: Vec::new(),
         };
         for i in 0..n {
-            st.search.set(i, views_of(&st.kin[i], st.active[i]));
+            st.search
+                .set(i, views_of(st.p[i], &st.kin[i], st.active[i])?);
         }
         Ok(st)
     }
@@ -190,7 +191,7 @@ impl<S: Scalar> State<S> {
             self.kin[i] = slot_kinematics(p, active)?;
             self.plain[i] = is_plain(&self.kin[i], active);
             self.flat[i] = is_flat(&self.kin[i], active);
-            self.search.set(i, views_of(&self.kin[i], active));
+            self.search.set(i, views_of(p, &self.kin[i], active)?);
         }
         // The primal history's constituents.
         let c = cands[k.primal_value() as usize];
@@ -198,8 +199,7 @@ impl<S: Scalar> State<S> {
             let moved = std::mem::take(&mut self.constituents[c.b as usize]);
             self.constituents[c.a as usize].extend(moved);
         }
-        self.refresh_varying(&touched);
-        Ok(())
+        self.refresh_varying(&touched)
     }
 
     /// Prunes the worlds the state carries to those one number can carry together (for the
@@ -262,7 +262,7 @@ impl<S: Scalar> State<S> {
             self.kin[i] = slot_kinematics(q, a)?;
             self.plain[i] = is_plain(&self.kin[i], a);
             self.flat[i] = is_flat(&self.kin[i], a);
-            self.search.set(i, views_of(&self.kin[i], a));
+            self.search.set(i, views_of(q, &self.kin[i], a)?);
         }
         let c = cands[k];
         if !c.is_beam() {
@@ -309,14 +309,14 @@ impl<S: Scalar> State<S> {
     /// since they were set (a slot's views change only then or when it is set): worlds pruned
     /// away no longer count, and a slot equal in every live world becomes a plain member again.
     /// `touched` were just set.
-    fn refresh_varying(&mut self, touched: &[usize]) {
+    fn refresh_varying(&mut self, touched: &[usize]) -> Result<()> {
         if !S::CARRIES_WORLDS {
-            return;
+            return Ok(());
         }
         let worlds = self.view_worlds();
         let dead = S::dead_worlds(&worlds);
         if dead.is_empty() {
-            return;
+            return Ok(());
         }
         let stale: smallvec::SmallVec<[u32; 16]> = self
             .search
@@ -334,8 +334,10 @@ impl<S: Scalar> State<S> {
             .collect();
         for v in stale {
             let v = v as usize;
-            self.search.set(v, views_of(&self.kin[v], self.active[v]));
+            self.search
+                .set(v, views_of(self.p[v], &self.kin[v], self.active[v])?);
         }
+        Ok(())
     }
 }
 
@@ -349,8 +351,14 @@ fn is_flat<S: Scalar>(kin: &[S; 3], active: S) -> bool {
     kin.iter().all(|x| x.without_worlds().is_constant()) && active.without_worlds().is_constant()
 }
 
-/// A slot in each world: the primal view first, then one per world its kinematics or flag carry.
-fn views_of<S: Scalar>(kin: &[S; 3], active: S) -> Views {
+/// A slot in each world: the primal view first, then one per world its kinematics or flag carry,
+/// each evaluated on that world's momentum and flag ([`Kinematics`] in `f64`), not read from the
+/// kinematics' own values there: a number keeps another world's value as a difference to its
+/// primal, which loses the world's value where the primal is far larger — the scale s = 1/pt²
+/// spans many orders of magnitude between objects (a soft particle in the primal, a hard jet in
+/// another world), up to FastJet's 10³⁰⁰ for an object with pt = 0, where the difference left
+/// nothing of the other world's scale. Momenta and flags stay within a few orders of magnitude.
+fn views_of<S: Scalar>(p: FourMomentum<S>, kin: &[S; 3], active: S) -> Result<Views> {
     let mut views = Views::new();
     views.push(View {
         world: None,
@@ -365,28 +373,33 @@ fn views_of<S: Scalar>(kin: &[S; 3], active: S) -> Views {
             worlds.extend(x.worlds());
         }
         if worlds.is_empty() {
-            return views;
+            return Ok(views);
         }
         worlds.sort_unstable();
         worlds.dedup();
-        // Each number's values in every world with one read of its payload. The worlds come
-        // from `worlds()`: alive.
+        // The momentum's and flag's values in every world with one read of each payload. The
+        // worlds come from `worlds()`: alive.
         let nw = worlds.len();
-        let mut at: smallvec::SmallVec<[f64; 64]> = smallvec::smallvec![0.0; 4 * nw];
-        for (x, row) in kin
+        let mut at: smallvec::SmallVec<[f64; 80]> = smallvec::smallvec![0.0; 5 * nw];
+        for (x, row) in [p.px, p.py, p.pz, p.e, active]
             .iter()
-            .chain(std::iter::once(&active))
             .zip(at.chunks_exact_mut(nw))
         {
             x.values_in_live(&worlds, row);
         }
-        views.extend(worlds.iter().enumerate().map(|(j, &w)| View {
-            world: Some(w),
-            y: at[j],
-            phi: at[nw + j],
-            s: at[2 * nw + j],
-            on: at[3 * nw + j] == 1.0,
-        }));
+        for (j, &w) in worlds.iter().enumerate() {
+            let q = FourMomentum::new(at[j], at[nw + j], at[2 * nw + j], at[3 * nw + j]);
+            let flag = at[4 * nw + j];
+            let [y, phi, s] =
+                <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(&Kinematics, (q, flag))?;
+            views.push(View {
+                world: Some(w),
+                y,
+                phi,
+                s,
+                on: flag == 1.0,
+            });
+        }
     }
-    views
+    Ok(views)
 }
