@@ -461,6 +461,34 @@ fn a_merged_object_with_pt_zero_keeps_the_other_worlds() {
         .estimate()
         .unwrap();
     check("all-worlds triple", g);
+    // A program that draws R takes the triple's own arithmetic (R carries worlds), where a
+    // world's scale beside the primal's 10³⁰⁰ cannot be kept: such a run fails with an error
+    // that says so (documented), never with a NaN.
+    fn program<S: Scalar>(event: &[FourMomentum], t: S, a: S) -> stochad::Result<S> {
+        qanti_kt_mh(event, stochad::sample::bernoulli(t)? * 0.4 + 0.5, a)
+    }
+    let (mut ok, mut failed) = (0, 0);
+    for i in 0..200 {
+        match gradient(|[t, a]| program(&event, t, a))
+            .at([0.4, 0.01])
+            .seed(23)
+            .run(i)
+        {
+            Ok(o) => {
+                assert!(o.value.is_finite() && o.derivative.iter().all(|d| d.is_finite()));
+                ok += 1;
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains("in an alternative world") && e.contains("pt = 0"),
+                    "{e}"
+                );
+                failed += 1;
+            }
+        }
+    }
+    assert!(ok > 0 && failed > 0, "{ok} runs, {failed} failures");
 }
 
 #[test]

@@ -238,8 +238,8 @@ pub(super) fn world_weights<S: Scalar>(
             scratch.push((x, a));
         }
         if !(m > 1e-90 && m < f64::INFINITY) {
-            let k = (0..n).find(|&k| seen_in(k) == (m, 1.0)).unwrap_or(0);
-            return Err(coincident(m, cands[k]));
+            let k = (0..n).find(|&k| seen_in(k) == (m, 1.0));
+            return Err(coincident(m, k.map(|k| cands[k]), true));
         }
         let (before, this) = scratch.split_at(i * nm);
         let (done, row) = out.split_at_mut(i * n);
@@ -290,13 +290,26 @@ pub(super) struct WorldScratch {
     moves: Vec<bool>,
 }
 
-/// The error for a smallest distance `dmin` not above 10⁻⁹⁰ at candidate `c`.
-fn coincident(dmin: f64, c: Candidate) -> Error {
+/// The error for a smallest distance `dmin` not above 10⁻⁹⁰ at candidate `c` (where known), in
+/// the primal history or in an alternative world.
+fn coincident(dmin: f64, c: Option<Candidate>, in_world: bool) -> Error {
+    let at = c.map_or(String::new(), |c| {
+        format!(" (candidate slots {} and {})", c.a, c.b)
+    });
+    let (place, more) = if in_world {
+        (
+            "in an alternative world, ",
+            "; where R or α carry worlds of their own (a program that draws them), this is also \
+             how a slot reads beside a merged object with pt = 0 in the primal, whose scale \
+             10³⁰⁰ leaves a number no room for another world's value",
+        )
+    } else {
+        ("", "")
+    };
     invalid_input(format!(
-        "Qanti-kT: the smallest distance is {} (candidate slots {} and {}): coincident \
-         particles (ΔR = 0) make the weights exp(−α (D − Dmin)/Dmin) undefined; merge exact \
-         duplicates before clustering",
-        dmin, c.a, c.b
+        "Qanti-kT: {place}the smallest distance is {dmin}{at}: coincident particles (ΔR = 0) \
+         make the weights exp(−α (D − Dmin)/Dmin) undefined; merge exact duplicates before \
+         clustering{more}"
     ))
 }
 
@@ -371,11 +384,16 @@ pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candida
         .ok_or_else(|| Error::config("Qanti-kT: no candidates while objects remain"))?;
     // Every world's (NaN included), so a world in which objects coincide is caught too.
     let worlds = dmin.world_values();
-    if let Some(&bad) = worlds.iter().find(|&&v| !(v > 1e-90 && v < lift)) {
-        let k = (0..d.len())
-            .find(|&k| on[k].primal_value() == 1.0 && d[k].primal_value() == dmin.primal_value())
-            .unwrap_or(0);
-        return Err(coincident(bad, cands[k]));
+    if let Some(at) = worlds.iter().position(|&v| !(v > 1e-90 && v < lift)) {
+        // The primal's candidate where the primal is at fault (a world's is not known here).
+        let k = (at == 0)
+            .then(|| {
+                (0..d.len()).find(|&k| {
+                    on[k].primal_value() == 1.0 && d[k].primal_value() == dmin.primal_value()
+                })
+            })
+            .flatten();
+        return Err(coincident(worlds[at], k.map(|k| cands[k]), at > 0));
     }
     Ok(dmin)
 }

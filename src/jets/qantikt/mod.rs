@@ -207,9 +207,12 @@ impl QantiKt {
     ///   a non-finite component;
     /// - [`JetError::InvalidInput`] for a particle with pt = 0 (it lies on the beam axis: drop
     ///   such particles, e.g. with a [`Selection`](crate::jets::io::Selection)) or with pt² beyond
-    ///   the largest `f64` (|px| or |py| above ~10¹⁵⁴), and when two objects coincide (ΔR = 0),
-    ///   which leaves the weights undefined. (A merged object may have pt = 0: it takes
-    ///   FastJet's scale 10³⁰⁰, as in anti-kT.)
+    ///   the largest `f64` (|px| or |py| above ~10¹⁵⁴), and when two objects coincide (ΔR = 0)
+    ///   in some world, which leaves the weights undefined. (A merged object may have pt = 0:
+    ///   it takes FastJet's scale 10³⁰⁰, as in anti-kT. Where R or α carry worlds of their own —
+    ///   a program that draws them, run with a triple — a slot that holds such an object in the
+    ///   primal and another in some world reads as coincident there: a number keeps a world's
+    ///   value as a difference to its primal, and 10³⁰⁰ leaves no room for it.)
     ///
     /// Engine errors pass through:
     /// - [`Error::NoRunContext`](crate::Error::NoRunContext) when a draw is needed outside a run.
