@@ -510,6 +510,28 @@ ROWS = [
         [("qantikt", "bad_input_is_a_typed_error")],
     ),
     (
+        "each-world-pairs-view",
+        "Qanti-kT's search computes the pairs of slots that differ between worlds from the "
+        "primal's views in every world (the world table filled with each slot's first view)",
+        "src/jets/qantikt/search.rs",
+        [(
+            "                let v = &self.row_view[self.view_at[i * nw + k] as usize];",
+            "                let v = &self.row_view[self.row_start[i] as usize + 0 * k];",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
+        "each-world-pairs-off",
+        "Qanti-kT's search counts a pair of slots that differ between worlds in a world where "
+        "one of them is inactive",
+        "src/jets/qantikt/search.rs",
+        [(
+            "                    *o = if on_a & on_b { x } else { f64::INFINITY };",
+            "                    *o = if on_a | on_b { x } else { f64::INFINITY };",
+        )],
+        [("lib", "live_candidates_cover_every_world")],
+    ),
+    (
         "own-pairs-walk",
         "Qanti-kT's search (pairs by own slots) takes each world's smallest primal pair distance "
         "from the first pair, whichever slots the world sees otherwise",
@@ -575,8 +597,8 @@ ROWS = [
         "the bound",
         "src/jets/qantikt/search.rs",
         [(
-            "                *kept = d.iter().zip(&self.world_cut).any(|(&x, &c)| x < c);",
-            "                *kept = d.iter().zip(&self.world_cut).any(|(&x, &c)| x < 0.5 * c);",
+            "                    *kept |= x < c;",
+            "                    *kept |= x < 0.5 * c;",
         )],
         [("lib", "live_candidates_cover_every_world")],
     ),

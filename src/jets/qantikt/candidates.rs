@@ -374,7 +374,8 @@ fn pair_gradient([ya, pa, sa, yb, pb, sb]: [f64; 6]) -> [f64; 6] {
 /// the weights are undefined).
 pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candidate]) -> Result<S> {
     let raised = |x: S, a: S| {
-        if a.is_constant() && a.value() == 1.0 {
+        // A constant carries no worlds: its primal value is its only value.
+        if a.is_constant() && a.primal_value() == 1.0 {
             x
         } else {
             x + (-a + 1.0) * lift
