@@ -532,6 +532,16 @@ ROWS = [
         [("lib", "live_candidates_cover_every_world")],
     ),
     (
+        "map-n-world-free",
+        "a triple's map_n without worlds keeps only the last input's tangent term",
+        "src/triple/mod.rs",
+        [(
+            "                    if g[j] != 0.0 {\n                        *d += g[j] * t.delta[i];",
+            "                    if g[j] != 0.0 {\n                        *d = g[j] * t.delta[i];",
+        )],
+        [("map_n", "map_n_derivative_estimates_agree")],
+    ),
+    (
         "own-pairs-walk",
         "Qanti-kT's search (pairs by own slots) takes each world's smallest primal pair distance "
         "from the first pair, whichever slots the world sees otherwise",

@@ -235,6 +235,21 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         let g = grad(x, v);
         let mut delta = [0.0; N];
         let mut perts = [B::Pert::default(); N];
+        if xs.iter().all(|t| !t.is_perturbed()) {
+            // No worlds (the clusterer's world-free weights): the tangents alone, the same sums.
+            for (i, d) in delta.iter_mut().enumerate() {
+                for (j, t) in xs.iter().enumerate() {
+                    if g[j] != 0.0 {
+                        *d += g[j] * t.delta[i];
+                    }
+                }
+            }
+            return StochasticTriple {
+                value: v,
+                delta,
+                perts,
+            };
+        }
         for i in 0..N {
             let mut any = false;
             for (j, t) in xs.iter().enumerate() {
