@@ -185,13 +185,14 @@ impl<S: Scalar> State<S> {
         };
         let out = propagate_plain(&step, &(sub, k))?;
         for (&i, (p, active, jet)) in touched.iter().zip(out) {
+            let (kin, views) = self.kinematics_after(i, p, active)?;
             self.p[i] = p;
             self.active[i] = active;
             self.jet[i] = jet;
-            self.kin[i] = slot_kinematics(p, active)?;
-            self.plain[i] = is_plain(&self.kin[i], active);
-            self.flat[i] = is_flat(&self.kin[i], active);
-            self.search.set(i, views_of(p, &self.kin[i], active)?);
+            self.kin[i] = kin;
+            self.plain[i] = is_plain(&kin, active);
+            self.flat[i] = is_flat(&kin, active);
+            self.search.set(i, views);
         }
         // The primal history's constituents.
         let c = cands[k.primal_value() as usize];
@@ -200,6 +201,92 @@ impl<S: Scalar> State<S> {
             self.constituents[c.a as usize].extend(moved);
         }
         self.refresh_varying(&touched)
+    }
+
+    /// Slot `i`'s kinematics and views once its momentum and flag became `p` and `active`:
+    /// what [`slot_kinematics`] and [`views_of`] give (the same coupling of the worlds, the same
+    /// evaluation without worlds and in `f64` in each world, attached alike), except that in a
+    /// world where the slot's momentum and flag are those it had, bit for bit, its kinematics
+    /// there come from its view of that world (computed from those same values) instead of a
+    /// second evaluation. A step changes a slot in the few worlds whose candidate touches it,
+    /// while it is replayed in every world that touches any slot of the step: keep-16 spent a
+    /// fifth of its time re-evaluating unchanged worlds' kinematics (`propagate_plain` is the
+    /// reference: debug builds check the result against it).
+    fn kinematics_after(&self, i: usize, p: FourMomentum<S>, active: S) -> Result<([S; 3], Views)> {
+        if !S::CARRIES_WORLDS {
+            let kin = slot_kinematics(p, active)?;
+            return Ok((kin, views_of(p, &kin, active)?));
+        }
+        let xs = [p.px, p.py, p.pz, p.e, active];
+        let worlds = S::couple_worlds(&xs);
+        let strip = |x: S| x.without_worlds();
+        let mut kin = <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(
+            &Kinematics,
+            (
+                FourMomentum::new(strip(p.px), strip(p.py), strip(p.pz), strip(p.e)),
+                strip(active),
+            ),
+        )?;
+        let nw = worlds.len();
+        // The slot's momentum and flag in each world, now and before the step (a world the old
+        // numbers do not carry sees their primal).
+        let q = self.p[i];
+        let old = [q.px, q.py, q.pz, q.e, self.active[i]];
+        let mut now: smallvec::SmallVec<[f64; 80]> = smallvec::smallvec![0.0; 5 * nw];
+        let mut was: smallvec::SmallVec<[f64; 80]> = smallvec::smallvec![0.0; 5 * nw];
+        for (c, (x, y)) in xs.iter().zip(&old).enumerate() {
+            x.values_in_live(&worlds, &mut now[c * nw..(c + 1) * nw]);
+            y.values_in_live(&worlds, &mut was[c * nw..(c + 1) * nw]);
+        }
+        let before = self.search.views(i);
+        let primal_before = self.kin[i].map(|x| x.primal_value());
+        let mut in_world: smallvec::SmallVec<[[f64; 3]; 16]> = smallvec::SmallVec::new();
+        for (j, &w) in worlds.iter().enumerate() {
+            let same = (0..5).all(|c| now[c * nw + j].to_bits() == was[c * nw + j].to_bits());
+            in_world.push(if same {
+                before
+                    .iter()
+                    .find(|v| v.world == Some(w))
+                    .map_or(primal_before, |v| [v.y, v.phi, v.s])
+            } else {
+                let q = FourMomentum::new(now[j], now[nw + j], now[2 * nw + j], now[3 * nw + j]);
+                <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(
+                    &Kinematics,
+                    (q, now[4 * nw + j]),
+                )?
+            });
+        }
+        if nw > 0 {
+            let mut entries: smallvec::SmallVec<[(World, f64); 8]> = smallvec::SmallVec::new();
+            for (c, x) in kin.iter_mut().enumerate() {
+                entries.clear();
+                entries.extend(worlds.iter().zip(&in_world).map(|(&w, k)| (w, k[c])));
+                *x = x.with_worlds(&entries);
+            }
+        }
+        let views = views_with(&kin, active, |w| {
+            let j = worlds.iter().position(|&x| x == w).ok_or_else(|| {
+                crate::Error::config(format!(
+                    "Qanti-kT: slot {i} carries world {w:?}, which its kinematics were not \
+                     computed in"
+                ))
+            })?;
+            Ok(in_world[j])
+        })?;
+        #[cfg(debug_assertions)]
+        {
+            let reference = slot_kinematics(p, active)?;
+            for (x, y) in kin.iter().zip(&reference) {
+                let (wx, wy) = (x.worlds(), y.worlds());
+                debug_assert_eq!(x.primal_value().to_bits(), y.primal_value().to_bits());
+                debug_assert_eq!(wx, wy);
+                for w in wx {
+                    debug_assert_eq!(x.value_in_live(w).to_bits(), y.value_in_live(w).to_bits());
+                }
+            }
+            debug_assert_eq!(views, views_of(p, &reference, active)?);
+        }
+        Ok((kin, views))
     }
 
     /// Prunes the worlds the state carries to those one number can carry together (for the
@@ -359,6 +446,26 @@ fn is_flat<S: Scalar>(kin: &[S; 3], active: S) -> bool {
 /// another world), up to FastJet's 10³⁰⁰ for an object with pt = 0, where the difference left
 /// nothing of the other world's scale. Momenta and flags stay within a few orders of magnitude.
 fn views_of<S: Scalar>(p: FourMomentum<S>, kin: &[S; 3], active: S) -> Result<Views> {
+    views_with(kin, active, |w| {
+        let q = FourMomentum::new(
+            p.px.value_in_live(w),
+            p.py.value_in_live(w),
+            p.pz.value_in_live(w),
+            p.e.value_in_live(w),
+        );
+        <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(
+            &Kinematics,
+            (q, active.value_in_live(w)),
+        )
+    })
+}
+
+/// [`views_of`] with each world's rapidity, azimuth and scale from `in_world`.
+fn views_with<S: Scalar>(
+    kin: &[S; 3],
+    active: S,
+    in_world: impl Fn(World) -> Result<[f64; 3]>,
+) -> Result<Views> {
     let mut views = Views::new();
     views.push(View {
         world: None,
@@ -372,32 +479,16 @@ fn views_of<S: Scalar>(p: FourMomentum<S>, kin: &[S; 3], active: S) -> Result<Vi
         for x in kin.iter().chain(std::iter::once(&active)) {
             worlds.extend(x.worlds());
         }
-        if worlds.is_empty() {
-            return Ok(views);
-        }
         worlds.sort_unstable();
         worlds.dedup();
-        // The momentum's and flag's values in every world with one read of each payload. The
-        // worlds come from `worlds()`: alive.
-        let nw = worlds.len();
-        let mut at: smallvec::SmallVec<[f64; 80]> = smallvec::smallvec![0.0; 5 * nw];
-        for (x, row) in [p.px, p.py, p.pz, p.e, active]
-            .iter()
-            .zip(at.chunks_exact_mut(nw))
-        {
-            x.values_in_live(&worlds, row);
-        }
-        for (j, &w) in worlds.iter().enumerate() {
-            let q = FourMomentum::new(at[j], at[nw + j], at[2 * nw + j], at[3 * nw + j]);
-            let flag = at[4 * nw + j];
-            let [y, phi, s] =
-                <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(&Kinematics, (q, flag))?;
+        for w in worlds {
+            let [y, phi, s] = in_world(w)?;
             views.push(View {
                 world: Some(w),
                 y,
                 phi,
                 s,
-                on: flag == 1.0,
+                on: active.value_in_live(w) == 1.0,
             });
         }
     }
