@@ -542,6 +542,17 @@ ROWS = [
         [("map_n", "map_n_derivative_estimates_agree")],
     ),
     (
+        "world-weights-negligible",
+        "Qanti-kT drops world weights far above the negligible ratio (below ~2 % of the largest)",
+        "src/jets/qantikt/candidates.rs",
+        [(
+            "            if e < ln_negligible {",
+            "            if e < 0.1 * ln_negligible {",
+        )],
+        [("qantikt", "estimators_agree_with_the_exact_gradient"),
+         ("qantikt", "dense_and_sparse_candidates_take_the_same_steps")],
+    ),
+    (
         "own-pairs-walk",
         "Qanti-kT's search (pairs by own slots) takes each world's smallest primal pair distance "
         "from the first pair, whichever slots the world sees otherwise",

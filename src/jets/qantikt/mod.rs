@@ -283,7 +283,12 @@ impl QantiKt {
                             &st,
                             cands,
                             (&d, &on, &w),
-                            (dmin, r2.primal_value(), alpha.primal_value()),
+                            (
+                                dmin,
+                                r2.primal_value(),
+                                alpha.primal_value(),
+                                self.negligible,
+                            ),
                             &worlds,
                             &mut alt,
                             &mut scratch,

@@ -1285,7 +1285,7 @@ mod tests {
                 &st,
                 live,
                 (&d2, &on2, &w2),
-                (dmin2, r2.primal_value(), alpha.primal_value()),
+                (dmin2, r2.primal_value(), alpha.primal_value(), 1e-17),
                 &worlds,
                 &mut rows,
                 &mut WorldScratch::default(),
