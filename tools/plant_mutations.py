@@ -533,11 +533,11 @@ ROWS = [
     ),
     (
         "map-n-world-free",
-        "a triple's map_n without worlds keeps only the last input's tangent term",
+        "a triple's map_n keeps only the last input's tangent term",
         "src/triple/mod.rs",
         [(
-            "                    if g[j] != 0.0 {\n                        *d += g[j] * t.delta[i];",
-            "                    if g[j] != 0.0 {\n                        *d = g[j] * t.delta[i];",
+            "                if g[j] != 0.0 {\n                    *d += g[j] * t.delta[i];",
+            "                if g[j] != 0.0 {\n                    *d = g[j] * t.delta[i];",
         )],
         [("map_n", "map_n_derivative_estimates_agree")],
     ),

@@ -235,31 +235,20 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         let g = grad(x, v);
         let mut delta = [0.0; N];
         let mut perts = [B::Pert::default(); N];
-        if xs.iter().all(|t| !t.is_perturbed()) {
-            // No worlds (the clusterer's world-free weights): the tangents alone, the same sums.
-            for (i, d) in delta.iter_mut().enumerate() {
-                for (j, t) in xs.iter().enumerate() {
-                    if g[j] != 0.0 {
-                        *d += g[j] * t.delta[i];
-                    }
-                }
-            }
-            return StochasticTriple {
-                value: v,
-                delta,
-                perts,
-            };
-        }
-        for i in 0..N {
-            let mut any = false;
+        for (i, d) in delta.iter_mut().enumerate() {
             for (j, t) in xs.iter().enumerate() {
                 if g[j] != 0.0 {
-                    delta[i] += g[j] * t.delta[i];
+                    *d += g[j] * t.delta[i];
                 }
-                any |= !B::is_empty(&t.perts[i]);
             }
-            if any {
-                perts[i] = B::map_n(xs.map(|t| t.perts[i]), x, v, &g, &f);
+        }
+        // Payloads only where an input carries a world (the clusterer's weights carry none:
+        // then no look at each input's payload per direction).
+        if xs.iter().any(|t| t.is_perturbed()) {
+            for (i, p) in perts.iter_mut().enumerate() {
+                if xs.iter().any(|t| !B::is_empty(&t.perts[i])) {
+                    *p = B::map_n(xs.map(|t| t.perts[i]), x, v, &g, &f);
+                }
             }
         }
         StochasticTriple {

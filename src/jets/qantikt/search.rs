@@ -245,11 +245,11 @@ pub(super) struct Search {
     row_view: Vec<View>,
     view_at: Vec<u32>,
     /// Scratch for the pairs of varying slots (see [`Search::world_cutoffs`]): per varying
-    /// slot, the row of its first (primal) view; per pair, its two slots, its distances (in each
-    /// world, world-major, ∞ where a slot is off: [`Search::pair_lo_each_world`]; or between
-    /// primal views: [`Search::pair_lo_own_slots`]) and whether it is below some world's cutoff; the pairs by that distance;
-    /// per world, the pairs with a slot it sees otherwise (from `own_at[k]`) and their distance
-    /// there.
+    /// slot, the row of its first (primal) view; per pair, its two slots, its distances (in
+    /// each world, world-major, ∞ where a slot is off: [`Search::pair_lo_each_world`]; or
+    /// between primal views: [`Search::pair_lo_own_slots`]) and whether it is below some
+    /// world's cutoff; the pairs by that distance; per world, the pairs with a slot it sees
+    /// otherwise (from `own_at[k]`) and their distance there.
     row_start: Vec<u32>,
     pair_d: Vec<f64>,
     pair_ij: Vec<(u32, u32)>,
