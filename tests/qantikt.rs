@@ -605,27 +605,23 @@ fn bad_input_is_a_typed_error() {
             "α = {a}"
         );
     }
-    let mut on_beam = event.clone();
-    on_beam.push(FourMomentum::new(0.0, 0.0, 30.0, 30.0));
-    let e = with_run(0, 0, || qanti_kt_mh(&on_beam, 0.8, 1.0));
-    assert!(
-        matches!(&e, Err(Error::Jets(JetError::InvalidInput { reason })) if reason.contains("pt = 0")),
-        "{e:?}"
+    // The event with one particle more must be refused with an input error that says `why`.
+    let refused = |extra: FourMomentum, why: &str| {
+        let mut bad = event.clone();
+        bad.push(extra);
+        let e = with_run(0, 0, || qanti_kt_mh(&bad, 0.8, 1.0));
+        assert!(
+            matches!(&e, Err(Error::Jets(JetError::InvalidInput { reason })) if reason.contains(why)),
+            "{e:?}"
+        );
+    };
+    // On the beam axis, pt² overflowing, a twin of another particle.
+    refused(FourMomentum::new(0.0, 0.0, 30.0, 30.0), "pt = 0");
+    refused(
+        FourMomentum::new(1e200, 0.0, 5.0, 1e200),
+        "pt² = px² + py² beyond",
     );
-    let mut huge = event.clone();
-    huge.push(FourMomentum::new(1e200, 0.0, 5.0, 1e200));
-    let e = with_run(0, 0, || qanti_kt_mh(&huge, 0.8, 1.0));
-    assert!(
-        matches!(&e, Err(Error::Jets(JetError::InvalidInput { reason })) if reason.contains("pt² = px² + py² beyond")),
-        "{e:?}"
-    );
-    let mut twins = event.clone();
-    twins.push(event[0]);
-    let e = with_run(0, 0, || qanti_kt_mh(&twins, 0.8, 1.0));
-    assert!(
-        matches!(&e, Err(Error::Jets(JetError::InvalidInput { reason })) if reason.contains("coincident")),
-        "{e:?}"
-    );
+    refused(event[0], "coincident");
     let mut nan = event.clone();
     nan[1].px = f64::NAN;
     assert!(matches!(
