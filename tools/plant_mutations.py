@@ -607,8 +607,8 @@ ROWS = [
         "to the horizon (they are lost until the next rescan)",
         "src/jets/qantikt/search.rs",
         [(
-            "            } else if (x < horizon) & (r < far) {",
-            "            } else if (x < t) & (r < far) {",
+            "            nf += usize::from((x >= t) & (x < horizon) & (r < far));",
+            "            nf += usize::from((x >= t) & (x < t) & (r < far));",
         )],
         [("lib", "live_candidates_are_every_candidate_below_the_bound")],
     ),

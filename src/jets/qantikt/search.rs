@@ -227,7 +227,7 @@ pub(super) struct Search {
     /// one joining slot's ΔR² and distance to every member.
     joining: Vec<u32>,
     skip: Vec<usize>,
-    rows: (Vec<f64>, Vec<f64>),
+    rows: Rows,
     /// Pairs of members at or above this distance are neither cached nor filed (0 until the
     /// first fill): when the cache's threshold passes it, every pair is computed again.
     horizon: f64,
@@ -301,6 +301,16 @@ struct Sorter {
     born: u32,
 }
 
+/// Scratch for [`Search::sort_row`]: one row's ΔR² and distances, and the places of its pairs
+/// bound for the cache and for the buckets.
+#[derive(Clone, Debug, Default)]
+struct Rows {
+    dr2: Vec<f64>,
+    xs: Vec<f64>,
+    to_cache: Vec<u32>,
+    to_file: Vec<u32>,
+}
+
 impl Search {
     /// An empty structure for `n` slots.
     pub fn new(n: usize) -> Self {
@@ -330,7 +340,7 @@ impl Search {
             scratch: Vec::new(),
             joining: Vec::new(),
             skip: Vec::new(),
-            rows: (Vec::new(), Vec::new()),
+            rows: Rows::default(),
             horizon: 0.0,
             hit: Vec::new(),
             worlds: SmallVec::new(),
@@ -585,7 +595,7 @@ impl Search {
         d: usize,
         ks: std::ops::Range<usize>,
         sorter: &Sorter,
-        (dr2, xs): &mut (Vec<f64>, Vec<f64>),
+        rows: &mut Rows,
         fresh: &mut Vec<(u64, f64)>,
     ) {
         if ks.is_empty() {
@@ -598,11 +608,18 @@ impl Search {
             &self.ms[ks.clone()],
         );
         let n = ks.len();
+        let Rows {
+            dr2,
+            xs,
+            to_cache,
+            to_file,
+        } = rows;
         dr2.resize(n, 0.0);
         xs.resize(n, 0.0);
+        to_cache.resize(n + 1, 0);
+        to_file.resize(n + 1, 0);
         let (dr2, xs) = (&mut dr2[..n], &mut xs[..n]);
-        // ΔR² and distance first, in a loop without branches (it vectorises), then where each
-        // pair goes.
+        // ΔR² and distance first, in a loop without branches (it vectorises).
         for k in 0..n {
             let r = dist(yd, pd, my[k], mphi[k]);
             dr2[k] = r;
@@ -615,14 +632,31 @@ impl Search {
             far,
             born,
         } = *sorter;
-        for ((&j, &x), &r) in self.members[ks].iter().zip(&*xs).zip(&*dr2) {
-            if x < t {
-                if x >= lo {
-                    fresh.push((Candidate::pair(d, j as usize).key(), x));
-                }
-            } else if (x < horizon) & (r < far) {
-                file(&mut self.filed, Candidate::pair(d, j as usize), x, born);
-            }
+        // Where each pair goes, without branches: every place is written to both lists and
+        // kept where its pair belongs (which way a pair goes is close to random: branching on
+        // it cost more than the distances).
+        let (mut nc, mut nf) = (0, 0);
+        for (k, (&x, &r)) in xs.iter().zip(&*dr2).enumerate() {
+            to_cache[nc] = k as u32;
+            to_file[nf] = k as u32;
+            nc += usize::from((x < t) & (x >= lo));
+            nf += usize::from((x >= t) & (x < horizon) & (r < far));
+        }
+        let members = &self.members[ks];
+        fresh.extend(to_cache[..nc].iter().map(|&k| {
+            (
+                Candidate::pair(d, members[k as usize] as usize).key(),
+                xs[k as usize],
+            )
+        }));
+        for &k in &to_file[..nf] {
+            let k = k as usize;
+            file(
+                &mut self.filed,
+                Candidate::pair(d, members[k] as usize),
+                xs[k],
+                born,
+            );
         }
     }
 
