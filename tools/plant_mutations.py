@@ -553,6 +553,29 @@ ROWS = [
          ("qantikt", "dense_and_sparse_candidates_take_the_same_steps")],
     ),
     (
+        "weights-constant-path",
+        "Qanti-kT takes a candidate's distance as a constant in its weight whenever its flag is "
+        "one (a beam entry's R tangent lost)",
+        "src/jets/qantikt/candidates.rs",
+        [(
+            "        if x.is_constant() && a.is_constant() {",
+            "        if a.is_constant() {",
+        )],
+        [("qantikt", "estimators_agree_with_the_exact_gradient"),
+         ("qantikt", "exact_oracle_matches_an_independent_enumeration")],
+    ),
+    (
+        "weights-constant-path-alpha",
+        "Qanti-kT's weight of a constant candidate drops its α partial",
+        "src/jets/qantikt/candidates.rs",
+        [(
+            "                    [gm, gal]",
+            "                    [gm, 0.0]",
+        )],
+        [("qantikt", "estimators_agree_with_the_exact_gradient"),
+         ("qantikt", "exact_oracle_matches_an_independent_enumeration")],
+    ),
+    (
         "own-pairs-walk",
         "Qanti-kT's search (pairs by own slots) takes each world's smallest primal pair distance "
         "from the first pair, whichever slots the world sees otherwise",

@@ -418,25 +418,51 @@ pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candida
 pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S, out: &mut Vec<S>) {
     out.clear();
     out.extend(d.iter().zip(on).map(|(&x, &a)| {
-        S::map_n(
-            [x, a, dmin, alpha],
-            |[x, a, m, al]| a * ((x - m) * (-al / m)).min(0.0).exp(),
-            |[x, a, m, al], v| {
-                let e = (x - m) * (-al / m);
-                if e > 0.0 {
-                    return [0.0, 1.0, 0.0, 0.0];
-                }
-                // exp(e), without a second exp where the value already holds it.
-                let w = if a == 1.0 { v } else { e.exp() };
-                [
-                    -a * w * al / m,
-                    w,
-                    a * w * al * x / (m * m),
-                    -a * w * (x - m) / m,
-                ]
-            },
-        )
+        if x.is_constant() && a.is_constant() {
+            // Most candidates (pairs of members): the same formulas with the distance and flag
+            // as f64, so the number type combines two inputs, not four (the same numbers: a
+            // constant's tangents are 0).
+            let (x, a) = (x.primal_value(), a.primal_value());
+            S::map_n(
+                [dmin, alpha],
+                |[m, al]| weight(x, a, m, al),
+                |[m, al], v| {
+                    let [_, _, gm, gal] = weight_gradient(x, a, m, al, v);
+                    [gm, gal]
+                },
+            )
+        } else {
+            S::map_n(
+                [x, a, dmin, alpha],
+                |[x, a, m, al]| weight(x, a, m, al),
+                |[x, a, m, al], v| weight_gradient(x, a, m, al, v),
+            )
+        }
     }));
+}
+
+/// The weight a·exp(−α (D̃ − D̃min)/D̃min) of a candidate with distance `x` and flag `a`, the
+/// smallest distance `m` and sharpness `al`.
+#[inline(always)]
+fn weight(x: f64, a: f64, m: f64, al: f64) -> f64 {
+    a * ((x - m) * (-al / m)).min(0.0).exp()
+}
+
+/// The gradient of [`weight`] in (x, a, m, al), given its value `v`.
+#[inline(always)]
+fn weight_gradient(x: f64, a: f64, m: f64, al: f64, v: f64) -> [f64; 4] {
+    let e = (x - m) * (-al / m);
+    if e > 0.0 {
+        return [0.0, 1.0, 0.0, 0.0];
+    }
+    // exp(e), without a second exp where the value already holds it.
+    let w = if a == 1.0 { v } else { e.exp() };
+    [
+        -a * w * al / m,
+        w,
+        a * w * al * x / (m * m),
+        -a * w * (x - m) / m,
+    ]
 }
 
 #[cfg(test)]
