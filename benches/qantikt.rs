@@ -6,6 +6,8 @@
 //! - `triple`: one pruned-triple gradient sample, R and α together
 //!   (`gradient(|[r, a]| qanti_kt_mh(..)).run(i)`);
 //! - `score`: one score-function gradient sample (`[Score<2>; 2]`);
+//! - `rerun`: one `stochad::rerun` gradient sample (a recording run with `Recorder<2>`, then
+//!   the `f64` program once per distinct kept flip);
 //! - `keep4`: one keep-4 triple gradient sample (`[StochasticTriple<Keep<4, 4>, 2>; 2]`: inline
 //!   room for its 4 worlds);
 //! - `keep16_signed_fan2`: one sample of the estimator the variance study recommends for its
@@ -74,18 +76,20 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
     let def = JetDefinition::new(Algorithm::AntiKt, R).unwrap();
     eprintln!(
         "per event (µs, mean of a few runs timed by hand):\n{:>5} {:>4} {:>9} {:>9} {:>9} {:>9} \
-         {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+         {:>9} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "event",
         "N",
         "antikt",
         "primal",
         "triple",
         "score",
+        "rerun",
         "keep4",
         "k16sf2",
         "pr/akt",
         "tr/pr",
         "sc/pr",
+        "rr/pr",
         "k4/pr",
         "k16/pr"
     );
@@ -108,6 +112,13 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
             .at([R, ALPHA])
             .seed(SEED);
         let score = mean_us(5, |i| score.run(i).unwrap().derivative[0]);
+        let rerun = stochad::rerun(
+            |[r, a]| qanti_kt_mh(ev, r, a),
+            |[r, a]| qanti_kt_mh(ev, r, a),
+        )
+        .at([R, ALPHA])
+        .seed(SEED);
+        let rerun = mean_us(5, |i| rerun.run(i).unwrap().derivative[0]);
         let keep4 =
             gradient_with(|[r, a]: [StochasticTriple<Keep<4, 4>, 2>; 2]| qanti_kt_mh(ev, r, a))
                 .at([R, ALPHA])
@@ -118,12 +129,13 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
             .seed(SEED);
         let k16 = mean_us(2, |i| k16.run(i).unwrap().derivative[0]);
         eprintln!(
-            "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {score:>9.0} {keep4:>10.0} \
-             {k16:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {score:>9.0} {rerun:>9.0} \
+             {keep4:>10.0} {k16:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
             ev.len(),
             primal / antikt,
             triple / primal,
             score / primal,
+            rerun / primal,
             keep4 / primal,
             k16 / primal
         );
@@ -201,6 +213,14 @@ fn bench(c: &mut Criterion) {
         gradient_with(move |[r, a]: [Score<2>; 2]| qanti_kt_mh(ev, r, a))
             .at([R, ALPHA])
             .seed(SEED)
+    });
+    estimator!("rerun", |ev: &Vec<FourMomentum>| {
+        stochad::rerun(
+            move |[r, a]| qanti_kt_mh(ev, r, a),
+            move |[r, a]| qanti_kt_mh(ev, r, a),
+        )
+        .at([R, ALPHA])
+        .seed(SEED)
     });
     estimator!("keep4", |ev: &Vec<FourMomentum>| {
         gradient_with(move |[r, a]: [StochasticTriple<Keep<4, 4>, 2>; 2]| qanti_kt_mh(ev, r, a))

@@ -78,6 +78,16 @@ pub(crate) enum Mode {
     Sample,
     /// Exact oracle: outcomes are forced along a path of the enumeration tree.
     Enumerate(EnumState),
+    /// A re-run of [`rerun`](crate::rerun::rerun): every draw by inversion from the primal
+    /// stream, except draw `at` (counted from 0), which takes `outcome`. The draws before it
+    /// must take the recorded `path` (the recording run's outcomes), and draw `at` must have
+    /// `params` parameters, as it had there: the re-run is the recorded history until it flips.
+    Flip {
+        at: u64,
+        outcome: f64,
+        params: usize,
+        path: std::sync::Arc<Vec<f64>>,
+    },
 }
 
 /// Enumeration state for the exact oracle.
@@ -123,6 +133,8 @@ pub struct RunContext {
     pub(crate) feature_score: SmallVec<[f64; 4]>,
     /// What the run found wrong with the program.
     pub(crate) found: Findings,
+    /// The flips a recording run of [`rerun`](crate::rerun::rerun) keeps (`None` elsewhere).
+    pub(crate) flips: Option<crate::rerun::Flips>,
 }
 
 /// The random numbers of one run: the primal stream (every number type draws its outcomes from
@@ -201,6 +213,7 @@ impl RunContext {
             feature: 0.0,
             feature_score: SmallVec::new(),
             found: Findings::default(),
+            flips: None,
         }
     }
 

@@ -93,6 +93,7 @@ pub mod estimate;
 pub mod exact;
 pub mod jets;
 mod propagate;
+pub mod rerun;
 pub mod sample;
 mod scalar;
 pub mod scalars;
@@ -108,6 +109,7 @@ pub use estimate::{
     Estimate, Estimator, GradientEstimate,
 };
 pub use propagate::{couple, index, propagate, propagate_plain, select, PlainFn};
+pub use rerun::{rerun, Recorder};
 pub use scalar::{Scalar, World};
 pub use scalars::{IntoResult, Scalars};
 pub use score::{Score, ScoreFunction};

@@ -312,6 +312,14 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("score + baseline + output CV", g);
+        // Re-running the f64 twin per kept flip (record-time pruning, same-uniform redraws).
+        let g = stochad::rerun(|[r, a]| q.cluster(&event, r, a)?.mh(), twin)
+            .at([r, alpha])
+            .samples(n)
+            .seed(22)
+            .estimate()
+            .unwrap();
+        check("rerun", g);
     }
 }
 

@@ -576,6 +576,76 @@ ROWS = [
          ("qantikt", "exact_oracle_matches_an_independent_enumeration")],
     ),
     (
+        "rerun-sign",
+        "rerun keeps a flip's weight without its sign",
+        "src/rerun.rs",
+        [(
+            "                sign: w.signum(),",
+            "                sign: 1.0,",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-total",
+        "rerun's kept flip weighs only its own |w|, not the direction's total",
+        "src/rerun.rs",
+        [(
+            "        self.total[dir] += w.abs();",
+            "        self.total[dir] = w.abs();",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-no-flip",
+        "rerun's re-run does not force the flipped outcome",
+        "src/sample/mod.rs",
+        [(
+            "                forced\n            } else {",
+            "                family.quantile(params, u)\n            } else {",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-path-check",
+        "rerun's re-run does not check the draws before its flip against the recording run",
+        "src/sample/mod.rs",
+        [(
+            "                if let Some(&want) = path.get(i as usize).filter(|_| i < at) {",
+            "                if let Some(&want) = path.get(i as usize).filter(|_| false) {",
+        )],
+        [("rerun", "a_twin_that_is_not_the_program_is_an_error")],
+    ),
+    (
+        "rerun-count-check",
+        "rerun's re-run does not check the flipped draw's parameter count",
+        "src/sample/mod.rs",
+        [(
+            "                if params.len() != count {",
+            "                if params.len() != count && false {",
+        )],
+        [("rerun", "a_twin_that_is_not_the_program_is_an_error")],
+    ),
+    (
+        "rerun-twin-check",
+        "rerun does not compare the twin's output with the program's",
+        "src/rerun.rs",
+        [(
+            "        if twin.to_bits() != value.to_bits() {",
+            "        if twin.to_bits() != value.to_bits() && false {",
+        )],
+        [("rerun", "a_twin_that_is_not_the_program_is_an_error")],
+    ),
+    (
+        "rerun-reached-check",
+        "rerun does not check that the re-run reached its flip",
+        "src/rerun.rs",
+        [(
+            "                    if ctx.rng.draws <= k.at {",
+            "                    if ctx.rng.draws <= k.at && false {",
+        )],
+        [("rerun", "a_twin_that_stops_drawing_before_the_flip_is_an_error")],
+    ),
+    (
         "own-pairs-walk",
         "Qanti-kT's search (pairs by own slots) takes each world's smallest primal pair distance "
         "from the first pair, whichever slots the world sees otherwise",

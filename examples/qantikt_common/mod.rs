@@ -41,6 +41,9 @@ pub enum Est {
     Triple,
     /// Stochastic triple, pruned, proportional coupling, redraws by the same uniform.
     TripleSameUniform,
+    /// `stochad::rerun`: a recording run, then the `f64` clustering once per kept flip (the
+    /// pruned triple's estimate, pruned when recorded, same-uniform redraws).
+    Rerun,
     /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
     TripleScoreMix,
     /// Stochastic triple, keep-2 backend.
@@ -95,6 +98,7 @@ impl Est {
             Est::GumbelSoftmax => "GS-STE",
             Est::Triple => "triple (pruned)",
             Est::TripleSameUniform => "triple (pruned, same-uniform redraw)",
+            Est::Rerun => "rerun (record, then f64 per kept flip)",
             Est::TripleScoreMix => "triple + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
@@ -127,6 +131,7 @@ impl Est {
             Est::GumbelSoftmax => "gs_ste",
             Est::Triple => "triple",
             Est::TripleSameUniform => "triple_same_uniform",
+            Est::Rerun => "rerun",
             Est::TripleScoreMix => "triple_score_mix",
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
@@ -341,6 +346,19 @@ pub fn run_all(
                 estimate::<Triple<2>>(est, event, same, at, setup, false)?
             }
             Est::TripleScoreMix => estimate::<Triple<2>>(est, event, default, at, setup, true)?,
+            Est::Rerun => {
+                let (g, ms) = timed(setup.samples, || {
+                    stochad::rerun(
+                        |[r, a]| default.cluster(event, r, a)?.mh(),
+                        |[r, a]| default.cluster(event, r, a)?.mh(),
+                    )
+                    .at(at)
+                    .seed(setup.seed)
+                    .samples(setup.samples)
+                    .estimate()
+                })?;
+                Measured { est, g, ms }
+            }
             Est::Keep2 => estimate::<KeepSmall<2>>(est, event, default, at, setup, false)?,
             Est::Keep4 => estimate::<KeepSmall<4>>(est, event, default, at, setup, false)?,
             Est::Keep8 => estimate::<KeepTriple<8, 2>>(est, event, default, at, setup, false)?,

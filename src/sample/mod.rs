@@ -109,6 +109,39 @@ fn draw_moving<F: Family>(
                 u,
             }))
         }
+        Mode::Flip {
+            at,
+            outcome,
+            params: count,
+            path,
+        } => {
+            let (at, forced, count, path) = (*at, *outcome, *count, path.clone());
+            let u = ctx.primal_uniform();
+            let i = ctx.rng.draws - 1;
+            let outcome = if i == at {
+                if params.len() != count {
+                    return Err(Error::config(format!(
+                        "rerun: draw {i} of the re-run has {} parameters where the recording run \
+                         had {count}: the two programs differ",
+                        params.len()
+                    )));
+                }
+                forced
+            } else {
+                let k = family.quantile(params, u);
+                if let Some(&want) = path.get(i as usize).filter(|_| i < at) {
+                    if k.to_bits() != want.to_bits() {
+                        return Err(Error::config(format!(
+                            "rerun: draw {i} of the re-run took {k} where the recording run took \
+                             {want} (before the flip the re-run must repeat it: the two programs \
+                             differ)"
+                        )));
+                    }
+                }
+                k
+            };
+            Ok(Drawn::Sampled(Draw { outcome, u }))
+        }
         Mode::Enumerate(e) => {
             let k = if e.pos < e.path.len() {
                 e.path[e.pos]
