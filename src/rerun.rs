@@ -76,9 +76,16 @@ impl DrawRule for RecordJumps {
             let Some(mut flips) = ctx.flips.take() else {
                 return;
             };
+            // Indexed by the draw's number among the primal stream's uniforms (a relaxed draw
+            // takes some too, and records nothing).
             let at = ctx.rng.draws - 1;
-            flips.path.push(d.outcome);
-            flips.params.push(params.len() as u32);
+            let i = at as usize;
+            if flips.path.len() <= i {
+                flips.path.resize(i + 1, f64::NAN);
+                flips.params.resize(i + 1, 0);
+            }
+            flips.path[i] = d.outcome;
+            flips.params[i] = params.len() as u32;
             for dir in 0..N {
                 for (t, p) in tangents.iter_mut().zip(params) {
                     *t = p.tangent[dir];
@@ -109,7 +116,8 @@ struct Kept {
 
 /// What a recording run keeps: per direction the total |weight| of its jumps and the flip kept
 /// (each jump with probability |weight|/total), the primal outcome and parameter count of every
-/// draw, and how many jumps were offered (it keys the reservoir's coins).
+/// draw by its number (NaN and 0 for uniforms no draw took), and how many jumps were offered (it
+/// keys the reservoir's coins).
 #[derive(Debug, Default)]
 pub(crate) struct Flips {
     total: SmallVec<[f64; 4]>,

@@ -2,7 +2,7 @@
 //! and loud where the `f64` twin is not the program.
 
 use stochad::exact;
-use stochad::sample::{bernoulli, categorical, Coupling};
+use stochad::sample::{bernoulli, categorical, gumbel_softmax, Coupling};
 use stochad::{Error, Scalar};
 
 /// A categorical whose weights depend on both parameters, then a coin whose probability depends
@@ -51,6 +51,27 @@ fn rerun_agrees_with_the_exact_gradient() {
             assert_close(&name, g.mean[d], g.stderr[d], ex.gradient[d]);
         }
         assert!((g.value - ex.value).abs() < 5.0 * g.value_stderr);
+    }
+}
+
+#[test]
+fn uniforms_taken_by_a_relaxed_draw_keep_the_flips_in_place() {
+    // Three primal uniforms go to a Gumbel-softmax draw before the two stages (its output
+    // unused): the flips' draw numbers count them, and the gradient is the two stages'.
+    fn noisy<S: Scalar>(x: [S; 2]) -> stochad::Result<S> {
+        gumbel_softmax(&[S::from(1.0), S::from(2.0), S::from(3.0)], 0.5)?;
+        two_stage(x)
+    }
+    let at = [0.7, 0.4];
+    let ex = exact::expectation(|x: [stochad::Dual<2>; 2]| two_stage(x), at).unwrap();
+    let g = stochad::rerun(noisy, noisy)
+        .at(at)
+        .samples(200_000)
+        .seed(4)
+        .estimate()
+        .unwrap();
+    for d in 0..2 {
+        assert_close(&format!("d{d}"), g.mean[d], g.stderr[d], ex.gradient[d]);
     }
 }
 

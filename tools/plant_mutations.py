@@ -610,7 +610,7 @@ ROWS = [
         "rerun's re-run does not check the draws before its flip against the recording run",
         "src/sample/mod.rs",
         [(
-            "                if let Some(&want) = path.get(i as usize).filter(|_| i < at) {",
+            "                if let Some(&want) = path.get(i as usize).filter(|w| i < at && !w.is_nan()) {",
             "                if let Some(&want) = path.get(i as usize).filter(|_| false) {",
         )],
         [("rerun", "a_twin_that_is_not_the_program_is_an_error")],
@@ -644,6 +644,17 @@ ROWS = [
             "                    if ctx.rng.draws <= k.at && false {",
         )],
         [("rerun", "a_twin_that_stops_drawing_before_the_flip_is_an_error")],
+    ),
+    (
+        "rerun-draw-index",
+        "rerun records each draw at its place among the recorded draws, not at its number among "
+        "the primal uniforms (a relaxed draw's uniforms shift the flips)",
+        "src/rerun.rs",
+        [(
+            "            let i = at as usize;",
+            "            let i = flips.path.iter().filter(|x| !x.is_nan()).count();",
+        )],
+        [("rerun", "uniforms_taken_by_a_relaxed_draw_keep_the_flips_in_place")],
     ),
     (
         "own-pairs-walk",

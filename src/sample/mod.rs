@@ -129,7 +129,7 @@ fn draw_moving<F: Family>(
                 forced
             } else {
                 let k = family.quantile(params, u);
-                if let Some(&want) = path.get(i as usize).filter(|_| i < at) {
+                if let Some(&want) = path.get(i as usize).filter(|w| i < at && !w.is_nan()) {
                     if k.to_bits() != want.to_bits() {
                         return Err(Error::config(format!(
                             "rerun: draw {i} of the re-run took {k} where the recording run took \
