@@ -320,6 +320,14 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("rerun", g);
+        let g = stochad::rerun(|[r, a]| q.cluster(&event, r, a)?.mh(), twin)
+            .at([r, alpha])
+            .samples(n / 4)
+            .seed(23)
+            .every_flip(true)
+            .estimate()
+            .unwrap();
+        check("rerun, every flip", g);
     }
 }
 

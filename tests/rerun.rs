@@ -32,22 +32,26 @@ fn assert_close(name: &str, mean: f64, stderr: f64, exact: f64) {
 fn rerun_agrees_with_the_exact_gradient() {
     // The signed coupling's jumps come in pairs of opposite signs (the proportional one's
     // weights are all positive).
+    // With every flip re-run, each run's estimate is the sum over all of its jumps.
     let cases = [
-        (Coupling::Proportional, [0.7, 0.4]),
-        (Coupling::Proportional, [0.3, 1.2]),
-        (Coupling::Signed, [0.7, 0.4]),
+        (Coupling::Proportional, [0.7, 0.4], false),
+        (Coupling::Proportional, [0.3, 1.2], false),
+        (Coupling::Signed, [0.7, 0.4], false),
+        (Coupling::Proportional, [0.3, 1.2], true),
+        (Coupling::Signed, [0.7, 0.4], true),
     ];
-    for (coupling, at) in cases {
+    for (coupling, at, every) in cases {
         let ex = exact::expectation(|x: [stochad::Dual<2>; 2]| two_stage(x), at).unwrap();
         let g = stochad::rerun(two_stage, two_stage)
             .at(at)
             .samples(200_000)
             .seed(3)
             .coupling(coupling)
+            .every_flip(every)
             .estimate()
             .unwrap();
         for d in 0..2 {
-            let name = format!("{coupling:?} {at:?} d{d}");
+            let name = format!("{coupling:?} {at:?} every flip {every} d{d}");
             assert_close(&name, g.mean[d], g.stderr[d], ex.gradient[d]);
         }
         assert!((g.value - ex.value).abs() < 5.0 * g.value_stderr);

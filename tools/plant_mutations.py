@@ -640,8 +640,8 @@ ROWS = [
         "rerun does not check that the re-run reached its flip",
         "src/rerun.rs",
         [(
-            "                    if ctx.rng.draws <= k.at {",
-            "                    if ctx.rng.draws <= k.at && false {",
+            "                    if ctx.rng.draws <= at {",
+            "                    if ctx.rng.draws <= at && false {",
         )],
         [("rerun", "a_twin_that_stops_drawing_before_the_flip_is_an_error")],
     ),
@@ -655,6 +655,26 @@ ROWS = [
             "            let i = flips.path.iter().filter(|x| !x.is_nan()).count();",
         )],
         [("rerun", "uniforms_taken_by_a_relaxed_draw_keep_the_flips_in_place")],
+    ),
+    (
+        "rerun-every-weight",
+        "rerun with every flip re-run weighs each by |w|, not w",
+        "src/rerun.rs",
+        [(
+            "            every.push((dir, at, target, w));",
+            "            every.push((dir, at, target, w.abs()));",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-shared-flip",
+        "rerun shares a re-run between flips of the same draw to different targets",
+        "src/rerun.rs",
+        [(
+            "            let alt = match done.iter().find(|e| e.0 == at && e.1 == target.to_bits()) {",
+            "            let alt = match done.iter().find(|e| e.0 == at) {",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
     ),
     (
         "own-pairs-walk",

@@ -44,6 +44,9 @@ pub enum Est {
     /// `stochad::rerun`: a recording run, then the `f64` clustering once per kept flip (the
     /// pruned triple's estimate, pruned when recorded, same-uniform redraws).
     Rerun,
+    /// `stochad::rerun(..).every_flip(true)`: the `f64` clustering once per flip of the
+    /// recording run (the all-worlds triple's kind of estimate, same-uniform redraws).
+    RerunEveryFlip,
     /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
     TripleScoreMix,
     /// Stochastic triple, keep-2 backend.
@@ -99,6 +102,7 @@ impl Est {
             Est::Triple => "triple (pruned)",
             Est::TripleSameUniform => "triple (pruned, same-uniform redraw)",
             Est::Rerun => "rerun (record, then f64 per kept flip)",
+            Est::RerunEveryFlip => "rerun, every flip",
             Est::TripleScoreMix => "triple + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
@@ -132,6 +136,7 @@ impl Est {
             Est::Triple => "triple",
             Est::TripleSameUniform => "triple_same_uniform",
             Est::Rerun => "rerun",
+            Est::RerunEveryFlip => "rerun_every_flip",
             Est::TripleScoreMix => "triple_score_mix",
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
@@ -346,7 +351,7 @@ pub fn run_all(
                 estimate::<Triple<2>>(est, event, same, at, setup, false)?
             }
             Est::TripleScoreMix => estimate::<Triple<2>>(est, event, default, at, setup, true)?,
-            Est::Rerun => {
+            Est::Rerun | Est::RerunEveryFlip => {
                 let (g, ms) = timed(setup.samples, || {
                     stochad::rerun(
                         |[r, a]| default.cluster(event, r, a)?.mh(),
@@ -355,6 +360,7 @@ pub fn run_all(
                     .at(at)
                     .seed(setup.seed)
                     .samples(setup.samples)
+                    .every_flip(est == Est::RerunEveryFlip)
                     .estimate()
                 })?;
                 Measured { est, g, ms }
