@@ -406,6 +406,19 @@ pub fn apply_score_mix<const N: usize>(samples: &mut [RunOutput<N>]) {
     }
 }
 
+/// What every driver asks of its batch: a finite point θ and at least one sample.
+pub(crate) fn check_batch(at: &[f64], samples: usize) -> Result<()> {
+    if let Some(x) = at.iter().find(|x| !x.is_finite()) {
+        return Err(Error::config(format!(
+            "the point θ must be finite, got {x}"
+        )));
+    }
+    if samples == 0 {
+        return Err(Error::config("samples must be at least 1"));
+    }
+    Ok(())
+}
+
 /// Reduces per-sample results to a [`GradientEstimate`].
 pub fn summarize<const N: usize>(samples: &[RunOutput<N>]) -> GradientEstimate<N> {
     let n = samples.len();
@@ -553,15 +566,7 @@ where
                 S::NAME
             )));
         }
-        if let Some(x) = self.at.iter().find(|x| !x.is_finite()) {
-            return Err(Error::config(format!(
-                "the point θ must be finite, got {x}"
-            )));
-        }
-        if self.samples == 0 {
-            return Err(Error::config("samples must be at least 1"));
-        }
-        Ok(())
+        check_batch(&self.at, self.samples)
     }
 
     /// One run's unbiased estimate (run `index` of the batch; score function without baseline).
@@ -883,15 +888,7 @@ impl<P: Program<f64, N>, const N: usize> FiniteDifference<P, N> {
                 self.step
             )));
         }
-        if let Some(x) = self.at.iter().find(|x| !x.is_finite()) {
-            return Err(Error::config(format!(
-                "the point θ must be finite, got {x}"
-            )));
-        }
-        if self.samples == 0 {
-            return Err(Error::config("samples must be at least 1"));
-        }
-        Ok(())
+        check_batch(&self.at, self.samples)
     }
 
     /// One run's result (run `index` of the batch: the same random numbers on both sides).

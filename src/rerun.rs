@@ -51,7 +51,7 @@ use smallvec::SmallVec;
 use crate::context::{run_in, splitmix64, with_ctx, Mode, RunContext};
 use crate::dual::{DrawRule, DualNumber};
 use crate::error::{Error, Result};
-use crate::estimate::{summarize, GradientEstimate, RunOutput};
+use crate::estimate::{check_batch, summarize, GradientEstimate, RunOutput};
 use crate::sample::{jumps_inward, Coupling, Drawn, Family};
 use crate::scalars::IntoResult;
 
@@ -237,15 +237,7 @@ where
     }
 
     fn check(&self) -> Result<()> {
-        if let Some(x) = self.at.iter().find(|x| !x.is_finite()) {
-            return Err(Error::config(format!(
-                "the point θ must be finite, got {x}"
-            )));
-        }
-        if self.samples == 0 {
-            return Err(Error::config("samples must be at least 1"));
-        }
-        Ok(())
+        check_batch(&self.at, self.samples)
     }
 
     fn context(&self, index: u64) -> RunContext {
