@@ -146,12 +146,13 @@ impl Flips {
     /// Offers the jump of draw `at` to `target` with weight `w` along `dir`: it replaces the
     /// kept one with probability |w| / (total so far), a coin keyed by the run and the offer.
     fn offer(&mut self, key: u64, dir: usize, at: u64, target: f64, w: f64) {
+        // Summed in both modes: a weight that is not finite shows in the total.
+        self.total[dir] += w.abs();
         if let Some(every) = &mut self.every {
             every.push((dir, at, target, w));
             return;
         }
         self.offered += 1;
-        self.total[dir] += w.abs();
         let z = splitmix64(key ^ 0x3c6e_f372_fe94_f82b ^ splitmix64(self.offered));
         let u = (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
         if u * self.total[dir] < w.abs() {
@@ -265,6 +266,14 @@ where
         });
         let out = out?;
         let flips = ctx.flips.take().unwrap_or_default();
+        // A jump weight that is not finite (parameters with NaN or infinite tangents) would be
+        // skipped by the reservoir's coin: the run's estimate would leave it out silently.
+        if let Some(d) = flips.total.iter().position(|t| !t.is_finite()) {
+            return Err(Error::config(format!(
+                "rerun: direction {d}: a draw's jump weight is not finite (its parameters' \
+                 tangents are NaN or infinite there)"
+            )));
+        }
         // (direction, draw, target, weight) of each flip to re-run: every jump, or the one kept
         // per direction with its weight sign(w)·Σ|w|.
         let jumps: Vec<(usize, u64, f64, f64)> = match flips.every {

@@ -165,6 +165,20 @@ fn a_twin_that_stops_drawing_before_the_flip_is_an_error() {
 }
 
 #[test]
+fn a_jump_weight_that_is_not_finite_is_an_error() {
+    // √θ at θ = 0: p = 0 with an infinite tangent.
+    let coin = |[t]: [f64; 1]| bernoulli(t.sqrt());
+    let e = stochad::rerun(|[t]| bernoulli(t.sqrt()), coin)
+        .at([0.0])
+        .samples(50)
+        .estimate();
+    assert!(
+        matches!(&e, Err(Error::InvalidConfig { reason }) if reason.contains("not finite")),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn bad_settings_are_typed_errors() {
     let r = stochad::rerun(two_stage, two_stage);
     assert!(matches!(

@@ -677,6 +677,16 @@ ROWS = [
         [("rerun", "rerun_agrees_with_the_exact_gradient")],
     ),
     (
+        "rerun-finite-check",
+        "rerun lets a jump weight that is not finite through (the reservoir skips it silently)",
+        "src/rerun.rs",
+        [(
+            "        if let Some(d) = flips.total.iter().position(|t| !t.is_finite()) {",
+            "        if let Some(d) = flips.total.iter().position(|t| !t.is_finite() && false) {",
+        )],
+        [("rerun", "a_jump_weight_that_is_not_finite_is_an_error")],
+    ),
+    (
         "own-pairs-walk",
         "Qanti-kT's search (pairs by own slots) takes each world's smallest primal pair distance "
         "from the first pair, whichever slots the world sees otherwise",
