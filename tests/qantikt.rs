@@ -322,7 +322,7 @@ fn estimators_agree_with_the_exact_gradient() {
         check("rerun", g);
         let g = stochad::rerun(|[r, a]| q.cluster(&event, r, a)?.mh(), twin)
             .at([r, alpha])
-            .samples(n / 4)
+            .samples(n)
             .seed(23)
             .every_flip(true)
             .estimate()
