@@ -2,7 +2,8 @@
 //! events? On the first events of the default sample, at every (R, α) of {0.4, 0.8} × {1, 2, 4},
 //! runs the score function with and without the leave-one-out baseline, the pruned stochastic
 //! triple with maximal and with same-uniform redraws, `stochad::rerun` (the pruned triple's
-//! estimate from re-runs of the `f64` clustering; and with every flip re-run), the triple mixed
+//! estimate from re-runs of the `f64` clustering; with one flip shared by both directions; and
+//! with every flip re-run), the triple mixed
 //! with the score function,
 //! the keep-2, keep-4 and keep-8 triples (and with `--all-worlds` the all-worlds triple), and
 //! with the output mH as control variate (`.control_variate(twin)`, E[mH] and E[mH²] from
@@ -38,13 +39,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 22] = [
+const ESTIMATORS: [Est; 23] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
     Est::TripleSameUniform,
     Est::Rerun,
     Est::RerunEveryFlip,
+    Est::RerunShared,
     Est::TripleScoreMix,
     Est::Keep2,
     Est::Keep4,

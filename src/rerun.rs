@@ -35,9 +35,9 @@
 //! # Ok::<(), stochad::Error>(())
 //! ```
 //!
-//! With [`Rerun::every_flip`] every jump is re-run instead, and a run's estimate is
-//! δ + Σ w·(f_alt − f) over all of them: the all-worlds triple's kind of estimate, at one `f64`
-//! run per distinct flip.
+//! [`Rerun::keep`] chooses otherwise: one flip shared by all directions ([`KeptFlips::Shared`],
+//! one re-run per sample), or every flip ([`KeptFlips::Every`]: δ + Σ w·(f_alt − f) over all the
+//! run's jumps, the all-worlds triple's kind of estimate, one `f64` run per distinct flip).
 //!
 //! The twin must be the same program written with `f64`. Each re-run checks that it repeats
 //! the recording run's draws up to the flip, and the driver checks its output on the first
@@ -110,6 +110,21 @@ impl DrawRule for RecordJumps {
     }
 }
 
+/// Which flips a recording run keeps for re-running ([`Rerun::keep`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeptFlips {
+    /// One per direction, each jump of the direction with probability |w|/Σ|w| and weight
+    /// sign(w)·Σ|w| (the pruned triple's rule): up to `N` re-runs per sample.
+    #[default]
+    PerDirection,
+    /// One for every direction: flip a with probability q_a, the mean over the directions with
+    /// jumps of |w_a,d|/Σ_b |w_b,d|, and weight w_a,d/q_a in direction d (w_a,d sums the jumps to
+    /// a). One re-run per sample; each direction's weights stay within `N`× its own rule's.
+    Shared,
+    /// Every jump, each with its own weight: one re-run per distinct flip.
+    Every,
+}
+
 /// The kept flip of one direction: which draw, its flipped outcome, and the sign of its weight.
 #[derive(Clone, Copy, Debug)]
 struct Kept {
@@ -129,7 +144,7 @@ pub(crate) struct Flips {
     path: Vec<f64>,
     params: Vec<u32>,
     offered: u64,
-    /// With [`Rerun::every_flip`]: every jump, as (direction, draw, target, weight).
+    /// Unless one flip per direction is kept: every jump, as (direction, draw, target, weight).
     every: Option<Vec<(usize, u64, f64, f64)>>,
 }
 
@@ -165,6 +180,59 @@ impl Flips {
     }
 }
 
+/// The one flip [`KeptFlips::Shared`] keeps from `every` (direction, draw, target, weight) and
+/// its weight in each direction (see there), chosen by a coin keyed by the run.
+fn shared(every: &[(usize, u64, f64, f64)], key: u64) -> Vec<(usize, u64, f64, f64)> {
+    // Per flip (draw, target), the sum of its jumps' weights in each direction.
+    let mut flips: Vec<(u64, f64, SmallVec<[f64; 4]>)> = Vec::new();
+    let n = every.iter().map(|e| e.0 + 1).max().unwrap_or(0);
+    for &(d, at, target, w) in every {
+        let i = match flips
+            .iter()
+            .position(|f| f.0 == at && f.1.to_bits() == target.to_bits())
+        {
+            Some(i) => i,
+            None => {
+                flips.push((at, target, smallvec::smallvec![0.0; n]));
+                flips.len() - 1
+            }
+        };
+        flips[i].2[d] += w;
+    }
+    let total: SmallVec<[f64; 4]> = (0..n)
+        .map(|d| flips.iter().map(|f| f.2[d].abs()).sum())
+        .collect();
+    let live = total.iter().filter(|&&t| t > 0.0).count() as f64;
+    let q = |f: &(u64, f64, SmallVec<[f64; 4]>)| {
+        f.2.iter()
+            .zip(&total)
+            .filter(|(_, &t)| t > 0.0)
+            .map(|(w, t)| w.abs() / t)
+            .sum::<f64>()
+            / live
+    };
+    let z = splitmix64(key ^ 0xa54f_f53a_5f1d_36f1);
+    let u = (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+    // The first flip where the running sum of q passes u, else the last with q > 0 (rounding).
+    let mut acc = 0.0;
+    let chosen = flips
+        .iter()
+        .find(|f| {
+            acc += q(f);
+            u < acc
+        })
+        .or_else(|| flips.iter().rev().find(|f| q(f) > 0.0));
+    let Some(f) = chosen else {
+        return Vec::new();
+    };
+    let qf = q(f);
+    f.2.iter()
+        .enumerate()
+        .filter(|(_, &w)| w != 0.0)
+        .map(|(d, &w)| (d, f.0, f.1, w / qf))
+        .collect()
+}
+
 /// A configured re-run estimation, made by [`rerun`].
 pub struct Rerun<F, T, const N: usize> {
     program: F,
@@ -173,7 +241,7 @@ pub struct Rerun<F, T, const N: usize> {
     seed: u64,
     samples: usize,
     coupling: Coupling,
-    every: bool,
+    keep: KeptFlips,
 }
 
 /// The gradient of E\[f(θ)\] by re-running `program`'s `f64` twin once per kept flip (see the
@@ -193,7 +261,7 @@ where
         seed: 0,
         samples: 1000,
         coupling: Coupling::default(),
-        every: false,
+        keep: KeptFlips::PerDirection,
     }
 }
 
@@ -229,11 +297,11 @@ where
         self
     }
 
-    /// Re-run every flip instead of one per direction (default false): each run's estimate is
-    /// then δ + Σ w·(f_alt − f) over all of its jumps, the all-worlds triple's kind of estimate,
-    /// at one `f64` run per distinct flip (on Qanti-kT ~15 per direction).
-    pub fn every_flip(mut self, on: bool) -> Self {
-        self.every = on;
+    /// Which flips to re-run (default [`KeptFlips::PerDirection`]). [`KeptFlips::Every`]
+    /// gives the all-worlds triple's kind of estimate at one `f64` run per distinct flip (on
+    /// Qanti-kT ~15 per direction).
+    pub fn keep(mut self, keep: KeptFlips) -> Self {
+        self.keep = keep;
         self
     }
 
@@ -260,7 +328,7 @@ where
 
     fn run_one(&self, index: u64) -> Result<RunOutput<N>> {
         let mut ctx = self.context(index);
-        ctx.flips = Some(Flips::new(N, self.every));
+        ctx.flips = Some(Flips::new(N, self.keep != KeptFlips::PerDirection));
         let (out, mut ctx) = run_in(ctx, || {
             (self.program)(std::array::from_fn(|d| Recorder::variable(self.at[d], d))).into_result()
         });
@@ -274,9 +342,9 @@ where
                  tangents are NaN or infinite there)"
             )));
         }
-        // (direction, draw, target, weight) of each flip to re-run: every jump, or the one kept
-        // per direction with its weight sign(w)·Σ|w|.
+        // (direction, draw, target, weight) of each flip to re-run.
         let jumps: Vec<(usize, u64, f64, f64)> = match flips.every {
+            Some(every) if self.keep == KeptFlips::Shared => shared(&every, ctx.rng.key),
             Some(every) => every,
             None => flips
                 .kept

@@ -11,8 +11,8 @@ use stochad::jets::qantikt::{qanti_kt_mh, Candidate, QantiKt, Sampling};
 use stochad::jets::{io, FourMomentum, JetError};
 use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::{
-    exact, gradient, gradient_with, with_run, AllWorldsTriple, Dual, Error, KeepTriple, Scalar,
-    Score, Triple,
+    exact, gradient, gradient_with, with_run, AllWorldsTriple, Dual, Error, KeepTriple, KeptFlips,
+    Scalar, Score, Triple,
 };
 
 fn p(px: f64, py: f64, pz: f64, m: f64) -> FourMomentum {
@@ -324,10 +324,18 @@ fn estimators_agree_with_the_exact_gradient() {
             .at([r, alpha])
             .samples(n)
             .seed(23)
-            .every_flip(true)
+            .keep(KeptFlips::Every)
             .estimate()
             .unwrap();
         check("rerun, every flip", g);
+        let g = stochad::rerun(|[r, a]| q.cluster(&event, r, a)?.mh(), twin)
+            .at([r, alpha])
+            .samples(2 * n)
+            .seed(24)
+            .keep(KeptFlips::Shared)
+            .estimate()
+            .unwrap();
+        check("rerun, one flip shared", g);
     }
 }
 

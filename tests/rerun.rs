@@ -3,7 +3,7 @@
 
 use stochad::exact;
 use stochad::sample::{bernoulli, categorical, gumbel_softmax, Coupling};
-use stochad::{Error, Scalar};
+use stochad::{Error, KeptFlips, Scalar};
 
 /// A categorical whose weights depend on both parameters, then a coin whose probability depends
 /// on the first outcome: later draws see the flipped history.
@@ -32,26 +32,29 @@ fn assert_close(name: &str, mean: f64, stderr: f64, exact: f64) {
 fn rerun_agrees_with_the_exact_gradient() {
     // The signed coupling's jumps come in pairs of opposite signs (the proportional one's
     // weights are all positive).
-    // With every flip re-run, each run's estimate is the sum over all of its jumps.
+    // With every flip re-run, each run's estimate is the sum over all of its jumps; with one
+    // flip shared, each direction's weight is its importance ratio.
     let cases = [
-        (Coupling::Proportional, [0.7, 0.4], false),
-        (Coupling::Proportional, [0.3, 1.2], false),
-        (Coupling::Signed, [0.7, 0.4], false),
-        (Coupling::Proportional, [0.3, 1.2], true),
-        (Coupling::Signed, [0.7, 0.4], true),
+        (Coupling::Proportional, [0.7, 0.4], KeptFlips::PerDirection),
+        (Coupling::Proportional, [0.3, 1.2], KeptFlips::PerDirection),
+        (Coupling::Signed, [0.7, 0.4], KeptFlips::PerDirection),
+        (Coupling::Proportional, [0.3, 1.2], KeptFlips::Every),
+        (Coupling::Signed, [0.7, 0.4], KeptFlips::Every),
+        (Coupling::Proportional, [0.7, 0.4], KeptFlips::Shared),
+        (Coupling::Signed, [0.7, 0.4], KeptFlips::Shared),
     ];
-    for (coupling, at, every) in cases {
+    for (coupling, at, keep) in cases {
         let ex = exact::expectation(|x: [stochad::Dual<2>; 2]| two_stage(x), at).unwrap();
         let g = stochad::rerun(two_stage, two_stage)
             .at(at)
             .samples(200_000)
             .seed(3)
             .coupling(coupling)
-            .every_flip(every)
+            .keep(keep)
             .estimate()
             .unwrap();
         for d in 0..2 {
-            let name = format!("{coupling:?} {at:?} every flip {every} d{d}");
+            let name = format!("{coupling:?} {at:?} {keep:?} d{d}");
             assert_close(&name, g.mean[d], g.stderr[d], ex.gradient[d]);
         }
         assert!((g.value - ex.value).abs() < 5.0 * g.value_stderr);

@@ -687,6 +687,26 @@ ROWS = [
         [("rerun", "a_jump_weight_that_is_not_finite_is_an_error")],
     ),
     (
+        "rerun-shared-weight",
+        "rerun with one flip shared weighs it by w, not by its importance ratio w/q",
+        "src/rerun.rs",
+        [(
+            "        .map(|(d, &w)| (d, f.0, f.1, w / qf))",
+            "        .map(|(d, &w)| (d, f.0, f.1, w))",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-shared-q",
+        "rerun with one flip shared draws it by the first direction's share alone",
+        "src/rerun.rs",
+        [(
+            "            .filter(|(_, &t)| t > 0.0)\n            .map(|(w, t)| w.abs() / t)",
+            "            .filter(|(_, &t)| t > 0.0)\n            .take(1)\n            .map(|(w, t)| w.abs() / t)",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
         "own-pairs-walk",
         "Qanti-kT's search (pairs by own slots) takes each world's smallest primal pair distance "
         "from the first pair, whichever slots the world sees otherwise",

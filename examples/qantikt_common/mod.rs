@@ -19,7 +19,8 @@ use stochad::jets::FourMomentum;
 use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::triple::Keep;
 use stochad::{
-    AllWorldsTriple, Dual, GradientEstimate, KeepTriple, Result, Score, StochasticTriple, Triple,
+    AllWorldsTriple, Dual, GradientEstimate, KeepTriple, KeptFlips, Result, Score,
+    StochasticTriple, Triple,
 };
 
 /// The keep-K triple with inline room for exactly K worlds (K < 8: smaller values than
@@ -44,9 +45,11 @@ pub enum Est {
     /// `stochad::rerun`: a recording run, then the `f64` clustering once per kept flip (the
     /// pruned triple's estimate, pruned when recorded, same-uniform redraws).
     Rerun,
-    /// `stochad::rerun(..).every_flip(true)`: the `f64` clustering once per flip of the
+    /// `stochad::rerun(..).keep(KeptFlips::Every)`: the `f64` clustering once per flip of the
     /// recording run (the all-worlds triple's kind of estimate, same-uniform redraws).
     RerunEveryFlip,
+    /// `stochad::rerun(..).keep(KeptFlips::Shared)`: one flip for both directions, one re-run.
+    RerunShared,
     /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
     TripleScoreMix,
     /// Stochastic triple, keep-2 backend.
@@ -103,6 +106,7 @@ impl Est {
             Est::TripleSameUniform => "triple (pruned, same-uniform redraw)",
             Est::Rerun => "rerun (record, then f64 per kept flip)",
             Est::RerunEveryFlip => "rerun, every flip",
+            Est::RerunShared => "rerun, one flip shared",
             Est::TripleScoreMix => "triple + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
@@ -137,6 +141,7 @@ impl Est {
             Est::TripleSameUniform => "triple_same_uniform",
             Est::Rerun => "rerun",
             Est::RerunEveryFlip => "rerun_every_flip",
+            Est::RerunShared => "rerun_shared",
             Est::TripleScoreMix => "triple_score_mix",
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
@@ -351,7 +356,7 @@ pub fn run_all(
                 estimate::<Triple<2>>(est, event, same, at, setup, false)?
             }
             Est::TripleScoreMix => estimate::<Triple<2>>(est, event, default, at, setup, true)?,
-            Est::Rerun | Est::RerunEveryFlip => {
+            Est::Rerun | Est::RerunEveryFlip | Est::RerunShared => {
                 let (g, ms) = timed(setup.samples, || {
                     stochad::rerun(
                         |[r, a]| default.cluster(event, r, a)?.mh(),
@@ -360,7 +365,11 @@ pub fn run_all(
                     .at(at)
                     .seed(setup.seed)
                     .samples(setup.samples)
-                    .every_flip(est == Est::RerunEveryFlip)
+                    .keep(match est {
+                        Est::RerunEveryFlip => KeptFlips::Every,
+                        Est::RerunShared => KeptFlips::Shared,
+                        _ => KeptFlips::PerDirection,
+                    })
                     .estimate()
                 })?;
                 Measured { est, g, ms }
