@@ -39,6 +39,10 @@
 //! one re-run per sample), or every flip ([`KeptFlips::Every`]: δ + Σ w·(f_alt − f) over all the
 //! run's jumps, the all-worlds triple's kind of estimate, one `f64` run per distinct flip).
 //!
+//! The alternative histories are real runs of the `f64` program, so the program may branch on
+//! its values (`if k.value() > 0.5 { … }`), which a triple can only do inside
+//! [`propagate`](crate::propagate).
+//!
 //! The twin must be the same program written with `f64`. Each re-run checks that it repeats
 //! the recording run's draws up to the flip, and the driver checks its output on the first
 //! sample. A twin that differs is an error, not a silently wrong derivative.

@@ -83,6 +83,30 @@ fn uniforms_taken_by_a_relaxed_draw_keep_the_flips_in_place() {
 }
 
 #[test]
+fn a_program_may_branch_on_its_values() {
+    // The branch a triple could not take on its primal value alone.
+    fn branchy<S: Scalar>([a, b]: [S; 2]) -> stochad::Result<S> {
+        let k = categorical(&[a, b, a * b + 0.5])?;
+        Ok(if k.value() > 0.5 {
+            a.sin() * k
+        } else {
+            b.cos() * 2.0
+        })
+    }
+    let at = [0.7, 0.4];
+    let ex = exact::expectation(|x: [stochad::Dual<2>; 2]| branchy(x), at).unwrap();
+    let g = stochad::rerun(branchy, branchy)
+        .at(at)
+        .samples(200_000)
+        .seed(6)
+        .estimate()
+        .unwrap();
+    for d in 0..2 {
+        assert_close(&format!("d{d}"), g.mean[d], g.stderr[d], ex.gradient[d]);
+    }
+}
+
+#[test]
 fn rerun_is_the_same_whatever_the_thread_count() {
     let est = stochad::rerun(two_stage, two_stage)
         .at([0.7, 0.4])
