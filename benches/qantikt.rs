@@ -8,6 +8,8 @@
 //! - `score`: one score-function gradient sample (`[Score<2>; 2]`);
 //! - `rerun`: one `stochad::rerun` gradient sample (a recording run with `Recorder<2>`, then
 //!   the `f64` program once per distinct kept flip);
+//! - `resumed`: the same sample by `stochad::rerun_resumable(MhProgram::new(..))`, each kept
+//!   flip's history clustered from its step on (the same estimates bit for bit);
 //! - `keep4`: one keep-4 triple gradient sample (`[StochasticTriple<Keep<4, 4>, 2>; 2]`: inline
 //!   room for its 4 worlds);
 //! - `keep16_signed_fan2`: one sample of the estimator the variance study recommends for its
@@ -27,7 +29,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use stochad::jets::cluster::{Algorithm, JetDefinition};
 use stochad::jets::io::default_sample;
-use stochad::jets::qantikt::{qanti_kt_mh, QantiKt, Sampling};
+use stochad::jets::qantikt::{qanti_kt_mh, MhProgram, QantiKt, Sampling};
 use stochad::jets::FourMomentum;
 use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::triple::Keep;
@@ -76,7 +78,7 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
     let def = JetDefinition::new(Algorithm::AntiKt, R).unwrap();
     eprintln!(
         "per event (µs, mean of a few runs timed by hand):\n{:>5} {:>4} {:>9} {:>9} {:>9} {:>9} \
-         {:>9} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+         {:>9} {:>9} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "event",
         "N",
         "antikt",
@@ -84,12 +86,14 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
         "triple",
         "score",
         "rerun",
+        "resumed",
         "keep4",
         "k16sf2",
         "pr/akt",
         "tr/pr",
         "sc/pr",
         "rr/pr",
+        "rs/pr",
         "k4/pr",
         "k16/pr"
     );
@@ -119,6 +123,11 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
         .at([R, ALPHA])
         .seed(SEED);
         let rerun = mean_us(5, |i| rerun.run(i).unwrap().derivative[0]);
+        let resumed = stochad::rerun_resumable(MhProgram::new(QantiKt::new(), ev))
+            .at([R, ALPHA])
+            .seed(SEED);
+        // Runs 1..=5: sample 0 also checks each resumed flip against the whole re-run.
+        let resumed = mean_us(5, |i| resumed.run(i + 1).unwrap().derivative[0]);
         let keep4 =
             gradient_with(|[r, a]: [StochasticTriple<Keep<4, 4>, 2>; 2]| qanti_kt_mh(ev, r, a))
                 .at([R, ALPHA])
@@ -130,12 +139,14 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
         let k16 = mean_us(2, |i| k16.run(i).unwrap().derivative[0]);
         eprintln!(
             "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {score:>9.0} {rerun:>9.0} \
-             {keep4:>10.0} {k16:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+             {resumed:>9.0} {keep4:>10.0} {k16:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} \
+             {:>8.1} {:>8.1}",
             ev.len(),
             primal / antikt,
             triple / primal,
             score / primal,
             rerun / primal,
+            resumed / primal,
             keep4 / primal,
             k16 / primal
         );
@@ -221,6 +232,11 @@ fn bench(c: &mut Criterion) {
         )
         .at([R, ALPHA])
         .seed(SEED)
+    });
+    estimator!("resumed", |ev: &Vec<FourMomentum>| {
+        stochad::rerun_resumable(MhProgram::new(QantiKt::new(), ev))
+            .at([R, ALPHA])
+            .seed(SEED)
     });
     estimator!("keep4", |ev: &Vec<FourMomentum>| {
         gradient_with(move |[r, a]: [StochasticTriple<Keep<4, 4>, 2>; 2]| qanti_kt_mh(ev, r, a))

@@ -75,8 +75,10 @@
 //!   ≥ 4 samples.
 //! - `triple`: the pruned stochastic triple alone.
 //! - `keep4`: the keep-4 triple (up to 4 alternative worlds; lower variance, ≈ 5× costlier).
-//! - `rerun`: `stochad::rerun`, the pruned triple's kind of estimate from a recording run and
-//!   one `f64` re-run per kept flip (about half the triple's cost, ~1.1× its std).
+//! - `rerun`: `stochad::rerun_resumable`, the pruned triple's kind of estimate from a recording
+//!   run and, per kept flip, the `f64` clustering resumed at the flipped step (about a third of
+//!   the triple's cost, ~1.1× its std; `LossProgram` below shows how a loss on Qanti-kT's jets
+//!   is made resumable).
 //! - `score`: score function (REINFORCE) with a leave-one-out baseline. Needs ≥ 2 samples.
 //! - `fd`: central finite differences with common random numbers, half step `--fd-step`
 //!   (shrunk to R/2 near the lower clamp). Biased by O(h²).
@@ -157,10 +159,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use stochad::jets::io::{default_sample, EventReader, Format, Selection};
-use stochad::jets::qantikt::{mh_loss, QantiKt, Sampling};
+use stochad::jets::qantikt::{mh_loss, Checkpoint, QantiKt, Sampling};
 use stochad::jets::FourMomentum;
 use stochad::triple::Keep;
-use stochad::{Dual, Estimate, Scalar, Score, StochasticTriple};
+use stochad::{Dual, Estimate, Recorder, Resumable, Scalar, Score, StochasticTriple};
 
 /// Target of the loss and upper edge of its window (GeV).
 const TARGET: f64 = 125.0;
@@ -201,8 +203,8 @@ enum Est {
     Fd,
     /// Classical forward AD (blind to the discrete choices: always 0).
     Dual,
-    /// `stochad::rerun`: a recording run, then the `f64` loss once per kept flip (the pruned
-    /// triple's kind of estimate at about half its cost).
+    /// `stochad::rerun_resumable`: a recording run, then the `f64` loss once per kept flip,
+    /// resumed at its step (the pruned triple's kind of estimate at about a third of its cost).
     Rerun,
 }
 
@@ -530,6 +532,33 @@ fn event_loss<S: Scalar>(particles: &[FourMomentum], r: S, alpha: f64) -> stocha
     mh_loss(jets.mh()?, TARGET, CUT)
 }
 
+/// ℓ(mH) of one event as a program `stochad::rerun_resumable` resumes at a flipped step:
+/// Qanti-kT offers a checkpoint after each step's draw, and `QantiKt::resume` clusters the rest.
+struct LossProgram<'a> {
+    particles: &'a [FourMomentum],
+    alpha: f64,
+}
+
+impl Resumable<1> for LossProgram<'_> {
+    type Checkpoint = Checkpoint;
+
+    fn run(&self, [r]: [Recorder; 1]) -> stochad::Result<Recorder> {
+        event_loss(self.particles, r, self.alpha)
+    }
+
+    fn twin(&self, [r]: [f64; 1]) -> stochad::Result<f64> {
+        event_loss(self.particles, r, self.alpha)
+    }
+
+    fn resume(&self, checkpoint: Checkpoint, outcome: f64) -> stochad::Result<f64> {
+        mh_loss(
+            QantiKt::new().resume(checkpoint, outcome)?.mh()?,
+            TARGET,
+            CUT,
+        )
+    }
+}
+
 /// One Qanti-kT history's mH (f64), drawn from stream (`seed`, `index`).
 fn sample_mh(particles: &[FourMomentum], r: f64, alpha: f64, seed: u64, index: u64) -> f64 {
     stochad::with_run(seed, index, || {
@@ -598,15 +627,12 @@ fn estimate(
             .seed(seed)
             .samples(n)
             .estimate(),
-        Est::Rerun => stochad::rerun(
-            |[x]| event_loss(particles, x, alpha),
-            |[x]| event_loss(particles, x, alpha),
-        )
-        .at([r])
-        .seed(seed)
-        .samples(n)
-        .estimate()
-        .map(Estimate::from),
+        Est::Rerun => stochad::rerun_resumable(LossProgram { particles, alpha })
+            .at([r])
+            .seed(seed)
+            .samples(n)
+            .estimate()
+            .map(Estimate::from),
         Est::Dual => stochad::derivative_with(|x: Dual| event_loss(particles, x, alpha))
             .at(r)
             .seed(seed)

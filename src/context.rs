@@ -139,7 +139,7 @@ pub struct RunContext {
 
 /// The random numbers of one run: the primal stream (every number type draws its outcomes from
 /// it), the coupling stream (jumps), and the key of the pruning coins and of the redraws.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Randomness {
     pub primal: Stream,
     pub coupling: Stream,

@@ -109,7 +109,7 @@ pub use estimate::{
     Estimate, Estimator, GradientEstimate,
 };
 pub use propagate::{couple, index, propagate, propagate_plain, select, PlainFn};
-pub use rerun::{rerun, KeptFlips, Recorder};
+pub use rerun::{rerun, rerun_resumable, KeptFlips, Recorder, Resumable};
 pub use scalar::{Scalar, World};
 pub use scalars::{IntoResult, Scalars};
 pub use score::{Score, ScoreFunction};

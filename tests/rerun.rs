@@ -1,9 +1,11 @@
-//! `stochad::rerun`: unbiased against the exact oracle, bit for bit whatever the thread count,
-//! and loud where the `f64` twin is not the program.
+//! `stochad::rerun` and `stochad::rerun_resumable`: unbiased against the exact oracle, bit for
+//! bit whatever the thread count, and loud where the `f64` twin is not the program or a resumed
+//! run does not go on as the program would.
 
 use stochad::exact;
+use stochad::rerun::{checkpoint, Resumable};
 use stochad::sample::{bernoulli, categorical, gumbel_softmax, Coupling};
-use stochad::{Error, KeptFlips, Scalar};
+use stochad::{Dual, Error, GradientEstimate, KeptFlips, Recorder, Scalar};
 
 /// A categorical whose weights depend on both parameters, then a coin whose probability depends
 /// on the first outcome: later draws see the flipped history.
@@ -28,6 +30,29 @@ fn assert_close(name: &str, mean: f64, stderr: f64, exact: f64) {
     );
 }
 
+/// Checks each direction of `g` against the exact gradient of `program` at `at` (5σ̂, with the
+/// power to see a 5 % bias), and the value.
+fn agrees(
+    name: &str,
+    g: &GradientEstimate<2>,
+    program: fn([Dual<2>; 2]) -> stochad::Result<Dual<2>>,
+    at: [f64; 2],
+) {
+    let ex = exact::expectation(program, at).unwrap();
+    for d in 0..2 {
+        assert_close(
+            &format!("{name} d{d}"),
+            g.mean[d],
+            g.stderr[d],
+            ex.gradient[d],
+        );
+    }
+    assert!(
+        (g.value - ex.value).abs() < 5.0 * g.value_stderr,
+        "{name}: value"
+    );
+}
+
 #[test]
 fn rerun_agrees_with_the_exact_gradient() {
     // The signed coupling's jumps come in pairs of opposite signs (the proportional one's
@@ -44,7 +69,6 @@ fn rerun_agrees_with_the_exact_gradient() {
         (Coupling::Signed, [0.7, 0.4], KeptFlips::Shared),
     ];
     for (coupling, at, keep) in cases {
-        let ex = exact::expectation(|x: [stochad::Dual<2>; 2]| two_stage(x), at).unwrap();
         let g = stochad::rerun(two_stage, two_stage)
             .at(at)
             .samples(200_000)
@@ -53,11 +77,7 @@ fn rerun_agrees_with_the_exact_gradient() {
             .keep(keep)
             .estimate()
             .unwrap();
-        for d in 0..2 {
-            let name = format!("{coupling:?} {at:?} {keep:?} d{d}");
-            assert_close(&name, g.mean[d], g.stderr[d], ex.gradient[d]);
-        }
-        assert!((g.value - ex.value).abs() < 5.0 * g.value_stderr);
+        agrees(&format!("{coupling:?} {at:?} {keep:?}"), &g, two_stage, at);
     }
 }
 
@@ -70,16 +90,13 @@ fn uniforms_taken_by_a_relaxed_draw_keep_the_flips_in_place() {
         two_stage(x)
     }
     let at = [0.7, 0.4];
-    let ex = exact::expectation(|x: [stochad::Dual<2>; 2]| two_stage(x), at).unwrap();
     let g = stochad::rerun(noisy, noisy)
         .at(at)
         .samples(200_000)
         .seed(4)
         .estimate()
         .unwrap();
-    for d in 0..2 {
-        assert_close(&format!("d{d}"), g.mean[d], g.stderr[d], ex.gradient[d]);
-    }
+    agrees("after a relaxed draw", &g, two_stage, at);
 }
 
 #[test]
@@ -94,16 +111,13 @@ fn a_program_may_branch_on_its_values() {
         })
     }
     let at = [0.7, 0.4];
-    let ex = exact::expectation(|x: [stochad::Dual<2>; 2]| branchy(x), at).unwrap();
     let g = stochad::rerun(branchy, branchy)
         .at(at)
         .samples(200_000)
         .seed(6)
         .estimate()
         .unwrap();
-    for d in 0..2 {
-        assert_close(&format!("d{d}"), g.mean[d], g.stderr[d], ex.gradient[d]);
-    }
+    agrees("branchy", &g, branchy, at);
 }
 
 #[test]
@@ -217,4 +231,231 @@ fn bad_settings_are_typed_errors() {
         r.at([0.7, 0.4]).samples(0).estimate(),
         Err(Error::InvalidConfig { .. })
     ));
+}
+
+/// `two_stage` as a [`Resumable`]: a checkpoint after the categorical and after the coin (each
+/// where asked), and the bugs a resume can have.
+#[derive(Clone, Copy)]
+struct Staged {
+    first: bool,
+    second: bool,
+    bug: Bug,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Bug {
+    None,
+    /// Resumes with the recorded outcome whatever it is given (the primal history again).
+    IgnoresOutcome,
+    /// Keeps the parameters' tangents out of the checkpoint: the same values, so no error, and
+    /// none is needed (the rest of the run needs only values).
+    Dropped,
+    /// Checkpoints the state one draw late (after the coin, the categorical's index).
+    Late,
+    /// Checkpoints something that is not its `Checkpoint`.
+    WrongType,
+}
+
+/// A checkpoint: the state the rest needs, and the outcome the draw had.
+#[derive(Clone, Debug)]
+enum Paused {
+    First(Recorder<2>, f64),
+    Second(Recorder<2>, f64),
+}
+
+fn finish<S: Scalar>(k: S, c: S) -> S {
+    k * k + c * 3.0 + k * c
+}
+
+impl Staged {
+    fn new(first: bool, second: bool) -> Self {
+        Staged {
+            first,
+            second,
+            bug: Bug::None,
+        }
+    }
+
+    fn after_first(&self, a: Recorder<2>, k: Recorder<2>) -> stochad::Result<Recorder<2>> {
+        let c = bernoulli(-(k * 0.1 + a * 0.3) * 0.5 + 0.8)?;
+        if self.second {
+            checkpoint(|| Paused::Second(k, c.value));
+        }
+        Ok(finish(k, c))
+    }
+}
+
+impl Resumable<2> for Staged {
+    type Checkpoint = Paused;
+
+    fn run(&self, [a, b]: [Recorder<2>; 2]) -> stochad::Result<Recorder<2>> {
+        let k = categorical(&[a, b, a * b + 0.5])?;
+        match self.bug {
+            Bug::WrongType => checkpoint(|| 5_u32),
+            Bug::Dropped => checkpoint(|| Paused::First(Recorder::from(a.value), k.value)),
+            Bug::Late => {}
+            _ if self.first => checkpoint(|| Paused::First(a, k.value)),
+            _ => {}
+        }
+        let out = self.after_first(a, k);
+        if self.bug == Bug::Late {
+            checkpoint(|| Paused::First(a, k.value));
+        }
+        out
+    }
+
+    fn resume(&self, checkpoint: Paused, outcome: f64) -> stochad::Result<f64> {
+        let take = |recorded| {
+            if self.bug == Bug::IgnoresOutcome {
+                recorded
+            } else {
+                outcome
+            }
+        };
+        Ok(match checkpoint {
+            Paused::First(a, k) => self.after_first(a, Recorder::from(take(k)))?.value,
+            Paused::Second(k, c) => finish(k.value, take(c)),
+        })
+    }
+}
+
+#[test]
+fn resumed_reruns_agree_with_the_exact_gradient() {
+    // Both draws resumable, one of them (the other re-run whole), neither; each flip checked
+    // against the whole re-run in one case.
+    let cases = [
+        (
+            Staged::new(true, true),
+            Coupling::Proportional,
+            KeptFlips::PerDirection,
+            true,
+        ),
+        (
+            Staged::new(true, false),
+            Coupling::Signed,
+            KeptFlips::PerDirection,
+            false,
+        ),
+        (
+            Staged::new(false, true),
+            Coupling::Proportional,
+            KeptFlips::PerDirection,
+            false,
+        ),
+        (
+            Staged::new(false, false),
+            Coupling::Proportional,
+            KeptFlips::PerDirection,
+            false,
+        ),
+        (
+            Staged::new(true, true),
+            Coupling::Signed,
+            KeptFlips::Every,
+            false,
+        ),
+        (
+            Staged::new(true, true),
+            Coupling::Proportional,
+            KeptFlips::Shared,
+            false,
+        ),
+        (
+            Staged {
+                bug: Bug::Dropped,
+                ..Staged::new(true, true)
+            },
+            Coupling::Proportional,
+            KeptFlips::PerDirection,
+            true,
+        ),
+    ];
+    let at = [0.7, 0.4];
+    for (program, coupling, keep, check) in cases {
+        let name = format!(
+            "first {} second {} {coupling:?} {keep:?}",
+            program.first, program.second
+        );
+        let est = stochad::rerun_resumable(program)
+            .at(at)
+            .samples(200_000)
+            .seed(3)
+            .coupling(coupling)
+            .keep(keep)
+            .check_resumes(check);
+        agrees(&name, &est.estimate().unwrap(), two_stage, at);
+        // Resuming changes the cost, not the estimate: the same runs as whole re-runs, bit for
+        // bit.
+        let whole = stochad::rerun(two_stage, two_stage)
+            .at(at)
+            .seed(3)
+            .coupling(coupling)
+            .keep(keep);
+        for i in 0..200 {
+            let (a, b) = (est.run(i).unwrap(), whole.run(i).unwrap());
+            assert_eq!(
+                a.derivative.map(f64::to_bits),
+                b.derivative.map(f64::to_bits),
+                "{name}: run {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn resumed_reruns_are_the_same_whatever_the_thread_count() {
+    let est = stochad::rerun_resumable(Staged::new(true, true))
+        .at([0.7, 0.4])
+        .samples(500)
+        .seed(9);
+    let runs = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| est.runs().unwrap())
+    };
+    let (one, two) = (runs(1), runs(2));
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(a.value.to_bits(), b.value.to_bits());
+        assert_eq!(
+            a.derivative.map(f64::to_bits),
+            b.derivative.map(f64::to_bits)
+        );
+    }
+    assert!(one.iter().any(|r| r.derivative != r.pathwise));
+}
+
+#[test]
+fn a_resume_that_does_not_go_on_as_the_program_is_an_error() {
+    let with = |bug| {
+        // (Late: no checkpoint of its own after the coin, which would take the draw first.)
+        stochad::rerun_resumable(Staged {
+            bug,
+            ..Staged::new(true, bug != Bug::Late)
+        })
+        .at([0.7, 0.4])
+        .samples(200)
+        .seed(2)
+    };
+    let expect = |bug, what: &str| {
+        let e = with(bug).check_resumes(true).estimate();
+        assert!(
+            matches!(&e, Err(Error::InvalidConfig { reason }) if reason.contains(what)),
+            "{what}: {e:?}"
+        );
+    };
+    expect(
+        Bug::IgnoresOutcome,
+        "as the program would with that outcome",
+    );
+    // The categorical's state offered after the coin: taken as the coin's checkpoint.
+    expect(Bug::Late, "as the run did");
+    expect(Bug::WrongType, "not its Resumable::Checkpoint");
+    // Sample 0 is always checked (here it has a flip); the others when asked.
+    assert!(with(Bug::IgnoresOutcome).estimate().is_err());
+    let ignores = with(Bug::IgnoresOutcome);
+    assert!((1..50).all(|i| ignores.run(i).is_ok()));
+    let checked = ignores.check_resumes(true);
+    assert!((1..50).any(|i| checked.run(i).is_err()));
 }

@@ -640,8 +640,8 @@ ROWS = [
         "rerun does not check that the re-run reached its flip",
         "src/rerun.rs",
         [(
-            "                    if ctx.rng.draws <= at {",
-            "                    if ctx.rng.draws <= at && false {",
+            "        if ctx.rng.draws <= at {",
+            "        if ctx.rng.draws <= at && false {",
         )],
         [("rerun", "a_twin_that_stops_drawing_before_the_flip_is_an_error")],
     ),
@@ -691,20 +691,70 @@ ROWS = [
         "rerun with one flip shared weighs it by w, not by its importance ratio w/q",
         "src/rerun.rs",
         [(
-            "        .map(|(d, &w)| (d, f.0, f.1, w / qf))",
-            "        .map(|(d, &w)| (d, f.0, f.1, w))",
+            "            (w != 0.0).then_some((d, at, target, w / q))",
+            "            (w != 0.0).then_some((d, at, target, w))",
         )],
         [("rerun", "rerun_agrees_with_the_exact_gradient")],
     ),
     (
         "rerun-shared-q",
-        "rerun with one flip shared draws it by the first direction's share alone",
+        "rerun with one flip shared takes q from the chosen direction's share alone",
         "src/rerun.rs",
         [(
-            "            .filter(|(_, &t)| t > 0.0)\n            .map(|(w, t)| w.abs() / t)",
-            "            .filter(|(_, &t)| t > 0.0)\n            .take(1)\n            .map(|(w, t)| w.abs() / t)",
+            "        .sum::<f64>()\n        / live.len() as f64;",
+            "        .fold(0.0, |_, x: f64| x);",
         )],
         [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "resume-sample0-check",
+        "rerun_resumable checks resumed flips only when asked, not on sample 0",
+        "src/rerun.rs",
+        [(
+            "        if index == 0 || self.check_resumes {",
+            "        if self.check_resumes {",
+        )],
+        [("rerun", "a_resume_that_does_not_go_on_as_the_program_is_an_error")],
+    ),
+    (
+        "resume-rng",
+        "a resumed run starts from sample's first random numbers, not the checkpoint's",
+        "src/rerun.rs",
+        [(
+            "            ctx.rng = saved.rng.clone();\n",
+            "\n",
+        )],
+        [("rerun", "resumed_reruns_agree_with_the_exact_gradient")],
+    ),
+    (
+        "resume-whole-check",
+        "rerun_resumable's check compares the resumed flip with itself",
+        "src/rerun.rs",
+        [(
+            "            if !same(whole, alt) {",
+            "            if !same(alt, alt) {",
+        )],
+        [("rerun", "a_resume_that_does_not_go_on_as_the_program_is_an_error")],
+    ),
+    (
+        "qantikt-resume-outcome",
+        "Qanti-kT's resume merges the step's first candidate whatever the outcome",
+        "src/jets/qantikt/mod.rs",
+        [(
+            "        st.apply(&cands, outcome)?;",
+            "        st.apply(&cands, 0.0)?;",
+        )],
+        [("qantikt", "resumed_clusterings_go_on_as_whole_reruns_on_full_events")],
+    ),
+    (
+        "search-snapshot-horizon",
+        "a paused search drops its filed pairs but keeps its horizon (pairs go missing)",
+        "src/jets/qantikt/search.rs",
+        [(
+            "        copy.horizon = self.horizon.min(self.cache_t);",
+            "        copy.horizon = self.horizon;",
+        )],
+        [("qantikt", "resumed_clusterings_go_on_as_whole_reruns_on_full_events")],
     ),
     (
         "own-pairs-walk",

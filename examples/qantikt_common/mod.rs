@@ -14,7 +14,7 @@ use indicatif::ProgressBar;
 
 use stochad::estimate::{apply_baseline, summarize, Estimator, RunOutput};
 use stochad::jets::io::{default_sample, Selection};
-use stochad::jets::qantikt::{QantiKt, Sampling};
+use stochad::jets::qantikt::{MhProgram, QantiKt, Sampling};
 use stochad::jets::FourMomentum;
 use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::triple::Keep;
@@ -104,7 +104,7 @@ impl Est {
             Est::GumbelSoftmax => "GS-STE",
             Est::Triple => "triple (pruned)",
             Est::TripleSameUniform => "triple (pruned, same-uniform redraw)",
-            Est::Rerun => "rerun (record, then f64 per kept flip)",
+            Est::Rerun => "rerun (record, then resume per kept flip)",
             Est::RerunEveryFlip => "rerun, every flip",
             Est::RerunShared => "rerun, one flip shared",
             Est::TripleScoreMix => "triple + score mix",
@@ -358,19 +358,17 @@ pub fn run_all(
             Est::TripleScoreMix => estimate::<Triple<2>>(est, event, default, at, setup, true)?,
             Est::Rerun | Est::RerunEveryFlip | Est::RerunShared => {
                 let (g, ms) = timed(setup.samples, || {
-                    stochad::rerun(
-                        |[r, a]| default.cluster(event, r, a)?.mh(),
-                        |[r, a]| default.cluster(event, r, a)?.mh(),
-                    )
-                    .at(at)
-                    .seed(setup.seed)
-                    .samples(setup.samples)
-                    .keep(match est {
-                        Est::RerunEveryFlip => KeptFlips::Every,
-                        Est::RerunShared => KeptFlips::Shared,
-                        _ => KeptFlips::PerDirection,
-                    })
-                    .estimate()
+                    // Resumed at each kept flip's step: the same estimates as whole re-runs.
+                    stochad::rerun_resumable(MhProgram::new(default, event))
+                        .at(at)
+                        .seed(setup.seed)
+                        .samples(setup.samples)
+                        .keep(match est {
+                            Est::RerunEveryFlip => KeptFlips::Every,
+                            Est::RerunShared => KeptFlips::Shared,
+                            _ => KeptFlips::PerDirection,
+                        })
+                        .estimate()
                 })?;
                 Measured { est, g, ms }
             }

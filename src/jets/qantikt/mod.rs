@@ -107,6 +107,7 @@ use crate::jets::cluster::{MAX_RADIUS, MIN_RADIUS};
 use crate::jets::error::invalid_input;
 use crate::jets::momentum::FourMomentum;
 use crate::jets::JetError;
+use crate::rerun::{Recorder, Resumable};
 use crate::sample::{categorical_by, gumbel_softmax, Categorical, Coupling, Redraw};
 use crate::scalar::Scalar;
 
@@ -225,7 +226,49 @@ impl QantiKt {
         alpha: S,
     ) -> Result<QantiKtJets<S>> {
         self.check(particles, r, alpha)?;
-        let mut st = State::<S>::new(particles)?;
+        let st = State::<S>::new(particles)?;
+        let history = Vec::with_capacity(st.len());
+        self.go_on(st, (r, alpha), history, 0)
+    }
+
+    /// Goes on with a clustering from `checkpoint`, taken right after a step's draw, with the
+    /// draw's outcome `outcome` (an index into that step's candidates) instead of the one it
+    /// had: the rest of the clustering, for [`rerun_resumable`](crate::rerun_resumable) (see
+    /// [`MhProgram`]). The clusterer must be configured as the one that took the checkpoint.
+    ///
+    /// # Errors
+    /// [`JetError::InvalidInput`] for an `outcome` that is not one of the step's candidates;
+    /// the errors of [`QantiKt::cluster`] in the steps that follow.
+    pub fn resume(&self, checkpoint: Checkpoint, outcome: f64) -> Result<QantiKtJets<f64>> {
+        let Checkpoint {
+            mut st,
+            r,
+            alpha,
+            mut history,
+            step,
+            cands,
+        } = checkpoint;
+        if !(outcome >= 0.0 && outcome.fract() == 0.0 && outcome < cands.len() as f64) {
+            return Err(invalid_input(format!(
+                "Qanti-kT: cannot resume step {step} with outcome {outcome}: it had {} \
+                 candidates",
+                cands.len()
+            )));
+        }
+        st.go_on(&history);
+        history.push(cands[outcome as usize]);
+        st.apply(&cands, outcome)?;
+        self.go_on(st, (r, alpha), history, step + 1)
+    }
+
+    /// The clustering of `st` from step `first` on, `history` its steps so far.
+    fn go_on<S: Scalar>(
+        &self,
+        mut st: State<S>,
+        (r, alpha): (S, S),
+        mut history: Vec<Candidate>,
+        first: usize,
+    ) -> Result<QantiKtJets<S>> {
         let r2 = r * r;
         let r2_range = r2.world_range();
         let factor = cutoff_factor(self.negligible, alpha.world_range().0);
@@ -244,8 +287,7 @@ impl QantiKt {
             )
             && r.worlds().is_empty()
             && alpha.worlds().is_empty();
-        let mut history = Vec::with_capacity(st.len());
-        for _ in 0..st.len() {
+        for step in first..st.len() {
             st.couple();
             let (bound, n) = if self.negligible > 0.0 {
                 st.search.live(r2_range, factor, &mut buf, &mut known)
@@ -306,6 +348,18 @@ impl QantiKt {
                     continue;
                 }
             };
+            // Where `rerun_resumable` may go on with another outcome (a no-op elsewhere; a number
+            // that carries worlds is never in a recording run).
+            if !S::CARRIES_WORLDS {
+                crate::rerun::checkpoint(|| Checkpoint {
+                    st: st.paused(),
+                    r: r.primal_value(),
+                    alpha: alpha.primal_value(),
+                    history: history.clone(),
+                    step,
+                    cands: cands.to_vec(),
+                });
+            }
             history.push(cands[k.primal_value() as usize]);
             st.apply(cands, k)?;
         }
@@ -384,6 +438,74 @@ impl QantiKt {
             }
         }
         Ok(())
+    }
+}
+
+/// A Qanti-kT clustering paused right after a step's draw, before its merge (see
+/// [`QantiKt::resume`]): the primal history's state in `f64`, the step's candidates and the
+/// history so far.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    st: State<f64>,
+    r: f64,
+    alpha: f64,
+    history: Vec<Candidate>,
+    step: usize,
+    cands: Vec<Candidate>,
+}
+
+/// The reconstructed Higgs mass of a Qanti-kT clustering as a program
+/// [`rerun_resumable`](crate::rerun_resumable) resumes at each step's draw: its parameters are
+/// (R, α), and an alternative history is clustered from its flipped step on.
+///
+/// ```
+/// use stochad::jets::qantikt::{MhProgram, QantiKt};
+/// use stochad::jets::FourMomentum;
+/// let event = [
+///     FourMomentum::new(50.0, 0.0, 5.0, 50.3),
+///     FourMomentum::new(-30.0, 28.0, -3.0, 41.2),
+///     FourMomentum::new(3.0, 3.5, 1.0, 4.8),
+/// ];
+/// let program = MhProgram::new(QantiKt::new(), &event);
+/// let g = stochad::rerun_resumable(program).at([0.8, 1.0]).samples(40_000).estimate()?;
+/// let exact = stochad::exact::expectation(
+///     |[r, a]| stochad::jets::qantikt::qanti_kt_mh(&event, r, a),
+///     [0.8, 1.0],
+/// )?;
+/// for d in 0..2 {
+///     assert!((g.mean[d] - exact.gradient[d]).abs() < 5.0 * g.stderr[d] + 1e-9);
+/// }
+/// # Ok::<(), stochad::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct MhProgram<'a> {
+    clusterer: QantiKt,
+    particles: &'a [FourMomentum<f64>],
+}
+
+impl<'a> MhProgram<'a> {
+    /// mH of `clusterer`'s clustering of `particles`.
+    pub fn new(clusterer: QantiKt, particles: &'a [FourMomentum<f64>]) -> Self {
+        MhProgram {
+            clusterer,
+            particles,
+        }
+    }
+}
+
+impl Resumable<2> for MhProgram<'_> {
+    type Checkpoint = Checkpoint;
+
+    fn run(&self, [r, alpha]: [Recorder<2>; 2]) -> Result<Recorder<2>> {
+        self.clusterer.cluster(self.particles, r, alpha)?.mh()
+    }
+
+    fn twin(&self, [r, alpha]: [f64; 2]) -> Result<f64> {
+        self.clusterer.cluster(self.particles, r, alpha)?.mh()
+    }
+
+    fn resume(&self, checkpoint: Self::Checkpoint, outcome: f64) -> Result<f64> {
+        self.clusterer.resume(checkpoint, outcome)?.mh()
     }
 }
 

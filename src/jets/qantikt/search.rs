@@ -314,6 +314,11 @@ struct Rows {
 impl Search {
     /// An empty structure for `n` slots.
     pub fn new(n: usize) -> Self {
+        Self::with_buckets(n, take_buckets())
+    }
+
+    /// An empty structure for `n` slots with `filed` as its buckets.
+    fn with_buckets(n: usize, filed: Vec<Vec<Filed>>) -> Self {
         Search {
             y: vec![0.0; n],
             phi: vec![0.0; n],
@@ -329,7 +334,7 @@ impl Search {
             cache_t: 0.0,
             cache_min: f64::INFINITY,
             s_min: f64::INFINITY,
-            filed: take_buckets(),
+            filed,
             far: f64::INFINITY,
             clock: 0,
             changed: vec![0; n],
@@ -358,6 +363,46 @@ impl Search {
             own_pairs: Vec::new(),
             own_at: Vec::new(),
             pairs: PairStrategy::Auto,
+        }
+    }
+
+    /// A copy for a paused run ([`State::paused`](super::state::State::paused)), cheaper than a
+    /// clone: the same members, views and cache, no filed pairs and the horizon at the cache's
+    /// threshold (so the next raise computes every pair again, and finds the same pairs the filed
+    /// ones would have given), empty scratch, and no room for filed pairs until
+    /// [`Search::go_on`].
+    pub fn snapshot(&self) -> Self {
+        // Most snapshots are never resumed: their room for filed pairs waits for `go_on`.
+        let mut copy = Search::with_buckets(0, Vec::new());
+        copy.y.clone_from(&self.y);
+        copy.phi.clone_from(&self.phi);
+        copy.s.clone_from(&self.s);
+        copy.is_member.clone_from(&self.is_member);
+        copy.members.clone_from(&self.members);
+        copy.my.clone_from(&self.my);
+        copy.mphi.clone_from(&self.mphi);
+        copy.ms.clone_from(&self.ms);
+        copy.varying.clone_from(&self.varying);
+        copy.views.clone_from(&self.views);
+        copy.cache.clone_from(&self.cache);
+        copy.changed.clone_from(&self.changed);
+        copy.dirty.clone_from(&self.dirty);
+        copy.is_dirty.clone_from(&self.is_dirty);
+        copy.cache_t = self.cache_t;
+        copy.cache_min = self.cache_min;
+        copy.s_min = self.s_min;
+        copy.far = self.far;
+        copy.clock = self.clock;
+        // Before the first fill (threshold 0) the horizon is 0 and nothing is filed.
+        copy.horizon = self.horizon.min(self.cache_t);
+        copy.pairs = self.pairs;
+        copy
+    }
+
+    /// Gives a [`Search::snapshot`] its room for filed pairs, to go on.
+    pub fn go_on(&mut self) {
+        if self.filed.len() != BUCKETS {
+            self.filed = take_buckets();
         }
     }
 

@@ -136,6 +136,49 @@ impl<S: Scalar> State<S> {
         Ok(st)
     }
 
+    /// The primal history's state with `f64` numbers (for a number type that carries no
+    /// worlds: its values are the primal's), paused: without its constituents and its search's
+    /// filed pairs (see [`Search::snapshot`]), which [`State::go_on`] makes again.
+    pub fn paused(&self) -> State<f64> {
+        let kin: Vec<[f64; 3]> = self
+            .kin
+            .iter()
+            .map(|k| k.map(|x| x.primal_value()))
+            .collect();
+        let active: Vec<f64> = self.active.iter().map(|a| a.primal_value()).collect();
+        State {
+            p: self.p.iter().map(|q| q.primal()).collect(),
+            jet: self.jet.iter().map(|j| j.primal_value()).collect(),
+            plain: kin
+                .iter()
+                .zip(&active)
+                .map(|(k, &a)| is_plain(k, a))
+                .collect(),
+            flat: kin
+                .iter()
+                .zip(&active)
+                .map(|(k, &a)| is_flat(k, a))
+                .collect(),
+            kin,
+            active,
+            search: self.search.snapshot(),
+            constituents: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Makes a paused state ready to go on after the steps of `history`: its constituents
+    /// (replayed from the history, as [`State::apply`] builds them) and its search's room for
+    /// filed pairs.
+    pub fn go_on(&mut self, history: &[Candidate]) {
+        self.constituents = (0..self.len()).map(|i| vec![i]).collect();
+        for c in history.iter().filter(|c| !c.is_beam()) {
+            let moved = std::mem::take(&mut self.constituents[c.b as usize]);
+            self.constituents[c.a as usize].extend(moved);
+        }
+        self.search.go_on();
+    }
+
     /// Number of slots.
     pub fn len(&self) -> usize {
         self.p.len()
