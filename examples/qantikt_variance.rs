@@ -39,7 +39,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 23] = [
+const ESTIMATORS: [Est; 24] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
@@ -47,6 +47,7 @@ const ESTIMATORS: [Est; 23] = [
     Est::Rerun,
     Est::RerunEveryFlip,
     Est::RerunShared,
+    Est::RerunScoreMix,
     Est::TripleScoreMix,
     Est::Keep2,
     Est::Keep4,

@@ -64,8 +64,8 @@ use smallvec::SmallVec;
 use crate::context::{run_in, splitmix64, with_ctx, Mode, Randomness, RunContext};
 use crate::dual::{DrawRule, DualNumber};
 use crate::error::{Error, Result};
-use crate::estimate::{check_batch, summarize, GradientEstimate, RunOutput};
-use crate::sample::{jumps_inward, Coupling, Drawn, Family};
+use crate::estimate::{apply_score_mix, check_batch, summarize, GradientEstimate, RunOutput};
+use crate::sample::{jumps_inward, score_of, Coupling, Drawn, Family};
 use crate::scalars::IntoResult;
 
 /// The draw rule of [`Recorder`]: inside a recording run, a draw offers its jumps along each
@@ -91,7 +91,7 @@ impl DrawRule for RecordJumps {
         let mut tangents: SmallVec<[f64; 8]> = smallvec::smallvec![0.0; params.len()];
         with_ctx("a discrete draw", |ctx| {
             let Some(mut flips) = ctx.flips.take() else {
-                return;
+                return Ok(());
             };
             // Indexed by the draw's number among the primal stream's uniforms (a relaxed draw
             // takes some too, and records nothing).
@@ -110,6 +110,16 @@ impl DrawRule for RecordJumps {
                 if tangents.iter().all(|&t| t == 0.0) {
                     continue;
                 }
+                // For the score mix ([`Rerun::score_mix`]): the draw's score, as `Score` adds it.
+                if ctx.options.record_score {
+                    match score_of(family, values, &tangents, d.outcome) {
+                        Ok(s) => ctx.add_score(dir, s),
+                        Err(e) => {
+                            ctx.flips = Some(flips);
+                            return Err(e);
+                        }
+                    }
+                }
                 for jump in
                     jumps_inward(family, values, &tangents, d.outcome, &mut ctx.rng.coupling)
                 {
@@ -119,7 +129,8 @@ impl DrawRule for RecordJumps {
                 }
             }
             ctx.flips = Some(flips);
-        })
+            Ok(())
+        })?
     }
 }
 
@@ -444,6 +455,7 @@ pub struct Rerun<P, const N: usize> {
     coupling: Coupling,
     keep: KeptFlips,
     check_resumes: bool,
+    score_mix: bool,
 }
 
 /// The gradient of E\[f(θ)\] by re-running `program`'s `f64` twin once per kept flip (see the
@@ -470,6 +482,7 @@ pub fn rerun_resumable<P: Resumable<N>, const N: usize>(program: P) -> Rerun<P, 
         coupling: Coupling::default(),
         keep: KeptFlips::PerDirection,
         check_resumes: false,
+        score_mix: false,
     }
 }
 
@@ -507,6 +520,16 @@ impl<P: Resumable<N>, const N: usize> Rerun<P, N> {
         self
     }
 
+    /// Whether to mix each sample's estimate with the score-function estimate of its recording
+    /// run, as [`Gradient::score_mix`](crate::estimate::Gradient::score_mix) does for triples:
+    /// C = A + λ(B − A), λ fitted on the other half of the batch, so unbiased (default false;
+    /// it acts in [`runs`](Self::runs) and [`estimate`](Self::estimate), on batches of at least
+    /// 4 samples). The recording run adds each draw's score, as [`Score`](crate::Score) does.
+    pub fn score_mix(mut self, on: bool) -> Self {
+        self.score_mix = on;
+        self
+    }
+
     /// Whether every resumed flip is checked against a whole re-run, as sample 0's always are
     /// (default false; it costs a whole re-run and a resume per flip: for testing a
     /// [`Resumable`]).
@@ -526,7 +549,8 @@ impl<P: Resumable<N>, const N: usize> Rerun<P, N> {
     }
 
     /// One run's unbiased estimate (run `index` of the batch): the recording run, then one re-run
-    /// per distinct kept flip, from the flip's checkpoint if the program took one there.
+    /// per distinct kept flip, from the flip's checkpoint if the program took one there. (The
+    /// score mix needs the batch: here the run's score is only recorded.)
     ///
     /// # Errors
     /// The program's errors; [`Error::InvalidConfig`] when the twin's re-run does not repeat the
@@ -540,6 +564,7 @@ impl<P: Resumable<N>, const N: usize> Rerun<P, N> {
     fn run_one(&self, index: u64) -> Result<RunOutput<N>> {
         let mut ctx = self.context(index);
         ctx.flips = Some(Flips::new(N, self.keep, P::RESUMES));
+        ctx.options.record_score = self.score_mix;
         let (out, mut ctx) = run_in(ctx, || {
             self.program
                 .run(std::array::from_fn(|d| Recorder::variable(self.at[d], d)))
@@ -588,12 +613,19 @@ impl<P: Resumable<N>, const N: usize> Rerun<P, N> {
             };
             derivative[d] += w * (alt - out.value);
         }
+        let (mut score, mut feature_score) = ([0.0; N], [0.0; N]);
+        for (s, c) in score.iter_mut().zip(&ctx.score) {
+            *s = *c;
+        }
+        for (s, c) in feature_score.iter_mut().zip(&ctx.feature_score) {
+            *s = *c;
+        }
         Ok(RunOutput {
             value: out.value,
             derivative,
             pathwise: out.tangent,
-            score: [0.0; N],
-            feature_score: [0.0; N],
+            score,
+            feature_score,
         })
     }
 
@@ -689,15 +721,19 @@ impl<P: Resumable<N>, const N: usize> Rerun<P, N> {
     }
 
     /// Every run's result, in sample order (in parallel; the same for a seed whatever the
-    /// thread count). The first failing sample's error (by index) is returned.
+    /// thread count), mixed with the score function if asked. The first failing sample's error
+    /// (by index) is returned.
     pub fn runs(&self) -> Result<Vec<RunOutput<N>>> {
         self.check()?;
         let results: Vec<Result<RunOutput<N>>> = (0..self.samples as u64)
             .into_par_iter()
             .map(|i| self.run_one(i))
             .collect();
-        let runs: Vec<RunOutput<N>> = results.into_iter().collect::<Result<_>>()?;
+        let mut runs: Vec<RunOutput<N>> = results.into_iter().collect::<Result<_>>()?;
         self.check_twin(runs[0].value)?;
+        if self.score_mix {
+            apply_score_mix(&mut runs);
+        }
         Ok(runs)
     }
 

@@ -346,6 +346,14 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("rerun, resumed", g);
+        let g = stochad::rerun_resumable(MhProgram::new(q, &event))
+            .at([r, alpha])
+            .samples(n)
+            .seed(26)
+            .score_mix(true)
+            .estimate()
+            .unwrap();
+        check("rerun + score mix", g);
     }
 }
 

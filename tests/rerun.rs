@@ -459,3 +459,60 @@ fn a_resume_that_does_not_go_on_as_the_program_is_an_error() {
     let checked = ignores.check_resumes(true);
     assert!((1..50).any(|i| checked.run(i).is_err()));
 }
+
+#[test]
+fn the_score_mix_agrees_with_the_exact_gradient() {
+    let at = [0.7, 0.4];
+    for (name, coupling) in [
+        ("proportional", Coupling::Proportional),
+        ("signed", Coupling::Signed),
+    ] {
+        let g = stochad::rerun_resumable(Staged::new(true, true))
+            .at(at)
+            .samples(200_000)
+            .seed(11)
+            .coupling(coupling)
+            .score_mix(true)
+            .estimate()
+            .unwrap();
+        agrees(&format!("score mix, {name}"), &g, two_stage, at);
+    }
+    // The mix is of the same runs: their values and the unmixed estimates are the plain ones.
+    let plain = stochad::rerun(two_stage, two_stage)
+        .at(at)
+        .samples(100)
+        .seed(12);
+    let mixed = stochad::rerun(two_stage, two_stage)
+        .at(at)
+        .samples(100)
+        .seed(12)
+        .score_mix(true);
+    let (p, m) = (plain.runs().unwrap(), mixed.runs().unwrap());
+    assert!(p
+        .iter()
+        .zip(&m)
+        .all(|(p, m)| p.value == m.value && p.pathwise == m.pathwise));
+    assert!(p.iter().zip(&m).any(|(p, m)| p.derivative != m.derivative));
+    assert!(p.iter().all(|p| p.score == [0.0; 2]));
+    assert!(m.iter().any(|m| m.score != [0.0; 2]));
+}
+
+#[test]
+fn the_score_mix_where_the_score_is_undefined_is_an_error() {
+    // Bernoulli(θ) at θ = 0: the outcome 1 has probability 0 and a non-zero derivative, so the
+    // score function is biased there (the jumps are not).
+    let coin = |[t]: [Recorder; 1]| bernoulli(t);
+    let twin = |[t]: [f64; 1]| bernoulli(t);
+    let g = stochad::rerun(coin, twin)
+        .at([0.0])
+        .samples(2000)
+        .estimate()
+        .unwrap();
+    assert!((g.mean[0] - 1.0).abs() < 5.0 * g.stderr[0] + 1e-12, "{g:?}");
+    let e = stochad::rerun(coin, twin)
+        .at([0.0])
+        .samples(2000)
+        .score_mix(true)
+        .estimate();
+    assert!(matches!(e, Err(Error::ScoreAtBoundary { .. })), "{e:?}");
+}

@@ -707,6 +707,16 @@ ROWS = [
         [("rerun", "rerun_agrees_with_the_exact_gradient")],
     ),
     (
+        "rerun-mix-score",
+        "rerun's recording run does not record the score, so the score mix mixes in δ alone",
+        "src/rerun.rs",
+        [(
+            "                        Ok(s) => ctx.add_score(dir, s),",
+            "                        Ok(_) => {}",
+        )],
+        [("rerun", "the_score_mix_agrees_with_the_exact_gradient")],
+    ),
+    (
         "resume-sample0-check",
         "rerun_resumable checks resumed flips only when asked, not on sample 0",
         "src/rerun.rs",

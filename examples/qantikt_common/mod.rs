@@ -50,6 +50,9 @@ pub enum Est {
     RerunEveryFlip,
     /// `stochad::rerun(..).keep(KeptFlips::Shared)`: one flip for both directions, one re-run.
     RerunShared,
+    /// `stochad::rerun_resumable(..).score_mix(true)`: mixed with the score function of the
+    /// recording runs.
+    RerunScoreMix,
     /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
     TripleScoreMix,
     /// Stochastic triple, keep-2 backend.
@@ -107,6 +110,7 @@ impl Est {
             Est::Rerun => "rerun (record, then resume per kept flip)",
             Est::RerunEveryFlip => "rerun, every flip",
             Est::RerunShared => "rerun, one flip shared",
+            Est::RerunScoreMix => "rerun + score mix",
             Est::TripleScoreMix => "triple + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
@@ -142,6 +146,7 @@ impl Est {
             Est::Rerun => "rerun",
             Est::RerunEveryFlip => "rerun_every_flip",
             Est::RerunShared => "rerun_shared",
+            Est::RerunScoreMix => "rerun_score_mix",
             Est::TripleScoreMix => "triple_score_mix",
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
@@ -356,7 +361,7 @@ pub fn run_all(
                 estimate::<Triple<2>>(est, event, same, at, setup, false)?
             }
             Est::TripleScoreMix => estimate::<Triple<2>>(est, event, default, at, setup, true)?,
-            Est::Rerun | Est::RerunEveryFlip | Est::RerunShared => {
+            Est::Rerun | Est::RerunEveryFlip | Est::RerunShared | Est::RerunScoreMix => {
                 let (g, ms) = timed(setup.samples, || {
                     // Resumed at each kept flip's step: the same estimates as whole re-runs.
                     stochad::rerun_resumable(MhProgram::new(default, event))
@@ -368,6 +373,7 @@ pub fn run_all(
                             Est::RerunShared => KeptFlips::Shared,
                             _ => KeptFlips::PerDirection,
                         })
+                        .score_mix(est == Est::RerunScoreMix)
                         .estimate()
                 })?;
                 Measured { est, g, ms }
