@@ -39,7 +39,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 24] = [
+const ESTIMATORS: [Est; 25] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
@@ -55,6 +55,7 @@ const ESTIMATORS: [Est; 24] = [
     Est::AllWorldsTriple,
     Est::ScoreBaselineCv,
     Est::TripleScoreMixCv,
+    Est::RerunScoreMixCv,
     Est::Keep4Cv,
     Est::Keep8Cv,
     Est::Keep8MixCv,

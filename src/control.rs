@@ -32,6 +32,7 @@ use rayon::prelude::*;
 use crate::context::{run_in, RunContext};
 use crate::error::{Error, Result};
 use crate::estimate::{mean_stderr, Estimator, Gradient, GradientEstimate, Program, RunOutput};
+use crate::sample::Coupling;
 
 /// Sets the program's *state feature* φ for the draws that follow: a number the program can
 /// compute from its state before a draw that predicts its output (for Qanti-kT, the mass of the
@@ -71,7 +72,7 @@ pub fn baseline_feature(feature: impl FnOnce() -> f64) {
 }
 
 /// The domain of the twin's independent runs (domain 0 is the drivers' samples).
-const TWIN_DOMAIN: u64 = 1;
+pub(crate) const TWIN_DOMAIN: u64 = 1;
 
 /// Most regressors per direction: v, v², the score, the score mix's difference, the
 /// feature-weighted score.
@@ -122,31 +123,17 @@ where
     /// [`Error::TwinMismatch`] when the twin is not the program.
     pub fn estimate(&self) -> Result<GradientEstimate<N>> {
         let g = &self.inner;
-        if g.samples < 16 {
-            return Err(Error::config(format!(
-                "a control variate needs at least 16 samples (each of its 8 folds is fitted \
-                 on the others), got {}",
-                g.samples
-            )));
-        }
-        let total = g.samples.checked_mul(self.twin_runs);
-        let Some(total) = total.filter(|_| self.twin_runs > 0) else {
-            return Err(Error::config(format!(
-                "a control variate needs at least 1 twin run per sample, and samples × twin \
-                 runs must fit in usize; got {} twin runs",
-                self.twin_runs
-            )));
-        };
+        let total = twin_total(g.samples, self.twin_runs)?;
         // The score is recorded by the score function and by triples under the score mix; then
         // the state feature's column can join (and programs are asked for the feature).
         let recorded = g.score_mix || S::records_score();
         let samples = g.raw_runs_with(recorded)?;
         let (seed, at, coupling) = (g.seed, g.at, g.coupling);
         let twin_run = |domain: u64, index: u64| {
-            let mut ctx = RunContext::in_domain(seed, index, domain);
-            // As the program's runs (the primal draws do not depend on it, but a twin may ask).
-            ctx.options.default_coupling = coupling;
-            run_in(ctx, || self.twin.call(at)).0
+            run_in(twin_context(seed, domain, index, coupling), || {
+                self.twin.call(at)
+            })
+            .0
         };
         // The twin must be the program: same random numbers, same primal value.
         let checks: Vec<Result<f64>> = (0..samples.len() as u64)
@@ -163,11 +150,7 @@ where
                 });
             }
         }
-        let twins: Vec<Result<f64>> = (0..total as u64)
-            .into_par_iter()
-            .map(|j| twin_run(TWIN_DOMAIN, j))
-            .collect();
-        let twins = twins.into_iter().collect::<Result<Vec<f64>>>()?;
+        let twins = independent_twins(total, |j| twin_run(TWIN_DOMAIN, j))?;
         let columns = Columns {
             score: g.score_mix || g.baseline,
             mix: g.score_mix,
@@ -175,6 +158,46 @@ where
         };
         Ok(controlled(&samples, &twins, columns))
     }
+}
+
+/// How many independent twin runs a control variate takes for `samples` samples with
+/// `twin_runs` per sample, or the error for a batch it cannot fit.
+pub(crate) fn twin_total(samples: usize, twin_runs: usize) -> Result<usize> {
+    if samples < 16 {
+        return Err(Error::config(format!(
+            "a control variate needs at least 16 samples (each of its 8 folds is fitted on the \
+             others), got {samples}"
+        )));
+    }
+    samples
+        .checked_mul(twin_runs)
+        .filter(|_| twin_runs > 0)
+        .ok_or_else(|| {
+            Error::config(format!(
+                "a control variate needs at least 1 twin run per sample, and samples × twin runs \
+                 must fit in usize; got {twin_runs} twin runs"
+            ))
+        })
+}
+
+/// The outputs of `total` independent twin runs, `twin_run(j)` being run `j` of the twins'
+/// domain (in parallel; the first failing run's error, by index).
+pub(crate) fn independent_twins(
+    total: usize,
+    twin_run: impl Fn(u64) -> Result<f64> + Sync,
+) -> Result<Vec<f64>> {
+    let twins: Vec<Result<f64>> = (0..total as u64).into_par_iter().map(&twin_run).collect();
+    twins.into_iter().collect()
+}
+
+/// The context of a twin's run `index` of `domain` (0: the samples' own random numbers,
+/// [`TWIN_DOMAIN`]: independent ones) for a batch seeded with `seed` whose categorical draws
+/// take `coupling` by default.
+pub(crate) fn twin_context(seed: u64, domain: u64, index: u64, coupling: Coupling) -> RunContext {
+    let mut ctx = RunContext::in_domain(seed, index, domain);
+    // As the program's runs (the primal draws do not depend on it, but a twin may ask).
+    ctx.options.default_coupling = coupling;
+    ctx
 }
 
 /// Which zero-mean regressors join v and v².

@@ -62,6 +62,9 @@ use rayon::prelude::*;
 use smallvec::SmallVec;
 
 use crate::context::{run_in, splitmix64, with_ctx, Mode, Randomness, RunContext};
+use crate::control::{
+    controlled, independent_twins, twin_context, twin_total, Columns, TWIN_DOMAIN,
+};
 use crate::dual::{DrawRule, DualNumber};
 use crate::error::{Error, Result};
 use crate::estimate::{apply_score_mix, check_batch, summarize, GradientEstimate, RunOutput};
@@ -456,6 +459,7 @@ pub struct Rerun<P, const N: usize> {
     keep: KeptFlips,
     check_resumes: bool,
     score_mix: bool,
+    twin_runs: usize,
 }
 
 /// The gradient of E\[f(θ)\] by re-running `program`'s `f64` twin once per kept flip (see the
@@ -483,6 +487,7 @@ pub fn rerun_resumable<P: Resumable<N>, const N: usize>(program: P) -> Rerun<P, 
         keep: KeptFlips::PerDirection,
         check_resumes: false,
         score_mix: false,
+        twin_runs: 0,
     }
 }
 
@@ -530,6 +535,17 @@ impl<P: Resumable<N>, const N: usize> Rerun<P, N> {
         self
     }
 
+    /// The program's output as control variate in [`estimate`](Self::estimate), as
+    /// [`Gradient::control_variate`](crate::estimate::Gradient::control_variate) does, its mean
+    /// and mean square from `twin_runs` independent runs of the twin per sample (0, the
+    /// default: none). With the score mix, the score, the mix's difference and the
+    /// feature-weighted score ([`baseline_feature`](crate::control::baseline_feature)) join as
+    /// regressors. The twin is checked against the program on sample 0, as always.
+    pub fn control_variate(mut self, twin_runs: usize) -> Self {
+        self.twin_runs = twin_runs;
+        self
+    }
+
     /// Whether every resumed flip is checked against a whole re-run, as sample 0's always are
     /// (default false; it costs a whole re-run and a resume per flip: for testing a
     /// [`Resumable`]).
@@ -565,6 +581,8 @@ impl<P: Resumable<N>, const N: usize> Rerun<P, N> {
         let mut ctx = self.context(index);
         ctx.flips = Some(Flips::new(N, self.keep, P::RESUMES));
         ctx.options.record_score = self.score_mix;
+        // The feature-weighted score joins the control variate's regressors with the mix.
+        ctx.options.record_feature = self.score_mix && self.twin_runs > 0;
         let (out, mut ctx) = run_in(ctx, || {
             self.program
                 .run(std::array::from_fn(|d| Recorder::variable(self.at[d], d)))
@@ -724,21 +742,47 @@ impl<P: Resumable<N>, const N: usize> Rerun<P, N> {
     /// thread count), mixed with the score function if asked. The first failing sample's error
     /// (by index) is returned.
     pub fn runs(&self) -> Result<Vec<RunOutput<N>>> {
-        self.check()?;
-        let results: Vec<Result<RunOutput<N>>> = (0..self.samples as u64)
-            .into_par_iter()
-            .map(|i| self.run_one(i))
-            .collect();
-        let mut runs: Vec<RunOutput<N>> = results.into_iter().collect::<Result<_>>()?;
-        self.check_twin(runs[0].value)?;
+        let mut runs = self.raw_runs()?;
         if self.score_mix {
             apply_score_mix(&mut runs);
         }
         Ok(runs)
     }
 
-    /// The batch estimate: mean, standard error and sample count per direction.
+    /// Every run's own result, unmixed, the twin checked on sample 0.
+    fn raw_runs(&self) -> Result<Vec<RunOutput<N>>> {
+        self.check()?;
+        let results: Vec<Result<RunOutput<N>>> = (0..self.samples as u64)
+            .into_par_iter()
+            .map(|i| self.run_one(i))
+            .collect();
+        let runs: Vec<RunOutput<N>> = results.into_iter().collect::<Result<_>>()?;
+        self.check_twin(runs[0].value)?;
+        Ok(runs)
+    }
+
+    /// The batch estimate: mean, standard error and sample count per direction (with the
+    /// control variate, its standard error includes the twin means' noise).
+    ///
+    /// # Errors
+    /// As [`run`](Self::run); with the control variate, [`Error::InvalidConfig`] for fewer than
+    /// 16 samples.
     pub fn estimate(&self) -> Result<GradientEstimate<N>> {
-        Ok(summarize(&self.runs()?))
+        if self.twin_runs == 0 {
+            return Ok(summarize(&self.runs()?));
+        }
+        self.check()?;
+        let total = twin_total(self.samples, self.twin_runs)?;
+        let samples = self.raw_runs()?;
+        let twins = independent_twins(total, |j| {
+            let ctx = twin_context(self.seed, TWIN_DOMAIN, j, self.coupling);
+            run_in(ctx, || self.program.twin(self.at)).0
+        })?;
+        let columns = Columns {
+            score: self.score_mix,
+            mix: self.score_mix,
+            feature: self.score_mix,
+        };
+        Ok(controlled(&samples, &twins, columns))
     }
 }

@@ -354,6 +354,15 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("rerun + score mix", g);
+        let g = stochad::rerun_resumable(MhProgram::new(q, &event))
+            .at([r, alpha])
+            .samples(n)
+            .seed(27)
+            .score_mix(true)
+            .control_variate(2)
+            .estimate()
+            .unwrap();
+        check("rerun + score mix + output CV", g);
     }
 }
 

@@ -516,3 +516,36 @@ fn the_score_mix_where_the_score_is_undefined_is_an_error() {
         .estimate();
     assert!(matches!(e, Err(Error::ScoreAtBoundary { .. })), "{e:?}");
 }
+
+#[test]
+fn the_output_as_control_variate_agrees_with_the_exact_gradient() {
+    let at = [0.7, 0.4];
+    for mix in [false, true] {
+        let g = stochad::rerun_resumable(Staged::new(true, true))
+            .at(at)
+            .samples(100_000)
+            .seed(13)
+            .score_mix(mix)
+            .control_variate(2)
+            .estimate()
+            .unwrap();
+        agrees(&format!("output CV, score mix {mix}"), &g, two_stage, at);
+    }
+    // The control variate takes part: another estimate than the runs' own mean.
+    let est = stochad::rerun(two_stage, two_stage)
+        .at(at)
+        .samples(64)
+        .seed(14);
+    let (own, cv) = (
+        est.estimate().unwrap(),
+        est.control_variate(1).estimate().unwrap(),
+    );
+    assert_eq!(own.value.to_bits(), cv.value.to_bits());
+    assert_ne!(own.mean, cv.mean);
+    let few = stochad::rerun(two_stage, two_stage)
+        .at(at)
+        .samples(15)
+        .control_variate(4)
+        .estimate();
+    assert!(matches!(few, Err(Error::InvalidConfig { .. })), "{few:?}");
+}

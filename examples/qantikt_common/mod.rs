@@ -53,6 +53,9 @@ pub enum Est {
     /// `stochad::rerun_resumable(..).score_mix(true)`: mixed with the score function of the
     /// recording runs.
     RerunScoreMix,
+    /// The same with the output as control variate (`.control_variate(4)`: E[mH], E[mH²] from
+    /// 4 independent `f64` runs per sample).
+    RerunScoreMixCv,
     /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
     TripleScoreMix,
     /// Stochastic triple, keep-2 backend.
@@ -111,6 +114,7 @@ impl Est {
             Est::RerunEveryFlip => "rerun, every flip",
             Est::RerunShared => "rerun, one flip shared",
             Est::RerunScoreMix => "rerun + score mix",
+            Est::RerunScoreMixCv => "rerun + score mix + output CV",
             Est::TripleScoreMix => "triple + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
@@ -147,6 +151,7 @@ impl Est {
             Est::RerunEveryFlip => "rerun_every_flip",
             Est::RerunShared => "rerun_shared",
             Est::RerunScoreMix => "rerun_score_mix",
+            Est::RerunScoreMixCv => "rerun_score_mix_cv",
             Est::TripleScoreMix => "triple_score_mix",
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
@@ -361,7 +366,11 @@ pub fn run_all(
                 estimate::<Triple<2>>(est, event, same, at, setup, false)?
             }
             Est::TripleScoreMix => estimate::<Triple<2>>(est, event, default, at, setup, true)?,
-            Est::Rerun | Est::RerunEveryFlip | Est::RerunShared | Est::RerunScoreMix => {
+            Est::Rerun
+            | Est::RerunEveryFlip
+            | Est::RerunShared
+            | Est::RerunScoreMix
+            | Est::RerunScoreMixCv => {
                 let (g, ms) = timed(setup.samples, || {
                     // Resumed at each kept flip's step: the same estimates as whole re-runs.
                     stochad::rerun_resumable(MhProgram::new(default, event))
@@ -373,7 +382,8 @@ pub fn run_all(
                             Est::RerunShared => KeptFlips::Shared,
                             _ => KeptFlips::PerDirection,
                         })
-                        .score_mix(est == Est::RerunScoreMix)
+                        .score_mix(matches!(est, Est::RerunScoreMix | Est::RerunScoreMixCv))
+                        .control_variate(if est == Est::RerunScoreMixCv { 4 } else { 0 })
                         .estimate()
                 })?;
                 Measured { est, g, ms }
