@@ -365,6 +365,12 @@ pub fn apply_baseline<const N: usize>(samples: &mut [RunOutput<N>]) {
 /// variance-optimal λ estimated on the *other* half of the batch (odd samples for even ones and
 /// vice versa, with baselines taken within that half), so λ is a function of samples other than
 /// the one it weighs and C stays unbiased (E[B − A | the others] = 0).
+///
+/// λ is clamped to [0, 1], so C is a convex combination of A and B. On a small batch the fit is
+/// a ratio of two noisy sums (with 4 samples, a line through 2 points), whose mean need not
+/// exist: `jet_radius_opt`'s 4 runs per gradient had a standard error 8.5× larger at R = 0.2
+/// unclamped. On the variance study's 500-sample batches the clamp left the median std as it
+/// was and lowered the worst cells' by up to 39 %.
 pub fn apply_score_mix<const N: usize>(samples: &mut [RunOutput<N>]) {
     let n = samples.len();
     if n < 4 {
@@ -392,7 +398,12 @@ pub fn apply_score_mix<const N: usize>(samples: &mut [RunOutput<N>]) {
             let (cov, var) = pairs.iter().fold((0.0, 0.0), |(c, v), (a, e)| {
                 (c + (a - ma) * (e - md), v + (e - md) * (e - md))
             });
-            *lam = if var > 0.0 { -cov / var } else { 0.0 };
+            // Clamped: see above.
+            *lam = if var > 0.0 {
+                (-cov / var).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
         }
     }
     let total: f64 = samples.iter().map(|s| s.value).sum();

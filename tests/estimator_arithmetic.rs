@@ -75,8 +75,10 @@ fn score_mix_by_hand() {
     //   direction 1: (A, D) = (1, −3), (2, 5/2), (0, 7)     → λ_odd = 27/301
     // The mix itself uses the leave-one-out baseline over the whole batch, b_i = (14 − f_i)/5,
     // which gives D_i = (−13/5, 1), (7/5, −9/5), (3/5, 1/5), (−1, 11/5), (9/5, −7/5),
-    // (−18/5, 26/5); even samples take λ_odd, odd samples λ_even.
-    let lam_even = [-11.0 / 67.0, 3.0 / 13.0];
+    // (−18/5, 26/5); even samples take λ_odd, odd samples λ_even. λ is clamped to [0, 1] (the
+    // mix a convex combination of A and B): λ_even's −11/67 is taken as 0, so the odd samples
+    // keep A in direction 0.
+    let lam_even = [0.0, 3.0 / 13.0];
     let lam_odd = [59.0 / 127.0, 27.0 / 301.0];
     let d = [
         [-13.0 / 5.0, 1.0],
@@ -90,11 +92,11 @@ fn score_mix_by_hand() {
     // The same numbers as exact fractions, C = A + λ·D: a second hand computation.
     let want = [
         [-132.0 / 635.0, 27.0 / 301.0],
-        [-77.0 / 335.0, 38.0 / 65.0],
+        [0.0, 38.0 / 65.0],
         [1447.0 / 635.0, -1478.0 / 1505.0],
-        [78.0 / 67.0, 163.0 / 65.0],
+        [1.0, 163.0 / 65.0],
         [1166.0 / 635.0, 188.0 / 215.0],
-        [1203.0 / 335.0, 6.0 / 5.0],
+        [3.0, 6.0 / 5.0],
     ];
     let mut batch = mix_batch();
     apply_score_mix(&mut batch);

@@ -55,6 +55,16 @@ ROWS = [
         [("estimator_arithmetic", "score_mix_by_hand")],
     ),
     (
+        "score-mix-clamp",
+        "the score mix takes λ as fitted, unclamped (a small batch's fit has no mean)",
+        "src/estimate.rs",
+        [(
+            "                (-cov / var).clamp(0.0, 1.0)\n",
+            "                -cov / var\n",
+        )],
+        [("estimator_arithmetic", "score_mix_by_hand")],
+    ),
+    (
         "categorical-score",
         "categorical score drops its −Σdw/Σw term",
         "src/sample/categorical.rs",
