@@ -243,6 +243,19 @@ impl RunContext {
         (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
+    /// The run's score per direction and its feature-weighted version (0 for directions no
+    /// draw added to).
+    pub(crate) fn scores<const N: usize>(&self) -> ([f64; N], [f64; N]) {
+        let (mut score, mut feature) = ([0.0; N], [0.0; N]);
+        for (s, c) in score.iter_mut().zip(&self.score) {
+            *s = *c;
+        }
+        for (s, c) in feature.iter_mut().zip(&self.feature_score) {
+            *s = *c;
+        }
+        (score, feature)
+    }
+
     /// Adds ∂θ log p of a draw to the score of direction `dir`.
     pub(crate) fn add_score(&mut self, dir: usize, s: f64) {
         if self.score.len() <= dir {

@@ -46,16 +46,7 @@ pub struct RunOutput<const N: usize> {
 
 /// The run's score per direction and its feature-weighted version, from the run context.
 fn run_score<const N: usize>() -> Result<([f64; N], [f64; N])> {
-    let (mut score, mut feature) = ([0.0; N], [0.0; N]);
-    with_ctx("reading an output", |ctx| {
-        for (s, c) in score.iter_mut().zip(&ctx.score) {
-            *s = *c;
-        }
-        for (s, c) in feature.iter_mut().zip(&ctx.feature_score) {
-            *s = *c;
-        }
-    })?;
-    Ok((score, feature))
+    with_ctx("reading an output", |ctx| ctx.scores())
 }
 
 /// A number type the drivers can differentiate with: it builds the input variables and reads one

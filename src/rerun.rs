@@ -73,8 +73,9 @@ use crate::control::{
 use crate::dual::{DrawRule, DualNumber};
 use crate::error::{Error, Result};
 use crate::estimate::{apply_score_mix, check_batch, summarize, GradientEstimate, RunOutput};
-use crate::sample::{jumps_inward, score_of, Coupling, Drawn, Family};
+use crate::sample::{jumps_inward, Coupling, Drawn, Family};
 use crate::scalars::IntoResult;
+use crate::score::record_score;
 
 /// The draw rule of [`Recorder`]: inside a recording run, a draw offers its jumps along each
 /// direction to that direction's reservoir of flips; elsewhere it adds nothing (a
@@ -119,14 +120,9 @@ impl DrawRule for RecordJumps {
                     continue;
                 }
                 // For the score mix ([`Rerun::score_mix`]): the draw's score, as `Score` adds it.
-                if ctx.options.record_score {
-                    match score_of(family, values, &tangents, d.outcome) {
-                        Ok(s) => ctx.add_score(dir, s),
-                        Err(e) => {
-                            ctx.flips = Some(flips);
-                            return Err(e);
-                        }
-                    }
+                if let Err(e) = record_score(ctx, family, values, &tangents, d.outcome, dir) {
+                    ctx.flips = Some(flips);
+                    return Err(e);
                 }
                 for jump in
                     jumps_inward(family, values, &tangents, d.outcome, &mut ctx.rng.coupling)
@@ -636,13 +632,7 @@ impl<P: Resumable<N>, const N: usize> Rerun<P, N> {
             };
             derivative[d] += w * (alt - out.value);
         }
-        let (mut score, mut feature_score) = ([0.0; N], [0.0; N]);
-        for (s, c) in score.iter_mut().zip(&ctx.score) {
-            *s = *c;
-        }
-        for (s, c) in feature_score.iter_mut().zip(&ctx.feature_score) {
-            *s = *c;
-        }
+        let (score, feature_score) = ctx.scores();
         Ok(RunOutput {
             value: out.value,
             derivative,

@@ -4,7 +4,7 @@
 
 use smallvec::SmallVec;
 
-use crate::context::with_ctx;
+use crate::context::{with_ctx, RunContext};
 use crate::dual::{DrawRule, DualNumber};
 use crate::error::Result;
 use crate::sample::{score_of, Drawn, Family};
@@ -37,3 +37,21 @@ impl DrawRule for ScoreFunction {
 /// A score-function number with `N` directions: value and pathwise tangents; the score of the
 /// run's draws accumulates in the run context.
 pub type Score<const N: usize = 1> = DualNumber<ScoreFunction, N>;
+
+/// Adds direction `dir`'s score of a draw with outcome `outcome` to the run's, where the run
+/// records scores (triples and `rerun` under the score mix) and the parameters move along that
+/// direction (`tangents`).
+pub(crate) fn record_score<F: Family>(
+    ctx: &mut RunContext,
+    family: &F,
+    vals: &[f64],
+    tangents: &[f64],
+    outcome: f64,
+    dir: usize,
+) -> Result<()> {
+    if ctx.options.record_score && tangents.iter().any(|&t| t != 0.0) {
+        let s = score_of(family, vals, tangents, outcome)?;
+        ctx.add_score(dir, s);
+    }
+    Ok(())
+}

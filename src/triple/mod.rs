@@ -25,8 +25,9 @@ pub use smoothed::{Smoothed, SmoothedPert};
 
 use crate::context::{with_ctx, with_live_ctx, RunContext};
 use crate::error::{Error, Result};
-use crate::sample::{draw_in, score_of, Draw, Drawn, Family};
+use crate::sample::{draw_in, Draw, Drawn, Family};
 use crate::scalar::{impl_scalar_ops, Scalar, World};
+use crate::score::record_score;
 
 /// A stochastic triple with backend `B` and `N` directions.
 ///
@@ -328,7 +329,7 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
                 given.sort_unstable_by_key(|g| g.0);
                 if !given.is_empty() || tangents.iter().any(|&t| t != 0.0) {
                     out.perts[i] = B::draw_given(ctx, family, &vals, &tangents, &given, draw)?;
-                    record_score(ctx, family, &vals, &tangents, draw, i)?;
+                    record_score(ctx, family, &vals, &tangents, draw.outcome, i)?;
                 }
             }
             Ok(out)
@@ -514,7 +515,7 @@ fn draw_with<B: Backend, F: Family, const N: usize>(
             }
             if active {
                 out.perts[i] = B::draw(ctx, family, vals, tangents, perts, draw)?;
-                record_score(ctx, family, vals, tangents, draw, i)?;
+                record_score(ctx, family, vals, tangents, draw.outcome, i)?;
             }
         }
         Ok(out)
@@ -530,23 +531,6 @@ fn sampled<F: Family>(ctx: &mut RunContext, family: &F, vals: &[f64]) -> Result<
             "the exact oracle enumerates with Dual numbers; a stochastic triple cannot be enumerated",
         )),
     }
-}
-
-/// Adds direction `i`'s score of `draw` to the run's where the run records scores and the
-/// parameters move along that direction (`tangents`).
-fn record_score<F: Family>(
-    ctx: &mut RunContext,
-    family: &F,
-    vals: &[f64],
-    tangents: &[f64],
-    draw: Draw,
-    i: usize,
-) -> Result<()> {
-    if ctx.options.record_score && tangents.iter().any(|&t| t != 0.0) {
-        let s = score_of(family, vals, tangents, draw.outcome)?;
-        ctx.add_score(i, s);
-    }
-    Ok(())
 }
 
 impl_scalar_ops!([B: Backend, const N: usize] StochasticTriple<B, N>);
