@@ -39,7 +39,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 25] = [
+const ESTIMATORS: [Est; 31] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
@@ -56,6 +56,12 @@ const ESTIMATORS: [Est; 25] = [
     Est::ScoreBaselineCv,
     Est::TripleScoreMixCv,
     Est::RerunScoreMixCv,
+    Est::RerunReservoir2,
+    Est::RerunReservoir4,
+    Est::RerunReservoir8,
+    Est::RerunReservoir4Mix,
+    Est::RerunReservoir8Mix,
+    Est::RerunReservoir8MixCv,
     Est::Keep4Cv,
     Est::Keep8Cv,
     Est::Keep8MixCv,

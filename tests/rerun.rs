@@ -67,6 +67,11 @@ fn rerun_agrees_with_the_exact_gradient() {
         (Coupling::Signed, [0.7, 0.4], KeptFlips::Every),
         (Coupling::Proportional, [0.7, 0.4], KeptFlips::Shared),
         (Coupling::Signed, [0.7, 0.4], KeptFlips::Shared),
+        // A reservoir of k: the threshold τ weighs the kept flips (with the signed coupling a
+        // direction has up to 3 jumps, so both k = 1 and 2 leave one out).
+        (Coupling::Proportional, [0.7, 0.4], KeptFlips::Reservoir(1)),
+        (Coupling::Signed, [0.7, 0.4], KeptFlips::Reservoir(1)),
+        (Coupling::Signed, [0.3, 1.2], KeptFlips::Reservoir(2)),
     ];
     for (coupling, at, keep) in cases {
         let g = stochad::rerun(two_stage, two_stage)
@@ -236,6 +241,64 @@ fn bad_settings_are_typed_errors() {
         r.at([0.7, 0.4]).samples(0).estimate(),
         Err(Error::InvalidConfig { .. })
     ));
+    let r = stochad::rerun(two_stage, two_stage).keep(KeptFlips::Reservoir(0));
+    assert!(matches!(r.run(0), Err(Error::InvalidConfig { .. })));
+    assert!(matches!(
+        r.at([0.7, 0.4]).estimate(),
+        Err(Error::InvalidConfig { .. })
+    ));
+}
+
+/// Four coins whose jump weights differ by orders of magnitude along each direction: a
+/// reservoir of 2 or 3 flips then holds heavy ones at their own weights beside light ones
+/// raised to the threshold.
+fn uneven<S: Scalar>([a, b]: [S; 2]) -> stochad::Result<S> {
+    let c1 = bernoulli(a * 0.5)?;
+    let c2 = bernoulli(b * 0.3 + 0.1)?;
+    let c3 = bernoulli(a * a * 0.05 + 0.02)?;
+    let c4 = bernoulli(a * b * 0.8)?;
+    Ok(c1 * 2.0 + c2 * c1 + c3 * 5.0 + c4 * (c2 + 1.0))
+}
+
+#[test]
+fn a_reservoir_of_a_few_flips_agrees_with_the_exact_gradient() {
+    for (at, k) in [([0.7, 0.4], 2), ([0.4, 0.9], 3)] {
+        let keep = KeptFlips::Reservoir(k);
+        let g = stochad::rerun(uneven, uneven)
+            .at(at)
+            .samples(200_000)
+            .seed(4)
+            .keep(keep)
+            .estimate()
+            .unwrap();
+        agrees(&format!("uneven {at:?} {keep:?}"), &g, uneven, at);
+    }
+}
+
+#[test]
+fn a_reservoir_with_room_for_every_jump_is_every_flip() {
+    // No direction has more than 3 jumps: with k = 4 the threshold is 0 and every jump is kept
+    // with its own weight, the estimate of `KeptFlips::Every` run by run (summed in another
+    // order, so to rounding).
+    let est = |keep| {
+        stochad::rerun(two_stage, two_stage)
+            .at([0.7, 0.4])
+            .seed(5)
+            .coupling(Coupling::Signed)
+            .keep(keep)
+    };
+    let (every, priority) = (est(KeptFlips::Every), est(KeptFlips::Reservoir(4)));
+    for i in 0..500 {
+        let (a, b) = (every.run(i).unwrap(), priority.run(i).unwrap());
+        for d in 0..2 {
+            assert!(
+                (a.derivative[d] - b.derivative[d]).abs() <= 1e-12 * (1.0 + a.derivative[d].abs()),
+                "run {i} direction {d}: {} vs {}",
+                a.derivative[d],
+                b.derivative[d]
+            );
+        }
+    }
 }
 
 /// `two_stage` as a [`Resumable`]: a checkpoint after the categorical and after the coin (each
@@ -364,6 +427,12 @@ fn resumed_reruns_agree_with_the_exact_gradient() {
             Coupling::Proportional,
             KeptFlips::Shared,
             false,
+        ),
+        (
+            Staged::new(true, true),
+            Coupling::Signed,
+            KeptFlips::Reservoir(2),
+            true,
         ),
         (
             Staged {

@@ -590,8 +590,8 @@ ROWS = [
         "rerun keeps a flip's weight without its sign",
         "src/rerun.rs",
         [(
-            "                sign: w.signum(),",
-            "                sign: 1.0,",
+            "            sign: w.signum(),",
+            "            sign: 1.0,",
         )],
         [("rerun", "rerun_agrees_with_the_exact_gradient")],
     ),
@@ -713,6 +713,56 @@ ROWS = [
         [(
             "        .sum::<f64>()\n        / live.len() as f64;",
             "        .fold(0.0, |_, x: f64| x);",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-reservoir-raise",
+        "a reservoir of k flips leaves its kept light flips at their own weight, not raised to τ",
+        "src/rerun.rs",
+        [(
+            "        if h.weight < tau {\n            h.weight = tau;\n        }",
+            "        if h.weight < tau && h.weight < 0.0 {\n            h.weight = tau;\n        }",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-reservoir-new-weight",
+        "a reservoir of k flips keeps a light newcomer at its own weight, not τ",
+        "src/rerun.rs",
+        [(
+            "        weight: w.max(tau),",
+            "        weight: w,",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-reservoir-tau",
+        "a reservoir of k flips solves for τ with s, not s − 1, light weights",
+        "src/rerun.rs",
+        [(
+            "        let t = sum / (s - 1) as f64;",
+            "        let t = sum / s as f64;",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-reservoir-heavy",
+        "a reservoir of k ≥ 2 flips takes every weight as light when it solves for τ",
+        "src/rerun.rs",
+        [(
+            "        if s == k + 1 || t <= sorted[s] {",
+            "        if s == k + 1 {",
+        )],
+        [("rerun", "a_reservoir_of_a_few_flips_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-reservoir-sign",
+        "a reservoir's kept flips weigh |w| whatever the sign of their jump",
+        "src/rerun.rs",
+        [(
+            ".map(move |h| (d, h.flip.at, h.flip.target, h.flip.sign * h.weight))",
+            ".map(move |h| (d, h.flip.at, h.flip.target, h.weight))",
         )],
         [("rerun", "rerun_agrees_with_the_exact_gradient")],
     ),

@@ -56,6 +56,19 @@ pub enum Est {
     /// The same with the output as control variate (`.control_variate(4)`: E[mH], E[mH²] from
     /// 4 independent `f64` runs per sample).
     RerunScoreMixCv,
+    /// `stochad::rerun_resumable(..).keep(KeptFlips::Reservoir(2))`: 2 flips per direction
+    /// (VarOpt_k reservoirs), up to 4 re-runs per sample.
+    RerunReservoir2,
+    /// The same with 4 flips per direction.
+    RerunReservoir4,
+    /// The same with 8 flips per direction.
+    RerunReservoir8,
+    /// 4 flips per direction, mixed with the score function of the recording runs.
+    RerunReservoir4Mix,
+    /// 8 flips per direction, mixed with the score function of the recording runs.
+    RerunReservoir8Mix,
+    /// The same with the output as control variate (4 twin runs per sample).
+    RerunReservoir8MixCv,
     /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
     TripleScoreMix,
     /// Stochastic triple, keep-2 backend.
@@ -115,6 +128,12 @@ impl Est {
             Est::RerunShared => "rerun, one flip shared",
             Est::RerunScoreMix => "rerun + score mix",
             Est::RerunScoreMixCv => "rerun + score mix + output CV",
+            Est::RerunReservoir2 => "rerun, 2 flips per direction",
+            Est::RerunReservoir4 => "rerun, 4 flips per direction",
+            Est::RerunReservoir8 => "rerun, 8 flips per direction",
+            Est::RerunReservoir4Mix => "rerun, 4 flips per direction, + score mix",
+            Est::RerunReservoir8Mix => "rerun, 8 flips per direction, + score mix",
+            Est::RerunReservoir8MixCv => "rerun, 8 flips per direction, + score mix + output CV",
             Est::TripleScoreMix => "triple + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
@@ -152,6 +171,12 @@ impl Est {
             Est::RerunShared => "rerun_shared",
             Est::RerunScoreMix => "rerun_score_mix",
             Est::RerunScoreMixCv => "rerun_score_mix_cv",
+            Est::RerunReservoir2 => "rerun_reservoir2",
+            Est::RerunReservoir4 => "rerun_reservoir4",
+            Est::RerunReservoir8 => "rerun_reservoir8",
+            Est::RerunReservoir4Mix => "rerun_reservoir4_mix",
+            Est::RerunReservoir8Mix => "rerun_reservoir8_mix",
+            Est::RerunReservoir8MixCv => "rerun_reservoir8_mix_cv",
             Est::TripleScoreMix => "triple_score_mix",
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
@@ -169,6 +194,25 @@ impl Est {
             Est::Keep32SignedMixCv => "keep32_signed_mix_cv",
             Est::Keep16SignedFan2MixCv => "keep16_signed_fan2_mix_cv",
         }
+    }
+
+    /// How the `rerun` rows keep their flips, whether they mix in the score function and how
+    /// many twin runs per sample their output control variate takes (`None` for the others).
+    pub fn rerun_setup(self) -> Option<(KeptFlips, bool, usize)> {
+        Some(match self {
+            Est::Rerun => (KeptFlips::PerDirection, false, 0),
+            Est::RerunEveryFlip => (KeptFlips::Every, false, 0),
+            Est::RerunShared => (KeptFlips::Shared, false, 0),
+            Est::RerunScoreMix => (KeptFlips::PerDirection, true, 0),
+            Est::RerunScoreMixCv => (KeptFlips::PerDirection, true, 4),
+            Est::RerunReservoir2 => (KeptFlips::Reservoir(2), false, 0),
+            Est::RerunReservoir4 => (KeptFlips::Reservoir(4), false, 0),
+            Est::RerunReservoir8 => (KeptFlips::Reservoir(8), false, 0),
+            Est::RerunReservoir4Mix => (KeptFlips::Reservoir(4), true, 0),
+            Est::RerunReservoir8Mix => (KeptFlips::Reservoir(8), true, 0),
+            Est::RerunReservoir8MixCv => (KeptFlips::Reservoir(8), true, 4),
+            _ => return None,
+        })
     }
 
     /// Whether the estimator is unbiased for E[mH]'s gradient.
@@ -370,20 +414,23 @@ pub fn run_all(
             | Est::RerunEveryFlip
             | Est::RerunShared
             | Est::RerunScoreMix
-            | Est::RerunScoreMixCv => {
+            | Est::RerunScoreMixCv
+            | Est::RerunReservoir2
+            | Est::RerunReservoir4
+            | Est::RerunReservoir8
+            | Est::RerunReservoir4Mix
+            | Est::RerunReservoir8Mix
+            | Est::RerunReservoir8MixCv => {
+                let (keep, mix, twin_runs) = est.rerun_setup().unwrap_or_default();
                 let (g, ms) = timed(setup.samples, || {
                     // Resumed at each kept flip's step: the same estimates as whole re-runs.
                     stochad::rerun_resumable(MhProgram::new(default, event))
                         .at(at)
                         .seed(setup.seed)
                         .samples(setup.samples)
-                        .keep(match est {
-                            Est::RerunEveryFlip => KeptFlips::Every,
-                            Est::RerunShared => KeptFlips::Shared,
-                            _ => KeptFlips::PerDirection,
-                        })
-                        .score_mix(matches!(est, Est::RerunScoreMix | Est::RerunScoreMixCv))
-                        .control_variate(if est == Est::RerunScoreMixCv { 4 } else { 0 })
+                        .keep(keep)
+                        .score_mix(mix)
+                        .control_variate(twin_runs)
                         .estimate()
                 })?;
                 Measured { est, g, ms }
