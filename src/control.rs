@@ -25,7 +25,10 @@
 //! common output (outputs within 10⁻⁹ relative count as one: the same history summed in
 //! another order). Otherwise a few runs would decide the coefficients — an output constant to
 //! the last few bits but for one run got coefficients of 10³ on real events, which the other
-//! folds' rare runs then paid for — and those columns are left out.
+//! folds' rare runs then paid for — and those columns are left out, and with them the score
+//! mix's difference δ + v·s − A, which carries the output too (beside the score, with v constant
+//! but for a few runs, it holds A itself: on a real event its fit on the few rare runs raised
+//! the std 6-fold).
 
 use rayon::prelude::*;
 
@@ -211,6 +214,13 @@ pub(crate) struct Columns {
     pub feature: bool,
 }
 
+impl Columns {
+    /// Where [`features`] puts the score mix's difference, if it is a column.
+    fn mix_column(self) -> Option<usize> {
+        self.mix.then_some(2 + usize::from(self.score))
+    }
+}
+
 /// The regressors of sample `s` in direction `d`, v centred on `k`.
 fn features<const N: usize>(
     s: &RunOutput<N>,
@@ -250,9 +260,13 @@ fn fit(
     m: usize,
     twin_runs: f64,
     centre: f64,
+    mix: Option<usize>,
 ) -> [f64; MAX_FEATURES] {
     // Too few runs off the most common output: its columns would fit those few exactly and
-    // extrapolate to other values (and the twin's rare ones); leave them out.
+    // extrapolate to other values (and the twin's rare ones); leave them out. The score mix's
+    // difference δ + v·s − A carries the output too: beside the score, with v constant but
+    // for a few runs, it holds the derivative A itself, and a fit on those few runs took
+    // coefficients of 10³ on a real event (a 6-fold std); it goes with them.
     let sparse = output_support(xs, centre) < MIN_SUPPORT;
     let xs: Vec<[f64; MAX_FEATURES]> = xs
         .iter()
@@ -260,6 +274,9 @@ fn fit(
             let mut x = *x;
             if sparse {
                 (x[0], x[1]) = (0.0, 0.0);
+                if let Some(j) = mix {
+                    x[j] = 0.0;
+                }
             }
             x
         })
@@ -388,7 +405,7 @@ pub(crate) fn controlled<const N: usize>(
                     ys.push(s.derivative[d]);
                     m = mm;
                 }
-                fit(&xs, &ys, m, twin_runs, centre[p])
+                fit(&xs, &ys, m, twin_runs, centre[p], cols.mix_column())
             })
             .collect();
         // Adjusted samples Z = A − c·x of each fold, and their mean and variance per fold.
@@ -456,6 +473,36 @@ mod tests {
     }
 
     #[test]
+    fn a_sparse_output_leaves_the_mix_column_out() {
+        // Real event 7 (pT > 1 GeV) at R = 0.4, α = 4 in miniature: the output is 110 but for 3
+        // of 200 runs, the run's own estimate A is 0 but on those, where it is close to the
+        // score estimator's (v − 110)·s. Columns [y, y², s, δ + v·s − A]. With the mix column
+        // the fit holds A (mix = 110·s − A on every common run) and the 3 rare runs set a
+        // coefficient ~10: held-out rare runs then pay it 10-fold. Left out, only the score's
+        // small coefficient remains.
+        let rows: Vec<([f64; MAX_FEATURES], f64)> = (0..200)
+            .map(|i| {
+                let s = 50.0 * (i as f64 * 0.77).sin();
+                let (v, a) = match i {
+                    17 => (107.9, 1.08 * -2.1 * s),
+                    101 => (108.1, 1.07 * -1.9 * s),
+                    150 => (107.8, 0.99 * -2.2 * s),
+                    _ => (110.0, 0.0),
+                };
+                let y = v - 110.0;
+                ([y, y * y, s, v * s - a, 0.0], a)
+            })
+            .collect();
+        let (xs, ys): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+        let c = fit(&xs, &ys, 4, 4.0, 110.0, Some(3));
+        assert_eq!((c[0], c[1], c[3]), (0.0, 0.0, 0.0), "{c:?}");
+        assert!(c[2].abs() < 0.1, "{c:?}");
+        // Without the mix column named, the fit takes it (the guard is what leaves it out).
+        let c = fit(&xs, &ys, 4, 4.0, 110.0, None);
+        assert!(c[3].abs() > 0.5, "{c:?}");
+    }
+
+    #[test]
     fn fit_recovers_exact_linear_relation_and_skips_dependent_columns() {
         // y = 3 + 2·x0 − 0.5·x1 exactly; x2 = 2·x0 (dependent): coefficient 0.
         let xs: Vec<[f64; MAX_FEATURES]> = (0..20)
@@ -466,7 +513,7 @@ mod tests {
             })
             .collect();
         let ys: Vec<f64> = xs.iter().map(|x| 3.0 + 2.0 * x[0] - 0.5 * x[1]).collect();
-        let c = fit(&xs, &ys, 4, f64::INFINITY, 0.0);
+        let c = fit(&xs, &ys, 4, f64::INFINITY, 0.0, None);
         assert!(
             (c[0] - 2.0).abs() < 1e-9 && (c[1] + 0.5).abs() < 1e-9,
             "{c:?}"
@@ -532,10 +579,10 @@ mod tests {
         };
         let (xs, ys) = rows(15);
         assert_eq!(output_support(&xs, 110.0), 15);
-        assert_eq!(&fit(&xs, &ys, 2, 4.0, 110.0)[..2], &[0.0, 0.0]);
+        assert_eq!(&fit(&xs, &ys, 2, 4.0, 110.0, None)[..2], &[0.0, 0.0]);
         let (xs, ys) = rows(16);
         assert_eq!(output_support(&xs, 110.0), 16);
-        let c = fit(&xs, &ys, 2, 4.0, 110.0);
+        let c = fit(&xs, &ys, 2, 4.0, 110.0, None);
         assert!(c[0] != 0.0 && c[0].abs() < 10.0, "{c:?}");
     }
 

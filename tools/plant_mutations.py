@@ -717,6 +717,16 @@ ROWS = [
         [("rerun", "rerun_agrees_with_the_exact_gradient")],
     ),
     (
+        "cv-sparse-mix",
+        "the output CV keeps the score mix's difference where the output is sparse (it carries v)",
+        "src/control.rs",
+        [(
+            "                if let Some(j) = mix {\n                    x[j] = 0.0;\n                }",
+            "",
+        )],
+        [("lib", "control::tests::a_sparse_output_leaves_the_mix_column_out")],
+    ),
+    (
         "rerun-reservoir-raise",
         "a reservoir of k flips leaves its kept light flips at their own weight, not raised to τ",
         "src/rerun.rs",
