@@ -455,6 +455,7 @@ pub(crate) fn controlled<const N: usize>(
         samples: n,
         value,
         value_stderr,
+        nonzero: crate::estimate::nonzero(samples),
     }
 }
 
@@ -470,6 +471,27 @@ mod tests {
             score: [score],
             feature_score: [0.0],
         }
+    }
+
+    #[test]
+    fn the_controlled_estimate_counts_the_runs_own_nonzero_estimates() {
+        // 5 of 64 runs have a nonzero derivative; the adjusted samples are all nonzero (the
+        // score column moves each), but what is counted is the runs' own.
+        let samples: Vec<RunOutput<1>> = (0..64)
+            .map(|i| {
+                let a = if i % 13 == 0 { 3.0 } else { 0.0 };
+                out(10.0 + (i % 3) as f64, a, (i as f64 * 0.7).sin())
+            })
+            .collect();
+        let twins = vec![10.5; 256];
+        let cols = Columns {
+            score: true,
+            mix: false,
+            feature: false,
+        };
+        let g = controlled(&samples, &twins, cols);
+        assert_eq!(g.nonzero, [5]);
+        assert!(g.rests_on_few_runs()[0]);
     }
 
     #[test]

@@ -213,11 +213,16 @@ impl<R: DrawRule, const N: usize> PartialOrd<f64> for DualNumber<R, N> {
 
 /// Serde support for `[f64; N]` with any `N` (serde implements arrays only up to 32 by value).
 pub(crate) mod serde_arrays {
+    use std::marker::PhantomData;
+
     use serde::de::{Error as _, SeqAccess, Visitor};
     use serde::ser::SerializeTuple;
-    use serde::{Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer, const N: usize>(a: &[f64; N], s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, T: Serialize, const N: usize>(
+        a: &[T; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         let mut t = s.serialize_tuple(N)?;
         for x in a {
             t.serialize_element(x)?;
@@ -225,17 +230,19 @@ pub(crate) mod serde_arrays {
         t.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
-        d: D,
-    ) -> Result<[f64; N], D::Error> {
-        struct V<const N: usize>;
-        impl<'de, const N: usize> Visitor<'de> for V<N> {
-            type Value = [f64; N];
+    pub fn deserialize<'de, D, T, const N: usize>(d: D) -> Result<[T; N], D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Copy + Default,
+    {
+        struct V<T, const N: usize>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Copy + Default, const N: usize> Visitor<'de> for V<T, N> {
+            type Value = [T; N];
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 write!(f, "an array of {N} numbers")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[f64; N], A::Error> {
-                let mut a = [0.0; N];
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[T; N], A::Error> {
+                let mut a = [T::default(); N];
                 for (i, x) in a.iter_mut().enumerate() {
                     *x = seq
                         .next_element()?
@@ -244,6 +251,6 @@ pub(crate) mod serde_arrays {
                 Ok(a)
             }
         }
-        d.deserialize_tuple(N, V::<N>)
+        d.deserialize_tuple(N, V::<T, N>(PhantomData))
     }
 }

@@ -242,13 +242,30 @@ pub struct GradientEstimate<const N: usize> {
     pub value: f64,
     /// Standard error of `value`.
     pub value_stderr: f64,
+    /// Per direction, how many runs' own estimates were not exactly 0 (before a control
+    /// variate's adjustment). Where fewer than [`FEW_NONZERO`] were, the mean rests on a few
+    /// rare runs and the standard error cannot be trusted: a rare history the batch did not
+    /// meet would move the mean by more than it says (0 ± 0 where none was met). `Display`
+    /// says so; more samples are the remedy.
+    #[serde(with = "crate::dual::serde_arrays")]
+    pub nonzero: [usize; N],
 }
+
+/// Below this many runs with a nonzero estimate, a direction's standard error is flagged as
+/// unreliable ([`GradientEstimate::nonzero`]).
+pub const FEW_NONZERO: usize = 10;
 
 impl<const N: usize> GradientEstimate<N> {
     /// The per-sample standard deviation of each direction's estimate (stderr·√n): the number to
     /// compare estimators by.
     pub fn std_dev(&self) -> [f64; N] {
         self.stderr.map(|s| s * (self.samples as f64).sqrt())
+    }
+
+    /// Per direction, whether fewer than [`FEW_NONZERO`] runs had a nonzero estimate, so that
+    /// the standard error cannot be trusted (see [`GradientEstimate::nonzero`]).
+    pub fn rests_on_few_runs(&self) -> [bool; N] {
+        self.nonzero.map(|k| k < FEW_NONZERO)
     }
 }
 
@@ -265,6 +282,9 @@ pub struct Estimate {
     pub value: f64,
     /// Standard error of `value`.
     pub value_stderr: f64,
+    /// How many runs' own estimates were not exactly 0; below [`FEW_NONZERO`] the standard
+    /// error cannot be trusted (see [`GradientEstimate::nonzero`]).
+    pub nonzero: usize,
 }
 
 impl Estimate {
@@ -272,31 +292,58 @@ impl Estimate {
     pub fn std_dev(&self) -> f64 {
         self.stderr * (self.samples as f64).sqrt()
     }
+
+    /// Whether fewer than [`FEW_NONZERO`] runs had a nonzero estimate, so that the standard
+    /// error cannot be trusted (see [`GradientEstimate::nonzero`]).
+    pub fn rests_on_few_runs(&self) -> bool {
+        self.nonzero < FEW_NONZERO
+    }
 }
 
-/// `mean ± stderr (n = samples)`, with the precision the caller asks for (default 4 digits).
+/// `mean ± stderr (n = samples)`, with the precision the caller asks for (default 4 digits),
+/// and a warning where fewer than [`FEW_NONZERO`] runs had a nonzero estimate.
 ///
 /// ```
-/// let e = stochad::Estimate { mean: 2.5, stderr: 0.01, samples: 100, value: 1.0, value_stderr: 0.1 };
+/// let e = stochad::Estimate { mean: 2.5, stderr: 0.01, samples: 100, value: 1.0, value_stderr: 0.1, nonzero: 100 };
 /// assert_eq!(e.to_string(), "2.5000 ± 0.0100 (n = 100)");
 /// assert_eq!(format!("{e:.2}"), "2.50 ± 0.01 (n = 100)");
+/// let rare = stochad::Estimate { mean: 0.0, stderr: 0.0, nonzero: 0, ..e };
+/// assert_eq!(
+///     format!("{rare:.2}"),
+///     "0.00 ± 0.00 (n = 100; only 0 runs nonzero: the standard error is unreliable)"
+/// );
 /// ```
 impl std::fmt::Display for Estimate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let p = f.precision().unwrap_or(4);
         write!(
             f,
-            "{:.p$} ± {:.p$} (n = {})",
+            "{:.p$} ± {:.p$} (n = {}",
             self.mean, self.stderr, self.samples
-        )
+        )?;
+        if self.rests_on_few_runs() {
+            write!(
+                f,
+                "; only {} runs nonzero: the standard error is unreliable",
+                self.nonzero
+            )?;
+        }
+        write!(f, ")")
     }
 }
 
-/// One `mean ± stderr` per direction, then the sample count.
+/// One `mean ± stderr` per direction, then the sample count, and a warning for the directions
+/// where fewer than [`FEW_NONZERO`] runs had a nonzero estimate.
 ///
 /// ```
-/// let g = stochad::GradientEstimate { mean: [1.0, -2.0], stderr: [0.1, 0.2], samples: 10, value: 0.0, value_stderr: 0.0 };
+/// let g = stochad::GradientEstimate { mean: [1.0, -2.0], stderr: [0.1, 0.2], samples: 10, value: 0.0, value_stderr: 0.0, nonzero: [10, 10] };
 /// assert_eq!(format!("{g:.1}"), "[1.0 ± 0.1, -2.0 ± 0.2] (n = 10)");
+/// let rare = stochad::GradientEstimate { nonzero: [10, 3], ..g };
+/// assert_eq!(
+///     format!("{rare:.1}"),
+///     "[1.0 ± 0.1, -2.0 ± 0.2] (n = 10; direction 1: only 3 runs nonzero, its standard error \
+///      is unreliable)"
+/// );
 /// ```
 impl<const N: usize> std::fmt::Display for GradientEstimate<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -308,7 +355,17 @@ impl<const N: usize> std::fmt::Display for GradientEstimate<N> {
             }
             write!(f, "{:.p$} ± {:.p$}", self.mean[d], self.stderr[d])?;
         }
-        write!(f, "] (n = {})", self.samples)
+        write!(f, "] (n = {}", self.samples)?;
+        for (d, few) in self.rests_on_few_runs().into_iter().enumerate() {
+            if few {
+                write!(
+                    f,
+                    "; direction {d}: only {} runs nonzero, its standard error is unreliable",
+                    self.nonzero[d]
+                )?;
+            }
+        }
+        write!(f, ")")
     }
 }
 
@@ -320,8 +377,14 @@ impl From<GradientEstimate<1>> for Estimate {
             samples: g.samples,
             value: g.value,
             value_stderr: g.value_stderr,
+            nonzero: g.nonzero[0],
         }
     }
+}
+
+/// Per direction, how many runs' estimates are not exactly 0.
+pub(crate) fn nonzero<const N: usize>(samples: &[RunOutput<N>]) -> [usize; N] {
+    std::array::from_fn(|d| samples.iter().filter(|s| s.derivative[d] != 0.0).count())
 }
 
 /// Mean and standard error of the mean, summed in index order.
@@ -436,6 +499,7 @@ pub fn summarize<const N: usize>(samples: &[RunOutput<N>]) -> GradientEstimate<N
         samples: n,
         value,
         value_stderr,
+        nonzero: nonzero(samples),
     }
 }
 

@@ -106,7 +106,7 @@ pub use dual::{DrawRule, Dual, DualNumber, Pathwise};
 pub use error::{Error, Result};
 pub use estimate::{
     derivative, derivative_with, finite_difference, finite_differences, gradient, gradient_with,
-    Estimate, Estimator, GradientEstimate,
+    Estimate, Estimator, GradientEstimate, FEW_NONZERO,
 };
 pub use propagate::{couple, index, propagate, propagate_plain, select, PlainFn};
 pub use rerun::{rerun, rerun_resumable, KeptFlips, Recorder, Resumable};

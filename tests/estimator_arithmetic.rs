@@ -3,7 +3,7 @@
 //! (not by the library): a baseline that includes the sample itself, a mixing weight fitted on
 //! the sample's own half or a score without its normalisation term gives other numbers.
 
-use stochad::estimate::{apply_baseline, apply_score_mix, RunOutput};
+use stochad::estimate::{apply_baseline, apply_score_mix, summarize, RunOutput};
 use stochad::sample::{Bernoulli, Binomial, Categorical, Coupling, Family, Geometric, Poisson};
 use stochad::Dual;
 
@@ -200,4 +200,40 @@ fn every_score_is_the_derivative_of_the_log_mass() {
             );
         }
     }
+}
+
+#[test]
+fn runs_with_a_nonzero_estimate_are_counted_and_few_are_flagged() {
+    // Direction 0: 12 of 20 runs nonzero; direction 1: 3 (one of them -0.0, which is zero).
+    let runs: Vec<RunOutput<2>> = (0..20)
+        .map(|i| {
+            let d0 = if i % 5 < 3 { i as f64 + 1.0 } else { 0.0 };
+            let d1 = match i {
+                4 => 2.5,
+                9 => -1.0,
+                13 => 1e-300,
+                17 => -0.0,
+                _ => 0.0,
+            };
+            sample(1.0, [d0, d1], [0.0; 2], [0.0; 2])
+        })
+        .collect();
+    let g = summarize(&runs);
+    assert_eq!(g.nonzero, [12, 3]);
+    assert_eq!(g.rests_on_few_runs(), [false, true]);
+    let text = format!("{g:.1}");
+    assert!(
+        text.ends_with(
+            "(n = 20; direction 1: only 3 runs nonzero, its standard error is unreliable)"
+        ),
+        "{text}"
+    );
+    let one = stochad::Estimate::from(summarize(
+        &runs[..10]
+            .iter()
+            .map(|r| sample(r.value, [r.derivative[1]], [0.0], [0.0]))
+            .collect::<Vec<_>>(),
+    ));
+    assert_eq!(one.nonzero, 2);
+    assert!(one.rests_on_few_runs());
 }

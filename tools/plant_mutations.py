@@ -717,6 +717,36 @@ ROWS = [
         [("rerun", "rerun_agrees_with_the_exact_gradient")],
     ),
     (
+        "nonzero-count",
+        "the estimate counts every run as nonzero (a batch that met no rare run looks trustworthy)",
+        "src/estimate.rs",
+        [(
+            ".filter(|s| s.derivative[d] != 0.0)",
+            ".filter(|_| true)",
+        )],
+        [("estimator_arithmetic", "runs_with_a_nonzero_estimate_are_counted_and_few_are_flagged")],
+    ),
+    (
+        "nonzero-display",
+        "Display leaves out the warning of a direction that rests on few runs",
+        "src/estimate.rs",
+        [(
+            "        for (d, few) in self.rests_on_few_runs().into_iter().enumerate() {\n            if few {",
+            "        for (d, few) in self.rests_on_few_runs().into_iter().enumerate() {\n            if few && d > N {",
+        )],
+        [("estimator_arithmetic", "runs_with_a_nonzero_estimate_are_counted_and_few_are_flagged")],
+    ),
+    (
+        "cv-nonzero-count",
+        "the controlled estimate counts its adjusted samples as the runs' own estimates",
+        "src/control.rs",
+        [(
+            "        nonzero: crate::estimate::nonzero(samples),",
+            "        nonzero: [n; N],",
+        )],
+        [("lib", "control::tests::the_controlled_estimate_counts_the_runs_own_nonzero_estimates")],
+    ),
+    (
         "cv-sparse-mix",
         "the output CV keeps the score mix's difference where the output is sparse (it carries v)",
         "src/control.rs",
