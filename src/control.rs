@@ -25,10 +25,10 @@
 //! common output (outputs within 10⁻⁹ relative count as one: the same history summed in
 //! another order). Otherwise a few runs would decide the coefficients — an output constant to
 //! the last few bits but for one run got coefficients of 10³ on real events, which the other
-//! folds' rare runs then paid for — and those columns are left out, and with them the score
-//! mix's difference δ + v·s − A, which carries the output too (beside the score, with v constant
-//! but for a few runs, it holds A itself: on a real event its fit on the few rare runs raised
-//! the std 6-fold).
+//! folds' rare runs then paid for — and those columns are left out. The score mix's difference
+//! δ + v·s − A enters with a coefficient in [−1, 0], a mix weight in [0, 1] as the score mix's
+//! own: beside the score, with v constant but for a few runs, that column holds A itself, and
+//! its free fit on those runs took a coefficient of −13 on a real event (a 6-fold std).
 
 use rayon::prelude::*;
 
@@ -263,10 +263,7 @@ fn fit(
     mix: Option<usize>,
 ) -> [f64; MAX_FEATURES] {
     // Too few runs off the most common output: its columns would fit those few exactly and
-    // extrapolate to other values (and the twin's rare ones); leave them out. The score mix's
-    // difference δ + v·s − A carries the output too: beside the score, with v constant but
-    // for a few runs, it holds the derivative A itself, and a fit on those few runs took
-    // coefficients of 10³ on a real event (a 6-fold std); it goes with them.
+    // extrapolate to other values (and the twin's rare ones); leave them out.
     let sparse = output_support(xs, centre) < MIN_SUPPORT;
     let xs: Vec<[f64; MAX_FEATURES]> = xs
         .iter()
@@ -274,9 +271,6 @@ fn fit(
             let mut x = *x;
             if sparse {
                 (x[0], x[1]) = (0.0, 0.0);
-                if let Some(j) = mix {
-                    x[j] = 0.0;
-                }
             }
             x
         })
@@ -306,7 +300,35 @@ fn fit(
             *g *= inflate;
         }
     }
-    solve_skipping(&gram, &rhs, m)
+    let c = solve_skipping(&gram, &rhs, m);
+    // The score mix's difference B − A with coefficient c mixes A and B with weight λ = −c:
+    // kept in [0, 1], as the score mix's own λ, and the other columns fitted again with it
+    // fixed. Beside the score, where v is constant but for a few runs, that column holds A
+    // itself, and the free fit took c ≈ −13 from those runs (on a real event, a 6-fold std).
+    let Some(j) = mix.filter(|&j| j < m && !(-1.0..=0.0).contains(&c[j])) else {
+        return c;
+    };
+    let cj = if c[j].is_nan() {
+        0.0
+    } else {
+        c[j].clamp(-1.0, 0.0)
+    };
+    let sym = |a: usize, b: usize| if a >= b { gram[a][b] } else { gram[b][a] };
+    let mut rest = rhs;
+    for (i, r) in rest.iter_mut().enumerate().take(m) {
+        *r -= sym(i, j) * cj;
+    }
+    rest[j] = 0.0;
+    let mut without = gram;
+    for (i, row) in without.iter_mut().enumerate().take(m) {
+        row[j] = 0.0;
+        if i == j {
+            *row = [0.0; MAX_FEATURES];
+        }
+    }
+    let mut c = solve_skipping(&without, &rest, m);
+    c[j] = cj;
+    c
 }
 
 /// How many rows' output (column 0) differs from the most common output value by more than
@@ -495,13 +517,13 @@ mod tests {
     }
 
     #[test]
-    fn a_sparse_output_leaves_the_mix_column_out() {
+    fn the_mix_column_mixes_with_a_weight_in_0_1() {
         // Real event 7 (pT > 1 GeV) at R = 0.4, α = 4 in miniature: the output is 110 but for 3
         // of 200 runs, the run's own estimate A is 0 but on those, where it is close to the
-        // score estimator's (v − 110)·s. Columns [y, y², s, δ + v·s − A]. With the mix column
-        // the fit holds A (mix = 110·s − A on every common run) and the 3 rare runs set a
-        // coefficient ~10: held-out rare runs then pay it 10-fold. Left out, only the score's
-        // small coefficient remains.
+        // score estimator's (v − 110)·s. Columns [y, y², s, δ + v·s − A]. The mix column holds
+        // A (mix = 110·s − A on every common run) and the free fit to the 3 rare runs takes
+        // its coefficient to ~−13 (held-out rare runs then pay it 13-fold). Kept in [−1, 0] (a
+        // mix weight in [0, 1]), at −1 here: the score estimator, its baseline the score's fit.
         let rows: Vec<([f64; MAX_FEATURES], f64)> = (0..200)
             .map(|i| {
                 let s = 50.0 * (i as f64 * 0.77).sin();
@@ -517,11 +539,13 @@ mod tests {
             .collect();
         let (xs, ys): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
         let c = fit(&xs, &ys, 4, 4.0, 110.0, Some(3));
-        assert_eq!((c[0], c[1], c[3]), (0.0, 0.0, 0.0), "{c:?}");
-        assert!(c[2].abs() < 0.1, "{c:?}");
-        // Without the mix column named, the fit takes it (the guard is what leaves it out).
+        assert_eq!((c[0], c[1], c[3]), (0.0, 0.0, -1.0), "{c:?}");
+        // With c₃ = −1 the adjusted run is A + (mix) − c₂·s = (v − c₂)·s: the score's
+        // coefficient is the baseline, near the common output.
+        assert!((c[2] - 110.0).abs() < 1.0, "{c:?}");
+        // Without the mix column named, the fit is free (the clamp is what holds it).
         let c = fit(&xs, &ys, 4, 4.0, 110.0, None);
-        assert!(c[3].abs() > 0.5, "{c:?}");
+        assert!(c[3] < -2.0, "{c:?}");
     }
 
     #[test]

@@ -363,6 +363,15 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("rerun + score mix + output CV", g);
+        // A reservoir of 3 flips per direction (resumed as whole re-runs: the full-events test).
+        let g = stochad::rerun_resumable(MhProgram::new(q, &event))
+            .at([r, alpha])
+            .samples(n)
+            .seed(28)
+            .keep(KeptFlips::Reservoir(3))
+            .estimate()
+            .unwrap();
+        check("rerun, 3 flips per direction, resumed", g);
     }
 }
 
@@ -400,6 +409,17 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
             flipped >= 5,
             "{flipped} of 40 runs had a flip that moved mH"
         );
+        // A reservoir of 4 flips per direction: its checkpoints come and go as flips enter and
+        // leave; the resumed estimates are still the whole re-runs'.
+        let keep = KeptFlips::Reservoir(4);
+        let (resumed, whole) = (resumed.keep(keep), whole.keep(keep));
+        for i in 0..10 {
+            let (a, b) = (resumed.run(i).unwrap(), whole.run(i).unwrap());
+            assert_eq!(
+                a.derivative.map(f64::to_bits),
+                b.derivative.map(f64::to_bits)
+            );
+        }
     }
 }
 

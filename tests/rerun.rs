@@ -484,6 +484,14 @@ fn resumed_reruns_are_the_same_whatever_the_thread_count() {
             .samples(500)
             .seed(9),
     );
+    same_whatever_the_thread_count(
+        &stochad::rerun_resumable(Staged::new(true, true))
+            .at([0.7, 0.4])
+            .samples(500)
+            .seed(9)
+            .coupling(Coupling::Signed)
+            .keep(KeptFlips::Reservoir(2)),
+    );
 }
 
 #[test]

@@ -747,14 +747,24 @@ ROWS = [
         [("lib", "control::tests::the_controlled_estimate_counts_the_runs_own_nonzero_estimates")],
     ),
     (
-        "cv-sparse-mix",
-        "the output CV keeps the score mix's difference where the output is sparse (it carries v)",
+        "cv-mix-clamp",
+        "the output CV fits the score mix's difference freely (a mix weight far outside [0, 1])",
         "src/control.rs",
         [(
-            "                if let Some(j) = mix {\n                    x[j] = 0.0;\n                }",
-            "",
+            "    let Some(j) = mix.filter(|&j| j < m && !(-1.0..=0.0).contains(&c[j])) else {",
+            "    let Some(j) = mix.filter(|_| false) else {",
         )],
-        [("lib", "control::tests::a_sparse_output_leaves_the_mix_column_out")],
+        [("lib", "control::tests::the_mix_column_mixes_with_a_weight_in_0_1")],
+    ),
+    (
+        "cv-mix-refit",
+        "the output CV clamps the mix column's coefficient but keeps the others' free fit",
+        "src/control.rs",
+        [(
+            "    let mut c = solve_skipping(&without, &rest, m);\n    c[j] = cj;",
+            "    let _ = (without, rest);\n    let mut c = c;\n    c[j] = cj;",
+        )],
+        [("lib", "control::tests::the_mix_column_mixes_with_a_weight_in_0_1")],
     ),
     (
         "rerun-reservoir-raise",
