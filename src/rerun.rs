@@ -243,7 +243,7 @@ impl Flips {
     /// Offers the jump of draw `at` to `target` with weight `w` along `dir`: it replaces the
     /// kept one with probability |w| / (total so far), a coin keyed by the run and the offer.
     fn offer(&mut self, key: u64, dir: usize, at: u64, target: f64, w: f64) {
-        // Summed in both modes: a weight that is not finite shows in the total.
+        // Summed in every mode: a weight that is not finite shows in the total.
         self.total[dir] += w.abs();
         if let Some(every) = &mut self.every {
             every.push((dir, at, target, w));
