@@ -89,6 +89,30 @@ pub(super) fn distances<S: Scalar>(
 ) {
     d.clear();
     on.clear();
+    // Every candidate a member's beam entry or a pair of members whose distance the search
+    // computed, and R² a constant (runs in `f64`): the same numbers without a branch per
+    // candidate on how to get them.
+    if r2.is_constant()
+        && known.len() == cands.len()
+        && st.search.varying().is_empty()
+        // (A fold, not `all`: without the early exit it vectorises.)
+        && st.plain.iter().fold(true, |all, &p| all & p)
+    {
+        let r2 = r2.primal_value();
+        d.extend(cands.iter().zip(known).map(|(c, &x)| {
+            let beam = st.kin[c.a as usize][2].primal_value() * r2;
+            debug_assert!(c.is_beam() || !x.is_nan());
+            S::from(if c.is_beam() { beam } else { x })
+        }));
+        on.extend(cands.iter().map(|c| {
+            S::from(if c.is_beam() {
+                st.active[c.a as usize].primal_value()
+            } else {
+                1.0
+            })
+        }));
+        return;
+    }
     let plain = if worldwise { &st.flat } else { &st.plain };
     let strip = |x: S| if worldwise { x.without_worlds() } else { x };
     let kin = |i: usize| st.kin[i].map(strip);

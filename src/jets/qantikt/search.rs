@@ -803,24 +803,26 @@ impl Search {
             known.resize(room, f64::NAN);
         }
         let mut n = 0;
+        // Slices, not the vectors: their pointers then stay in registers across the writes.
+        let (outs, knowns, cache) = (&mut out[..room], &mut known[..room], &self.cache[..]);
         let mut offer = |c: Candidate, x: f64, keep: bool| {
-            out[n] = c;
-            known[n] = x;
+            outs[n] = c;
+            knowns[n] = x;
             n += keep as usize;
         };
         let mut next = 0;
         for (&a, &s) in self.members.iter().zip(&self.ms) {
             if s * r2.0 < cut {
                 let beam = Candidate::beam(a as usize).key();
-                while next < self.cache.len() && self.cache[next].0 < beam {
-                    let (k, x) = self.cache[next];
+                while next < cache.len() && cache[next].0 < beam {
+                    let (k, x) = cache[next];
                     offer(Candidate::from_key(k), x, x < cut);
                     next += 1;
                 }
                 offer(Candidate::beam(a as usize), f64::NAN, true);
             }
         }
-        for &(k, x) in &self.cache[next..] {
+        for &(k, x) in &cache[next..] {
             offer(Candidate::from_key(k), x, x < cut);
         }
         if self.varying.is_empty() {
