@@ -3,7 +3,8 @@
 //! runs the score function with and without the leave-one-out baseline, the pruned stochastic
 //! triple with maximal and with same-uniform redraws, `stochad::rerun` (the pruned triple's
 //! estimate from re-runs of the `f64` clustering; with one flip shared by both directions; and
-//! with every flip re-run), the triple mixed
+//! with every flip re-run; and with reservoirs of 2–8 flips per direction, and of 32 and 64 with
+//! the signed coupling), the triple mixed
 //! with the score function,
 //! the keep-2, keep-4 and keep-8 triples (and with `--all-worlds` the all-worlds triple), and
 //! with the output mH as control variate (`.control_variate(twin)`, E[mH] and E[mH²] from
@@ -39,7 +40,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 31] = [
+const ESTIMATORS: [Est; 34] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
@@ -62,6 +63,9 @@ const ESTIMATORS: [Est; 31] = [
     Est::RerunReservoir4Mix,
     Est::RerunReservoir8Mix,
     Est::RerunReservoir8MixCv,
+    Est::RerunSignedReservoir32MixCv,
+    Est::RerunSignedReservoir64MixCv,
+    Est::RerunSignedReservoir64Mix,
     Est::Keep4Cv,
     Est::Keep8Cv,
     Est::Keep8MixCv,

@@ -372,6 +372,24 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("rerun, 3 flips per direction, resumed", g);
+        // The signed coupling (two jumps from every draw) with a reservoir of 2 flips per
+        // direction, the score mix and the output CV (the variance study's rows keep 32 and 64
+        // flips on real events). Two jumps per draw overflow a 2-flip reservoir here: one that
+        // left its light flips at their own weight fails this check (plant row
+        // `rerun-reservoir-raise`; with 4 flips it passed).
+        let g = stochad::rerun_resumable(MhProgram::new(signed, &event))
+            .at([r, alpha])
+            .samples(n / 4)
+            .seed(29)
+            .keep(KeptFlips::Reservoir(2))
+            .score_mix(true)
+            .control_variate(2)
+            .estimate()
+            .unwrap();
+        check(
+            "rerun, signed coupling, 2 flips per direction, score mix, output CV",
+            g,
+        );
     }
 }
 

@@ -774,7 +774,8 @@ ROWS = [
             "        if h.weight < tau {\n            h.weight = tau;\n        }",
             "        if h.weight < tau && h.weight < 0.0 {\n            h.weight = tau;\n        }",
         )],
-        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+        [("rerun", "rerun_agrees_with_the_exact_gradient"),
+         ("qantikt", "estimators_agree_with_the_exact_gradient")],
     ),
     (
         "rerun-reservoir-new-weight",

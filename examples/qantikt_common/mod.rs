@@ -69,6 +69,13 @@ pub enum Est {
     RerunReservoir8Mix,
     /// The same with the output as control variate (4 twin runs per sample).
     RerunReservoir8MixCv,
+    /// `rerun_resumable` with the signed coupling (`Coupling::Signed`: two jumps from every
+    /// draw), 32 flips per direction, mixed with the score function, output as control variate.
+    RerunSignedReservoir32MixCv,
+    /// The same with 64 flips per direction.
+    RerunSignedReservoir64MixCv,
+    /// 64 flips per direction with the signed coupling and the score mix, no control variate.
+    RerunSignedReservoir64Mix,
     /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
     TripleScoreMix,
     /// Stochastic triple, keep-2 backend.
@@ -134,6 +141,15 @@ impl Est {
             Est::RerunReservoir4Mix => "rerun, 4 flips per direction, + score mix",
             Est::RerunReservoir8Mix => "rerun, 8 flips per direction, + score mix",
             Est::RerunReservoir8MixCv => "rerun, 8 flips per direction, + score mix + output CV",
+            Est::RerunSignedReservoir32MixCv => {
+                "rerun, signed coupling, 32 flips per direction, + score mix + output CV"
+            }
+            Est::RerunSignedReservoir64MixCv => {
+                "rerun, signed coupling, 64 flips per direction, + score mix + output CV"
+            }
+            Est::RerunSignedReservoir64Mix => {
+                "rerun, signed coupling, 64 flips per direction, + score mix"
+            }
             Est::TripleScoreMix => "triple + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
@@ -177,6 +193,9 @@ impl Est {
             Est::RerunReservoir4Mix => "rerun_reservoir4_mix",
             Est::RerunReservoir8Mix => "rerun_reservoir8_mix",
             Est::RerunReservoir8MixCv => "rerun_reservoir8_mix_cv",
+            Est::RerunSignedReservoir32MixCv => "rerun_signed_reservoir32_mix_cv",
+            Est::RerunSignedReservoir64MixCv => "rerun_signed_reservoir64_mix_cv",
+            Est::RerunSignedReservoir64Mix => "rerun_signed_reservoir64_mix",
             Est::TripleScoreMix => "triple_score_mix",
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
@@ -196,21 +215,30 @@ impl Est {
         }
     }
 
-    /// How the `rerun` rows keep their flips, whether they mix in the score function and how
-    /// many twin runs per sample their output control variate takes (`None` for the others).
-    pub fn rerun_setup(self) -> Option<(KeptFlips, bool, usize)> {
+    /// How the `rerun` rows keep their flips, whether they mix in the score function, how many
+    /// twin runs per sample their output control variate takes and which coupling their draws
+    /// use (`None` for the others).
+    pub fn rerun_setup(self) -> Option<(KeptFlips, bool, usize, Coupling)> {
+        let proportional = Coupling::Proportional;
         Some(match self {
-            Est::Rerun => (KeptFlips::PerDirection, false, 0),
-            Est::RerunEveryFlip => (KeptFlips::Every, false, 0),
-            Est::RerunShared => (KeptFlips::Shared, false, 0),
-            Est::RerunScoreMix => (KeptFlips::PerDirection, true, 0),
-            Est::RerunScoreMixCv => (KeptFlips::PerDirection, true, 4),
-            Est::RerunReservoir2 => (KeptFlips::Reservoir(2), false, 0),
-            Est::RerunReservoir4 => (KeptFlips::Reservoir(4), false, 0),
-            Est::RerunReservoir8 => (KeptFlips::Reservoir(8), false, 0),
-            Est::RerunReservoir4Mix => (KeptFlips::Reservoir(4), true, 0),
-            Est::RerunReservoir8Mix => (KeptFlips::Reservoir(8), true, 0),
-            Est::RerunReservoir8MixCv => (KeptFlips::Reservoir(8), true, 4),
+            Est::Rerun => (KeptFlips::PerDirection, false, 0, proportional),
+            Est::RerunEveryFlip => (KeptFlips::Every, false, 0, proportional),
+            Est::RerunShared => (KeptFlips::Shared, false, 0, proportional),
+            Est::RerunScoreMix => (KeptFlips::PerDirection, true, 0, proportional),
+            Est::RerunScoreMixCv => (KeptFlips::PerDirection, true, 4, proportional),
+            Est::RerunReservoir2 => (KeptFlips::Reservoir(2), false, 0, proportional),
+            Est::RerunReservoir4 => (KeptFlips::Reservoir(4), false, 0, proportional),
+            Est::RerunReservoir8 => (KeptFlips::Reservoir(8), false, 0, proportional),
+            Est::RerunReservoir4Mix => (KeptFlips::Reservoir(4), true, 0, proportional),
+            Est::RerunReservoir8Mix => (KeptFlips::Reservoir(8), true, 0, proportional),
+            Est::RerunReservoir8MixCv => (KeptFlips::Reservoir(8), true, 4, proportional),
+            Est::RerunSignedReservoir32MixCv => {
+                (KeptFlips::Reservoir(32), true, 4, Coupling::Signed)
+            }
+            Est::RerunSignedReservoir64MixCv => {
+                (KeptFlips::Reservoir(64), true, 4, Coupling::Signed)
+            }
+            Est::RerunSignedReservoir64Mix => (KeptFlips::Reservoir(64), true, 0, Coupling::Signed),
             _ => return None,
         })
     }
@@ -420,11 +448,24 @@ pub fn run_all(
             | Est::RerunReservoir8
             | Est::RerunReservoir4Mix
             | Est::RerunReservoir8Mix
-            | Est::RerunReservoir8MixCv => {
-                let (keep, mix, twin_runs) = est.rerun_setup().unwrap_or_default();
+            | Est::RerunReservoir8MixCv
+            | Est::RerunSignedReservoir32MixCv
+            | Est::RerunSignedReservoir64MixCv
+            | Est::RerunSignedReservoir64Mix => {
+                let (keep, mix, twin_runs, coupling) = est.rerun_setup().unwrap_or((
+                    KeptFlips::PerDirection,
+                    false,
+                    0,
+                    Coupling::Proportional,
+                ));
+                let q = if coupling == Coupling::Proportional {
+                    default
+                } else {
+                    maximal(coupling)
+                };
                 let (g, ms) = timed(setup.samples, || {
                     // Resumed at each kept flip's step: the same estimates as whole re-runs.
-                    stochad::rerun_resumable(MhProgram::new(default, event))
+                    stochad::rerun_resumable(MhProgram::new(q, event))
                         .at(at)
                         .seed(setup.seed)
                         .samples(setup.samples)
