@@ -12,10 +12,13 @@
 //!   flip's history clustered from its step on (the same estimates bit for bit);
 //! - `keep4`: one keep-4 triple gradient sample (`[StochasticTriple<Keep<4, 4>, 2>; 2]`: inline
 //!   room for its 4 worlds);
-//! - `keep16_signed_fan2`: one sample of the estimator the variance study recommends for its
-//!   cost (`[KeepTriple<16, 2>; 2]` with `Coupling::SignedFan(2)`; the score mix and output
-//!   control variate it is run with there add the score's bookkeeping and a few `f64` twin
-//!   runs).
+//! - `keep16_signed_fan2`: one sample of the keep-16 triple with `Coupling::SignedFan(2)`, the
+//!   cheaper of the variance study's fanned rows (`[KeepTriple<16, 2>; 2]`; the score mix and
+//!   output control variate it is run with there add the score's bookkeeping and a few `f64`
+//!   twin runs);
+//! - `rerun_signed_r64`: one sample of the variance study's best estimator,
+//!   `rerun_resumable` with `Coupling::Signed`, 64 flips per direction and the score mix (its
+//!   output control variate adds 4 `f64` twin runs per sample there).
 //!
 //! Each iteration runs all 20 events (sample index i + 1 each time, so each iteration draws new
 //! histories); criterion's throughput line gives events per second, i.e. the time per event.
@@ -33,7 +36,7 @@ use stochad::jets::qantikt::{qanti_kt_mh, MhProgram, QantiKt, Sampling};
 use stochad::jets::FourMomentum;
 use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::triple::Keep;
-use stochad::{gradient, gradient_with, with_run, KeepTriple, Score, StochasticTriple};
+use stochad::{gradient, gradient_with, with_run, KeepTriple, KeptFlips, Score, StochasticTriple};
 
 const EVENTS: usize = 20;
 const R: f64 = 0.8;
@@ -44,6 +47,14 @@ const SEED: u64 = 1;
 fn signed_fan2() -> QantiKt {
     QantiKt::new().sampling(Sampling::Categorical(Categorical {
         coupling: Coupling::SignedFan(2),
+        redraw: Redraw::Maximal,
+    }))
+}
+
+/// Qanti-kT with the signed coupling.
+fn signed() -> QantiKt {
+    QantiKt::new().sampling(Sampling::Categorical(Categorical {
+        coupling: Coupling::Signed,
         redraw: Redraw::Maximal,
     }))
 }
@@ -78,7 +89,7 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
     let def = JetDefinition::new(Algorithm::AntiKt, R).unwrap();
     eprintln!(
         "per event (µs, mean of a few runs timed by hand):\n{:>5} {:>4} {:>9} {:>9} {:>9} {:>9} \
-         {:>9} {:>9} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+         {:>9} {:>9} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "event",
         "N",
         "antikt",
@@ -89,13 +100,15 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
         "resumed",
         "keep4",
         "k16sf2",
+        "rs64",
         "pr/akt",
         "tr/pr",
         "sc/pr",
         "rr/pr",
         "rs/pr",
         "k4/pr",
-        "k16/pr"
+        "k16/pr",
+        "rs64/pr"
     );
     let fan = signed_fan2();
     for (n, ev) in events.iter().enumerate() {
@@ -137,10 +150,16 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
             .at([R, ALPHA])
             .seed(SEED);
         let k16 = mean_us(2, |i| k16.run(i).unwrap().derivative[0]);
+        let rs64 = stochad::rerun_resumable(MhProgram::new(signed(), ev))
+            .at([R, ALPHA])
+            .seed(SEED)
+            .keep(KeptFlips::Reservoir(64))
+            .score_mix(true);
+        let rs64 = mean_us(2, |i| rs64.run(i + 1).unwrap().derivative[0]);
         eprintln!(
             "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {score:>9.0} {rerun:>9.0} \
-             {resumed:>9.0} {keep4:>10.0} {k16:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} \
-             {:>8.1} {:>8.1}",
+             {resumed:>9.0} {keep4:>10.0} {k16:>10.0} {rs64:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} \
+             {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
             ev.len(),
             primal / antikt,
             triple / primal,
@@ -148,7 +167,8 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
             rerun / primal,
             resumed / primal,
             keep4 / primal,
-            k16 / primal
+            k16 / primal,
+            rs64 / primal
         );
     }
 }
@@ -248,6 +268,13 @@ fn bench(c: &mut Criterion) {
         gradient_with(move |[r, a]: [KeepTriple<16, 2>; 2]| fan.cluster(ev, r, a)?.mh())
             .at([R, ALPHA])
             .seed(SEED)
+    });
+    estimator!("rerun_signed_r64", |ev: &Vec<FourMomentum>| {
+        stochad::rerun_resumable(MhProgram::new(signed(), ev))
+            .at([R, ALPHA])
+            .seed(SEED)
+            .keep(KeptFlips::Reservoir(64))
+            .score_mix(true)
     });
     group.finish();
 }
