@@ -767,6 +767,17 @@ ROWS = [
         [("lib", "control::tests::the_mix_column_mixes_with_a_weight_in_0_1")],
     ),
     (
+        "qantikt-fast-distances",
+        "the f64 fast path of the candidates' distances takes a beam entry's distance as s·R, not s·R²",
+        "src/jets/qantikt/candidates.rs",
+        [(
+            "let beam = st.kin[c.a as usize][2].primal_value() * r2;",
+            "let beam = st.kin[c.a as usize][2].primal_value() * r2.sqrt();",
+        )],
+        [("qantikt", "dense_and_sparse_candidates_take_the_same_steps"),
+         ("pinned", "qanti_kt_mh_estimate_on_the_first_default_event_is_pinned")],
+    ),
+    (
         "rerun-reservoir-raise",
         "a reservoir of k flips leaves its kept light flips at their own weight, not raised to τ",
         "src/rerun.rs",
