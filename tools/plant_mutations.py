@@ -774,8 +774,7 @@ ROWS = [
             "let beam = st.kin[c.a as usize][2].primal_value() * r2;",
             "let beam = st.kin[c.a as usize][2].primal_value() * r2.sqrt();",
         )],
-        [("qantikt", "dense_and_sparse_candidates_take_the_same_steps"),
-         ("pinned", "qanti_kt_mh_estimate_on_the_first_default_event_is_pinned")],
+        [("qantikt", "dense_and_sparse_candidates_take_the_same_steps")],
     ),
     (
         "rerun-reservoir-raise",
