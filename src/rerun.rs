@@ -49,12 +49,12 @@
 //! triples; on Qanti-kT the score mix takes the work per unit of precision to 1.2–1.4× the
 //! score function with baseline's (the pruned triple with the mix: 3.3–3.5×).
 //!
-//! A coupling that jumps from every draw ([`Coupling::Signed`](crate::sample::Coupling::Signed))
-//! gives each run hundreds of jumps, which a triple pays for as worlds and a reservoir as
-//! re-runs. With 64 flips per direction, the score mix and the output as control variate, that
-//! is Qanti-kT's least noisy estimator per sample below 100 ms: 4.8× / 4.9× below the score
-//! function with baseline (dE/dR / dE/dα, medians of 60 cells) at 3.6 ms per sample, ~1.4× its
-//! work (the keep-32 triple with the same coupling: as precise, 40× slower).
+//! A coupling that jumps from every draw ([`Coupling::Signed`]) gives each run many jumps (on
+//! Qanti-kT's variance study ~90 per direction at α = 1), which a triple pays for as worlds and
+//! a reservoir as re-runs. With 64 flips per direction, the score mix and the output as control
+//! variate, that is Qanti-kT's least noisy estimator per sample below 100 ms: 4.8× / 4.9× below
+//! the score function with baseline (dE/dR / dE/dα, medians of 60 cells) at 3.6 ms per sample,
+//! ~1.4× its work (the keep-32 triple with the same coupling: as precise, 40× slower).
 //!
 //! The alternative histories are real runs of the `f64` program, so the program may branch on
 //! its values (`if k.value() > 0.5 { … }`), which a triple can only do inside
