@@ -438,6 +438,36 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
                 b.derivative.map(f64::to_bits)
             );
         }
+        // The signed coupling (two jumps from every draw) with 16 flips per direction and the
+        // score mix, as the variance study runs it with 64: checkpoints at most steps.
+        let signed = family(Coupling::Signed, Redraw::Maximal);
+        let keep = KeptFlips::Reservoir(16);
+        let resumed = stochad::rerun_resumable(MhProgram::new(signed, event))
+            .at([r, alpha])
+            .seed(8)
+            .keep(keep)
+            .score_mix(true);
+        let whole = stochad::rerun(
+            |[r, a]| signed.cluster(event, r, a)?.mh(),
+            |[r, a]| signed.cluster(event, r, a)?.mh(),
+        )
+        .at([r, alpha])
+        .seed(8)
+        .keep(keep)
+        .score_mix(true);
+        let mut moved = 0;
+        for i in 0..4 {
+            let (a, b) = (resumed.run(i).unwrap(), whole.run(i).unwrap());
+            assert_eq!(
+                a.derivative.map(f64::to_bits),
+                b.derivative.map(f64::to_bits)
+            );
+            moved += usize::from(a.derivative != a.pathwise);
+        }
+        assert!(
+            moved >= 2,
+            "{moved} of 4 signed runs had a flip that moved mH"
+        );
     }
 }
 
