@@ -142,14 +142,12 @@ impl Est {
             Est::RerunReservoir8Mix => "rerun, 8 flips per direction, + score mix",
             Est::RerunReservoir8MixCv => "rerun, 8 flips per direction, + score mix + output CV",
             Est::RerunSignedReservoir32MixCv => {
-                "rerun, signed coupling, 32 flips per direction, + score mix + output CV"
+                "rerun, signed coupling, 32 flips, + score mix + output CV"
             }
             Est::RerunSignedReservoir64MixCv => {
-                "rerun, signed coupling, 64 flips per direction, + score mix + output CV"
+                "rerun, signed coupling, 64 flips, + score mix + output CV"
             }
-            Est::RerunSignedReservoir64Mix => {
-                "rerun, signed coupling, 64 flips per direction, + score mix"
-            }
+            Est::RerunSignedReservoir64Mix => "rerun, signed coupling, 64 flips, + score mix",
             Est::TripleScoreMix => "triple + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
