@@ -46,10 +46,10 @@
 //!
 //! # The estimator family, each a few lines
 //! ```
-//! use stochad::jets::qantikt::{qanti_kt_mh, QantiKt, Sampling};
+//! use stochad::jets::qantikt::{qanti_kt_mh, MhProgram, QantiKt, Sampling};
 //! use stochad::jets::FourMomentum;
 //! use stochad::sample::{Categorical, Coupling, Redraw};
-//! use stochad::{Dual, AllWorldsTriple, Score};
+//! use stochad::{Dual, AllWorldsTriple, KeptFlips, Score};
 //! # let event = [
 //! #     FourMomentum::new(50.0, 0.0, 5.0, 50.3),
 //! #     FourMomentum::new(-30.0, 28.0, -3.0, 41.2),
@@ -77,6 +77,15 @@
 //! // ... or with the all-worlds backend, which keeps every alternative world (small events).
 //! let ex = stochad::gradient_with(|[r, a]: [AllWorldsTriple<2>; 2]| qanti_kt_mh(&event, r, a))
 //!     .at(at).estimate()?;
+//! // Stochastic AD by re-running the f64 clustering from each kept flip's step: with the signed
+//! // coupling, 64 flips per direction, the score mix and the output as control variate, the
+//! // least noisy per sample on real events (README: 4.8× / 4.9× below the score function).
+//! let signed = QantiKt::new().sampling(Sampling::Categorical(Categorical {
+//!     coupling: Coupling::Signed,
+//!     redraw: Redraw::Maximal,
+//! }));
+//! let rr = stochad::rerun_resumable(MhProgram::new(signed, &event))
+//!     .at(at).keep(KeptFlips::Reservoir(64)).score_mix(true).control_variate(4).estimate()?;
 //! // Finite differences with common random numbers, half step h.
 //! let fd = stochad::finite_differences(|[r, a]: [f64; 2]| qanti_kt_mh(&event, r, a))
 //!     .at(at).step(0.05).estimate()?;
@@ -86,7 +95,7 @@
 //! // The exact answer, enumerating every history.
 //! let exact = stochad::exact::expectation(|[r, a]| qanti_kt_mh(&event, r, a), at)?;
 //! assert!(mh >= 0.0 && ad.mean == [0.0, 0.0] && exact.paths > 1);
-//! # let _ = (sf, sf0, st, st_inv, mix, ex, fd, gs);
+//! # let _ = (sf, sf0, st, st_inv, mix, ex, rr, fd, gs);
 //! # Ok::<(), stochad::Error>(())
 //! ```
 //!
