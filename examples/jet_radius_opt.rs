@@ -168,7 +168,7 @@ use serde::Serialize;
 use stochad::jets::io::{default_sample, EventReader, Format, Selection};
 use stochad::jets::qantikt::{mh_loss, Checkpoint, QantiKt, Sampling};
 use stochad::jets::FourMomentum;
-use stochad::sample::{Categorical, Coupling, Redraw};
+use stochad::sample::{Categorical, Coupling};
 use stochad::triple::Keep;
 use stochad::{Dual, Estimate, KeptFlips, Recorder, Resumable, Scalar, Score, StochasticTriple};
 
@@ -656,32 +656,24 @@ fn estimate(
             .seed(seed)
             .samples(n)
             .estimate(),
-        Est::Rerun | Est::RerunMix => stochad::rerun_resumable(LossProgram {
-            clusterer: QantiKt::new(),
-            particles,
-            alpha,
-        })
-        .at([r])
-        .seed(seed)
-        .samples(n)
-        .score_mix(est == Est::RerunMix)
-        .estimate()
-        .map(Estimate::from),
-        Est::RerunSigned => {
-            let signed = QantiKt::new().sampling(Sampling::Categorical(Categorical {
-                coupling: Coupling::Signed,
-                redraw: Redraw::Maximal,
-            }));
+        Est::Rerun | Est::RerunMix | Est::RerunSigned => {
+            let (clusterer, keep) = if est == Est::RerunSigned {
+                let signed = Categorical::with_coupling(Coupling::Signed);
+                let q = QantiKt::new().sampling(Sampling::Categorical(signed));
+                (q, KeptFlips::Reservoir(64))
+            } else {
+                (QantiKt::new(), KeptFlips::PerDirection)
+            };
             stochad::rerun_resumable(LossProgram {
-                clusterer: signed,
+                clusterer,
                 particles,
                 alpha,
             })
             .at([r])
             .seed(seed)
             .samples(n)
-            .keep(KeptFlips::Reservoir(64))
-            .score_mix(true)
+            .keep(keep)
+            .score_mix(est != Est::Rerun)
             .estimate()
             .map(Estimate::from)
         }

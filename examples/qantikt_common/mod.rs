@@ -213,32 +213,37 @@ impl Est {
         }
     }
 
-    /// How the `rerun` rows keep their flips, whether they mix in the score function, how many
-    /// twin runs per sample their output control variate takes and which coupling their draws
-    /// use (`None` for the others).
-    pub fn rerun_setup(self) -> Option<(KeptFlips, bool, usize, Coupling)> {
-        let proportional = Coupling::Proportional;
+    /// How the `rerun` rows keep their flips, whether they mix in the score function and how
+    /// many twin runs per sample their output control variate takes (`None` for the others).
+    pub fn rerun_setup(self) -> Option<(KeptFlips, bool, usize)> {
         Some(match self {
-            Est::Rerun => (KeptFlips::PerDirection, false, 0, proportional),
-            Est::RerunEveryFlip => (KeptFlips::Every, false, 0, proportional),
-            Est::RerunShared => (KeptFlips::Shared, false, 0, proportional),
-            Est::RerunScoreMix => (KeptFlips::PerDirection, true, 0, proportional),
-            Est::RerunScoreMixCv => (KeptFlips::PerDirection, true, 4, proportional),
-            Est::RerunReservoir2 => (KeptFlips::Reservoir(2), false, 0, proportional),
-            Est::RerunReservoir4 => (KeptFlips::Reservoir(4), false, 0, proportional),
-            Est::RerunReservoir8 => (KeptFlips::Reservoir(8), false, 0, proportional),
-            Est::RerunReservoir4Mix => (KeptFlips::Reservoir(4), true, 0, proportional),
-            Est::RerunReservoir8Mix => (KeptFlips::Reservoir(8), true, 0, proportional),
-            Est::RerunReservoir8MixCv => (KeptFlips::Reservoir(8), true, 4, proportional),
-            Est::RerunSignedReservoir32MixCv => {
-                (KeptFlips::Reservoir(32), true, 4, Coupling::Signed)
-            }
-            Est::RerunSignedReservoir64MixCv => {
-                (KeptFlips::Reservoir(64), true, 4, Coupling::Signed)
-            }
-            Est::RerunSignedReservoir64Mix => (KeptFlips::Reservoir(64), true, 0, Coupling::Signed),
+            Est::Rerun => (KeptFlips::PerDirection, false, 0),
+            Est::RerunEveryFlip => (KeptFlips::Every, false, 0),
+            Est::RerunShared => (KeptFlips::Shared, false, 0),
+            Est::RerunScoreMix => (KeptFlips::PerDirection, true, 0),
+            Est::RerunScoreMixCv => (KeptFlips::PerDirection, true, 4),
+            Est::RerunReservoir2 => (KeptFlips::Reservoir(2), false, 0),
+            Est::RerunReservoir4 => (KeptFlips::Reservoir(4), false, 0),
+            Est::RerunReservoir8 => (KeptFlips::Reservoir(8), false, 0),
+            Est::RerunReservoir4Mix => (KeptFlips::Reservoir(4), true, 0),
+            Est::RerunReservoir8Mix => (KeptFlips::Reservoir(8), true, 0),
+            Est::RerunReservoir8MixCv => (KeptFlips::Reservoir(8), true, 4),
+            Est::RerunSignedReservoir32MixCv => (KeptFlips::Reservoir(32), true, 4),
+            Est::RerunSignedReservoir64MixCv => (KeptFlips::Reservoir(64), true, 4),
+            Est::RerunSignedReservoir64Mix => (KeptFlips::Reservoir(64), true, 0),
             _ => return None,
         })
+    }
+
+    /// The coupling of the draws of a `rerun` row: signed for the `rerun_signed_*` rows, the
+    /// default (proportional) for the others.
+    pub fn rerun_coupling(self) -> Coupling {
+        match self {
+            Est::RerunSignedReservoir32MixCv
+            | Est::RerunSignedReservoir64MixCv
+            | Est::RerunSignedReservoir64Mix => Coupling::Signed,
+            _ => Coupling::Proportional,
+        }
     }
 
     /// Whether the estimator is unbiased for E[mH]'s gradient.
@@ -450,17 +455,9 @@ pub fn run_all(
             | Est::RerunSignedReservoir32MixCv
             | Est::RerunSignedReservoir64MixCv
             | Est::RerunSignedReservoir64Mix => {
-                let (keep, mix, twin_runs, coupling) = est.rerun_setup().unwrap_or((
-                    KeptFlips::PerDirection,
-                    false,
-                    0,
-                    Coupling::Proportional,
-                ));
-                let q = if coupling == Coupling::Proportional {
-                    default
-                } else {
-                    maximal(coupling)
-                };
+                let (keep, mix, twin_runs) = est.rerun_setup().unwrap_or_default();
+                // (With the proportional coupling, `default`.)
+                let q = maximal(est.rerun_coupling());
                 let (g, ms) = timed(setup.samples, || {
                     // Resumed at each kept flip's step: the same estimates as whole re-runs.
                     stochad::rerun_resumable(MhProgram::new(q, event))
