@@ -4,7 +4,8 @@
 //! triple with maximal and with same-uniform redraws, `stochad::rerun` (the pruned triple's
 //! estimate from re-runs of the `f64` clustering; with one flip shared by both directions; and
 //! with every flip re-run; and with reservoirs of 2–8 flips per direction, and of 32 and 64 with
-//! the signed coupling), the triple mixed
+//! the signed coupling, and with the signed coupling's jumps drawn for both directions together
+//! and 32, 64 or all of them kept), the triple mixed
 //! with the score function,
 //! the keep-2, keep-4 and keep-8 triples (and with `--all-worlds` the all-worlds triple), and
 //! with the output mH as control variate (`.control_variate(twin)`, E[mH] and E[mH²] from
@@ -40,7 +41,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 34] = [
+const ESTIMATORS: [Est; 37] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
@@ -66,6 +67,9 @@ const ESTIMATORS: [Est; 34] = [
     Est::RerunSignedReservoir32MixCv,
     Est::RerunSignedReservoir64MixCv,
     Est::RerunSignedReservoir64Mix,
+    Est::RerunJoint4Keep32MixCv,
+    Est::RerunJoint4Keep64MixCv,
+    Est::RerunJointEveryMixCv,
     Est::Keep4Cv,
     Est::Keep8Cv,
     Est::Keep8MixCv,

@@ -390,6 +390,24 @@ fn estimators_agree_with_the_exact_gradient() {
             "rerun, signed coupling, 2 flips per direction, score mix, output CV",
             g,
         );
+        // Both directions' jumps drawn together (4 targets per draw, each a re-run for both)
+        // and 2 flips kept for both: the reservoir drops most joint flips and raises the rest.
+        let g = stochad::rerun_resumable(MhProgram::new(signed, &event))
+            .at([r, alpha])
+            .samples(n / 4)
+            .seed(30)
+            .keep(KeptFlips::Joint {
+                targets: 4,
+                keep: 2,
+            })
+            .score_mix(true)
+            .control_variate(2)
+            .estimate()
+            .unwrap();
+        check(
+            "rerun, signed coupling, joint 4 targets, 2 flips, score mix, output CV",
+            g,
+        );
     }
 }
 
@@ -468,6 +486,19 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
             moved >= 2,
             "{moved} of 4 signed runs had a flip that moved mH"
         );
+        // The same with the directions' jumps drawn together (4 targets per draw, 16 kept).
+        let keep = KeptFlips::Joint {
+            targets: 4,
+            keep: 16,
+        };
+        let (resumed, whole) = (resumed.keep(keep), whole.keep(keep));
+        for i in 0..4 {
+            let (a, b) = (resumed.run(i).unwrap(), whole.run(i).unwrap());
+            assert_eq!(
+                a.derivative.map(f64::to_bits),
+                b.derivative.map(f64::to_bits)
+            );
+        }
     }
 }
 

@@ -72,6 +72,41 @@ fn rerun_agrees_with_the_exact_gradient() {
         (Coupling::Proportional, [0.7, 0.4], KeptFlips::Reservoir(1)),
         (Coupling::Signed, [0.7, 0.4], KeptFlips::Reservoir(1)),
         (Coupling::Signed, [0.3, 1.2], KeptFlips::Reservoir(2)),
+        // Both directions' jumps drawn together: one target per draw (its weights the rates
+        // over the mixture's probability), two (systematic), and one reservoir that drops
+        // some of the up to 3 joint flips.
+        (
+            Coupling::Signed,
+            [0.7, 0.4],
+            KeptFlips::Joint {
+                targets: 1,
+                keep: 8,
+            },
+        ),
+        (
+            Coupling::Signed,
+            [0.3, 1.2],
+            KeptFlips::Joint {
+                targets: 2,
+                keep: 8,
+            },
+        ),
+        (
+            Coupling::Proportional,
+            [0.7, 0.4],
+            KeptFlips::Joint {
+                targets: 2,
+                keep: 1,
+            },
+        ),
+        (
+            Coupling::Signed,
+            [0.3, 1.2],
+            KeptFlips::Joint {
+                targets: 2,
+                keep: 2,
+            },
+        ),
     ];
     for (coupling, at, keep) in cases {
         let g = stochad::rerun(two_stage, two_stage)
@@ -219,14 +254,21 @@ fn a_twin_that_stops_drawing_before_the_flip_is_an_error() {
 fn a_jump_weight_that_is_not_finite_is_an_error() {
     // √θ at θ = 0: p = 0 with an infinite tangent.
     let coin = |[t]: [f64; 1]| bernoulli(t.sqrt());
-    let e = stochad::rerun(|[t]| bernoulli(t.sqrt()), coin)
-        .at([0.0])
-        .samples(50)
-        .estimate();
-    assert!(
-        matches!(&e, Err(Error::InvalidConfig { reason }) if reason.contains("not finite")),
-        "{e:?}"
-    );
+    let joint = KeptFlips::Joint {
+        targets: 2,
+        keep: 4,
+    };
+    for keep in [KeptFlips::PerDirection, joint] {
+        let e = stochad::rerun(|[t]| bernoulli(t.sqrt()), coin)
+            .at([0.0])
+            .samples(50)
+            .keep(keep)
+            .estimate();
+        assert!(
+            matches!(&e, Err(Error::InvalidConfig { reason }) if reason.contains("not finite")),
+            "{keep:?}: {e:?}"
+        );
+    }
 }
 
 #[test]
@@ -241,12 +283,24 @@ fn bad_settings_are_typed_errors() {
         r.at([0.7, 0.4]).samples(0).estimate(),
         Err(Error::InvalidConfig { .. })
     ));
-    let r = stochad::rerun(two_stage, two_stage).keep(KeptFlips::Reservoir(0));
-    assert!(matches!(r.run(0), Err(Error::InvalidConfig { .. })));
-    assert!(matches!(
-        r.at([0.7, 0.4]).estimate(),
-        Err(Error::InvalidConfig { .. })
-    ));
+    for keep in [
+        KeptFlips::Reservoir(0),
+        KeptFlips::Joint {
+            targets: 0,
+            keep: 4,
+        },
+        KeptFlips::Joint {
+            targets: 2,
+            keep: 0,
+        },
+    ] {
+        let r = stochad::rerun(two_stage, two_stage).keep(keep);
+        assert!(matches!(r.run(0), Err(Error::InvalidConfig { .. })));
+        assert!(matches!(
+            r.at([0.7, 0.4]).estimate(),
+            Err(Error::InvalidConfig { .. })
+        ));
+    }
 }
 
 /// Four coins whose jump weights differ by orders of magnitude along each direction: a
@@ -262,8 +316,14 @@ fn uneven<S: Scalar>([a, b]: [S; 2]) -> stochad::Result<S> {
 
 #[test]
 fn a_reservoir_of_a_few_flips_agrees_with_the_exact_gradient() {
-    for (at, k) in [([0.7, 0.4], 2), ([0.4, 0.9], 3)] {
-        let keep = KeptFlips::Reservoir(k);
+    let joint = |keep| KeptFlips::Joint { targets: 1, keep };
+    for (at, keep) in [
+        ([0.7, 0.4], KeptFlips::Reservoir(2)),
+        ([0.4, 0.9], KeptFlips::Reservoir(3)),
+        // One reservoir for both directions, four coins' joint flips.
+        ([0.7, 0.4], joint(2)),
+        ([0.4, 0.9], joint(3)),
+    ] {
         let g = stochad::rerun(uneven, uneven)
             .at(at)
             .samples(200_000)
@@ -432,6 +492,15 @@ fn resumed_reruns_agree_with_the_exact_gradient() {
             Staged::new(true, true),
             Coupling::Signed,
             KeptFlips::Reservoir(2),
+            true,
+        ),
+        (
+            Staged::new(true, false),
+            Coupling::Signed,
+            KeptFlips::Joint {
+                targets: 2,
+                keep: 2,
+            },
             true,
         ),
         (

@@ -818,6 +818,37 @@ ROWS = [
         [("rerun", "a_reservoir_of_a_few_flips_agrees_with_the_exact_gradient")],
     ),
     (
+        "rerun-joint-parts",
+        "a joint target hit by several systematic parts weighs as one part",
+        "src/rerun.rs",
+        [(
+            "        let scale = n as f64 * total / (m as f64 * q);",
+            "        let scale = total / (m as f64 * q);",
+        )],
+        [("rerun", "rerun_agrees_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-joint-raise",
+        "a joint reservoir's kept flips keep their own weights, not scaled by the raised size",
+        "src/rerun.rs",
+        [(
+            "                out.push((d, h.flip.at, h.flip.target, x * (h.weight / size)));",
+            "                out.push((d, h.flip.at, h.flip.target, x));",
+        )],
+        [("rerun", "a_reservoir_of_a_few_flips_agrees_with_the_exact_gradient"),
+         ("qantikt", "estimators_agree_with_the_exact_gradient")],
+    ),
+    (
+        "rerun-joint-nan",
+        "joint jumps drop a direction whose rates are not finite (a silent 0)",
+        "src/rerun.rs",
+        [(
+            "    if !bad.is_empty() {",
+            "    if bad.is_empty() && bad.len() > 1 {",
+        )],
+        [("rerun", "a_jump_weight_that_is_not_finite_is_an_error")],
+    ),
+    (
         "rerun-reservoir-sign",
         "a reservoir's kept flips weigh |w| whatever the sign of their jump",
         "src/rerun.rs",

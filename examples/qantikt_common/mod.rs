@@ -76,6 +76,14 @@ pub enum Est {
     RerunSignedReservoir64MixCv,
     /// 64 flips per direction with the signed coupling and the score mix, no control variate.
     RerunSignedReservoir64Mix,
+    /// The signed coupling's jumps drawn for both directions together (`KeptFlips::Joint`: 4
+    /// targets per draw), 32 flips kept for both, the score mix and the output as control
+    /// variate.
+    RerunJoint4Keep32MixCv,
+    /// As [`Est::RerunJoint4Keep32MixCv`] with 64 flips.
+    RerunJoint4Keep64MixCv,
+    /// 2 joint targets per draw, every one re-run (a reservoir with room for all).
+    RerunJointEveryMixCv,
     /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
     TripleScoreMix,
     /// Stochastic triple, keep-2 backend.
@@ -148,6 +156,15 @@ impl Est {
                 "rerun, signed coupling, 64 flips, + score mix + output CV"
             }
             Est::RerunSignedReservoir64Mix => "rerun, signed coupling, 64 flips, + score mix",
+            Est::RerunJoint4Keep32MixCv => {
+                "rerun, signed coupling, joint 4 targets, 32 flips, + score mix + output CV"
+            }
+            Est::RerunJointEveryMixCv => {
+                "rerun, signed coupling, joint 2 targets, every flip, + score mix + output CV"
+            }
+            Est::RerunJoint4Keep64MixCv => {
+                "rerun, signed coupling, joint 4 targets, 64 flips, + score mix + output CV"
+            }
             Est::TripleScoreMix => "triple + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
@@ -194,6 +211,9 @@ impl Est {
             Est::RerunSignedReservoir32MixCv => "rerun_signed_reservoir32_mix_cv",
             Est::RerunSignedReservoir64MixCv => "rerun_signed_reservoir64_mix_cv",
             Est::RerunSignedReservoir64Mix => "rerun_signed_reservoir64_mix",
+            Est::RerunJoint4Keep32MixCv => "rerun_joint4_keep32_mix_cv",
+            Est::RerunJointEveryMixCv => "rerun_joint2_every_mix_cv",
+            Est::RerunJoint4Keep64MixCv => "rerun_joint4_keep64_mix_cv",
             Est::TripleScoreMix => "triple_score_mix",
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
@@ -216,6 +236,7 @@ impl Est {
     /// How the `rerun` rows keep their flips, whether they mix in the score function and how
     /// many twin runs per sample their output control variate takes (`None` for the others).
     pub fn rerun_setup(self) -> Option<(KeptFlips, bool, usize)> {
+        let joint = |targets, keep| KeptFlips::Joint { targets, keep };
         Some(match self {
             Est::Rerun => (KeptFlips::PerDirection, false, 0),
             Est::RerunEveryFlip => (KeptFlips::Every, false, 0),
@@ -231,6 +252,9 @@ impl Est {
             Est::RerunSignedReservoir32MixCv => (KeptFlips::Reservoir(32), true, 4),
             Est::RerunSignedReservoir64MixCv => (KeptFlips::Reservoir(64), true, 4),
             Est::RerunSignedReservoir64Mix => (KeptFlips::Reservoir(64), true, 0),
+            Est::RerunJoint4Keep32MixCv => (joint(4, 32), true, 4),
+            Est::RerunJointEveryMixCv => (joint(2, 1024), true, 4),
+            Est::RerunJoint4Keep64MixCv => (joint(4, 64), true, 4),
             _ => return None,
         })
     }
@@ -241,7 +265,10 @@ impl Est {
         match self {
             Est::RerunSignedReservoir32MixCv
             | Est::RerunSignedReservoir64MixCv
-            | Est::RerunSignedReservoir64Mix => Coupling::Signed,
+            | Est::RerunSignedReservoir64Mix
+            | Est::RerunJoint4Keep32MixCv
+            | Est::RerunJointEveryMixCv
+            | Est::RerunJoint4Keep64MixCv => Coupling::Signed,
             _ => Coupling::Proportional,
         }
     }
@@ -454,7 +481,10 @@ pub fn run_all(
             | Est::RerunReservoir8MixCv
             | Est::RerunSignedReservoir32MixCv
             | Est::RerunSignedReservoir64MixCv
-            | Est::RerunSignedReservoir64Mix => {
+            | Est::RerunSignedReservoir64Mix
+            | Est::RerunJoint4Keep32MixCv
+            | Est::RerunJointEveryMixCv
+            | Est::RerunJoint4Keep64MixCv => {
                 let (keep, mix, twin_runs) = est.rerun_setup().unwrap_or_default();
                 // (With the proportional coupling, `default`.)
                 let q = maximal(est.rerun_coupling());

@@ -139,6 +139,25 @@ pub(crate) fn jumps_inward<F: Family + ?Sized>(
     jumps
 }
 
+/// [`Family::jump_rates`], right at a boundary of the parameters' domain too: where `tangents`
+/// lead out of it, the rates of `−tangents` with their weights negated (as [`jumps_inward`]).
+pub(crate) fn jump_rates_inward<F: Family + ?Sized>(
+    family: &F,
+    params: &[f64],
+    tangents: &[f64],
+    k: f64,
+) -> Vec<Jump> {
+    if !family.leaves_domain(params, tangents) {
+        return family.jump_rates(params, tangents, k);
+    }
+    let back: SmallVec<[f64; 8]> = tangents.iter().map(|t| -t).collect();
+    let mut rates = family.jump_rates(params, &back, k);
+    for j in rates.iter_mut() {
+        j.weight = -j.weight;
+    }
+    rates
+}
+
 /// The score ∂θ log p(k) of a sampled draw, or the typed error where the score function would be
 /// silently biased ([`Family::support_moves`]).
 pub(crate) fn score_of<F: Family + ?Sized>(

@@ -21,7 +21,7 @@ mod table;
 pub use bernoulli::Bernoulli;
 pub use binomial::{Binomial, BinomialN};
 pub use categorical::{Categorical, Coupling, Redraw};
-pub(crate) use family::{jumps_inward, score_of};
+pub(crate) use family::{jump_rates_inward, jumps_inward, score_of};
 pub use family::{Family, Jump, Jumps};
 pub use geometric::Geometric;
 pub use poisson::Poisson;
