@@ -557,11 +557,12 @@ fn loss_with<S: Scalar>(
     r: S,
     alpha: f64,
 ) -> stochad::Result<S> {
-    mh_loss(q.cluster(particles, r, S::from(alpha))?.mh()?, TARGET, CUT)
+    // `mh` stops the clustering once mH is known (the same value, fewer steps).
+    mh_loss(q.mh(particles, r, S::from(alpha))?, TARGET, CUT)
 }
 
 /// ℓ(mH) of one event as a program `stochad::rerun_resumable` resumes at a flipped step:
-/// Qanti-kT offers a checkpoint after each step's draw, and `QantiKt::resume` clusters the rest.
+/// Qanti-kT offers a checkpoint after each step's draw, and `QantiKt::resume_mh` clusters the rest until mH is known.
 struct LossProgram<'a> {
     clusterer: QantiKt,
     particles: &'a [FourMomentum],
@@ -580,20 +581,14 @@ impl Resumable<1> for LossProgram<'_> {
     }
 
     fn resume(&self, checkpoint: Checkpoint, outcome: f64) -> stochad::Result<f64> {
-        mh_loss(
-            self.clusterer.resume(checkpoint, outcome)?.mh()?,
-            TARGET,
-            CUT,
-        )
+        mh_loss(self.clusterer.resume_mh(checkpoint, outcome)?, TARGET, CUT)
     }
 }
 
 /// One Qanti-kT history's mH (f64), drawn from stream (`seed`, `index`).
 fn sample_mh(particles: &[FourMomentum], r: f64, alpha: f64, seed: u64, index: u64) -> f64 {
-    stochad::with_run(seed, index, || {
-        QantiKt::new().cluster(particles, r, alpha)?.mh()
-    })
-    .expect("Qanti-kT on checked particles")
+    stochad::with_run(seed, index, || QantiKt::new().mh(particles, r, alpha))
+        .expect("Qanti-kT on checked particles")
 }
 
 /// Anti-kT (α → ∞) mH.

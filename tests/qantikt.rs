@@ -209,7 +209,7 @@ fn estimators_agree_with_the_exact_gradient() {
         let check = |name: &str, g| agrees_with_exact(name, g, &ex);
         for redraw in [Redraw::Maximal, Redraw::SameUniform] {
             let q = family(Coupling::Proportional, redraw);
-            let g = gradient(|[r, a]| q.cluster(&event, r, a)?.mh())
+            let g = gradient(|[r, a]| q.mh(&event, r, a))
                 .at([r, alpha])
                 .samples(n)
                 .seed(11)
@@ -218,7 +218,7 @@ fn estimators_agree_with_the_exact_gradient() {
             check(&format!("triple {redraw:?}"), g);
         }
         let q = QantiKt::new();
-        let g = gradient(|[r, a]| q.cluster(&event, r, a)?.mh())
+        let g = gradient(|[r, a]| q.mh(&event, r, a))
             .at([r, alpha])
             .samples(n)
             .seed(12)
@@ -226,14 +226,14 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("triple + score mix", g);
-        let g = gradient_with(|[r, a]: [AllWorldsTriple<2>; 2]| q.cluster(&event, r, a)?.mh())
+        let g = gradient_with(|[r, a]: [AllWorldsTriple<2>; 2]| q.mh(&event, r, a))
             .at([r, alpha])
             .samples(n)
             .seed(13)
             .estimate()
             .unwrap();
         check("exact triple", g);
-        let g = gradient_with(|[r, a]: [Score<2>; 2]| q.cluster(&event, r, a)?.mh())
+        let g = gradient_with(|[r, a]: [Score<2>; 2]| q.mh(&event, r, a))
             .at([r, alpha])
             .samples(2 * n)
             .seed(14)
@@ -242,8 +242,8 @@ fn estimators_agree_with_the_exact_gradient() {
         check("score + baseline", g);
         // The output mH as control variate, its mean from independent f64 runs: with a keep-K
         // triple, the triple + score mix (score and mix columns) and the score function.
-        let twin = |[r, a]: [f64; 2]| q.cluster(&event, r, a)?.mh();
-        let g = gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| q.cluster(&event, r, a)?.mh())
+        let twin = |[r, a]: [f64; 2]| q.mh(&event, r, a);
+        let g = gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| q.mh(&event, r, a))
             .at([r, alpha])
             .samples(n / 2)
             .seed(15)
@@ -253,7 +253,7 @@ fn estimators_agree_with_the_exact_gradient() {
         check("keep-4 triple + output CV", g);
         // The proportional coupling fanned out to 4 targets, in a backend that keeps them.
         let fan = family(Coupling::ProportionalFan(4), Redraw::Maximal);
-        let g = gradient_with(|[r, a]: [KeepTriple<8, 2>; 2]| fan.cluster(&event, r, a)?.mh())
+        let g = gradient_with(|[r, a]: [KeepTriple<8, 2>; 2]| fan.mh(&event, r, a))
             .at([r, alpha])
             .samples(n)
             .seed(18)
@@ -262,7 +262,7 @@ fn estimators_agree_with_the_exact_gradient() {
         check("keep-8 triple, proportional coupling fanned out to 4", g);
         // The signed coupling (two jumps of opposite signs from every draw), kept by keep-8.
         let signed = family(Coupling::Signed, Redraw::Maximal);
-        let g = gradient_with(|[r, a]: [KeepTriple<8, 2>; 2]| signed.cluster(&event, r, a)?.mh())
+        let g = gradient_with(|[r, a]: [KeepTriple<8, 2>; 2]| signed.mh(&event, r, a))
             .at([r, alpha])
             .samples(n)
             .seed(19)
@@ -270,7 +270,7 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("keep-8 triple, signed coupling, score mix", g);
-        let g = gradient(|[r, a]| signed.cluster(&event, r, a)?.mh())
+        let g = gradient(|[r, a]| signed.mh(&event, r, a))
             .at([r, alpha])
             .samples(n)
             .seed(20)
@@ -281,19 +281,18 @@ fn estimators_agree_with_the_exact_gradient() {
         // An eighth of the samples keeps the test short (a sample costs 1.1–1.5× keep-8 signed's
         // here): 5σ̂ is still at most 0.4 of the 5 % bound (0.14 with all of them).
         let signed_fan = family(Coupling::SignedFan(4), Redraw::Maximal);
-        let g =
-            gradient_with(|[r, a]: [KeepTriple<32, 2>; 2]| signed_fan.cluster(&event, r, a)?.mh())
-                .at([r, alpha])
-                .samples(n / 8)
-                .seed(21)
-                .score_mix(true)
-                .estimate()
-                .unwrap();
+        let g = gradient_with(|[r, a]: [KeepTriple<32, 2>; 2]| signed_fan.mh(&event, r, a))
+            .at([r, alpha])
+            .samples(n / 8)
+            .seed(21)
+            .score_mix(true)
+            .estimate()
+            .unwrap();
         check(
             "keep-32 triple, signed coupling fanned out to 4, score mix",
             g,
         );
-        let g = gradient(|[r, a]| q.cluster(&event, r, a)?.mh())
+        let g = gradient(|[r, a]| q.mh(&event, r, a))
             .at([r, alpha])
             .samples(n)
             .seed(16)
@@ -303,7 +302,7 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("triple + score mix + output CV", g);
-        let g = gradient_with(|[r, a]: [Score<2>; 2]| q.cluster(&event, r, a)?.mh())
+        let g = gradient_with(|[r, a]: [Score<2>; 2]| q.mh(&event, r, a))
             .at([r, alpha])
             .samples(2 * n)
             .seed(17)
@@ -313,14 +312,14 @@ fn estimators_agree_with_the_exact_gradient() {
             .unwrap();
         check("score + baseline + output CV", g);
         // Re-running the f64 twin per kept flip (record-time pruning, same-uniform redraws).
-        let g = stochad::rerun(|[r, a]| q.cluster(&event, r, a)?.mh(), twin)
+        let g = stochad::rerun(|[r, a]| q.mh(&event, r, a), twin)
             .at([r, alpha])
             .samples(n)
             .seed(22)
             .estimate()
             .unwrap();
         check("rerun", g);
-        let g = stochad::rerun(|[r, a]| q.cluster(&event, r, a)?.mh(), twin)
+        let g = stochad::rerun(|[r, a]| q.mh(&event, r, a), twin)
             .at([r, alpha])
             .samples(n)
             .seed(23)
@@ -328,7 +327,7 @@ fn estimators_agree_with_the_exact_gradient() {
             .estimate()
             .unwrap();
         check("rerun, every flip", g);
-        let g = stochad::rerun(|[r, a]| q.cluster(&event, r, a)?.mh(), twin)
+        let g = stochad::rerun(|[r, a]| q.mh(&event, r, a), twin)
             .at([r, alpha])
             .samples(2 * n)
             .seed(24)
@@ -411,6 +410,62 @@ fn estimators_agree_with_the_exact_gradient() {
     }
 }
 
+/// `QantiKt::mh` stops a clustering once mH is known: with `f64` numbers its value is the
+/// finished clustering's bit for bit (same seed, same draws up to the stop), on whole events
+/// and the small ones, for each coupling and deterministic sampling; with `Dual` numbers too,
+/// derivative included; with the pruned triple, its primal value. (That the stop leaves the estimators unbiased is
+/// `estimators_agree_with_the_exact_gradient`'s, whose programs stop so; that it stops at all,
+/// the unit test `mh_stops_before_the_end`.)
+#[test]
+fn mh_stops_with_the_finished_clusterings_value() {
+    let mut events: Vec<Vec<FourMomentum>> = io::default_sample()
+        .unwrap()
+        .take(4)
+        .map(|e| e.unwrap().particles.iter().map(|q| q.momentum).collect())
+        .collect();
+    events.extend(test_events());
+    let clusterers = [
+        QantiKt::new(),
+        family(Coupling::Signed, Redraw::SameUniform),
+        QantiKt::new().sampling(Sampling::Deterministic),
+    ];
+    for (e, event) in events.iter().enumerate() {
+        for (r, alpha) in [(0.4, 1.0), (0.8, 4.0)] {
+            for q in &clusterers {
+                for i in 0..8 {
+                    let whole = with_run(5, i, || q.cluster(event, r, alpha)?.mh()).unwrap();
+                    let early = with_run(5, i, || q.mh(event, r, alpha)).unwrap();
+                    assert_eq!(
+                        whole.to_bits(),
+                        early.to_bits(),
+                        "event {e}, R = {r}, α = {alpha}, {q:?}, run {i}"
+                    );
+                    let dual = |x: f64, d: usize| Dual::<2>::variable(x, d);
+                    let whole =
+                        with_run(5, i, || q.cluster(event, dual(r, 0), dual(alpha, 1))?.mh())
+                            .unwrap();
+                    let early = with_run(5, i, || q.mh(event, dual(r, 0), dual(alpha, 1))).unwrap();
+                    assert_eq!(
+                        whole, early,
+                        "Dual: event {e}, R = {r}, α = {alpha}, run {i}"
+                    );
+                    // The pruned triple takes the same primal history (and stops where mH is
+                    // known in its worlds too).
+                    let t = |x: f64, d: usize| Triple::<2>::variable(x, d);
+                    let whole =
+                        with_run(5, i, || q.cluster(event, t(r, 0), t(alpha, 1))?.mh()).unwrap();
+                    let early = with_run(5, i, || q.mh(event, t(r, 0), t(alpha, 1))).unwrap();
+                    assert_eq!(
+                        whole.primal_value().to_bits(),
+                        early.primal_value().to_bits(),
+                        "Triple: event {e}, R = {r}, α = {alpha}, run {i}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
     // Whole events (~100 particles): a checkpoint's search has filed pairs, a long cache and
@@ -466,8 +521,8 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
             .keep(keep)
             .score_mix(true);
         let whole = stochad::rerun(
-            |[r, a]| signed.cluster(event, r, a)?.mh(),
-            |[r, a]| signed.cluster(event, r, a)?.mh(),
+            |[r, a]| signed.mh(event, r, a),
+            |[r, a]| signed.mh(event, r, a),
         )
         .at([r, alpha])
         .seed(8)

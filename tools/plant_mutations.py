@@ -818,6 +818,27 @@ ROWS = [
         [("rerun", "a_reservoir_of_a_few_flips_agrees_with_the_exact_gradient")],
     ),
     (
+        "qantikt-mh-stop-leader",
+        "QantiKt::mh stops once the active objects carry less pT than the leading jet, not the second",
+        "src/jets/qantikt/state.rs",
+        [(
+            "        jets >= 2 && rest < top[1] * (1.0 - 1e-9)",
+            "        jets >= 2 && rest < top[0] * (1.0 - 1e-9)",
+        )],
+        [("qantikt", "mh_stops_with_the_finished_clusterings_value"),
+         ("qantikt", "exact_oracle_matches_an_independent_enumeration")],
+    ),
+    (
+        "qantikt-mh-stop-worlds",
+        "QantiKt::mh stops a triple's clustering when the primal's mH is known, whatever its worlds",
+        "src/jets/qantikt/state.rs",
+        [(
+            "        if !S::CARRIES_WORLDS {\n            return true;\n        }",
+            "        if true {\n            return true;\n        }",
+        )],
+        [("qantikt", "estimators_agree_with_the_exact_gradient")],
+    ),
+    (
         "rerun-joint-parts",
         "a joint target hit by several systematic parts weighs as one part",
         "src/rerun.rs",

@@ -340,7 +340,7 @@ fn runs<S: Estimator<2>>(
     baseline: bool,
     mix: bool,
 ) -> Result<Vec<RunOutput<2>>> {
-    stochad::gradient_with(|[r, a]: [S; 2]| q.cluster(event, r, a)?.mh())
+    stochad::gradient_with(|[r, a]: [S; 2]| q.mh(event, r, a))
         .at(at)
         .seed(setup.seed)
         .samples(setup.samples)
@@ -378,12 +378,12 @@ fn estimate_cv<S: Estimator<2>>(
     mix: bool,
 ) -> Result<Measured> {
     let (g, ms) = timed(setup.samples, || {
-        stochad::gradient_with(|[r, a]: [S; 2]| q.cluster(event, r, a)?.mh())
+        stochad::gradient_with(|[r, a]: [S; 2]| q.mh(event, r, a))
             .at(at)
             .seed(setup.seed)
             .samples(setup.samples)
             .score_mix(mix)
-            .control_variate(|[r, a]: [f64; 2]| q.cluster(event, r, a)?.mh())
+            .control_variate(|[r, a]: [f64; 2]| q.mh(event, r, a))
             .twin_runs(setup.twin_runs)
             .estimate()
     })?;
@@ -408,14 +408,12 @@ pub fn run_all(
         let m = match est {
             Est::FiniteDifferences => {
                 let (samples, ms) = timed(setup.samples, || {
-                    stochad::finite_differences(|[r, a]: [f64; 2]| {
-                        default.cluster(event, r, a)?.mh()
-                    })
-                    .at(at)
-                    .step(setup.step)
-                    .seed(setup.seed)
-                    .samples(setup.samples)
-                    .runs()
+                    stochad::finite_differences(|[r, a]: [f64; 2]| default.mh(event, r, a))
+                        .at(at)
+                        .step(setup.step)
+                        .seed(setup.seed)
+                        .samples(setup.samples)
+                        .runs()
                 })?;
                 Measured {
                     est,

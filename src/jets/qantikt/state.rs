@@ -14,7 +14,7 @@ use crate::propagate::{propagate_plain, PlainFn};
 use crate::scalar::{Scalar, World};
 
 use super::candidates::Candidate;
-use super::jets::leading_pair;
+use super::jets::{leading_pair, QantiKtJets};
 use super::search::{Search, View, Views};
 
 /// The kinematics an inactive slot carries: finite, neutral values (an inactive candidate gets
@@ -179,6 +179,16 @@ impl<S: Scalar> State<S> {
         self.search.go_on();
     }
 
+    /// The clustering so far as jets (`history` its steps).
+    pub fn into_jets(self, history: Vec<Candidate>) -> QantiKtJets<S> {
+        QantiKtJets {
+            momenta: self.p,
+            is_jet: self.jet,
+            constituents: self.constituents,
+            history,
+        }
+    }
+
     /// Number of slots.
     pub fn len(&self) -> usize {
         self.p.len()
@@ -204,6 +214,64 @@ impl<S: Scalar> State<S> {
             Some((a, b)) => (primal(a) + primal(b)).mass(),
             None => 0.0,
         }
+    }
+
+    /// Whether the primal history's mH can no longer change: two objects are jets already and
+    /// the objects still active carry less pT together than the second of them (times
+    /// 1 − 10⁻⁹, far beyond rounding), so no later jet can be one of the two leading ones: a
+    /// jet's pT is at most the sum of its constituents'. The two leading jets, and so mH, are
+    /// then those of the finished clustering, bit for bit.
+    pub fn mh_known(&self) -> bool {
+        self.mh_known_in(|x| x.primal_value())
+    }
+
+    /// Whether mH can no longer change in the primal history nor in any alternative world
+    /// the state carries ([`State::mh_known`] in each: their values where they differ). A later
+    /// draw's new world branches off a history whose mH is known, so it cannot change mH
+    /// either.
+    pub fn mh_known_everywhere(&self) -> bool {
+        if !self.mh_known() {
+            return false;
+        }
+        if !S::CARRIES_WORLDS {
+            return true;
+        }
+        let mut worlds: smallvec::SmallVec<[World; 8]> = smallvec::SmallVec::new();
+        for i in 0..self.len() {
+            let q = self.p[i];
+            for x in [q.px, q.py, self.jet[i], self.active[i]] {
+                for w in x.worlds() {
+                    if !worlds.contains(&w) {
+                        worlds.push(w);
+                    }
+                }
+            }
+        }
+        worlds.iter().all(|&w| self.mh_known_in(|x| x.value_in(w)))
+    }
+
+    /// [`State::mh_known`] with the numbers' values as `value` reads them.
+    fn mh_known_in(&self, value: impl Fn(S) -> f64) -> bool {
+        let pt = |i: usize| {
+            let q = self.p[i];
+            let (x, y) = (value(q.px), value(q.py));
+            (x * x + y * y).sqrt()
+        };
+        let (mut top, mut rest, mut jets) = ([0.0f64; 2], 0.0, 0);
+        for i in 0..self.len() {
+            if value(self.jet[i]) == 1.0 {
+                jets += 1;
+                let x = pt(i);
+                if x > top[0] {
+                    top = [x, top[0]];
+                } else if x > top[1] {
+                    top[1] = x;
+                }
+            } else if value(self.active[i]) == 1.0 {
+                rest += pt(i);
+            }
+        }
+        jets >= 2 && rest < top[1] * (1.0 - 1e-9)
     }
 
     /// Applies the candidate `k` (an index into `cands`, a discrete number that may differ
