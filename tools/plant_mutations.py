@@ -819,11 +819,11 @@ ROWS = [
     ),
     (
         "qantikt-mh-stop-leader",
-        "QantiKt::mh stops once the active objects carry less pT than the leading jet, not the second",
+        "QantiKt::mh stops once no jet of the active objects could beat the leading jet, not the second",
         "src/jets/qantikt/state.rs",
         [(
-            "        jets >= 2 && rest < top[1] * (1.0 - 1e-9)",
-            "        jets >= 2 && rest < top[0] * (1.0 - 1e-9)",
+            "        let second = top[1] * (1.0 - 1e-9);",
+            "        let second = top[0] * (1.0 - 1e-9);",
         )],
         [("qantikt", "mh_stops_with_the_finished_clusterings_value"),
          ("qantikt", "exact_oracle_matches_an_independent_enumeration")],
@@ -837,6 +837,16 @@ ROWS = [
             "        if true {\n            return true;\n        }",
         )],
         [("qantikt", "estimators_agree_with_the_exact_gradient")],
+    ),
+    (
+        "qantikt-mh-bound-lobe",
+        "the subset-pT bound counts a vector only by its projection on each grid direction",
+        "src/jets/qantikt/state.rs",
+        [(
+            "                along * cd + across * sd",
+            "                along",
+        )],
+        [("lib", "largest_subset_pt_bounds_every_subset")],
     ),
     (
         "rerun-joint-parts",

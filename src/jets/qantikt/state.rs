@@ -217,10 +217,11 @@ impl<S: Scalar> State<S> {
     }
 
     /// Whether the primal history's mH can no longer change: two objects are jets already and
-    /// the objects still active carry less pT together than the second of them (times
-    /// 1 − 10⁻⁹, far beyond rounding), so no later jet can be one of the two leading ones: a
-    /// jet's pT is at most the sum of its constituents'. The two leading jets, and so mH, are
-    /// then those of the finished clustering, bit for bit.
+    /// no jet the objects still active could make would have the pT of the second of them
+    /// (times 1 − 10⁻⁹, far beyond rounding): first their summed pT, then, where that is not
+    /// enough, [`largest_subset_pt`]'s bound. So no later jet can be one of the two leading
+    /// ones, and the two leading jets, and so mH, are those of the finished clustering, bit for
+    /// bit.
     pub fn mh_known(&self) -> bool {
         self.mh_known_in(|x| x.primal_value())
     }
@@ -271,7 +272,18 @@ impl<S: Scalar> State<S> {
                 rest += pt(i);
             }
         }
-        jets >= 2 && rest < top[1] * (1.0 - 1e-9)
+        let second = top[1] * (1.0 - 1e-9);
+        if jets < 2 || rest >= std::f64::consts::PI * second {
+            // The tighter bound is at least rest/π: it cannot help.
+            return false;
+        }
+        if rest < second {
+            return true;
+        }
+        let active = (0..self.len())
+            .filter(|&i| value(self.jet[i]) != 1.0 && value(self.active[i]) == 1.0)
+            .map(|i| (value(self.p[i].px), value(self.p[i].py)));
+        largest_subset_pt(active) < second
     }
 
     /// Applies the candidate `k` (an index into `cands`, a discrete number that may differ
@@ -540,6 +552,43 @@ impl<S: Scalar> State<S> {
 }
 
 /// Whether a slot's kinematics and flag are constants.
+/// Directions of [`largest_subset_pt`]'s bound (each stands for those within π/32 of it).
+const BOUND_DIRECTIONS: usize = 32;
+
+/// An upper bound on the pT of any sum of some of the transverse vectors `v`, i.e. on any jet
+/// made of them: max over directions u of Σ max(0, v·u) (a subset's sum projected on its own
+/// direction, which only grows when the vectors with v·u < 0 leave and those with v·u > 0
+/// join). Bounded on `BOUND_DIRECTIONS` directions u_k, each standing for the directions within
+/// δ = π/32 of it: a vector at angle x from u_k is at least max(0, x − δ) from such a u, so it
+/// adds at most |v|·cos(max(0, x − δ)) there, and nothing where x − δ ≥ π/2. Up to π times
+/// tighter than Σ|v| where the vectors spread in φ; plus 10⁻⁹ of it for rounding.
+fn largest_subset_pt(v: impl Iterator<Item = (f64, f64)> + Clone) -> f64 {
+    let delta = std::f64::consts::PI / BOUND_DIRECTIONS as f64;
+    let (cd, sd) = (delta.cos(), delta.sin());
+    let mut best: f64 = 0.0;
+    for k in 0..BOUND_DIRECTIONS {
+        let (ux, uy) = (
+            (k as f64 * 2.0 * delta).cos(),
+            (k as f64 * 2.0 * delta).sin(),
+        );
+        let mut g = 0.0;
+        for (x, y) in v.clone() {
+            let norm = (x * x + y * y).sqrt();
+            // |v| cos x and |v| sin x, x the angle between v and u_k.
+            let (along, across) = (x * ux + y * uy, (x * uy - y * ux).abs());
+            g += if along >= norm * cd {
+                norm
+            } else if along > -norm * sd {
+                along * cd + across * sd
+            } else {
+                0.0
+            };
+        }
+        best = best.max(g);
+    }
+    best * (1.0 + 1e-9)
+}
+
 fn is_plain<S: Scalar>(kin: &[S; 3], active: S) -> bool {
     kin.iter().all(|x| x.is_constant()) && active.is_constant()
 }
@@ -604,4 +653,42 @@ fn views_with<S: Scalar>(
         }
     }
     Ok(views)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bound is at least the pT of every subset's sum (all 2¹⁰ subsets of random sets of
+    /// ten), and tighter than the summed pT where the vectors spread in φ.
+    #[test]
+    fn largest_subset_pt_bounds_every_subset() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut uniform = || {
+            state = crate::context::splitmix64(state);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..200 {
+            let v: Vec<(f64, f64)> = (0..10)
+                .map(|_| {
+                    let (pt, phi) = (0.1 + 50.0 * uniform(), std::f64::consts::TAU * uniform());
+                    (pt * phi.cos(), pt * phi.sin())
+                })
+                .collect();
+            let bound = largest_subset_pt(v.iter().copied());
+            let mut most: f64 = 0.0;
+            for mask in 1u32..1 << v.len() {
+                let (x, y) = v
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask >> i & 1 == 1)
+                    .fold((0.0, 0.0), |(x, y), (_, &(a, b))| (x + a, y + b));
+                most = most.max((x * x + y * y).sqrt());
+            }
+            let sum: f64 = v.iter().map(|&(x, y)| (x * x + y * y).sqrt()).sum();
+            assert!(bound >= most, "bound {bound} below a subset's pT {most}");
+            assert!(bound <= 1.25 * most, "bound {bound} loose against {most}");
+            assert!(bound < sum, "bound {bound} not below the summed pT {sum}");
+        }
+    }
 }
