@@ -843,8 +843,8 @@ ROWS = [
         "the subset-pT bound counts a vector only by its projection on each grid direction",
         "src/jets/qantikt/state.rs",
         [(
-            "                along * cd + across * sd",
-            "                along",
+            "            let lobe = along * cd + across * sd;",
+            "            let lobe = along;",
         )],
         [("lib", "largest_subset_pt_bounds_every_subset")],
     ),
