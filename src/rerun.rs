@@ -132,28 +132,12 @@ impl DrawRule for RecordJumps {
             }
             flips.path[i] = d.outcome;
             flips.params[i] = params.len() as u32;
-            if let KeptFlips::Joint { targets, .. } = flips.keep {
-                let mut rates: SmallVec<[(usize, Vec<Jump>); 4]> = SmallVec::new();
-                for dir in 0..N {
-                    for (t, p) in tangents.iter_mut().zip(params) {
-                        *t = p.tangent[dir];
-                    }
-                    if tangents.iter().all(|&t| t == 0.0) {
-                        continue;
-                    }
-                    if let Err(e) = record_score(ctx, family, values, &tangents, d.outcome, dir) {
-                        ctx.flips = Some(flips);
-                        return Err(e);
-                    }
-                    rates.push((dir, jump_rates_inward(family, values, &tangents, d.outcome)));
-                }
-                for (target, w) in joint_jumps(&rates, d.outcome, targets, N, &mut ctx.rng.coupling)
-                {
-                    flips.offer_joint(ctx.rng.key, at, target, w);
-                }
-                ctx.flips = Some(flips);
-                return Ok(());
-            }
+            // With `KeptFlips::Joint`, each direction's expected jumps, drawn together below.
+            let joint = match flips.keep {
+                KeptFlips::Joint { targets, .. } => Some(targets),
+                _ => None,
+            };
+            let mut rates: SmallVec<[(usize, Vec<Jump>); 4]> = SmallVec::new();
             for dir in 0..N {
                 for (t, p) in tangents.iter_mut().zip(params) {
                     *t = p.tangent[dir];
@@ -166,12 +150,22 @@ impl DrawRule for RecordJumps {
                     ctx.flips = Some(flips);
                     return Err(e);
                 }
+                if joint.is_some() {
+                    rates.push((dir, jump_rates_inward(family, values, &tangents, d.outcome)));
+                    continue;
+                }
                 for jump in
                     jumps_inward(family, values, &tangents, d.outcome, &mut ctx.rng.coupling)
                 {
                     if jump.weight != 0.0 && jump.target != d.outcome {
                         flips.offer(ctx.rng.key, dir, at, jump.target, jump.weight);
                     }
+                }
+            }
+            if let Some(targets) = joint {
+                let coupling = &mut ctx.rng.coupling;
+                for (target, w) in joint_jumps(&rates, d.outcome, targets, N, coupling) {
+                    flips.offer_joint(ctx.rng.key, at, target, w);
                 }
             }
             ctx.flips = Some(flips);
