@@ -109,11 +109,10 @@
 //! can lead. The value is the finished clustering's bit for bit. On the bench events that
 //! skips about half of a primal run's steps (a primal run took 0.24 ms per event instead of
 //! 0.43, a pruned triple 1.8 ms instead of 3.9, README); the score function, which no longer
-//! sums the scores of draws that
-//! cannot move mH, and the re-runs and the triple, which spend no flips on them, are less noisy
-//! (README). With numbers that carry alternative worlds (the triples) mH must be known in each
-//! world.
-//! [`QantiKt::cluster`] always runs to the end (it returns every jet).
+//! sums the scores of draws that cannot move mH, and the re-runs and the triple, which spend no
+//! flips on them, are less noisy (README). With numbers that carry alternative worlds (the
+//! triples) mH must be known in each world. [`QantiKt::cluster`] always runs to the end (it
+//! returns every jet).
 
 mod candidates;
 mod jets;

@@ -554,7 +554,6 @@ impl<S: Scalar> State<S> {
     }
 }
 
-/// Whether a slot's kinematics and flag are constants.
 /// Directions of [`largest_subset_pt`]'s bound (each stands for those within π/32 of it).
 const BOUND_DIRECTIONS: usize = 32;
 
@@ -599,6 +598,7 @@ fn largest_subset_pt(v: &[(f64, f64)], limit: f64) -> f64 {
     best
 }
 
+/// Whether a slot's kinematics and flag are constants.
 fn is_plain<S: Scalar>(kin: &[S; 3], active: S) -> bool {
     kin.iter().all(|x| x.is_constant()) && active.is_constant()
 }
