@@ -338,7 +338,7 @@ impl QantiKt {
         st.go_on(&history);
         history.push(cands[outcome as usize]);
         st.apply(&cands, outcome)?;
-        if mh_only && cands[outcome as usize].is_beam() && st.mh_known() {
+        if mh_only && st.mh_known_after(cands[outcome as usize]) {
             return Ok(st.into_jets(history));
         }
         self.go_on(st, (r, alpha), history, step + 1, mh_only)
@@ -447,10 +447,7 @@ impl QantiKt {
             let c = cands[k.primal_value() as usize];
             history.push(c);
             st.apply(cands, k)?;
-            // Only a step that makes a jet can make mH known (a merge leaves the jets as they
-            // are, and the next jet's step sees what it did to the active objects' pT); with
-            // numbers that carry worlds, known in each of them.
-            if mh_only && c.is_beam() && st.mh_known_everywhere() {
+            if mh_only && st.mh_known_after(c) {
                 break;
             }
         }

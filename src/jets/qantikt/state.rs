@@ -224,15 +224,22 @@ impl<S: Scalar> State<S> {
     /// enough, [`largest_subset_pt`]'s bound. So no later jet can be one of the two leading
     /// ones, and the two leading jets, and so mH, are those of the finished clustering, bit for
     /// bit.
-    pub fn mh_known(&self) -> bool {
+    fn mh_known(&self) -> bool {
         self.mh_known_in(|x| x.primal_value())
+    }
+
+    /// Whether the step that just took candidate `c` in the primal history leaves mH known
+    /// ([`State::mh_known_everywhere`]): only a step that makes a jet can (a merge leaves the
+    /// jets as they are, and the next jet's step sees what it did to the active objects' pT).
+    pub fn mh_known_after(&self, c: Candidate) -> bool {
+        c.is_beam() && self.mh_known_everywhere()
     }
 
     /// Whether mH can no longer change in the primal history nor in any alternative world
     /// the state carries ([`State::mh_known`] in each: their values where they differ). A later
     /// draw's new world branches off a history whose mH is known, so it cannot change mH
     /// either.
-    pub fn mh_known_everywhere(&self) -> bool {
+    fn mh_known_everywhere(&self) -> bool {
         if !self.mh_known() {
             return false;
         }
