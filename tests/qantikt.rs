@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use stochad::jets::cluster::{Algorithm, JetDefinition};
 use stochad::jets::qantikt::{qanti_kt_mh, Candidate, MhProgram, QantiKt, Sampling};
 use stochad::jets::{io, FourMomentum, JetError};
+use stochad::rerun::{Rerun, Resumable};
 use stochad::sample::{Categorical, Coupling, Redraw};
 use stochad::{
     exact, gradient, gradient_with, with_run, AllWorldsTriple, Dual, Error, KeepTriple, KeptFlips,
@@ -466,6 +467,26 @@ fn mh_stops_with_the_finished_clusterings_value() {
     }
 }
 
+/// Runs `0..n` of `resumed` and `whole` give the same derivatives bit for bit; returns how many
+/// of them had a flip that moved mH (derivative ≠ pathwise part).
+fn resumed_runs_are_whole<P: Resumable<2>, Q: Resumable<2>>(
+    resumed: &Rerun<P, 2>,
+    whole: &Rerun<Q, 2>,
+    n: u64,
+) -> usize {
+    let mut moved = 0;
+    for i in 0..n {
+        let (a, b) = (resumed.run(i).unwrap(), whole.run(i).unwrap());
+        assert_eq!(
+            a.derivative.map(f64::to_bits),
+            b.derivative.map(f64::to_bits),
+            "run {i}"
+        );
+        moved += usize::from(a.derivative != a.pathwise);
+    }
+    moved
+}
+
 #[test]
 fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
     // Whole events (~100 particles): a checkpoint's search has filed pairs, a long cache and
@@ -487,15 +508,7 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
         )
         .at([r, alpha])
         .seed(7);
-        let mut flipped = 0;
-        for i in 0..40 {
-            let (a, b) = (resumed.run(i).unwrap(), whole.run(i).unwrap());
-            assert_eq!(
-                a.derivative.map(f64::to_bits),
-                b.derivative.map(f64::to_bits)
-            );
-            flipped += usize::from(a.derivative != a.pathwise);
-        }
+        let flipped = resumed_runs_are_whole(&resumed, &whole, 40);
         assert!(
             flipped >= 5,
             "{flipped} of 40 runs had a flip that moved mH"
@@ -503,14 +516,7 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
         // A reservoir of 4 flips per direction: its checkpoints come and go as flips enter and
         // leave; the resumed estimates are still the whole re-runs'.
         let keep = KeptFlips::Reservoir(4);
-        let (resumed, whole) = (resumed.keep(keep), whole.keep(keep));
-        for i in 0..10 {
-            let (a, b) = (resumed.run(i).unwrap(), whole.run(i).unwrap());
-            assert_eq!(
-                a.derivative.map(f64::to_bits),
-                b.derivative.map(f64::to_bits)
-            );
-        }
+        resumed_runs_are_whole(&resumed.keep(keep), &whole.keep(keep), 10);
         // The signed coupling (two jumps from every draw) with 16 flips per direction and the
         // score mix, as the variance study runs it with 64: checkpoints at most steps.
         let signed = family(Coupling::Signed, Redraw::Maximal);
@@ -528,15 +534,7 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
         .seed(8)
         .keep(keep)
         .score_mix(true);
-        let mut moved = 0;
-        for i in 0..4 {
-            let (a, b) = (resumed.run(i).unwrap(), whole.run(i).unwrap());
-            assert_eq!(
-                a.derivative.map(f64::to_bits),
-                b.derivative.map(f64::to_bits)
-            );
-            moved += usize::from(a.derivative != a.pathwise);
-        }
+        let moved = resumed_runs_are_whole(&resumed, &whole, 4);
         assert!(
             moved >= 2,
             "{moved} of 4 signed runs had a flip that moved mH"
@@ -546,14 +544,7 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
             targets: 4,
             keep: 16,
         };
-        let (resumed, whole) = (resumed.keep(keep), whole.keep(keep));
-        for i in 0..4 {
-            let (a, b) = (resumed.run(i).unwrap(), whole.run(i).unwrap());
-            assert_eq!(
-                a.derivative.map(f64::to_bits),
-                b.derivative.map(f64::to_bits)
-            );
-        }
+        resumed_runs_are_whole(&resumed.keep(keep), &whole.keep(keep), 4);
     }
 }
 
