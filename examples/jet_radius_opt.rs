@@ -80,12 +80,12 @@
 //!   the triple's cost, ~1.1× its std; `LossProgram` below shows how a loss on Qanti-kT's jets
 //!   is made resumable).
 //! - `rerun-mix`: `rerun` mixed with the score function of its recording runs (≥ 4 samples):
-//!   on the variance study's events the stochastic-AD estimator with the least work per unit of
-//!   precision (~2.5× less than `triple-mix`).
+//!   on the variance study's events a work per unit of precision of 1.3 / 1.6 times the score
+//!   function with baseline's (dE/dR / dE/dα), 2.5–3× less than `triple-mix`.
 //! - `rerun-signed`: `rerun_resumable` with the signed coupling (two jumps from every draw),
-//!   64 flips kept and the score mix (≥ 4 samples): the variance study's least noisy estimator
-//!   per sample (mH's gradient ~4.8× below the score function with baseline in std), at
-//!   ~25× `rerun-mix`'s cost per sample.
+//!   64 flips per direction kept and the score mix (≥ 4 samples): on the variance study's
+//!   events mH's gradient 3.2× / 4.3× (dE/dR / dE/dα) below the score function with baseline
+//!   in std, at ~15× `rerun-mix`'s cost per sample.
 //! - `score`: score function (REINFORCE) with a leave-one-out baseline. Needs ≥ 2 samples.
 //! - `fd`: central finite differences with common random numbers, half step `--fd-step`
 //!   (shrunk to R/2 near the lower clamp). Biased by O(h²).
@@ -214,12 +214,12 @@ enum Est {
     /// `stochad::rerun_resumable`: a recording run, then the `f64` loss once per kept flip,
     /// resumed at its step (the pruned triple's kind of estimate at about a third of its cost).
     Rerun,
-    /// `rerun` mixed with the score function of its recording runs (≥ 4 samples; the least
-    /// work per unit of precision of the stochastic-AD estimators on the variance study's events).
+    /// `rerun` mixed with the score function of its recording runs (≥ 4 samples; on the
+    /// variance study's events 2.5–3× less work per unit of precision than `triple-mix`).
     RerunMix,
     /// `rerun_resumable` with the signed coupling, 64 flips kept and the score mix (≥ 4
-    /// samples; the least noisy per sample on the variance study's events, ~25× `rerun-mix`'s
-    /// cost per sample).
+    /// samples; 3–4× less noisy per sample than the score function with baseline on the
+    /// variance study's events, at ~15× `rerun-mix`'s cost per sample).
     RerunSigned,
 }
 

@@ -122,3 +122,8 @@ pub use triple::{AllWorldsTriple, KeepTriple, SmoothedTriple, StochasticTriple, 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The Qanti-kT studies' examples (`docs/qantikt_studies.md`), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/qantikt_studies.md")]
+pub struct StudiesDoctests;

@@ -52,17 +52,17 @@
 //! A coupling that jumps from every draw ([`Coupling::Signed`]) gives each run many jumps (on
 //! Qanti-kT's variance study ~90 per direction at α = 1), which a triple pays for as worlds and
 //! a reservoir as re-runs. With 64 flips per direction, the score mix and the output as control
-//! variate, that is Qanti-kT's least noisy estimator per sample below 100 ms: 4.8× / 4.9× below
-//! the score function with baseline (dE/dR / dE/dα, medians of 60 cells) at 3.6 ms per sample,
-//! ~1.4× its work (the keep-32 triple with the same coupling: as precise, 40× slower).
+//! variate, it is 4.0× / 4.8× below the score function with baseline on Qanti-kT (dE/dR /
+//! dE/dα, medians of 60 cells, 1000 samples) at 2.8 ms per sample, 1.8 / 1.6 times its work
+//! (the keep-32 triple with the same coupling was as precise at 40× the time).
 //!
 //! Those re-runs are per direction: the signed coupling's targets follow each direction's
 //! tangents, so a run's ~90 flips per direction make ~90 distinct re-runs for two directions.
 //! [`KeptFlips::Joint`] draws every direction's jumps of a draw together, from the mixture of
 //! their jump rates, so that each kept flip is one re-run for all directions. With 4 targets per
-//! draw and 64 flips kept, it matches the per-direction reservoir's precision on the same 60
-//! cells (4.77× / 4.94× below score + baseline) at 0.82× its time (work 1.12 / 1.14 times score +
-//! baseline's instead of 1.38 / 1.21, one run of both, `docs/qantikt_rerun_joint_study.csv`).
+//! draw and 64 flips kept, it is Qanti-kT's least noisy estimator per sample: on the same 60
+//! cells 4.3× / 4.8× below score + baseline at 0.9× the per-direction reservoir's time (work
+//! 1.46 / 1.29 times score + baseline's; the README's table, `docs/qantikt_variance.csv`).
 //!
 //! The alternative histories are real runs of the `f64` program, so the program may branch on
 //! its values (`if k.value() > 0.5 { … }`), which a triple can only do inside

@@ -58,7 +58,7 @@ pub enum Coupling {
     /// [`KeepTriple<32, 2>`](crate::KeepTriple) with `m = 8`, the score mix and the output
     /// control variate estimates dE\[mH\]/dR with a per-sample std 3.05× below the score
     /// function with baseline (median over 60 event × (R, α) cells) where keep-8 reaches 2.45×,
-    /// at 3.5× its time (README). `m` must be at least 1.
+    /// at 3.5× its time (`docs/qantikt_studies.md`). `m` must be at least 1.
     ProportionalFan(u8),
     /// Every draw jumps, whatever its category `k`: once to a category `j ≠ k` that gains mass,
     /// drawn ∝ `δ_j` among those, with weight `G = Σ_{i≠k} max(δ_i, 0)`, and once to one that
@@ -74,7 +74,7 @@ pub enum Coupling {
     /// per-sample std 2.87× and 2.68× below the score function with baseline (median of 60
     /// event × (R, α) cells, worst cell 1.90× and 1.34×) where the proportional coupling gives
     /// 2.56× and 2.48× (worst 1.04×, 1.07×), but at about 4× its time (13.5 ms per sample
-    /// instead of 3.5 ms: the worlds stay full). See the README's variance table.
+    /// instead of 3.5 ms: the worlds stay full). See `docs/qantikt_studies.md`.
     Signed,
     /// The signed coupling's two jumps each spread over `m` targets: per side one uniform and
     /// `m` evenly spaced points on that side's cumulative mass over the categories `j ≠ k`
@@ -90,7 +90,8 @@ pub enum Coupling {
     /// mix and the output control variate estimates dE\[mH\]/dR and dE\[mH\]/dα with a
     /// per-sample std 4.75× and 5.21× below the score function with baseline (median of 60
     /// event × (R, α) cells, 500 samples; worst cell 2.95× and 2.66×) where keep-8 with
-    /// `Signed` reaches 2.87× and 2.68×, at 76 ms per sample instead of 13.5 ms (README).
+    /// `Signed` reaches 2.87× and 2.68×, at 76 ms per sample instead of 13.5 ms
+    /// (`docs/qantikt_studies.md`).
     /// `m` must be at least 1.
     SignedFan(u8),
 }

@@ -78,14 +78,19 @@
 //! let ex = stochad::gradient_with(|[r, a]: [AllWorldsTriple<2>; 2]| qanti_kt_mh(&event, r, a))
 //!     .at(at).estimate()?;
 //! // Stochastic AD by re-running the f64 clustering from each kept flip's step: with the signed
-//! // coupling, 64 flips per direction, the score mix and the output as control variate, the
-//! // least noisy per sample on real events (README: 4.8× / 4.9× below the score function).
+//! // coupling, both directions' jumps drawn together and 64 flips kept, the score mix and the
+//! // output as control variate, the least noisy per sample on real events (README: 4.3× / 4.8×
+//! // below the score function with baseline).
 //! let signed = QantiKt::new().sampling(Sampling::Categorical(Categorical {
 //!     coupling: Coupling::Signed,
 //!     redraw: Redraw::Maximal,
 //! }));
 //! let rr = stochad::rerun_resumable(MhProgram::new(signed, &event))
-//!     .at(at).keep(KeptFlips::Reservoir(64)).score_mix(true).control_variate(4).estimate()?;
+//!     .at(at)
+//!     .keep(KeptFlips::Joint { targets: 4, keep: 64 })
+//!     .score_mix(true)
+//!     .control_variate(4)
+//!     .estimate()?;
 //! // Finite differences with common random numbers, half step h.
 //! let fd = stochad::finite_differences(|[r, a]: [f64; 2]| qanti_kt_mh(&event, r, a))
 //!     .at(at).step(0.05).estimate()?;
