@@ -81,10 +81,7 @@
 //! // coupling, both directions' jumps drawn together and 64 flips kept, the score mix and the
 //! // output as control variate, the least noisy per sample on real events (README: 4.3× / 4.8×
 //! // below the score function with baseline).
-//! let signed = QantiKt::new().sampling(Sampling::Categorical(Categorical {
-//!     coupling: Coupling::Signed,
-//!     redraw: Redraw::Maximal,
-//! }));
+//! let signed = QantiKt::new().coupling(Coupling::Signed);
 //! let rr = stochad::rerun_resumable(MhProgram::new(signed, &event))
 //!     .at(at)
 //!     .keep(KeptFlips::Joint { targets: 4, keep: 64 })
@@ -211,6 +208,29 @@ impl QantiKt {
     pub fn sampling(mut self, sampling: Sampling) -> Self {
         self.sampling = sampling;
         self
+    }
+
+    /// Categorical sampling with `coupling`: shorthand for
+    /// [`sampling`](QantiKt::sampling)`(Sampling::Categorical(..))` that keeps the redraw rule
+    /// of a categorical sampling already set, and otherwise takes the default one
+    /// ([`Redraw::Maximal`]; a deterministic or Gumbel-softmax sampling is replaced).
+    ///
+    /// ```
+    /// use stochad::jets::qantikt::{QantiKt, Sampling};
+    /// use stochad::sample::{Categorical, Coupling, Redraw};
+    /// let signed = QantiKt::new().coupling(Coupling::Signed);
+    /// let spelled_out = QantiKt::new().sampling(Sampling::Categorical(Categorical {
+    ///     coupling: Coupling::Signed,
+    ///     redraw: Redraw::Maximal,
+    /// }));
+    /// assert_eq!(signed, spelled_out);
+    /// ```
+    pub fn coupling(self, coupling: Coupling) -> Self {
+        let redraw = match self.sampling {
+            Sampling::Categorical(c) => c.redraw,
+            Sampling::Deterministic | Sampling::GumbelSoftmax { .. } => Redraw::Maximal,
+        };
+        self.sampling(Sampling::Categorical(Categorical { coupling, redraw }))
     }
 
     /// Skip candidates whose weight is below `ratio` times the largest in every world the state
@@ -678,6 +698,27 @@ pub fn qanti_kt_mh<S: Scalar>(particles: &[FourMomentum<f64>], r: S, alpha: S) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`QantiKt::coupling`] keeps a categorical sampling's redraw rule and replaces any other
+    /// sampling by the categorical one with the default redraw rule.
+    #[test]
+    fn coupling_keeps_the_redraw_rule() {
+        let cat = |coupling, redraw| Sampling::Categorical(Categorical { coupling, redraw });
+        let same = QantiKt::new()
+            .sampling(cat(Coupling::Inversion, Redraw::SameUniform))
+            .coupling(Coupling::Signed);
+        assert_eq!(same.sampling, cat(Coupling::Signed, Redraw::SameUniform));
+        for other in [
+            Sampling::Deterministic,
+            Sampling::GumbelSoftmax { tau: 0.5 },
+        ] {
+            let q = QantiKt::new()
+                .sampling(other)
+                .coupling(Coupling::SignedFan(2));
+            assert_eq!(q.sampling, cat(Coupling::SignedFan(2), Redraw::Maximal));
+            assert_eq!(q.negligible, QantiKt::new().negligible);
+        }
+    }
 
     /// [`QantiKt::mh`] skips steps: on whole events at least 30 % of them (~50 % measured on
     /// these three at R = 0.8, α = 1), with `f64` numbers and with the pruned triple.
