@@ -32,9 +32,9 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use stochad::jets::cluster::{Algorithm, JetDefinition};
 use stochad::jets::io::default_sample;
-use stochad::jets::qantikt::{qanti_kt_mh, MhProgram, QantiKt, Sampling};
+use stochad::jets::qantikt::{qanti_kt_mh, MhProgram, QantiKt};
 use stochad::jets::FourMomentum;
-use stochad::sample::{Categorical, Coupling, Redraw};
+use stochad::sample::Coupling;
 use stochad::triple::Keep;
 use stochad::{gradient, gradient_with, with_run, KeepTriple, KeptFlips, Score, StochasticTriple};
 
@@ -45,18 +45,12 @@ const SEED: u64 = 1;
 
 /// Qanti-kT with the signed coupling fanned out to 2 targets per side.
 fn signed_fan2() -> QantiKt {
-    QantiKt::new().sampling(Sampling::Categorical(Categorical {
-        coupling: Coupling::SignedFan(2),
-        redraw: Redraw::Maximal,
-    }))
+    QantiKt::new().coupling(Coupling::SignedFan(2))
 }
 
 /// Qanti-kT with the signed coupling.
 fn signed() -> QantiKt {
-    QantiKt::new().sampling(Sampling::Categorical(Categorical {
-        coupling: Coupling::Signed,
-        redraw: Redraw::Maximal,
-    }))
+    QantiKt::new().coupling(Coupling::Signed)
 }
 
 fn read_events() -> Vec<Vec<FourMomentum>> {

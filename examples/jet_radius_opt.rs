@@ -168,7 +168,7 @@ use serde::Serialize;
 use stochad::jets::io::{default_sample, EventReader, Format, Selection};
 use stochad::jets::qantikt::{mh_loss, Checkpoint, QantiKt, Sampling};
 use stochad::jets::FourMomentum;
-use stochad::sample::{Categorical, Coupling};
+use stochad::sample::Coupling;
 use stochad::triple::Keep;
 use stochad::{Dual, Estimate, KeptFlips, Recorder, Resumable, Scalar, Score, StochasticTriple};
 
@@ -653,9 +653,10 @@ fn estimate(
             .estimate(),
         Est::Rerun | Est::RerunMix | Est::RerunSigned => {
             let (clusterer, keep) = if est == Est::RerunSigned {
-                let signed = Categorical::with_coupling(Coupling::Signed);
-                let q = QantiKt::new().sampling(Sampling::Categorical(signed));
-                (q, KeptFlips::Reservoir(64))
+                (
+                    QantiKt::new().coupling(Coupling::Signed),
+                    KeptFlips::Reservoir(64),
+                )
             } else {
                 (QantiKt::new(), KeptFlips::PerDirection)
             };

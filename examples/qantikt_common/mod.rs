@@ -545,12 +545,9 @@ pub fn run_all(
     Ok(out)
 }
 
-/// Qanti-kT drawing with `coupling` and maximal redraws.
+/// Qanti-kT drawing with `coupling` and maximal redraws (the default redraw rule).
 fn maximal(coupling: Coupling) -> QantiKt {
-    QantiKt::new().sampling(Sampling::Categorical(Categorical {
-        coupling,
-        redraw: Redraw::Maximal,
-    }))
+    QantiKt::new().coupling(coupling)
 }
 
 /// How many batches [`run_all`] runs for `ests` (the two score estimators share one).

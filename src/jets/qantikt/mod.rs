@@ -212,8 +212,8 @@ impl QantiKt {
 
     /// Categorical sampling with `coupling`: shorthand for
     /// [`sampling`](QantiKt::sampling)`(Sampling::Categorical(..))` that keeps the redraw rule
-    /// of a categorical sampling already set, and otherwise takes the default one
-    /// ([`Redraw::Maximal`]; a deterministic or Gumbel-softmax sampling is replaced).
+    /// of a categorical sampling already set, and otherwise takes [`QantiKt::new`]'s,
+    /// [`Redraw::Maximal`] (a deterministic or Gumbel-softmax sampling is replaced).
     ///
     /// ```
     /// use stochad::jets::qantikt::{QantiKt, Sampling};
