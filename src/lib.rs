@@ -7,7 +7,7 @@
 //! carries, besides its value, a tangent δ and a weighted alternative path; one run's
 //! `δ + β·(alternative − value)` is an unbiased estimate of dE\[f\]/dθ.
 //!
-//! ## Tutorial: write the program once, run it four ways
+//! ## Tutorial: write the program once, run it five ways
 //!
 //! Write the program generic over [`Scalar`]; draw with the samplers in [`sample`]:
 //!
@@ -38,6 +38,12 @@
 //! use stochad::Dual;
 //! let du = stochad::derivative_with(|x: Dual| program(x)).at(0.3).samples(100).estimate()?;
 //! assert!((du.mean - 2.0 * 0.3).abs() < 1e-12 && (du.mean - exact).abs() > 1.0);
+//!
+//! // 5. By re-running: a recording run keeps a flipped draw, and the program runs again with
+//! //    f64 from there (the triple's kind of estimate without carrying alternative worlds).
+//! let rr = stochad::rerun(|[x]| program(x), |[x]: [f64; 1]| program(x))
+//!     .at([0.3]).samples(10_000).seed(1).estimate()?;
+//! assert!((rr.mean[0] - exact).abs() < 5.0 * rr.stderr[0]);
 //! # Ok::<(), stochad::Error>(())
 //! ```
 //!
@@ -79,8 +85,9 @@
 //! ## Layout
 //! [`Scalar`] (the trait), [`Dual`], [`Score`], [`triple`] (the stochastic triple and its pruned,
 //! keep-K, all-worlds and smoothed backends), [`sample`] (samplers and couplings), [`estimate`] (drivers),
-//! [`control`] (control variates for the drivers), [`exact`] (enumeration oracle), [`jets`]
-//! (four-momenta, event files, jet clustering).
+//! [`rerun`] (stochastic AD by re-running the `f64` program from kept flips), [`control`]
+//! (control variates for the drivers), [`exact`] (enumeration oracle), [`jets`] (four-momenta,
+//! event files, jet clustering).
 #![warn(missing_docs)]
 
 extern crate self as stochad;
