@@ -85,7 +85,7 @@
 //! ## Layout
 //! [`Scalar`] (the trait), [`Dual`], [`Score`], [`triple`] (the stochastic triple and its pruned,
 //! keep-K, all-worlds and smoothed backends), [`sample`] (samplers and couplings), [`estimate`] (drivers),
-//! [`rerun`] (stochastic AD by re-running the `f64` program from kept flips), [`control`]
+//! [`rerun`](mod@rerun) (stochastic AD by re-running the `f64` program from kept flips), [`control`]
 //! (control variates for the drivers), [`exact`] (enumeration oracle), [`jets`] (four-momenta,
 //! event files, jet clustering).
 #![warn(missing_docs)]
