@@ -545,9 +545,13 @@ pub fn run_all(
     Ok(out)
 }
 
-/// Qanti-kT drawing with `coupling` and maximal redraws (the default redraw rule).
+/// Qanti-kT drawing with `coupling` and maximal redraws (named here, not taken from
+/// `QantiKt::new`'s default: the study's triple rows depend on it).
 fn maximal(coupling: Coupling) -> QantiKt {
-    QantiKt::new().coupling(coupling)
+    QantiKt::new().sampling(Sampling::Categorical(Categorical {
+        coupling,
+        redraw: Redraw::Maximal,
+    }))
 }
 
 /// How many batches [`run_all`] runs for `ests` (the two score estimators share one).

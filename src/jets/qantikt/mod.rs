@@ -157,11 +157,15 @@ pub enum Sampling {
     },
 }
 
+/// The redraw rule of [`Sampling::default`], and of [`QantiKt::coupling`] where no categorical
+/// sampling was set.
+const DEFAULT_REDRAW: Redraw = Redraw::Maximal;
+
 impl Default for Sampling {
     fn default() -> Self {
         Sampling::Categorical(Categorical {
             coupling: Coupling::Proportional,
-            redraw: Redraw::Maximal,
+            redraw: DEFAULT_REDRAW,
         })
     }
 }
@@ -228,7 +232,7 @@ impl QantiKt {
     pub fn coupling(self, coupling: Coupling) -> Self {
         let redraw = match self.sampling {
             Sampling::Categorical(c) => c.redraw,
-            Sampling::Deterministic | Sampling::GumbelSoftmax { .. } => Redraw::Maximal,
+            Sampling::Deterministic | Sampling::GumbelSoftmax { .. } => DEFAULT_REDRAW,
         };
         self.sampling(Sampling::Categorical(Categorical { coupling, redraw }))
     }
