@@ -397,6 +397,21 @@ pub(crate) fn run_in<R>(ctx: RunContext, f: impl FnOnce() -> R) -> (R, RunContex
     (r, *ctx)
 }
 
+/// Runs `f` in a fresh run context with streams of its own: keyed by the current run's key and
+/// `which`, so independent of every stream of the current run and the same whatever thread
+/// runs it. The alternative worlds that go on alone, as histories of their own, draw from them
+/// (see [`QantiKt::mh`](crate::jets::qantikt::QantiKt::mh)).
+///
+/// # Errors
+/// [`Error::NoRunContext`](crate::Error::NoRunContext) outside a run.
+pub(crate) fn run_on_own_streams<R>(which: u32, f: impl FnOnce() -> R) -> Result<R> {
+    let key = with_ctx("streams of its own", |ctx| ctx.rng.key)?;
+    // The current run's key as seed and a domain of their own (the drivers' runs use 0, the
+    // control variates' twins small ones).
+    let ctx = RunContext::in_domain(key, which as u64, 1 << 40);
+    Ok(run_in(ctx, f).0)
+}
+
 /// Runs `f` inside a fresh run context for sample `sample` of seed `seed`: the explicit form of
 /// what the estimator drivers do for every sample. Samplers called in `f` draw from this run's
 /// streams; the context is torn down when `f` returns (or panics).

@@ -5,7 +5,9 @@ use crate::error::Result;
 use crate::jets::cluster::Jet;
 use crate::jets::momentum::FourMomentum;
 use crate::propagate::{propagate, propagate_plain, PlainFn};
-use crate::scalar::Scalar;
+use smallvec::SmallVec;
+
+use crate::scalar::{Scalar, World};
 
 use super::candidates::Candidate;
 
@@ -24,6 +26,10 @@ pub struct QantiKtJets<S = f64> {
     pub(super) is_jet: Vec<S>,
     pub(super) constituents: Vec<Vec<usize>>,
     pub(super) history: Vec<Candidate>,
+    /// Worlds ended before the clustering did, with their mH (see `QantiKt::finish_worlds`;
+    /// none where the clustering went to its end): [`QantiKtJets::mh`] gives them these
+    /// values. Clusterings stopped so are not returned as jets.
+    pub(super) ended: SmallVec<[(World, f64); 4]>,
 }
 
 impl<S: Scalar> QantiKtJets<S> {
@@ -69,10 +75,11 @@ impl<S: Scalar> QantiKtJets<S> {
     /// # Errors
     /// Only for stochastic triples used outside their run.
     pub fn mh(&self) -> Result<S> {
-        propagate_plain(
+        let mh = propagate_plain(
             &LeadingPairMass,
             &(self.momenta.clone(), self.is_jet.clone()),
-        )
+        )?;
+        Ok(mh.with_worlds(&self.ended))
     }
 }
 
@@ -116,7 +123,7 @@ pub fn mh_loss<S: Scalar>(mh: S, target: f64, cut: f64) -> Result<S> {
 
 /// Invariant mass of the two highest-pT slots flagged as jets (0 with fewer than two). Plain
 /// branches on values: callers run it inside `propagate`.
-fn leading_pair_mass<S: Scalar>(p: &[FourMomentum<S>], jet: &[S]) -> S {
+pub(super) fn leading_pair_mass<S: Scalar>(p: &[FourMomentum<S>], jet: &[S]) -> S {
     let pt2 = (0..p.len())
         .filter(|&i| jet[i].value() == 1.0)
         .map(|i| (i, p[i].pt2().value()));

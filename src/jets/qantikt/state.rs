@@ -16,7 +16,7 @@ use crate::propagate::{propagate_plain, PlainFn};
 use crate::scalar::{Scalar, World};
 
 use super::candidates::Candidate;
-use super::jets::{leading_pair, QantiKtJets};
+use super::jets::{leading_pair, leading_pair_mass, QantiKtJets};
 use super::search::{Search, View, Views};
 
 /// The kinematics an inactive slot carries: finite, neutral values (an inactive candidate gets
@@ -100,6 +100,9 @@ pub(super) struct State<S> {
     pub search: Search,
     /// Input particles of each slot's object in the primal history.
     pub constituents: Vec<Vec<usize>>,
+    /// Worlds ended before the clustering did, with their mH (see `QantiKt::finish_worlds`):
+    /// [`QantiKtJets::mh`] gives them these values instead of those of the slots.
+    pub ended: SmallVec<[(World, f64); 4]>,
     /// Scratch for [`State::couple`].
     scratch: Vec<S>,
 }
@@ -129,6 +132,7 @@ impl<S: Scalar> State<S> {
             flat,
             search: Search::new(n),
             constituents: (0..n).map(|i| vec![i]).collect(),
+            ended: SmallVec::new(),
             scratch: Vec::new(),
         };
         for i in 0..n {
@@ -165,6 +169,7 @@ impl<S: Scalar> State<S> {
             active,
             search: self.search.snapshot(),
             constituents: Vec::new(),
+            ended: SmallVec::new(),
             scratch: Vec::new(),
         }
     }
@@ -188,6 +193,7 @@ impl<S: Scalar> State<S> {
             is_jet: self.jet,
             constituents: self.constituents,
             history,
+            ended: self.ended,
         }
     }
 
@@ -224,7 +230,7 @@ impl<S: Scalar> State<S> {
     /// enough, [`largest_subset_pt`]'s bound. So no later jet can be one of the two leading
     /// ones, and the two leading jets, and so mH, are those of the finished clustering, bit for
     /// bit.
-    fn mh_known(&self) -> bool {
+    pub fn mh_known(&self) -> bool {
         self.mh_known_in(|x| x.primal_value())
     }
 
@@ -240,13 +246,22 @@ impl<S: Scalar> State<S> {
     /// draw's new world branches off a history whose mH is known, so it cannot change mH
     /// either.
     fn mh_known_everywhere(&self) -> bool {
-        if !self.mh_known() {
-            return false;
-        }
+        self.mh_known()
+            && (!S::CARRIES_WORLDS
+                || self
+                    .carried_worlds()
+                    .iter()
+                    .all(|&w| self.mh_known_in(|x| x.value_in(w))))
+    }
+
+    /// The live worlds some slot carries, each once, in the order met: every slot's momentum
+    /// and flags are read (a world may differ from the primal only in its jets, which no view
+    /// shows).
+    pub fn carried_worlds(&self) -> SmallVec<[World; 8]> {
+        let mut worlds: SmallVec<[World; 8]> = SmallVec::new();
         if !S::CARRIES_WORLDS {
-            return true;
+            return worlds;
         }
-        let mut worlds: smallvec::SmallVec<[World; 8]> = smallvec::SmallVec::new();
         for i in 0..self.len() {
             let q = self.p[i];
             for x in [q.px, q.py, self.jet[i], self.active[i]] {
@@ -257,7 +272,73 @@ impl<S: Scalar> State<S> {
                 }
             }
         }
-        worlds.iter().all(|&w| self.mh_known_in(|x| x.value_in(w)))
+        worlds
+    }
+
+    /// Whether world `w`'s mH can no longer change ([`State::mh_known`] with its values; `w`
+    /// live).
+    pub fn mh_known_in_world(&self, w: World) -> bool {
+        self.mh_known_in(|x| x.value_in_live(w))
+    }
+
+    /// World `w`'s state in `f64` (`w` live), its search the primal's with the slots that
+    /// differ in `w` set to `w`'s views: what the world's history has become, to go on by
+    /// itself ([`State::paused`] is the primal's). Its constituents are not the world's (only
+    /// mH is read off it).
+    pub fn in_world(&self, w: World) -> State<f64> {
+        let n = self.len();
+        let val = |x: S| x.value_in_live(w);
+        let mut st = State {
+            p: self
+                .p
+                .iter()
+                .map(|q| FourMomentum::new(val(q.px), val(q.py), val(q.pz), val(q.e)))
+                .collect(),
+            active: self.active.iter().map(|&a| val(a)).collect(),
+            jet: self.jet.iter().map(|&j| val(j)).collect(),
+            kin: self
+                .kin
+                .iter()
+                .map(|k| k.map(|x| x.primal_value()))
+                .collect(),
+            plain: vec![true; n],
+            flat: vec![true; n],
+            search: self.search.snapshot(),
+            constituents: (0..n).map(|i| vec![i]).collect(),
+            ended: SmallVec::new(),
+            scratch: Vec::new(),
+        };
+        st.search.go_on();
+        // A slot that is not varying looks the same in every world (its kinematics and flag);
+        // a varying one has its view of `w` (computed from `w`'s values), or the primal's.
+        for &v in self.search.varying() {
+            let v = v as usize;
+            let x = self.search.views(v)[self.varying_view_index(v, w)];
+            st.kin[v] = [x.y, x.phi, x.s];
+            let mut views = Views::new();
+            views.push(View { world: None, ..x });
+            st.search.set(v, views);
+        }
+        st
+    }
+
+    /// The invariant mass of world `w`'s two leading jets (`w` live), as [`QantiKtJets::mh`]
+    /// computes it there (in `f64` from its values).
+    pub fn mh_in(&self, w: World) -> f64 {
+        let p: Vec<FourMomentum<f64>> = self
+            .p
+            .iter()
+            .map(|q| {
+                FourMomentum::new(
+                    q.px.value_in_live(w),
+                    q.py.value_in_live(w),
+                    q.pz.value_in_live(w),
+                    q.e.value_in_live(w),
+                )
+            })
+            .collect();
+        let jet: Vec<f64> = self.jet.iter().map(|j| j.value_in_live(w)).collect();
+        leading_pair_mass(&p, &jet)
     }
 
     /// [`State::mh_known`] with the numbers' values as `value` reads them.
