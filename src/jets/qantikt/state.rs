@@ -116,10 +116,11 @@ impl<S: Scalar> State<S> {
             .map(|&p| FourMomentum::from_f64(p))
             .collect();
         let active = vec![S::one(); n];
-        let kin = p
+        // The particles are constants: their kinematics in `f64` are every number type's (the
+        // same operations on the same values, no tangent, no world), at a fraction of the cost.
+        let kin = particles
             .iter()
-            .zip(&active)
-            .map(|(&p, &a)| slot_kinematics(p, a))
+            .map(|&q| Ok(slot_kinematics(q, 1.0)?.map(S::from)))
             .collect::<Result<Vec<_>>>()?;
         let plain: Vec<bool> = kin.iter().map(|k| is_plain(k, S::one())).collect();
         let flat = kin.iter().map(|k| is_flat(k, S::one())).collect();
