@@ -804,6 +804,15 @@ mod tests {
         }
     }
 
+    /// The particles of the first `n` default events.
+    fn first_events(n: usize) -> Vec<Vec<FourMomentum<f64>>> {
+        crate::jets::io::default_sample()
+            .unwrap()
+            .take(n)
+            .map(|e| e.unwrap().particles.iter().map(|q| q.momentum).collect())
+            .collect()
+    }
+
     /// With numbers that carry worlds, [`QantiKt::mh`] stops where the primal history's mH is
     /// known, at the `f64` run's stop (the same history), ending the worlds still open there on
     /// their own (`QantiKt::finish_worlds`); carried along to where their mH is known too, the
@@ -811,11 +820,7 @@ mod tests {
     /// `estimators_agree_with_the_exact_gradient`'s, whose programs stop so.)
     #[test]
     fn worlds_go_on_alone_once_the_primal_mh_is_known() {
-        let events: Vec<Vec<FourMomentum<f64>>> = crate::jets::io::default_sample()
-            .unwrap()
-            .take(3)
-            .map(|e| e.unwrap().particles.iter().map(|q| q.momentum).collect())
-            .collect();
+        let events = first_events(3);
         let q = QantiKt::new();
         let (mut runs, mut longer, mut ended) = (0, 0, 0);
         for ev in &events {
@@ -860,11 +865,7 @@ mod tests {
     /// these three at R = 0.8, α = 1), with `f64` numbers and with the pruned triple.
     #[test]
     fn mh_stops_before_the_end() {
-        let events: Vec<Vec<FourMomentum<f64>>> = crate::jets::io::default_sample()
-            .unwrap()
-            .take(3)
-            .map(|e| e.unwrap().particles.iter().map(|q| q.momentum).collect())
-            .collect();
+        let events = first_events(3);
         let q = QantiKt::new();
         for ev in &events {
             let steps = |mh_only: bool, i: u64| {
