@@ -74,14 +74,14 @@
 //!   same runs by a cross-fitted weight: unbiased, the library's lowest-variance default. Needs
 //!   ≥ 4 samples.
 //! - `triple`: the pruned stochastic triple alone.
-//! - `keep4`: the keep-4 triple (up to 4 alternative worlds; lower variance, ≈ 5× costlier).
+//! - `keep4`: the keep-4 triple (up to 4 alternative worlds; lower variance, ≈ 2× costlier).
 //! - `rerun`: `stochad::rerun_resumable`, the pruned triple's kind of estimate from a recording
 //!   run and, per kept flip, the `f64` clustering resumed at the flipped step (about a third of
 //!   the triple's cost, ~1.1× its std; `LossProgram` below shows how a loss on Qanti-kT's jets
 //!   is made resumable).
 //! - `rerun-mix`: `rerun` mixed with the score function of its recording runs (≥ 4 samples):
 //!   on the variance study's events a work per unit of precision of 1.3 / 1.6 times the score
-//!   function with baseline's (dE/dR / dE/dα), 2.5–3× less than `triple-mix`.
+//!   function with baseline's (dE/dR / dE/dα), 2.2–2.3× less than `triple-mix`.
 //! - `rerun-signed`: `rerun_resumable` with the signed coupling (two jumps from every draw),
 //!   64 flips per direction kept and the score mix (≥ 4 samples): on the variance study's
 //!   events mH's gradient 3.2× / 4.3× (dE/dR / dE/dα) below the score function with baseline
@@ -215,7 +215,7 @@ enum Est {
     /// resumed at its step (the pruned triple's kind of estimate at about a third of its cost).
     Rerun,
     /// `rerun` mixed with the score function of its recording runs (≥ 4 samples; on the
-    /// variance study's events 2.5–3× less work per unit of precision than `triple-mix`).
+    /// variance study's events 2.2–2.3× less work per unit of precision than `triple-mix`).
     RerunMix,
     /// `rerun_resumable` with the signed coupling, 64 flips kept and the score mix (≥ 4
     /// samples; 3–4× less noisy per sample than the score function with baseline on the
