@@ -256,8 +256,8 @@ impl<S: Scalar> State<S> {
     }
 
     /// The live worlds some slot carries, each once, in the order met: every slot's momentum
-    /// and flags are read (a world may differ from the primal only in its jets, which no view
-    /// shows).
+    /// (all four components: mH sees them all) and flags are read (a world may differ from the
+    /// primal only in its jets, which no view shows).
     pub fn carried_worlds(&self) -> SmallVec<[World; 8]> {
         let mut worlds: SmallVec<[World; 8]> = SmallVec::new();
         if !S::CARRIES_WORLDS {
@@ -265,7 +265,7 @@ impl<S: Scalar> State<S> {
         }
         for i in 0..self.len() {
             let q = self.p[i];
-            for x in [q.px, q.py, self.jet[i], self.active[i]] {
+            for x in [q.px, q.py, q.pz, q.e, self.jet[i], self.active[i]] {
                 for w in x.worlds() {
                     if !worlds.contains(&w) {
                         worlds.push(w);
