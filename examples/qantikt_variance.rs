@@ -139,19 +139,19 @@ struct Args {
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
     /// Also run the all-worlds triple (every alternative world kept). Its cost grows fast
-    /// with N: on the default events 1–180 ms per sample (mean 21 ms, 20× the pruned triple);
-    /// the default run takes about 3× longer with it.
+    /// with N: 1.0 ms per sample in the median cell, about 2× the pruned triple (stop 31; 28 s
+    /// for the 60 cells at 500 samples, alone).
     #[arg(long)]
     all_worlds: bool,
     /// Also run the keep-32 triple with the proportional coupling fanned out to 8 targets,
     /// score mix and output control variate: 2.2× the keep-8 triple's time per sample in the
     /// median cell; and the keep-32 triple with the signed coupling fanned out to 4 targets per
     /// side, mix and output control variate, the least noisy estimator in both directions and
-    /// by far the slowest (76 ms per sample in the median cell with the code of stop 18, 0.5 s
-    /// on the 109-particle event; 500 samples of the default 60 cells took 1.5 h; since stop 21
-    /// 2.3× less on events 0 and 4); and, as the control of the fan-out, the keep-32 triple with
-    /// the plain signed coupling, and the keep-16 triple with the signed coupling fanned out to
-    /// 2, each with mix and output control variate (13 ms per sample in the median cell).
+    /// the slowest (9.2 ms per sample in the median cell, stop 31; it took 76 ms with the code
+    /// of stop 18); and, as the control of the fan-out, the keep-32 triple with the plain
+    /// signed coupling, and the keep-16 triple with the signed coupling fanned out to 2, each
+    /// with mix and output control variate (6.3 and 5.4 ms per sample in the median cell). The
+    /// four rows took 483 s for the 60 cells at 500 samples.
     #[arg(long)]
     fan_out: bool,
     /// Independent `f64` twin runs per sample of the output-control-variate estimators.

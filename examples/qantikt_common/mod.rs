@@ -107,7 +107,8 @@ pub enum Est {
     Keep8MixCv,
     /// The keep-32 triple with the proportional coupling fanned out to 8 targets
     /// (`Coupling::ProportionalFan(8)`), mixed with the score function, the output as control
-    /// variate: the least noisy, and the slowest.
+    /// variate: the least noisy of the proportional coupling's rows (the signed coupling's
+    /// fanned rows are less noisy still).
     Keep32Fan8MixCv,
     /// The keep-8 triple with the signed coupling (`Coupling::Signed`: two jumps of opposite
     /// signs from every draw), mixed with the score function.
