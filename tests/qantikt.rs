@@ -714,6 +714,43 @@ fn a_merged_object_with_pt_zero_keeps_the_other_worlds() {
     assert!(ok > 0 && failed > 0, "{ok} runs, {failed} failures");
 }
 
+/// The pruned triple's mH on a whole event, whose open worlds go on alone at the primal's stop
+/// (on their own streams): every run the same, bit for bit, with one thread and with four.
+#[test]
+fn worlds_going_on_alone_are_the_same_whatever_the_thread_count() {
+    let event: Vec<FourMomentum> = io::default_sample()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .particles
+        .iter()
+        .map(|q| q.momentum)
+        .collect();
+    let runs = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                gradient(|[r, a]| qanti_kt_mh(&event, r, a))
+                    .at([0.8, 1.0])
+                    .samples(24)
+                    .seed(31)
+                    .runs()
+                    .unwrap()
+            })
+    };
+    let (one, four) = (runs(1), runs(4));
+    assert_eq!(one.len(), four.len());
+    for (i, (x, y)) in one.iter().zip(&four).enumerate() {
+        let bits = |o: &stochad::estimate::RunOutput<2>| {
+            [o.value, o.derivative[0], o.derivative[1]].map(f64::to_bits)
+        };
+        assert_eq!(bits(x), bits(y), "run {i}: {x:?} vs {y:?}");
+    }
+}
+
 #[test]
 fn dense_and_sparse_candidates_take_the_same_steps() {
     let event: Vec<FourMomentum> = leading(2, 40);
