@@ -20,7 +20,7 @@ use std::f64::consts::{PI, TAU};
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 
-use crate::scalar::Scalar;
+use crate::scalar::{Scalar, World};
 
 /// The rapidity FastJet gives a massless particle along the beam (kt = 0, E = |pz|), before
 /// adding |pz| so that distinct such particles stay distinct (FastJet's `MaxRap`).
@@ -68,6 +68,16 @@ impl<S: Scalar> FourMomentum<S> {
             self.py.value(),
             self.pz.value(),
             self.e.value(),
+        )
+    }
+
+    /// The components' values in world `w` (live: see [`Scalar::value_in_live`]).
+    pub(crate) fn in_live_world(&self, w: World) -> FourMomentum<f64> {
+        FourMomentum::new(
+            self.px.value_in_live(w),
+            self.py.value_in_live(w),
+            self.pz.value_in_live(w),
+            self.e.value_in_live(w),
         )
     }
 

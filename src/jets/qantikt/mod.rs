@@ -687,9 +687,6 @@ impl Resumable<2> for MhProgram<'_> {
     }
 }
 
-/// How far above the smallest distance a candidate can still weigh more than `negligible` of
-/// the largest weight, for the smallest α over worlds: 1 + ln(1/ε)/α, with slack far above the
-/// rounding between the search's `f64` distances and the weights' (~1e-15).
 /// Where a clustering stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Until {
@@ -704,6 +701,9 @@ enum Until {
     MhWorldsAlone,
 }
 
+/// How far above the smallest distance a candidate can still weigh more than `negligible` of
+/// the largest weight, for the smallest α over worlds: 1 + ln(1/ε)/α, with slack far above the
+/// rounding between the search's `f64` distances and the weights' (~1e-15).
 fn cutoff_factor(negligible: f64, alpha_min: f64) -> f64 {
     (1.0 - negligible.ln() / alpha_min) * (1.0 + 1e-9)
 }

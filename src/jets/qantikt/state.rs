@@ -248,11 +248,10 @@ impl<S: Scalar> State<S> {
     /// either.
     fn mh_known_everywhere(&self) -> bool {
         self.mh_known()
-            && (!S::CARRIES_WORLDS
-                || self
-                    .carried_worlds()
-                    .iter()
-                    .all(|&w| self.mh_known_in(|x| x.value_in(w))))
+            && self
+                .carried_worlds()
+                .iter()
+                .all(|&w| self.mh_known_in(|x| x.value_in(w)))
     }
 
     /// The live worlds some slot carries, each once, in the order met: every slot's momentum
@@ -290,11 +289,7 @@ impl<S: Scalar> State<S> {
         let n = self.len();
         let val = |x: S| x.value_in_live(w);
         let mut st = State {
-            p: self
-                .p
-                .iter()
-                .map(|q| FourMomentum::new(val(q.px), val(q.py), val(q.pz), val(q.e)))
-                .collect(),
+            p: self.p.iter().map(|q| q.in_live_world(w)).collect(),
             active: self.active.iter().map(|&a| val(a)).collect(),
             jet: self.jet.iter().map(|&j| val(j)).collect(),
             kin: self
@@ -326,18 +321,7 @@ impl<S: Scalar> State<S> {
     /// The invariant mass of world `w`'s two leading jets (`w` live), as [`QantiKtJets::mh`]
     /// computes it there (in `f64` from its values).
     pub fn mh_in(&self, w: World) -> f64 {
-        let p: Vec<FourMomentum<f64>> = self
-            .p
-            .iter()
-            .map(|q| {
-                FourMomentum::new(
-                    q.px.value_in_live(w),
-                    q.py.value_in_live(w),
-                    q.pz.value_in_live(w),
-                    q.e.value_in_live(w),
-                )
-            })
-            .collect();
+        let p: Vec<FourMomentum<f64>> = self.p.iter().map(|q| q.in_live_world(w)).collect();
         let jet: Vec<f64> = self.jet.iter().map(|j| j.value_in_live(w)).collect();
         leading_pair_mass(&p, &jet)
     }
@@ -706,15 +690,9 @@ fn is_flat<S: Scalar>(kin: &[S; 3], active: S) -> bool {
 /// nothing of the other world's scale. Momenta and flags stay within a few orders of magnitude.
 fn views_of<S: Scalar>(p: FourMomentum<S>, kin: &[S; 3], active: S) -> Result<Views> {
     views_with(kin, active, |w| {
-        let q = FourMomentum::new(
-            p.px.value_in_live(w),
-            p.py.value_in_live(w),
-            p.pz.value_in_live(w),
-            p.e.value_in_live(w),
-        );
         <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(
             &Kinematics,
-            (q, active.value_in_live(w)),
+            (p.in_live_world(w), active.value_in_live(w)),
         )
     })
 }
