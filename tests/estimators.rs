@@ -185,18 +185,14 @@ fn all_number_types_take_the_same_primal_path() {
 #[test]
 fn bit_identical_whatever_the_thread_count() {
     let run = |threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| {
-                derivative(|p| random_walk(p, 30))
-                    .at(60.0)
-                    .samples(3000)
-                    .seed(11)
-                    .estimate()
-                    .unwrap()
-            })
+        common::with_threads(threads, || {
+            derivative(|p| random_walk(p, 30))
+                .at(60.0)
+                .samples(3000)
+                .seed(11)
+                .estimate()
+                .unwrap()
+        })
     };
     let (a, b) = (run(1), run(2));
     assert_eq!(a.mean.to_bits(), b.mean.to_bits());
@@ -480,17 +476,13 @@ fn control_variate_checks_its_twin_and_configuration() {
     ));
     // Bit-identical whatever the thread count.
     let run = |threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| {
-                base()
-                    .samples(500)
-                    .control_variate(twin)
-                    .estimate()
-                    .unwrap()
-            })
+        common::with_threads(threads, || {
+            base()
+                .samples(500)
+                .control_variate(twin)
+                .estimate()
+                .unwrap()
+        })
     };
     let (a, b) = (run(1), run(2));
     assert_eq!(a.mean[0].to_bits(), b.mean[0].to_bits());

@@ -728,27 +728,16 @@ fn worlds_going_on_alone_are_the_same_whatever_the_thread_count() {
         .map(|q| q.momentum)
         .collect();
     let runs = |threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| {
-                gradient(|[r, a]| qanti_kt_mh(&event, r, a))
-                    .at([0.8, 1.0])
-                    .samples(24)
-                    .seed(31)
-                    .runs()
-                    .unwrap()
-            })
+        common::with_threads(threads, || {
+            gradient(|[r, a]| qanti_kt_mh(&event, r, a))
+                .at([0.8, 1.0])
+                .samples(24)
+                .seed(31)
+                .runs()
+                .unwrap()
+        })
     };
-    let (one, four) = (runs(1), runs(4));
-    assert_eq!(one.len(), four.len());
-    for (i, (x, y)) in one.iter().zip(&four).enumerate() {
-        let bits = |o: &stochad::estimate::RunOutput<2>| {
-            [o.value, o.derivative[0], o.derivative[1]].map(f64::to_bits)
-        };
-        assert_eq!(bits(x), bits(y), "run {i}: {x:?} vs {y:?}");
-    }
+    common::assert_same_runs(&runs(1), &runs(4));
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! bit whatever the thread count, and loud where the `f64` twin is not the program or a resumed
 //! run does not go on as the program would.
 
+mod common;
+
 use stochad::exact;
 use stochad::rerun::{checkpoint, Rerun, Resumable};
 use stochad::sample::{bernoulli, categorical, gumbel_softmax, Coupling};
@@ -162,22 +164,9 @@ fn a_program_may_branch_on_its_values() {
 
 /// Runs `est` with 1 and 2 threads: the same runs bit for bit, and some flip moved a run.
 fn same_whatever_the_thread_count<P: Resumable<2>>(est: &Rerun<P, 2>) {
-    let runs = |threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| est.runs().unwrap())
-    };
+    let runs = |threads| common::with_threads(threads, || est.runs().unwrap());
     let (one, two) = (runs(1), runs(2));
-    assert_eq!(one.len(), two.len());
-    for (a, b) in one.iter().zip(&two) {
-        assert_eq!(a.value.to_bits(), b.value.to_bits());
-        assert_eq!(
-            a.derivative.map(f64::to_bits),
-            b.derivative.map(f64::to_bits)
-        );
-    }
+    common::assert_same_runs(&one, &two);
     // The flips do contribute: not every run is its pathwise derivative.
     assert!(one.iter().any(|r| r.derivative != r.pathwise));
 }

@@ -87,3 +87,34 @@ pub fn check_powered(
 pub fn ms(e: stochad::Estimate) -> (f64, f64) {
     (e.mean, e.stderr)
 }
+
+/// `f` run on a rayon pool of `threads` threads (the drivers' samples spread over them).
+pub fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+/// Asserts that two lists of a driver's runs are the same bit for bit (values and
+/// derivatives).
+#[track_caller]
+pub fn assert_same_runs<const N: usize>(
+    a: &[stochad::estimate::RunOutput<N>],
+    b: &[stochad::estimate::RunOutput<N>],
+) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert_eq!(
+            x.value.to_bits(),
+            y.value.to_bits(),
+            "run {i}: {x:?} vs {y:?}"
+        );
+        assert_eq!(
+            x.derivative.map(f64::to_bits),
+            y.derivative.map(f64::to_bits),
+            "run {i}: {x:?} vs {y:?}"
+        );
+    }
+}
