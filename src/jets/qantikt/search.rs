@@ -15,8 +15,12 @@
 //! # Slots
 //! A slot whose kinematics are the same in every world (a *point*) and that is active is a
 //! *member*. A slot that differs between worlds is *varying*: it keeps one [`View`] per world and
-//! its candidates are checked world by world. Pruning leaves varying slots few (a handful of
-//! objects differ between the primal and an alternative history).
+//! its candidates are checked world by world. Pruning leaves varying slots few on the bench
+//! events (a handful of objects differ between the primal and an alternative history), but not
+//! on large events (with 1 500 particles ~100, with 5 800 ~700): each view keeps, from step to
+//! step, the members near it and its pairs with the other views (see `NearRow`), so a step
+//! costs about a pass over what is near the views instead of each view against every member
+//! and every other view.
 //!
 //! # Pairs among members
 //! Pair (i, j) is live iff min(s_i, s_j)·ΔR²_ij < U. A pair of members is computed when the
@@ -59,6 +63,46 @@ pub(super) struct View {
 
 /// The views of one slot, primal first.
 pub(super) type Views = SmallVec<[View; 3]>;
+
+/// One view of a varying slot and what is near it, kept from step to step (a *row*): the
+/// views' distances to every member and to each other were computed again at every step, which
+/// dominated a triple's steps at thousands of particles (there an alternative world differs
+/// from the primal in hundreds of slots: every member and every pair of them, at every step).
+///
+/// A row holds exactly the members whose distance to the view is below `t` (with those
+/// distances), `t` being the cache's threshold when the row was last computed in full: members
+/// that change or leave drop out and members that join are added at each refresh of the cache,
+/// and the row is computed again when the threshold has risen above `t`. The pairs of rows
+/// (`Search::vpairs`) are kept alike. Below the threshold lies all a step needs: the live pairs
+/// (below a world's cutoff, at most the bound U, at most the threshold) and the smallest
+/// distances where they can tighten a world's cutoff (below U).
+#[derive(Clone, Debug)]
+struct NearRow {
+    /// The varying slot whose view this is, and the view's geometry.
+    slot: u32,
+    y: f64,
+    phi: f64,
+    s: f64,
+    /// Whether the row serves a view of its slot (a dead one waits in `Search::dying` until
+    /// its pairs are dropped, then its room is reused).
+    alive: bool,
+    /// Whether the row's pairs with the other rows are still to be found.
+    fresh: bool,
+    t: f64,
+    members: Vec<(u32, f64)>,
+}
+
+impl NearRow {
+    /// Whether the row is view `v`'s (the same geometry, bit for bit).
+    fn is(&self, v: &View) -> bool {
+        (self.y.to_bits(), self.phi.to_bits(), self.s.to_bits())
+            == (v.y.to_bits(), v.phi.to_bits(), v.s.to_bits())
+    }
+
+    fn distance_to(&self, o: &NearRow) -> f64 {
+        pair_distance(self.s, self.y, self.phi, o.s, o.y, o.phi)
+    }
+}
 
 /// ΔR² with the operations of FastJet's `_bj_dist`, the fold taken without a branch (it goes
 /// either way at random, a quarter of the time folding): |Δφ| > π exactly where 2π − |Δφ| < |Δφ|,
@@ -154,23 +198,6 @@ fn file(filed: &mut [Vec<Filed>], c: Candidate, x: f64, born: u32) {
     });
 }
 
-/// The smallest of `xs` (∞ for none; never NaN here), over four chains (a single one waits on
-/// every comparison's latency).
-fn smallest(xs: &[f64]) -> f64 {
-    let mut acc = [f64::INFINITY; 4];
-    let chunks = xs.chunks_exact(4);
-    let rest = chunks
-        .remainder()
-        .iter()
-        .fold(f64::INFINITY, |m, &x| if x < m { x } else { m });
-    for c in chunks {
-        for (m, &x) in acc.iter_mut().zip(c) {
-            *m = if x < *m { x } else { *m };
-        }
-    }
-    acc.into_iter().fold(rest, |m, x| if x < m { x } else { m })
-}
-
 /// The smallest power of two above x > 0 (∞ for ∞).
 fn pow2_above(x: f64) -> f64 {
     if x.is_finite() {
@@ -231,36 +258,39 @@ pub(super) struct Search {
     /// Pairs of members at or above this distance are neither cached nor filed (0 until the
     /// first fill): when the cache's threshold passes it, every pair is computed again.
     horizon: f64,
-    /// Scratch: which members pair live with the varying slot at hand.
-    hit: Vec<u8>,
+    /// The rows ([`NearRow`]) of the varying slots' views that are on, by id: per slot (empty
+    /// unless it is varying) the ids of its rows; ids of dead rows whose pairs are still in
+    /// `vpairs`, and ids free for new rows.
+    near_rows: Vec<NearRow>,
+    near: Vec<SmallVec<[u32; 2]>>,
+    dying: Vec<u32>,
+    free: Vec<u32>,
+    /// Every pair of rows of two slots whose distance is below `vpairs_t` (the cache's
+    /// threshold when they were last found in full): ids and distance.
+    vpairs: Vec<(u32, u32, f64)>,
+    vpairs_t: f64,
+    /// Scratch: per view of the step's varying slots (one per entry of `row_view`), its row's
+    /// id (`u32::MAX` for views that are off); per slot, its place among the varying slots;
+    /// per world and varying slot (world-major), the id of the row the world sees; the pairs
+    /// of varying slots below some world's cutoff, as candidate keys.
+    row_near: Vec<u32>,
+    var_index: Vec<u32>,
+    seen: Vec<u32>,
+    vkeys: Vec<u64>,
+    /// Scratch: per slot, the last varying slot (by `stamp_clock`) it was found near.
+    stamp: Vec<u32>,
+    stamp_clock: u32,
     /// Scratch where slots differ between worlds (see [`Search::world_cutoffs`]): the worlds,
-    /// primal first, and their cutoffs; per view of each varying slot, its distances to every
-    /// member and its cutoff.
+    /// primal first, and their cutoffs; per view of each varying slot, its cutoff.
     worlds: SmallVec<[Option<World>; 4]>,
     world_cut: SmallVec<[f64; 4]>,
-    view_d: Vec<f64>,
     view_cut: Vec<f64>,
-    /// Scratch: the views of the varying slots, one per row of `view_d`; per varying slot and
+    /// Scratch: the views of the varying slots (the step's *rows*); per varying slot and
     /// world, the row of the view that world sees.
     row_view: Vec<View>,
     view_at: Vec<u32>,
-    /// Scratch for the pairs of varying slots (see [`Search::world_cutoffs`]): per varying
-    /// slot, the row of its first (primal) view; per pair, its two slots, its distances (in
-    /// each world, world-major, ∞ where a slot is off: [`Search::pair_lo_each_world`]; or
-    /// between primal views: [`Search::pair_lo_own_slots`]) and whether it is below some
-    /// world's cutoff; the pairs by that distance; per world, the pairs with a slot it sees
-    /// otherwise (from `own_at[k]`) and their distance there.
+    /// Scratch: per varying slot, the first of its entries in `row_view`.
     row_start: Vec<u32>,
-    pair_d: Vec<f64>,
-    pair_ij: Vec<(u32, u32)>,
-    pair_kept: Vec<bool>,
-    pair_order: Vec<u32>,
-    own_pairs: Vec<(u32, f64)>,
-    own_at: Vec<u32>,
-    /// Scratch for [`Search::pair_lo_each_world`]: one world's view of each varying slot.
-    world_view: Vec<(f64, f64, f64, bool)>,
-    /// How pairs of varying slots are found.
-    pub pairs: PairStrategy,
 }
 
 /// The cache's threshold is raised to the power of two above `GROW` times the step's bound when
@@ -270,21 +300,6 @@ pub(super) struct Search {
 /// instructions than 1.5 and 2; SHRINK from 8 to 64 alike).
 const GROW: f64 = 1.0;
 const SHRINK: f64 = 32.0;
-
-/// How the search finds each world's pairs of varying slots below its cutoff (the same pairs
-/// either way; tests force each).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum PairStrategy {
-    /// [`PairStrategy::OwnSlots`] where it costs less, by counting.
-    Auto,
-    /// Every pair in every world ([`Search::pair_lo_each_world`]).
-    #[cfg_attr(not(test), allow(dead_code))]
-    EachWorld,
-    /// The primal distances once, each world's pairs with a slot it sees otherwise
-    /// ([`Search::pair_lo_own_slots`]).
-    #[cfg_attr(not(test), allow(dead_code))]
-    OwnSlots,
-}
 
 /// How far above the cache's threshold pairs are filed (a power of two, see [`Search::raise`]):
 /// on the bench events 4 to 16 ran alike, 256 ~5 % slower, with fewer rescans but more filing.
@@ -347,22 +362,24 @@ impl Search {
             skip: Vec::new(),
             rows: Rows::default(),
             horizon: 0.0,
-            hit: Vec::new(),
+            near_rows: Vec::new(),
+            near: vec![SmallVec::new(); n],
+            dying: Vec::new(),
+            free: Vec::new(),
+            vpairs: Vec::new(),
+            vpairs_t: f64::NEG_INFINITY,
+            row_near: Vec::new(),
+            var_index: vec![0; n],
+            seen: Vec::new(),
+            vkeys: Vec::new(),
+            stamp: vec![0; n],
+            stamp_clock: 0,
             worlds: SmallVec::new(),
             world_cut: SmallVec::new(),
-            view_d: Vec::new(),
             view_cut: Vec::new(),
             row_view: Vec::new(),
             view_at: Vec::new(),
             row_start: Vec::new(),
-            pair_d: Vec::new(),
-            world_view: Vec::new(),
-            pair_ij: Vec::new(),
-            pair_kept: Vec::new(),
-            pair_order: Vec::new(),
-            own_pairs: Vec::new(),
-            own_at: Vec::new(),
-            pairs: PairStrategy::Auto,
         }
     }
 
@@ -384,6 +401,10 @@ impl Search {
         copy.ms.clone_from(&self.ms);
         copy.varying.clone_from(&self.varying);
         copy.views.clone_from(&self.views);
+        // No near rows: computed again where a resumed run needs them.
+        copy.near = vec![SmallVec::new(); self.views.len()];
+        copy.var_index = vec![0; self.views.len()];
+        copy.stamp = vec![0; self.views.len()];
         copy.cache.clone_from(&self.cache);
         copy.changed.clone_from(&self.changed);
         copy.dirty.clone_from(&self.dirty);
@@ -395,7 +416,6 @@ impl Search {
         copy.clock = self.clock;
         // Before the first fill (threshold 0) the horizon is 0 and nothing is filed.
         copy.horizon = self.horizon.min(self.cache_t);
-        copy.pairs = self.pairs;
         copy
     }
 
@@ -430,6 +450,9 @@ impl Search {
         let was_varying = !self.views[i].is_empty();
         if point {
             self.views[i].clear();
+            for id in std::mem::take(&mut self.near[i]) {
+                self.kill(id);
+            }
             if was_varying {
                 self.varying.retain(|&v| v as usize != i);
             }
@@ -437,12 +460,31 @@ impl Search {
                 self.insert(i, v);
             }
         } else {
+            // Rows of views the slot still has stay (what is near them is the same).
+            let mut ids = std::mem::take(&mut self.near[i]);
+            ids.retain(|id| {
+                let keep = views
+                    .iter()
+                    .any(|v| v.on && self.near_rows[*id as usize].is(v));
+                if !keep {
+                    self.near_rows[*id as usize].alive = false;
+                    self.dying.push(*id);
+                }
+                keep
+            });
+            self.near[i] = ids;
             self.views[i] = views;
             if !was_varying {
                 let at = self.varying.partition_point(|&v| (v as usize) < i);
                 self.varying.insert(at, i as u32);
             }
         }
+    }
+
+    /// Row `id` serves no view any more: its pairs go and its room is reused at the next step.
+    fn kill(&mut self, id: u32) {
+        self.near_rows[id as usize].alive = false;
+        self.dying.push(id);
     }
 
     /// The views of slot `v` where it is varying (empty otherwise).
@@ -540,9 +582,31 @@ impl Search {
         if joining.len() > 1 {
             fresh.sort_unstable_by_key(|e| e.0);
         }
+        self.refresh_near(&joining);
         self.merge(&fresh);
         (self.fresh, self.joining, self.skip, self.rows) = (fresh, joining, skip, rows);
         self.clear_dirty();
+    }
+
+    /// Brings the varying slots' near rows up to date with the members: members that changed
+    /// or left (the dirty slots) go, `joining` ones (the dirty slots that are members) come in
+    /// where they are near.
+    fn refresh_near(&mut self, joining: &[u32]) {
+        let is_dirty = &self.is_dirty;
+        for &v in &self.varying {
+            for &id in &self.near[v as usize] {
+                let row = &mut self.near_rows[id as usize];
+                row.members.retain(|&(j, _)| !is_dirty[j as usize]);
+                let (y, phi, s) = (row.y, row.phi, row.s);
+                for &j in joining {
+                    let j = j as usize;
+                    let x = pair_distance(s, y, phi, self.s[j], self.y[j], self.phi[j]);
+                    if x < row.t {
+                        row.members.push((j as u32, x));
+                    }
+                }
+            }
+        }
     }
 
     /// Drops the cached pairs of dirty slots and merges `fresh` (in layout order) into the
@@ -830,10 +894,8 @@ impl Search {
         }
         let mut keys = std::mem::take(&mut self.keys);
         keys.clear();
-        let mut hit = std::mem::take(&mut self.hit);
-        let m = self.members.len();
         let mut row = 0;
-        for (i, &v) in self.varying.iter().enumerate() {
+        for &v in &self.varying {
             let v = v as usize;
             let views = &self.views[v];
             let rows = row..row + views.len();
@@ -845,34 +907,33 @@ impl Search {
             {
                 keys.push(Candidate::beam(v).key());
             }
-            // Pairs with members: the distances of each view (computed by `world_cutoffs`)
-            // against that view's cutoff.
-            hit.clear();
-            hit.resize(m, 0);
+            // Pairs with members: each view's near members (which hold every member below its
+            // cutoff, see `NearRow`) against that view's cutoff, each member once (one stamped
+            // by this slot came from an earlier view).
+            self.stamp_clock = self.stamp_clock.wrapping_add(1);
+            if self.stamp_clock == 0 {
+                self.stamp.fill(0);
+                self.stamp_clock = 1;
+            }
+            let clock = self.stamp_clock;
             for (w, r) in views.iter().zip(rows) {
                 if w.on {
                     let u = self.view_cut[r];
-                    let row = &self.view_d[r * m..(r + 1) * m];
-                    // Bytes, not bools: the loop then vectorises.
-                    for (h, &x) in hit.iter_mut().zip(row) {
-                        *h |= (x < u) as u8;
+                    let near = &self.near_rows[self.row_near[r] as usize];
+                    for &(j, x) in &near.members {
+                        if x < u && self.stamp[j as usize] != clock {
+                            self.stamp[j as usize] = clock;
+                            keys.push(Candidate::pair(v, j as usize).key());
+                        }
                     }
                 }
             }
-            // A branch on the verdict: few members pair live with a varying slot (~1 in 12 on
-            // the bench events), so it is well predicted.
-            for (&j, _) in self.members.iter().zip(&hit).filter(|(_, &h)| h != 0) {
-                keys.push(Candidate::pair(v, j as usize).key());
-            }
-            // Pairs of varying slots: below some world's cutoff (`world_cutoffs` again).
-            for (j, &u) in self.varying.iter().enumerate().skip(i + 1) {
-                if self.pair_kept[pair_index(i, j, self.varying.len())] {
-                    keys.push(Candidate::pair(v, u as usize).key());
-                }
-            }
         }
-        self.hit = hit;
+        // Pairs of varying slots: below some world's cutoff (`world_cutoffs` found them; two
+        // views of each slot may give the same pair twice).
+        keys.extend_from_slice(&self.vkeys);
         keys.sort_unstable();
+        keys.dedup();
         // Merge the varying slots' candidates into the members' (both in layout order).
         let mut from_members = std::mem::take(&mut self.scratch);
         from_members.clear();
@@ -918,10 +979,10 @@ impl Search {
     /// Each world's cutoff where slots differ between worlds: `bound_of` an upper bound on its
     /// smallest distance — the members' (`bound` is theirs) or one of a varying slot's
     /// candidates in that world, if smaller. Fills `worlds` and `world_cut` (the primal first),
-    /// `view_d` (per view of each varying slot, in order, its distances to every member),
-    /// `view_cut` (per such view, the largest cutoff of the worlds that see the slot so) and
-    /// `pair_kept` (per pair of varying slots, whether it is below the cutoff of a world in
-    /// which both are active). Returns the largest cutoff.
+    /// `row_view` and `row_near` (the varying slots' views and their rows, created or brought
+    /// up to date here), `view_cut` (per such view, the largest cutoff of the worlds that see
+    /// the slot so) and `vkeys` (the pairs of varying slots below the cutoff of a world in which
+    /// both are active). Returns the largest cutoff.
     fn world_cutoffs(&mut self, r2: (f64, f64), bound: f64, bound_of: &impl Fn(f64) -> f64) -> f64 {
         self.worlds.clear();
         self.worlds.push(None);
@@ -933,61 +994,134 @@ impl Search {
             }
         }
         let (nv, nw, m) = (self.varying.len(), self.worlds.len(), self.members.len());
-        // Per varying slot and world: which of the slot's views (its row) the world sees; a slot
-        // without a view of a world is its primal there.
+        // Per varying slot and world: which of the slot's views (its entry) the world sees; a
+        // slot without a view of a world is its primal there.
         self.view_at.clear();
         self.row_view.clear();
         self.row_start.clear();
-        // How many (slot, world) see the slot otherwise than the primal.
-        let mut owned = 0;
-        for &v in &self.varying {
+        for (i, &v) in self.varying.iter().enumerate() {
             let views = &self.views[v as usize];
+            self.var_index[v as usize] = i as u32;
             self.row_start.push(self.row_view.len() as u32);
             for w in &self.worlds {
                 let at = views.iter().position(|x| x.world == *w).unwrap_or(0);
-                owned += (at != 0) as usize;
                 self.view_at.push((self.row_view.len() + at) as u32);
             }
             self.row_view.extend_from_slice(views);
         }
-        let rows = self.row_view.len();
-        // Per view: its distances to the members, and the smallest of them and its beam entry
-        // (at the largest R²).
-        // Rows of views that are off are never read: the buffer only grows, unfilled.
-        if self.view_d.len() < rows * m {
-            self.view_d.resize(rows * m, f64::INFINITY);
+        // Rows that died since the last step: their pairs go, their room is reused.
+        if !self.dying.is_empty() {
+            let rows = &self.near_rows;
+            self.vpairs
+                .retain(|&(a, b, _)| rows[a as usize].alive && rows[b as usize].alive);
+            self.free.append(&mut self.dying);
         }
+        // Per view: its row (created where it is new, its members found again where its
+        // threshold is below the cache's), and the smallest of its near members' distances and
+        // its beam entry (at the largest R²). A view's smallest distance to the members at or
+        // above the cache's threshold t is at or above the bound U ≤ t, where it cannot tighten
+        // a cutoff (`bound.min(bound_of(lo))`, `bound_of(x) ≥ x`): the near members' smallest
+        // serves. The same holds for the pairs of rows.
+        debug_assert!(bound <= self.cache_t || self.members.is_empty());
+        let t = self.cache_t;
         let mut view_lo = std::mem::take(&mut self.view_cut);
         view_lo.clear();
+        self.row_near.clear();
+        let mut slot = 0;
         for (row, w) in self.row_view.iter().enumerate() {
-            let mut lo = f64::INFINITY;
-            if w.on {
-                let out = &mut self.view_d[row * m..(row + 1) * m];
-                let (ms, my, mphi) = (&self.ms[..m], &self.my[..m], &self.mphi[..m]);
-                for j in 0..m {
-                    out[j] = pair_distance(w.s, w.y, w.phi, ms[j], my[j], mphi[j]);
-                }
-                lo = smallest(out).min(w.s * r2.1);
+            while slot + 1 < nv && self.row_start[slot + 1] as usize <= row {
+                slot += 1;
             }
-            view_lo.push(lo);
+            if !w.on {
+                view_lo.push(f64::INFINITY);
+                self.row_near.push(u32::MAX);
+                continue;
+            }
+            let v = self.varying[slot] as usize;
+            let rows = &mut self.near_rows;
+            let id = match self.near[v].iter().find(|&&id| rows[id as usize].is(w)) {
+                Some(&id) => id,
+                None => {
+                    let row = NearRow {
+                        slot: v as u32,
+                        y: w.y,
+                        phi: w.phi,
+                        s: w.s,
+                        alive: true,
+                        fresh: true,
+                        t: f64::NEG_INFINITY,
+                        members: Vec::new(),
+                    };
+                    let id = match self.free.pop() {
+                        Some(id) => {
+                            let old = std::mem::replace(&mut rows[id as usize], row);
+                            // Its room for members is reused.
+                            rows[id as usize].members = old.members;
+                            id
+                        }
+                        None => {
+                            rows.push(row);
+                            (rows.len() - 1) as u32
+                        }
+                    };
+                    self.near[v].push(id);
+                    id
+                }
+            };
+            let nr = &mut rows[id as usize];
+            if nr.t < t {
+                nr.t = t;
+                // The distances in a loop without branches (it vectorises), then the near ones
+                // kept without a branch either (entries past the count are scratch).
+                let (ms, my, mphi) = (&self.ms[..m], &self.my[..m], &self.mphi[..m]);
+                let xs = &mut self.rows.xs;
+                xs.resize(m, 0.0);
+                for j in 0..m {
+                    xs[j] = pair_distance(w.s, w.y, w.phi, ms[j], my[j], mphi[j]);
+                }
+                let kept = &mut nr.members;
+                kept.resize(m, (0, 0.0));
+                let mut n = 0;
+                for (&x, &member) in xs.iter().zip(&self.members) {
+                    kept[n] = (member, x);
+                    n += usize::from(x < t);
+                }
+                kept.truncate(n);
+            }
+            let lo = nr
+                .members
+                .iter()
+                .fold(f64::INFINITY, |m, &(_, x)| if x < m { x } else { m });
+            view_lo.push(lo.min(w.s * r2.1));
+            self.row_near.push(id);
         }
-        // Pairs of varying slots: each world's smallest distance among them. Computing only
-        // the pairs with a slot a world sees otherwise (~owned·nv distances, then a sort of
-        // the pairs) pays where that is below half of every pair in every world, and that is
-        // many (measured: keep-16 −10 % time, its steps ~54 000 pair-worlds at a ratio ~0.4;
-        // keep-4's ~6 000 at 0.25–0.5 ran 4 % slower so).
-        let npairs = nv * nv.saturating_sub(1) / 2;
-        let each_world = match self.pairs {
-            PairStrategy::Auto => 2 * owned * nv >= npairs * nw || npairs * nw < 16_384,
-            PairStrategy::EachWorld => true,
-            PairStrategy::OwnSlots => false,
+        self.find_vpairs(t);
+        // Per world and varying slot, the row the world sees.
+        self.seen.clear();
+        self.seen.resize(nw * nv, u32::MAX);
+        for i in 0..nv {
+            for k in 0..nw {
+                self.seen[k * nv + i] = self.row_near[self.view_at[i * nw + k] as usize];
+            }
+        }
+        // Whether world k sees rows a and b (of two slots) as the views of their slots.
+        let (rows, seen, var) = (&self.near_rows, &self.seen, &self.var_index);
+        let sees = |k: usize, a: u32, b: u32| {
+            let (i, j) = (
+                var[rows[a as usize].slot as usize] as usize,
+                var[rows[b as usize].slot as usize] as usize,
+            );
+            seen[k * nv + i] == a && seen[k * nv + j] == b
         };
-        let lo = if each_world {
-            self.pair_lo_each_world(nv, nw)
-        } else {
-            self.pair_lo_own_slots(nv, nw)
-        };
-        // Per world: the members' bound, each varying slot's view of it, the varying pairs.
+        // Per world: the members' bound, each varying slot's view of it, the pairs of them.
+        let mut lo: SmallVec<[f64; 4]> = smallvec::smallvec![f64::INFINITY; nw];
+        for &(a, b, x) in &self.vpairs {
+            for (k, lo) in lo.iter_mut().enumerate() {
+                if x < *lo && sees(k, a, b) {
+                    *lo = x;
+                }
+            }
+        }
         self.world_cut.clear();
         for (k, &lo) in lo.iter().enumerate() {
             let lo = (0..nv).fold(lo, |lo: f64, i| {
@@ -1000,19 +1134,17 @@ impl Search {
             });
             self.world_cut.push(bound.min(bound_of(lo)));
         }
-        // Which pairs of varying slots are below the cutoff of some world.
-        self.pair_kept.clear();
-        self.pair_kept.resize(npairs, false);
-        if each_world {
-            for (d, &c) in self.pair_d.chunks_exact(npairs.max(1)).zip(&self.world_cut) {
-                for (kept, &x) in self.pair_kept.iter_mut().zip(d) {
-                    *kept |= x < c;
-                }
+        // The pairs of varying slots below the cutoff of a world that sees both their rows.
+        self.vkeys.clear();
+        for &(a, b, x) in &self.vpairs {
+            if (0..nw).any(|k| x < self.world_cut[k] && sees(k, a, b)) {
+                let (sa, sb) = (rows[a as usize].slot, rows[b as usize].slot);
+                self.vkeys
+                    .push(Candidate::pair(sa as usize, sb as usize).key());
             }
-        } else {
-            self.pair_kept_own_slots(nv, nw);
         }
         // Per view: the largest cutoff among the worlds that see its slot so.
+        let rows = self.row_view.len();
         let mut cut = view_lo;
         cut.clear();
         cut.resize(rows, 0.0);
@@ -1026,142 +1158,54 @@ impl Search {
         self.world_cut.iter().fold(0.0, |a: f64, &c| a.max(c))
     }
 
-    /// The distance of two views of varying slots (∞ where one is off).
-    #[inline]
-    fn view_pair_d(a: &View, b: &View) -> f64 {
-        if a.on && b.on {
-            pair_distance(a.s, a.y, a.phi, b.s, b.y, b.phi)
-        } else {
-            f64::INFINITY
-        }
-    }
-
-    /// Each pair of varying slots in each world (`pair_d`, world-major: every pair in world 0,
-    /// then in world 1, …), and per world the smallest: where the worlds see many of the varying
-    /// slots otherwise (the pruned triple's one alternative world sees nearly all of them so).
-    /// Each world's views of the slots are first copied side by side (`world_view`), so a world's
-    /// pairs are a loop over contiguous values without branches (looking each view up per pair
-    /// and world cost the pruned triple ~8 % of its instructions).
-    fn pair_lo_each_world(&mut self, nv: usize, nw: usize) -> SmallVec<[f64; 4]> {
-        let npairs = nv * nv.saturating_sub(1) / 2;
-        self.pair_d.clear();
-        self.pair_d.resize(nw * npairs, f64::INFINITY);
-        let mut lo: SmallVec<[f64; 4]> = SmallVec::new();
-        let wv = &mut self.world_view;
-        for k in 0..nw {
-            wv.clear();
-            wv.extend((0..nv).map(|i| {
-                let v = &self.row_view[self.view_at[i * nw + k] as usize];
-                (v.y, v.phi, v.s, v.on)
-            }));
-            let out = &mut self.pair_d[k * npairs..][..npairs];
-            let mut p = 0;
-            for (i, &(ya, pa, sa, on_a)) in wv.iter().enumerate() {
-                let rest = &wv[i + 1..];
-                for (o, &(yb, pb, sb, on_b)) in out[p..p + rest.len()].iter_mut().zip(rest) {
-                    // ∞ where one view is off (the same numbers as `view_pair_d`).
-                    let x = pair_distance(sa, ya, pa, sb, yb, pb);
-                    *o = if on_a & on_b { x } else { f64::INFINITY };
-                }
-                p += rest.len();
-            }
-            lo.push(smallest(out));
-        }
-        lo
-    }
-
-    /// Whether world `k` sees varying slot `i` otherwise than the primal (not its first view).
-    #[inline]
-    fn own(&self, i: usize, k: usize, nw: usize) -> bool {
-        self.view_at[i * nw + k] != self.row_start[i]
-    }
-
-    /// Per world, the smallest distance among pairs of varying slots, for many worlds: a world
-    /// sees most varying slots as the primal does (their first view), and a pair of two such
-    /// slots has its primal distance there. So each pair's primal distance is computed once
-    /// (`pair_d`), and each world computes only the pairs with a slot it sees otherwise (its
-    /// *own* slots; with keep-16, ~7 of ~45 slots in each of ~30 worlds): `own_pairs`.
-    fn pair_lo_own_slots(&mut self, nv: usize, nw: usize) -> SmallVec<[f64; 4]> {
-        self.pair_d.clear();
-        self.pair_ij.clear();
-        for i in 0..nv {
-            for j in i + 1..nv {
-                let (a, b) = (self.row_start[i] as usize, self.row_start[j] as usize);
-                let x = Self::view_pair_d(&self.row_view[a], &self.row_view[b]);
-                self.pair_d.push(x);
-                self.pair_ij.push((i as u32, j as u32));
-            }
-        }
-        // The pairs by primal distance: a world's smallest over the pairs it sees as the primal
-        // does is the first of them without an own slot.
-        self.pair_order.clear();
-        self.pair_order.extend(0..self.pair_d.len() as u32);
-        let pair_d = &self.pair_d;
-        self.pair_order
-            .sort_unstable_by(|&p, &q| pair_d[p as usize].total_cmp(&pair_d[q as usize]));
-        self.own_pairs.clear();
-        self.own_at.clear();
-        let mut lo: SmallVec<[f64; 4]> = SmallVec::new();
-        for k in 0..nw {
-            self.own_at.push(self.own_pairs.len() as u32);
-            let mut m = f64::INFINITY;
-            // Each pair with an own slot once: from its lower own slot.
-            let mut own_pairs = std::mem::take(&mut self.own_pairs);
-            for i in (0..nv).filter(|&i| self.own(i, k, nw)) {
-                for j in (0..nv).filter(|&j| j != i && !(j < i && self.own(j, k, nw))) {
-                    let (a, b) = (i.min(j), i.max(j));
-                    let x = Self::view_pair_d(
-                        &self.row_view[self.view_at[a * nw + k] as usize],
-                        &self.row_view[self.view_at[b * nw + k] as usize],
-                    );
-                    m = if x < m { x } else { m };
-                    own_pairs.push((pair_index(a, b, nv) as u32, x));
+    /// Brings `vpairs` up to date with the rows (all alive; the fresh ones new this step): every
+    /// pair of rows of two slots below the threshold `t` is found again where it rose above
+    /// `vpairs_t`, else the fresh rows' pairs are added.
+    fn find_vpairs(&mut self, t: f64) {
+        let rows = &mut self.near_rows;
+        let ids = self
+            .varying
+            .iter()
+            .flat_map(|&v| self.near[v as usize].iter().copied());
+        if self.vpairs_t < t {
+            self.vpairs.clear();
+            self.vpairs_t = t;
+            let all: SmallVec<[u32; 32]> = ids.collect();
+            for (n, &a) in all.iter().enumerate() {
+                rows[a as usize].fresh = false;
+                for &b in &all[n + 1..] {
+                    let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
+                    let x = ra.distance_to(rb);
+                    if ra.slot != rb.slot && x < t {
+                        self.vpairs.push((a, b, x));
+                    }
                 }
             }
-            self.own_pairs = own_pairs;
-            if let Some(&p) = self.pair_order.iter().find(|&&p| {
-                let (i, j) = self.pair_ij[p as usize];
-                !self.own(i as usize, k, nw) && !self.own(j as usize, k, nw)
-            }) {
-                let x = self.pair_d[p as usize];
-                m = if x < m { x } else { m };
-            }
-            lo.push(m);
+            return;
         }
-        self.own_at.push(self.own_pairs.len() as u32);
-        lo
-    }
-
-    /// `pair_kept` after [`Search::pair_lo_own_slots`]: a pair is below some world's cutoff
-    /// where it has an own slot, at its distance there, or elsewhere at its primal distance,
-    /// against the largest cutoff among the worlds that see both its slots as the primal does.
-    fn pair_kept_own_slots(&mut self, nv: usize, nw: usize) {
-        for k in 0..nw {
-            let at = self.own_at[k] as usize..self.own_at[k + 1] as usize;
-            for &(p, x) in &self.own_pairs[at] {
-                self.pair_kept[p as usize] |= x < self.world_cut[k];
-            }
+        let fresh: SmallVec<[u32; 8]> = ids.filter(|&id| rows[id as usize].fresh).collect();
+        if fresh.is_empty() {
+            return;
         }
-        let mut by_cut: SmallVec<[u32; 32]> = (0..nw as u32).collect();
-        let cuts = &self.world_cut;
-        by_cut.sort_unstable_by(|&a, &b| cuts[b as usize].total_cmp(&cuts[a as usize]));
-        debug_assert_eq!(self.pair_ij.len(), nv * nv.saturating_sub(1) / 2);
-        for p in 0..self.pair_kept.len() {
-            let (i, j) = self.pair_ij[p];
-            let shared = by_cut.iter().find(|&&k| {
-                !self.own(i as usize, k as usize, nw) && !self.own(j as usize, k as usize, nw)
-            });
-            if let Some(&k) = shared {
-                self.pair_kept[p] |= self.pair_d[p] < cuts[k as usize];
+        let t = self.vpairs_t;
+        for &a in &fresh {
+            // Pairs with the rows that are not fresh (a fresh one is paired once, when the
+            // later of the two is).
+            rows[a as usize].fresh = false;
+            for &v in &self.varying {
+                for &b in &self.near[v as usize] {
+                    let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
+                    if b == a || rb.fresh || ra.slot == rb.slot {
+                        continue;
+                    }
+                    let x = ra.distance_to(rb);
+                    if x < t {
+                        self.vpairs.push((a, b, x));
+                    }
+                }
             }
         }
     }
-}
-
-/// The index of the pair (i, j), i < j < n, among the pairs of n items in order
-/// (0, 1), (0, 2), …, (1, 2), ….
-fn pair_index(i: usize, j: usize, n: usize) -> usize {
-    i * (2 * n - i - 1) / 2 + (j - i - 1)
 }
 
 #[cfg(test)]
@@ -1243,37 +1287,35 @@ mod tests {
         }
     }
 
-    /// The same promise where slots differ between worlds: with stochastic triples (pruned and
-    /// keep-4), every candidate that is active in some world the state carries with a distance
-    /// below that world's cutoff (1 + ln(1/ε)/α)·D̃min is live, at every step of sampled runs.
+    /// The same promise where slots differ between worlds: with stochastic triples (pruned,
+    /// keep-4 and keep-16), every candidate that is active in some world the state carries with
+    /// a distance below that world's cutoff (1 + ln(1/ε)/α)·D̃min is live, at every step of
+    /// sampled runs (the varying slots' rows and their pairs, kept from step to step, are
+    /// checked against every candidate in every world).
     #[test]
     fn live_candidates_cover_every_world() {
         let event = leading(1, 60);
-        // Both ways of finding the pairs of slots that differ between worlds: each must keep
-        // every candidate it must, and they must give the same runs bit for bit.
-        let mut outputs = Vec::new();
-        for pairs in [PairStrategy::EachWorld, PairStrategy::OwnSlots] {
-            let mut out = Vec::new();
-            for (r, alpha) in [(0.4, 1.0), (0.8, 4.0)] {
-                let runs = crate::gradient(|[r, a]| checked_run(&event, r, a, pairs))
-                    .at([r, alpha])
-                    .samples(6)
-                    .runs()
-                    .unwrap();
-                assert!(runs.iter().all(|o| o.value > 0.0));
-                let keep = crate::gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| {
-                    checked_run(&event, r, a, pairs)
-                })
+        for (r, alpha) in [(0.4, 1.0), (0.8, 4.0)] {
+            let runs = crate::gradient(|[r, a]| checked_run(&event, r, a))
                 .at([r, alpha])
-                .samples(4)
+                .samples(6)
                 .runs()
                 .unwrap();
-                assert!(keep.iter().all(|o| o.value > 0.0));
-                out.extend(runs.iter().chain(&keep).map(|o| (o.value, o.derivative)));
-            }
-            outputs.push(out);
+            assert!(runs.iter().all(|o| o.value > 0.0));
+            let keep =
+                crate::gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| checked_run(&event, r, a))
+                    .at([r, alpha])
+                    .samples(4)
+                    .runs()
+                    .unwrap();
+            assert!(keep.iter().all(|o| o.value > 0.0));
         }
-        assert_eq!(outputs[0], outputs[1]);
+        let many = crate::gradient_with(|[r, a]: [KeepTriple<16, 2>; 2]| checked_run(&event, r, a))
+            .at([0.6, 2.0])
+            .samples(2)
+            .runs()
+            .unwrap();
+        assert!(many.iter().all(|o| o.value > 0.0));
     }
 
     /// One Qanti-kT run (the clusterer's loop, default sampling) that checks at every step, in
@@ -1284,13 +1326,11 @@ mod tests {
         event: &[crate::jets::FourMomentum],
         r: S,
         alpha: S,
-        pairs: PairStrategy,
     ) -> crate::Result<S> {
         let Sampling::Categorical(family) = Sampling::default() else {
             unreachable!("the default sampling draws")
         };
         let mut st = State::<S>::new(event)?;
-        st.search.pairs = pairs;
         let r2 = r * r;
         let factor = cutoff_factor(1e-17, alpha.world_range().0);
         let exact = 1.0 - 1e-17f64.ln() / alpha.world_range().0;
