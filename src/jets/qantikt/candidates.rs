@@ -184,6 +184,7 @@ pub(super) fn world_weights<S: Scalar>(
         geo,
         moving,
         moves,
+        varies,
     }: &mut WorldScratch,
 ) -> Result<()> {
     let n = cands.len();
@@ -193,15 +194,29 @@ pub(super) fn world_weights<S: Scalar>(
     let ln_negligible = negligible.ln();
     let m0 = dmin.primal_value();
     let varying = st.search.varying();
-    // Every slot's geometry and flag as the world at hand sees it: the primal's, the varying
-    // slots' overwritten world by world (read straight from this table, a candidate costs a
-    // fraction of looking its slots' views up).
-    geo.clear();
-    geo.extend((0..st.len()).map(|i| {
-        let [y, p, s] = st.kin[i].map(|x| x.primal_value());
-        (y, p, s, st.active[i].primal_value() == 1.0)
-    }));
-    let is_varying = |i: usize| !st.search.views(i).is_empty();
+    // Which slots differ between worlds: a table, not a look at each slot's views per
+    // candidate.
+    varies.clear();
+    varies.resize(st.len(), false);
+    for &v in varying {
+        varies[v as usize] = true;
+    }
+    // Every slot's geometry and flag as the world at hand sees it, for the slots of candidates
+    // that differ between worlds (`moving`) only: the primal's, the varying slots' overwritten
+    // world by world (read straight from this table, a candidate costs a fraction of looking
+    // its slots' views up). Entries of other slots are stale and never read.
+    if geo.len() < st.len() {
+        geo.resize(st.len(), (0.0, 0.0, 0.0, false));
+    }
+    let primal_geo = |i: usize| {
+        let k = &st.kin[i];
+        (
+            k[0].primal_value(),
+            k[1].primal_value(),
+            k[2].primal_value(),
+            st.active[i].primal_value() == 1.0,
+        )
+    };
     // A candidate of slots the same in every world has its primal distance and flag in every
     // world; only those of varying slots (`moving`) are looked at world by world.
     let primal = |k: usize| {
@@ -216,10 +231,18 @@ pub(super) fn world_weights<S: Scalar>(
     moves.clear();
     let mut still_min = f64::INFINITY;
     for (k, c) in cands.iter().enumerate() {
-        let m = is_varying(c.a as usize) || is_varying(c.b as usize);
+        let (a, b) = (c.a as usize, c.b as usize);
+        let (va, vb) = (varies[a], varies[b]);
+        let m = va || vb;
         moves.push(m);
         if m {
             moving.push(k as u32);
+            if !va {
+                geo[a] = primal_geo(a);
+            }
+            if !vb {
+                geo[b] = primal_geo(b);
+            }
         } else {
             let (x, a) = primal(k);
             still_min = if a == 1.0 && x < still_min {
@@ -243,14 +266,11 @@ pub(super) fn world_weights<S: Scalar>(
             geo[v as usize] = (x.y, x.phi, x.s, x.on);
         }
         let geo = &geo[..];
-        // A candidate's distance and flag (1 or 0) in this world: the same operations as the
-        // primal's on the same values where its slots are the same in every world.
-        let seen_in = |k: usize| {
+        // A moving candidate's distance and flag (1 or 0) in this world: the same operations as
+        // the primal's.
+        let moving_in = |k: usize| {
             let c = cands[k];
             let (a, b) = (c.a as usize, c.b as usize);
-            if !moves[k] {
-                return primal(k);
-            }
             let (ya, pa, sa, oa) = geo[a];
             let (x, act) = if c.is_beam() {
                 (sa * r2, oa)
@@ -263,23 +283,35 @@ pub(super) fn world_weights<S: Scalar>(
         // The smallest active distance (`smallest` raises the inactive ones above it).
         let mut m = still_min;
         for &k in moving.iter() {
-            let (x, a) = seen_in(k as usize);
+            let (x, a) = moving_in(k as usize);
             m = if a == 1.0 && x < m { x } else { m };
             scratch.push((x, a));
         }
         if !(m > 1e-90 && m < f64::INFINITY) {
+            let seen_in = |k: usize| {
+                if moves[k] {
+                    moving_in(k)
+                } else {
+                    primal(k)
+                }
+            };
             let k = (0..n).find(|&k| seen_in(k) == (m, 1.0));
             return Err(coincident(m, k.map(|k| cands[k]), true));
         }
         let (before, this) = scratch.split_at(i * nm);
         let (done, row) = out.split_at_mut(i * n);
         let row = &mut row[..n];
+        // a·exp(e) for a flag a of 0 or 1: 0 without the exponent where a = 0 (e ≤ 0, so the
+        // product is +0 either way).
         let weight = |(x, a): (f64, f64)| {
+            if a != 1.0 {
+                return 0.0;
+            }
             let e = ((x - m) * (-alpha / m)).min(0.0);
             if e < ln_negligible {
                 0.0
             } else {
-                a * e.exp()
+                e.exp()
             }
         };
         if m == m0 {
@@ -317,14 +349,15 @@ pub(super) fn world_weights<S: Scalar>(
 }
 
 /// Room for [`world_weights`]: every world's distances and flags of the candidates that differ
-/// between worlds (`moving`, and per candidate whether it is one), and every slot's geometry
-/// and flag in the world at hand.
+/// between worlds (`moving`, and per candidate whether it is one), every slot's geometry and
+/// flag in the world at hand, and per slot whether it is varying.
 #[derive(Debug, Default)]
 pub(super) struct WorldScratch {
     rows: Vec<(f64, f64)>,
     geo: Vec<(f64, f64, f64, bool)>,
     moving: Vec<u32>,
     moves: Vec<bool>,
+    varies: Vec<bool>,
 }
 
 /// The error for a smallest distance `dmin` not above 10⁻⁹⁰ at candidate `c` (where known), in
