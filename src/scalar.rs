@@ -232,6 +232,19 @@ pub trait Scalar:
         xs.reduce(|a, b| a.min(b))
     }
 
+    /// [`Scalar::min_of`] of `xs` where some are replaced: of `xs[j]` where `keep(j)`, `raise(j)`
+    /// elsewhere, in order. The same number as `min_of` over them (the default); a number type
+    /// may then fold values and tangents in place (the pruned triples, at each step of the fold
+    /// where neither side carries a payload) instead of building a number per step.
+    #[doc(hidden)]
+    fn min_of_slice<P, R>(xs: &[Self], keep: P, raise: R) -> Option<Self>
+    where
+        P: Fn(usize) -> bool,
+        R: Fn(usize) -> Self,
+    {
+        Self::min_of((0..xs.len()).map(|j| if keep(j) { xs[j] } else { raise(j) }))
+    }
+
     /// The values this number takes: the primal value first, then its value in each live
     /// alternative world it carries ([`Scalar::worlds`]). Numbers without alternative worlds
     /// return only the primal value.

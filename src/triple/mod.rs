@@ -398,6 +398,62 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         Some(primal.with_worlds(&entries))
     }
 
+    /// With one world per direction at most (`min_of` is then the pairwise fold of
+    /// `Scalar::min`): each step of the fold where neither side carries a payload (live or
+    /// dead) is `min`'s `map2` done on values and tangents in place, without building a number.
+    fn min_of_slice<P, R>(xs: &[Self], keep: P, raise: R) -> Option<Self>
+    where
+        P: Fn(usize) -> bool,
+        R: Fn(usize) -> Self,
+    {
+        if B::MANY_WORLDS {
+            return Self::min_of((0..xs.len()).map(|j| if keep(j) { xs[j] } else { raise(j) }));
+        }
+        let item = |j: usize| if keep(j) { xs[j] } else { raise(j) };
+        let first = match xs.first() {
+            None => return None,
+            Some(&x) if keep(0) => x,
+            Some(_) => raise(0),
+        };
+        if first.is_perturbed() {
+            return (1..xs.len())
+                .map(item)
+                .fold(Some(first), |a, b| a.map(|a| a.min(b)));
+        }
+        // The fold so far as values and tangents (its payloads empty: `map2` of two numbers
+        // without one), until a number with a payload comes (then the rest as `min_of` folds).
+        let (mut value, mut delta) = (first.value, first.delta);
+        for j in 1..xs.len() {
+            let raised;
+            let b = if keep(j) {
+                &xs[j]
+            } else {
+                raised = raise(j);
+                &raised
+            };
+            if b.is_perturbed() {
+                let acc = if j == 1 {
+                    first
+                } else {
+                    Self::new(value, delta)
+                };
+                return Some((j..xs.len()).map(item).fold(acc, |a, b| a.min(b)));
+            }
+            let (x, y) = (value, b.value);
+            // `Scalar::min`'s partial derivatives (the first argument's on a tie).
+            let (dx, dy) = if x <= y { (1.0, 0.0) } else { (0.0, 1.0) };
+            value = f64::min(x, y);
+            for (d, &e) in delta.iter_mut().zip(&b.delta) {
+                *d = dx * *d + dy * e;
+            }
+        }
+        Some(if xs.len() == 1 {
+            first
+        } else {
+            Self::new(value, delta)
+        })
+    }
+
     /// One read of each direction's payload (its live alternatives), not one per world.
     fn world_values(&self) -> SmallVec<[f64; 4]> {
         let mut v = smallvec::smallvec![self.value];
@@ -634,5 +690,82 @@ mod tests {
         live_reads::<Pruned>(true);
         live_reads::<Keep<4, 4>>(false);
         live_reads::<Keep<4, 1>>(false);
+    }
+
+    /// Bit for bit: value, tangents, and each live world and its value.
+    fn same<B: Backend, const N: usize>(x: &StochasticTriple<B, N>, y: &StochasticTriple<B, N>) {
+        let bits = |t: &StochasticTriple<B, N>| {
+            let mut v: Vec<u64> = t.delta.iter().map(|d| d.to_bits()).collect();
+            v.extend(t.world_values().iter().map(|w| w.to_bits()));
+            (v, t.worlds())
+        };
+        assert_eq!(bits(x), bits(y), "{x:?} vs {y:?}");
+    }
+
+    /// Numbers to fold: ties, signed zeros (values and tangents), NaN and ∞, and numbers with
+    /// payloads from draws (`a`, `b`) among numbers without.
+    fn mix<B: Backend>(
+        p: StochasticTriple<B, 2>,
+        q: StochasticTriple<B, 2>,
+        a: StochasticTriple<B, 2>,
+        b: StochasticTriple<B, 2>,
+    ) -> Vec<StochasticTriple<B, 2>> {
+        let t = StochasticTriple::<B, 2>::new;
+        vec![
+            t(3.0, [1.0, -0.0]),
+            t(2.0, [-0.0, 0.0]),
+            t(2.0, [0.5, 2.0]),
+            p * 2.0,
+            t(-0.0, [0.0, -0.0]),
+            t(0.0, [-0.0, 0.0]),
+            t(f64::NAN, [1.0, 1.0]),
+            a + 1.0,
+            t(1.0, [f64::INFINITY, 0.0]),
+            b * q,
+            t(0.5, [-1.0, -0.0]),
+        ]
+    }
+
+    /// `min_of_slice` is `min_of` over the kept and raised numbers, bit for bit, on every
+    /// window of a mix of numbers with and without payloads.
+    fn min_of_slice_is_min_of<B: Backend>() {
+        let runs = crate::gradient_with(|[p, q]: [StochasticTriple<B, 2>; 2]| {
+            let (a, b) = (bernoulli(p)?, bernoulli(q)?);
+            let xs = mix(p, q, a, b);
+            for lo in 0..xs.len() {
+                for hi in lo..=xs.len() {
+                    let s = &xs[lo..hi];
+                    for pattern in 0..4 {
+                        let keep = |j: usize| (j + pattern) % 4 != 0;
+                        let raise = |j: usize| s[j] * 0.5 + 7.0;
+                        let got = StochasticTriple::min_of_slice(s, keep, raise);
+                        let want = StochasticTriple::min_of((0..s.len()).map(|j| {
+                            if keep(j) {
+                                s[j]
+                            } else {
+                                raise(j)
+                            }
+                        }));
+                        assert_eq!(got.is_some(), want.is_some());
+                        if let (Some(g), Some(w)) = (got, want) {
+                            same(&g, &w);
+                        }
+                    }
+                }
+            }
+            Ok(a + b)
+        })
+        .at([0.4, 0.6])
+        .samples(40)
+        .runs();
+        assert!(runs.is_ok(), "{runs:?}");
+    }
+
+    #[test]
+    fn min_of_slice_is_the_fold() {
+        min_of_slice_is_min_of::<Pruned>();
+        min_of_slice_is_min_of::<Keep<4, 4>>();
+        min_of_slice_is_min_of::<AllWorlds>();
+        min_of_slice_is_min_of::<Smoothed>();
     }
 }

@@ -443,15 +443,9 @@ fn pair_gradient([ya, pa, sa, yb, pb, sb]: [f64; 6]) -> [f64; 6] {
 /// [`JetError::InvalidInput`](crate::jets::JetError::InvalidInput) when it is not above 10⁻⁹⁰ in some world (coincident objects, ΔR = 0:
 /// the weights are undefined).
 pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candidate]) -> Result<S> {
-    let raised = |x: S, a: S| {
-        // A constant carries no worlds: its primal value is its only value.
-        if a.is_constant() && a.primal_value() == 1.0 {
-            x
-        } else {
-            x + (-a + 1.0) * lift
-        }
-    };
-    let dmin = S::min_of(d.iter().zip(on).map(|(&x, &a)| raised(x, a)))
+    // A constant carries no worlds: its primal value is its only value.
+    let sure = |k: usize| on[k].is_constant() && on[k].primal_value() == 1.0;
+    let dmin = S::min_of_slice(d, sure, |k| d[k] + (-on[k] + 1.0) * lift)
         .ok_or_else(|| Error::config("Qanti-kT: no candidates while objects remain"))?;
     // Every world's (NaN included), so a world in which objects coincide is caught too.
     let worlds = dmin.world_values();
