@@ -245,6 +245,46 @@ pub trait Scalar:
         Self::min_of((0..xs.len()).map(|j| if keep(j) { xs[j] } else { raise(j) }))
     }
 
+    /// `n` numbers pushed onto `out` in order, most of them functions of the same inputs `xs`:
+    /// number `j` is `map_n(xs, |x| f(j, x), |x, v| grad(j, x, v))` where `shared(j)`, and
+    /// `other(j)` elsewhere. The same numbers as that loop (which is the default); a number type
+    /// may read the inputs once for all of them (the triples, where no input carries a payload).
+    ///
+    /// ```
+    /// use stochad::{Dual, Scalar};
+    /// // x·c_j for constants c = [1, 2, 3], but y for j = 1.
+    /// let (x, y) = (Dual::<1>::variable(2.0, 0), Dual::<1>::from(5.0));
+    /// let c = [1.0, 2.0, 3.0];
+    /// let mut out = Vec::new();
+    /// Dual::map_n_shared([x], 3, |j| j != 1, |j, [x]| x * c[j], |j, _, _| [c[j]], |_| y, &mut out);
+    /// assert_eq!(out, [Dual::new(2.0, [1.0]), y, Dual::new(6.0, [3.0])]);
+    /// ```
+    #[doc(hidden)]
+    #[inline]
+    fn map_n_shared<const K: usize, P, F, G, O>(
+        xs: [Self; K],
+        n: usize,
+        shared: P,
+        f: F,
+        grad: G,
+        mut other: O,
+        out: &mut Vec<Self>,
+    ) where
+        P: Fn(usize) -> bool,
+        F: Fn(usize, [f64; K]) -> f64,
+        G: Fn(usize, [f64; K], f64) -> [f64; K],
+        O: FnMut(usize) -> Self,
+    {
+        out.reserve(n);
+        for j in 0..n {
+            out.push(if shared(j) {
+                Self::map_n(xs, |x| f(j, x), |x, v| grad(j, x, v))
+            } else {
+                other(j)
+            });
+        }
+    }
+
     /// The values this number takes: the primal value first, then its value in each live
     /// alternative world it carries ([`Scalar::worlds`]). Numbers without alternative worlds
     /// return only the primal value.

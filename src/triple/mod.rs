@@ -454,6 +454,56 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         })
     }
 
+    /// Where no input carries a payload (live or dead): the inputs' values and tangents read
+    /// once, each shared number built from its value and gradient as `map_n` builds it.
+    #[inline]
+    fn map_n_shared<const K: usize, P, F, G, O>(
+        xs: [Self; K],
+        n: usize,
+        shared: P,
+        f: F,
+        grad: G,
+        mut other: O,
+        out: &mut Vec<Self>,
+    ) where
+        P: Fn(usize) -> bool,
+        F: Fn(usize, [f64; K]) -> f64,
+        G: Fn(usize, [f64; K], f64) -> [f64; K],
+        O: FnMut(usize) -> Self,
+    {
+        out.reserve(n);
+        if xs.iter().any(|x| x.is_perturbed()) {
+            for j in 0..n {
+                out.push(if shared(j) {
+                    Self::map_n(xs, |x| f(j, x), |x, v| grad(j, x, v))
+                } else {
+                    other(j)
+                });
+            }
+            return;
+        }
+        let x = xs.map(|t| t.value);
+        let tangents = xs.map(|t| t.delta);
+        for j in 0..n {
+            if !shared(j) {
+                out.push(other(j));
+                continue;
+            }
+            let v = f(j, x);
+            let g = grad(j, x, v);
+            // `map_n`'s sums, in its order.
+            let mut delta = [0.0; N];
+            for (i, d) in delta.iter_mut().enumerate() {
+                for (gk, t) in g.iter().zip(&tangents) {
+                    if *gk != 0.0 {
+                        *d += gk * t[i];
+                    }
+                }
+            }
+            out.push(Self::new(v, delta));
+        }
+    }
+
     /// One read of each direction's payload (its live alternatives), not one per world.
     fn world_values(&self) -> SmallVec<[f64; 4]> {
         let mut v = smallvec::smallvec![self.value];
@@ -767,5 +817,53 @@ mod tests {
         min_of_slice_is_min_of::<Keep<4, 4>>();
         min_of_slice_is_min_of::<AllWorlds>();
         min_of_slice_is_min_of::<Smoothed>();
+    }
+
+    /// `map_n_shared` is the loop of `map_n` and `other` it stands for, bit for bit, with
+    /// inputs without payloads (its fast path) and with them, and gradients with zeros.
+    fn map_n_shared_is_map_n<B: Backend>() {
+        let runs = crate::gradient_with(|[p, q]: [StochasticTriple<B, 2>; 2]| {
+            let (a, b) = (bernoulli(p)?, bernoulli(q)?);
+            let xs = mix(p, q, a, b);
+            let c = [1.0, 2.5, -0.0, f64::NAN, -3.0, 0.0, 1e300];
+            let f = |j: usize, [x, y]: [f64; 2]| c[j] * x + (y * c[j]).exp();
+            let grad = |j: usize, [_, y]: [f64; 2], _v: f64| [c[j], c[j] * (y * c[j]).exp()];
+            let shared = |j: usize| j % 3 != 1;
+            let other = |j: usize| xs[j] * 2.0 + a;
+            for inputs in [
+                [p * 1.5, q],
+                [p, -q],
+                [a, p],
+                [b, a * q],
+                [xs[0], xs[1]],
+                [xs[8], xs[6]],
+                [xs[8], xs[0]],
+            ] {
+                let mut got = Vec::new();
+                StochasticTriple::map_n_shared(inputs, c.len(), shared, f, grad, other, &mut got);
+                assert_eq!(got.len(), c.len());
+                for (j, g) in got.iter().enumerate() {
+                    let want = if shared(j) {
+                        StochasticTriple::map_n(inputs, |x| f(j, x), |x, v| grad(j, x, v))
+                    } else {
+                        other(j)
+                    };
+                    same(g, &want);
+                }
+            }
+            Ok(a + b)
+        })
+        .at([0.4, 0.6])
+        .samples(40)
+        .runs();
+        assert!(runs.is_ok(), "{runs:?}");
+    }
+
+    #[test]
+    fn map_n_shared_is_the_loop() {
+        map_n_shared_is_map_n::<Pruned>();
+        map_n_shared_is_map_n::<Keep<4, 4>>();
+        map_n_shared_is_map_n::<AllWorlds>();
+        map_n_shared_is_map_n::<Smoothed>();
     }
 }

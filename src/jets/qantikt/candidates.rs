@@ -468,28 +468,29 @@ pub(super) fn smallest<S: Scalar>(d: &[S], on: &[S], lift: f64, cands: &[Candida
 /// candidate's meaningless distance cannot overflow (an active one's exponent is ≤ 0 anyway).
 pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S, out: &mut Vec<S>) {
     out.clear();
-    out.extend(d.iter().zip(on).map(|(&x, &a)| {
-        if x.is_constant() && a.is_constant() {
-            // Most candidates (pairs of members): the same formulas with the distance and flag
-            // as f64, so the number type combines two inputs, not four (the same numbers: a
-            // constant's tangents are 0).
-            let (x, a) = (x.primal_value(), a.primal_value());
+    // Most candidates (pairs of members) have a constant distance and flag: the same formulas
+    // with those as f64, so the number type combines two inputs, not four (the same numbers: a
+    // constant's tangents are 0), and the two inputs are shared by all of them.
+    let constant = |k: usize| d[k].is_constant() && on[k].is_constant();
+    S::map_n_shared(
+        [dmin, alpha],
+        d.len(),
+        constant,
+        |k, [m, al]| weight(d[k].primal_value(), on[k].primal_value(), m, al),
+        |k, [m, al], v| {
+            let [_, _, gm, gal] =
+                weight_gradient(d[k].primal_value(), on[k].primal_value(), m, al, v);
+            [gm, gal]
+        },
+        |k| {
             S::map_n(
-                [dmin, alpha],
-                |[m, al]| weight(x, a, m, al),
-                |[m, al], v| {
-                    let [_, _, gm, gal] = weight_gradient(x, a, m, al, v);
-                    [gm, gal]
-                },
-            )
-        } else {
-            S::map_n(
-                [x, a, dmin, alpha],
+                [d[k], on[k], dmin, alpha],
                 |[x, a, m, al]| weight(x, a, m, al),
                 |[x, a, m, al], v| weight_gradient(x, a, m, al, v),
             )
-        }
-    }));
+        },
+        out,
+    );
 }
 
 /// The weight a·exp(−α (D̃ − D̃min)/D̃min) of a candidate with distance `x` and flag `a`, the
