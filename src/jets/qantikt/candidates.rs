@@ -477,11 +477,7 @@ pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S, out: &mut
         d.len(),
         constant,
         |k, [m, al]| weight(d[k].primal_value(), on[k].primal_value(), m, al),
-        |k, [m, al], v| {
-            let [_, _, gm, gal] =
-                weight_gradient(d[k].primal_value(), on[k].primal_value(), m, al, v);
-            [gm, gal]
-        },
+        |k, [m, al], v| weight_partials(d[k].primal_value(), on[k].primal_value(), m, al, v),
         |k| {
             S::map_n(
                 [d[k], on[k], dmin, alpha],
@@ -497,7 +493,31 @@ pub(super) fn weights<S: Scalar>(d: &[S], on: &[S], dmin: S, alpha: S, out: &mut
 /// smallest distance `m` and sharpness `al`.
 #[inline(always)]
 fn weight(x: f64, a: f64, m: f64, al: f64) -> f64 {
+    // An inactive candidate (a = +0, ~1 in 6): +0 without the exp, as 0·exp(min(e, 0)) is
+    // (the exponent is never NaN after the min, so its exp is in [0, 1]).
+    if a.to_bits() == 0 {
+        return 0.0;
+    }
     a * ((x - m) * (-al / m)).min(0.0).exp()
+}
+
+/// The last two entries of [`weight_gradient`] (in m and al), the same numbers, for a flag
+/// without tangent: where a = +0 and the exponent is not NaN they are products of 0·exp(e),
+/// the same for any exp(e) in [0, 1], so the exp is left out.
+#[inline(always)]
+fn weight_partials(x: f64, a: f64, m: f64, al: f64, v: f64) -> [f64; 2] {
+    let e = (x - m) * (-al / m);
+    if e > 0.0 {
+        return [0.0, 0.0];
+    }
+    let w = if a == 1.0 {
+        v
+    } else if a.to_bits() == 0 && !e.is_nan() {
+        0.0
+    } else {
+        e.exp()
+    };
+    [a * w * al * x / (m * m), -a * w * (x - m) / m]
 }
 
 /// The gradient of [`weight`] in (x, a, m, al), given its value `v`.
@@ -521,6 +541,44 @@ fn weight_gradient(x: f64, a: f64, m: f64, al: f64, v: f64) -> [f64; 4] {
 mod tests {
     use super::*;
     use crate::Dual;
+
+    /// The weight and its partials in m and α without the exp where a = +0 are the formulas'
+    /// numbers bit for bit, for flags of either zero, NaN and infinite distances, and exponents
+    /// of either sign.
+    #[test]
+    fn inactive_shortcuts_are_the_formulas() {
+        let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for x in [
+            0.3,
+            2.0,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -0.0,
+            0.5,
+        ] {
+            for a in [0.0, -0.0, 1.0, 0.25] {
+                for (m, al) in [
+                    (0.5, 1.0),
+                    (0.5, 0.0),
+                    (2.0, 30.0),
+                    (1e-80, 3.0),
+                    (0.5, f64::INFINITY),
+                ] {
+                    let v = weight(x, a, m, al);
+                    let formula = a * ((x - m) * (-al / m)).min(0.0).exp();
+                    assert_eq!(v.to_bits(), formula.to_bits(), "{x} {a} {m} {al}");
+                    let [_, _, gm, gal] = weight_gradient(x, a, m, al, v);
+                    assert_eq!(
+                        bits(&weight_partials(x, a, m, al, v)),
+                        bits(&[gm, gal]),
+                        "{x} {a} {m} {al}"
+                    );
+                }
+            }
+        }
+    }
 
     /// The pair distance's gradient (used wherever kinematics carry tangents, e.g. a relaxed
     /// clustering) against central differences, on both sides of the min and of the Δφ fold.
