@@ -113,12 +113,22 @@ pub(super) fn distances<S: Scalar>(
         }));
         return;
     }
+    d.reserve(cands.len());
+    on.reserve(cands.len());
     let plain = if worldwise { &st.flat } else { &st.plain };
     let strip = |x: S| if worldwise { x.without_worlds() } else { x };
     let kin = |i: usize| st.kin[i].map(strip);
     let active = |i: usize| strip(st.active[i]);
-    // A plain slot's numbers as f64 (its primal values: a flat slot may carry worlds).
-    let kin_f64 = |i: usize| st.kin[i].map(|x| x.primal_value());
+    // A plain slot's numbers as f64 (its primal values: a flat slot may carry worlds), read in
+    // place (not a copy of the slot's three numbers).
+    let kin_f64 = |i: usize| {
+        let k = &st.kin[i];
+        [
+            k[0].primal_value(),
+            k[1].primal_value(),
+            k[2].primal_value(),
+        ]
+    };
     let active_f64 = |i: usize| st.active[i].primal_value();
     for (i, c) in cands.iter().enumerate() {
         let (a, b) = (c.a as usize, c.b as usize);
