@@ -416,9 +416,7 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
             Some(_) => raise(0),
         };
         if first.is_perturbed() {
-            return (1..xs.len())
-                .map(item)
-                .fold(Some(first), |a, b| a.map(|a| a.min(b)));
+            return Some((1..xs.len()).map(item).fold(first, |a, b| a.min(b)));
         }
         // The fold so far as values and tangents (its payloads empty: `map2` of two numbers
         // without one), until a number with a payload comes (then the rest as `min_of` folds).
@@ -786,7 +784,7 @@ mod tests {
                 for hi in lo..=xs.len() {
                     let s = &xs[lo..hi];
                     for pattern in 0..4 {
-                        let keep = |j: usize| (j + pattern) % 4 != 0;
+                        let keep = |j: usize| !(j + pattern).is_multiple_of(4);
                         let raise = |j: usize| s[j] * 0.5 + 7.0;
                         let got = StochasticTriple::min_of_slice(s, keep, raise);
                         let want = StochasticTriple::min_of((0..s.len()).map(|j| {
