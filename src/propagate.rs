@@ -11,7 +11,7 @@
 use crate::context::with_ctx;
 use crate::error::{Error, Result};
 use crate::scalar::{Scalar, World};
-use crate::scalars::{check_same_shape, rebuild, IntoResult, Scalars};
+use crate::scalars::{check_same_shape, count_scalars, shape, IntoResult, Scalars};
 
 fn draws() -> Option<u64> {
     with_ctx("", |ctx| ctx.rng.draws).ok()
@@ -123,7 +123,7 @@ where
         // Values `f` captured may themselves differ in this world: read each in the world.
         alt_out.for_each_scalar(&mut |s| alts.push(s.value_in(w)));
     }
-    attach(&mut out, &worlds, &alts);
+    attach::<false, _>(&mut out, &worlds, &alts);
     if draws() != before {
         return Err(Error::RandomnessInPropagate);
     }
@@ -198,14 +198,29 @@ where
     // The contract, checked at the primal: run in f64 the function must give the number type's
     // values, or every world's difference to the primal would be off (a silently wrong
     // derivative).
-    let column: Values = xs.iter().map(|x| x.primal_value()).collect();
-    let plain = f.call(rebuild::<f64, I>(input, &column)?)?;
-    check_same_shape(&out, &plain)?;
-    let mut primal: Values = Values::new();
-    out.for_each_scalar(&mut |s| primal.push(s.primal_value()));
+    let plain = f.call(rebuild_from(input, xs.len(), |i| xs[i].primal_value())?)?;
+    // The output's layout, read once: the f64 output of the primal and of every world must
+    // have it (`check_same_shape`'s test and error, without re-reading the primal's output).
+    let (n_out, out_shape) = (count_scalars(&out), shape(&out));
+    let mut alt_shape = Vec::new();
+    let mut same_shape = |alt: &F::Output<f64>, n_alt: usize| {
+        alt_shape.clear();
+        alt.shape(&mut alt_shape);
+        if n_alt == n_out && alt_shape == out_shape {
+            Ok(())
+        } else {
+            Err(Error::ShapeMismatch {
+                primal: n_out,
+                alternative: n_alt,
+            })
+        }
+    };
+    let mut alts: Values = Values::new();
+    plain.for_each_scalar(&mut |&v| alts.push(v));
+    same_shape(&plain, alts.len())?;
     let (mut i, mut mismatch) = (0, None);
-    plain.for_each_scalar(&mut |&v| {
-        let p = primal[i];
+    out.for_each_scalar(&mut |s| {
+        let (p, v) = (s.primal_value(), alts[i]);
         if mismatch.is_none() && v.to_bits() != p.to_bits() && !(v.is_nan() && p.is_nan()) {
             mismatch = Some((i, p, v));
         }
@@ -220,18 +235,41 @@ where
     }
     let table = world_table(&xs, &worlds);
     let nw = worlds.len();
-    let mut alts: Values = Values::new();
-    let mut column: Values = Values::new();
+    alts.clear();
     for j in 0..nw {
-        column.clear();
-        column.extend((0..xs.len()).map(|i| table[i * nw + j]));
-        let alt_out = f.call(rebuild::<f64, I>(input, &column)?)?;
-        check_same_shape(&out, &alt_out)?;
+        let alt_out = f.call(rebuild_from(input, xs.len(), |i| table[i * nw + j])?)?;
+        let before = alts.len();
         alt_out.for_each_scalar(&mut |&v| alts.push(v));
+        same_shape(&alt_out, alts.len() - before)?;
     }
-    attach(&mut out, &worlds, &alts);
+    // The output was computed from numbers without worlds (a `PlainFn` captures none): it
+    // carries none.
+    attach::<true, _>(&mut out, &worlds, &alts);
     if draws() != before {
         return Err(Error::RandomnessInPropagate);
+    }
+    Ok(out)
+}
+
+/// [`rebuild`](crate::scalars::rebuild) of `template` in `f64` with the `n` values `value(0), value(1), …` (no slice of
+/// them to gather first): the same value, and the same error when `template` does not hold `n`
+/// numbers.
+fn rebuild_from<I: Scalars>(
+    template: &I,
+    n: usize,
+    value: impl Fn(usize) -> f64,
+) -> Result<I::With<f64>> {
+    let mut i = 0;
+    let out = template.map_scalars(&mut |_| {
+        let v = if i < n { value(i) } else { 0.0 };
+        i += 1;
+        v
+    });
+    if i != n {
+        return Err(Error::ShapeMismatch {
+            primal: count_scalars(template),
+            alternative: n,
+        });
     }
     Ok(out)
 }
@@ -268,22 +306,53 @@ fn world_table<S: Scalar>(xs: &[S], worlds: &[World]) -> Values {
 /// Gives each number of `out` its value in every world, from `alts` (world-major: every world's
 /// output in turn). All worlds of a number at once: attaching them one at a time rebuilt a
 /// payload per (world, number), O(worlds²) per number for the backends that keep many worlds.
-fn attach<O: Scalars>(out: &mut O, worlds: &[World], alts: &[f64]) {
-    if worlds.is_empty() {
+///
+/// Where `out` carries no worlds (`WORLD_FREE`), a world in which a number has its primal value
+/// (Δ = 0, as the backends compute it) is left out: it adds nothing to a number without worlds
+/// in any backend, and most outputs are the primal's in most worlds. A number that carries
+/// worlds (a value `propagate`'s function captured) needs them all: Δ = 0 there replaces
+/// the world's value it had.
+fn attach<const WORLD_FREE: bool, O: Scalars>(out: &mut O, worlds: &[World], alts: &[f64]) {
+    let nw = worlds.len();
+    if nw == 0 {
         return;
     }
-    let n_out = alts.len() / worlds.len();
-    let mut entries: smallvec::SmallVec<[(World, f64); 8]> = smallvec::SmallVec::new();
+    let n_out = alts.len() / nw;
     let mut i = 0;
+    // A world or two (the pruned triple's one per direction): the entries on the stack.
+    if nw <= 2 {
+        out.for_each_scalar_mut(&mut |s| {
+            let v = s.primal_value();
+            let mut entries = [(worlds[0], 0.0); 2];
+            let mut n = 0;
+            for (j, &w) in worlds.iter().enumerate() {
+                let a = alts[j * n_out + i];
+                if !WORLD_FREE || a - v != 0.0 {
+                    entries[n] = (w, a);
+                    n += 1;
+                }
+            }
+            // `with_worlds` of a world or two is `with_world` in turn (its contract).
+            for &(w, a) in &entries[..n] {
+                *s = s.with_world(w, a);
+            }
+            i += 1;
+        });
+        return;
+    }
+    let mut entries: smallvec::SmallVec<[(World, f64); 8]> = smallvec::SmallVec::new();
     out.for_each_scalar_mut(&mut |s| {
+        let v = s.primal_value();
         entries.clear();
-        entries.extend(
-            worlds
-                .iter()
-                .enumerate()
-                .map(|(j, &w)| (w, alts[j * n_out + i])),
-        );
-        *s = s.with_worlds(&entries);
+        for (j, &w) in worlds.iter().enumerate() {
+            let a = alts[j * n_out + i];
+            if !WORLD_FREE || a - v != 0.0 {
+                entries.push((w, a));
+            }
+        }
+        if !entries.is_empty() {
+            *s = s.with_worlds(&entries);
+        }
         i += 1;
     });
 }
