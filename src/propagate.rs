@@ -307,11 +307,9 @@ fn world_table<S: Scalar>(xs: &[S], worlds: &[World]) -> Values {
 /// output in turn). All worlds of a number at once: attaching them one at a time rebuilt a
 /// payload per (world, number), O(worlds²) per number for the backends that keep many worlds.
 ///
-/// Where `out` carries no worlds (`WORLD_FREE`), a world in which a number has its primal value
-/// (Δ = 0, as the backends compute it) is left out: it adds nothing to a number without worlds
-/// in any backend, and most outputs are the primal's in most worlds. A number that carries
-/// worlds (a value `propagate`'s function captured) needs them all: Δ = 0 there replaces
-/// the world's value it had.
+/// Where `out` carries no worlds (`WORLD_FREE`), by [`add_world_values`]: a world where a
+/// number has its primal value is left out. A number that carries worlds (a value `propagate`'s
+/// function captured) needs them all: Δ = 0 there replaces the world's value it had.
 fn attach<const WORLD_FREE: bool, O: Scalars>(out: &mut O, worlds: &[World], alts: &[f64]) {
     let nw = worlds.len();
     if nw == 0 {
@@ -319,42 +317,62 @@ fn attach<const WORLD_FREE: bool, O: Scalars>(out: &mut O, worlds: &[World], alt
     }
     let n_out = alts.len() / nw;
     let mut i = 0;
-    // A world or two (the pruned triple's one per direction): the entries on the stack.
-    if nw <= 2 {
+    if WORLD_FREE {
         out.for_each_scalar_mut(&mut |s| {
-            let v = s.primal_value();
-            let mut entries = [(worlds[0], 0.0); 2];
-            let mut n = 0;
-            for (j, &w) in worlds.iter().enumerate() {
-                let a = alts[j * n_out + i];
-                if !WORLD_FREE || a - v != 0.0 {
-                    entries[n] = (w, a);
-                    n += 1;
-                }
-            }
-            // `with_worlds` of a world or two is `with_world` in turn (its contract).
-            for &(w, a) in &entries[..n] {
-                *s = s.with_world(w, a);
-            }
+            add_world_values(s, worlds, |j| alts[j * n_out + i]);
             i += 1;
         });
         return;
     }
     let mut entries: smallvec::SmallVec<[(World, f64); 8]> = smallvec::SmallVec::new();
     out.for_each_scalar_mut(&mut |s| {
-        let v = s.primal_value();
         entries.clear();
-        for (j, &w) in worlds.iter().enumerate() {
-            let a = alts[j * n_out + i];
-            if !WORLD_FREE || a - v != 0.0 {
-                entries.push((w, a));
-            }
-        }
-        if !entries.is_empty() {
-            *s = s.with_worlds(&entries);
-        }
+        entries.extend(
+            worlds
+                .iter()
+                .enumerate()
+                .map(|(j, &w)| (w, alts[j * n_out + i])),
+        );
+        *s = s.with_worlds(&entries);
         i += 1;
     });
+}
+
+/// Gives `x`, a number without worlds, value `alt(j)` in each world `worlds[j]` (live,
+/// distinct): [`Scalar::with_worlds`] of the worlds where its value is not the primal's. A world
+/// where it is (Δ = 0, as the backends compute it) adds nothing to a number without worlds in
+/// any backend, and most outputs are the primal's in most worlds. One or two worlds (the pruned
+/// triple's one per direction) are added by [`Scalar::with_world`] in turn (what `with_worlds`
+/// is), in place (a copy of the number per world cost more than the world).
+#[inline]
+pub(crate) fn add_world_values<S: Scalar>(x: &mut S, worlds: &[World], alt: impl Fn(usize) -> f64) {
+    let v = x.primal_value();
+    if worlds.len() <= 2 {
+        for (j, &w) in worlds.iter().enumerate() {
+            let a = alt(j);
+            if a - v != 0.0 {
+                *x = x.with_world(w, a);
+            }
+        }
+        return;
+    }
+    add_many_world_values(x, worlds, &alt);
+}
+
+/// [`add_world_values`] of more than two worlds: one [`Scalar::with_worlds`] (out of line, so
+/// that its buffer stays off the frame of the common case).
+#[inline(never)]
+fn add_many_world_values<S: Scalar>(x: &mut S, worlds: &[World], alt: &dyn Fn(usize) -> f64) {
+    let v = x.primal_value();
+    let entries: smallvec::SmallVec<[(World, f64); 8]> = worlds
+        .iter()
+        .enumerate()
+        .map(|(j, &w)| (w, alt(j)))
+        .filter(|&(_, a)| a - v != 0.0)
+        .collect();
+    if !entries.is_empty() {
+        *x = x.with_worlds(&entries);
+    }
 }
 
 /// Reduces the alternative worlds that the numbers in `x` carry to those one value of their type

@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 use crate::error::Result;
 use crate::jets::cluster::Algorithm;
 use crate::jets::momentum::FourMomentum;
-use crate::propagate::{propagate_plain, PlainFn};
+use crate::propagate::{add_world_values, propagate_plain, PlainFn};
 use crate::scalar::{Scalar, World};
 
 use super::candidates::Candidate;
@@ -455,15 +455,27 @@ impl<S: Scalar> State<S> {
                 )?
             });
         }
-        if nw > 0 {
-            let mut entries: smallvec::SmallVec<[(World, f64); 8]> = smallvec::SmallVec::new();
-            for (c, x) in kin.iter_mut().enumerate() {
-                entries.clear();
-                entries.extend(worlds.iter().zip(&in_world).map(|(&w, k)| (w, k[c])));
-                *x = x.with_worlds(&entries);
+        let primal_kin = kin.map(|x| x.primal_value());
+        for (c, x) in kin.iter_mut().enumerate() {
+            add_world_values(x, &worlds, |j| in_world[j][c]);
+        }
+        // The worlds the views show, as `views_of` finds them (those the kinematics or the flag
+        // carry), without asking each number: the kinematics carry the worlds where they differ
+        // from the primal (`add_world_values`), the flag some of `worlds` (it was coupled with
+        // the momentum).
+        let mut shown: smallvec::SmallVec<[World; 8]> = worlds
+            .iter()
+            .zip(&in_world)
+            .filter(|(_, k)| (0..3).any(|c| k[c] - primal_kin[c] != 0.0))
+            .map(|(&w, _)| w)
+            .collect();
+        for w in active.worlds() {
+            if !shown.contains(&w) {
+                shown.push(w);
             }
         }
-        let views = views_with(&kin, active, |w| {
+        shown.sort_unstable();
+        let views = views_in(&kin, active, &shown, |w| {
             let j = worlds.iter().position(|&x| x == w).ok_or_else(|| {
                 crate::Error::config(format!(
                     "Qanti-kT: slot {i} carries world {w:?}, which its kinematics were not \
@@ -703,6 +715,24 @@ fn views_with<S: Scalar>(
     active: S,
     in_world: impl Fn(World) -> Result<[f64; 3]>,
 ) -> Result<Views> {
+    let mut worlds: smallvec::SmallVec<[World; 8]> = smallvec::SmallVec::new();
+    if S::CARRIES_WORLDS {
+        for x in kin.iter().chain(std::iter::once(&active)) {
+            worlds.extend(x.worlds());
+        }
+        worlds.sort_unstable();
+        worlds.dedup();
+    }
+    views_in(kin, active, &worlds, in_world)
+}
+
+/// [`views_with`] for the worlds `worlds` (those the kinematics and flag carry, in order).
+fn views_in<S: Scalar>(
+    kin: &[S; 3],
+    active: S,
+    worlds: &[World],
+    in_world: impl Fn(World) -> Result<[f64; 3]>,
+) -> Result<Views> {
     let mut views = Views::new();
     views.push(View {
         world: None,
@@ -711,23 +741,15 @@ fn views_with<S: Scalar>(
         s: kin[2].primal_value(),
         on: active.primal_value() == 1.0,
     });
-    if S::CARRIES_WORLDS {
-        let mut worlds: smallvec::SmallVec<[World; 8]> = smallvec::SmallVec::new();
-        for x in kin.iter().chain(std::iter::once(&active)) {
-            worlds.extend(x.worlds());
-        }
-        worlds.sort_unstable();
-        worlds.dedup();
-        for w in worlds {
-            let [y, phi, s] = in_world(w)?;
-            views.push(View {
-                world: Some(w),
-                y,
-                phi,
-                s,
-                on: active.value_in_live(w) == 1.0,
-            });
-        }
+    for &w in worlds {
+        let [y, phi, s] = in_world(w)?;
+        views.push(View {
+            world: Some(w),
+            y,
+            phi,
+            s,
+            on: active.value_in_live(w) == 1.0,
+        });
     }
     Ok(views)
 }
