@@ -105,6 +105,11 @@ pub(super) struct State<S> {
     pub ended: SmallVec<[(World, f64); 4]>,
     /// Scratch for [`State::couple`].
     scratch: Vec<S>,
+    /// Per slot: whether its kinematics without worlds are [`Kinematics`] with the number type
+    /// on its momentum and flag without worlds (set by [`State::apply`]; not for the particles'
+    /// kinematics, computed in `f64`), so that a step which leaves them in the primal may keep
+    /// them.
+    typed: Vec<bool>,
 }
 
 impl<S: Scalar> State<S> {
@@ -135,6 +140,7 @@ impl<S: Scalar> State<S> {
             constituents: (0..n).map(|i| vec![i]).collect(),
             ended: SmallVec::new(),
             scratch: Vec::new(),
+            typed: vec![false; n],
         };
         for i in 0..n {
             st.search
@@ -172,6 +178,7 @@ impl<S: Scalar> State<S> {
             constituents: Vec::new(),
             ended: SmallVec::new(),
             scratch: Vec::new(),
+            typed: vec![false; self.len()],
         }
     }
 
@@ -303,6 +310,7 @@ impl<S: Scalar> State<S> {
             constituents: (0..n).map(|i| vec![i]).collect(),
             ended: SmallVec::new(),
             scratch: Vec::new(),
+            typed: vec![false; n],
         };
         st.search.go_on();
         // A slot that is not varying looks the same in every world (its kinematics and flag);
@@ -383,8 +391,12 @@ impl<S: Scalar> State<S> {
             touched: &touched,
         };
         let out = propagate_plain(&step, &(sub, k))?;
+        // The primal's candidate changes its slots only: the others' momentum and flag are
+        // theirs without worlds (`Step` returns them as they were).
+        let c = cands[k.primal_value() as usize];
         for (&i, (p, active, jet)) in touched.iter().zip(out) {
-            let (kin, views) = self.kinematics_after(i, p, active)?;
+            let kept = i != c.a as usize && (c.is_beam() || i != c.b as usize);
+            let (kin, views) = self.kinematics_after(i, p, active, kept)?;
             self.p[i] = p;
             self.active[i] = active;
             self.jet[i] = jet;
@@ -392,9 +404,9 @@ impl<S: Scalar> State<S> {
             self.plain[i] = is_plain(&kin, active);
             self.flat[i] = is_flat(&kin, active);
             self.search.set(i, views);
+            self.typed[i] = S::CARRIES_WORLDS;
         }
         // The primal history's constituents.
-        let c = cands[k.primal_value() as usize];
         if !c.is_beam() {
             let moved = std::mem::take(&mut self.constituents[c.b as usize]);
             self.constituents[c.a as usize].extend(moved);
@@ -411,7 +423,13 @@ impl<S: Scalar> State<S> {
     /// while it is replayed in every world that touches any slot of the step: keep-16 spent a
     /// fifth of its time re-evaluating unchanged worlds' kinematics (`propagate_plain` is the
     /// reference: debug builds check the result against it).
-    fn kinematics_after(&self, i: usize, p: FourMomentum<S>, active: S) -> Result<([S; 3], Views)> {
+    fn kinematics_after(
+        &self,
+        i: usize,
+        p: FourMomentum<S>,
+        active: S,
+        kept: bool,
+    ) -> Result<([S; 3], Views)> {
         if !S::CARRIES_WORLDS {
             let kin = slot_kinematics(p, active)?;
             return Ok((kin, views_of(p, &kin, active)?));
@@ -419,13 +437,18 @@ impl<S: Scalar> State<S> {
         let xs = [p.px, p.py, p.pz, p.e, active];
         let worlds = S::couple_worlds(&xs);
         let strip = |x: S| x.without_worlds();
-        let mut kin = <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(
-            &Kinematics,
-            (
-                FourMomentum::new(strip(p.px), strip(p.py), strip(p.pz), strip(p.e)),
-                strip(active),
-            ),
-        )?;
+        // Without worlds, the same inputs as for the slot's kinematics: the same outputs.
+        let mut kin = if kept && self.typed[i] {
+            self.kin[i].map(strip)
+        } else {
+            <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(
+                &Kinematics,
+                (
+                    FourMomentum::new(strip(p.px), strip(p.py), strip(p.pz), strip(p.e)),
+                    strip(active),
+                ),
+            )?
+        };
         let nw = worlds.len();
         // The slot's momentum and flag in each world, now and before the step (a world the old
         // numbers do not carry sees their primal).
@@ -558,6 +581,7 @@ impl<S: Scalar> State<S> {
                 detach(self.active[i]),
             );
             self.kin[i] = slot_kinematics(q, a)?;
+            self.typed[i] = false;
             self.plain[i] = is_plain(&self.kin[i], a);
             self.flat[i] = is_flat(&self.kin[i], a);
             self.search.set(i, views_of(q, &self.kin[i], a)?);
