@@ -281,10 +281,10 @@ type Values = smallvec::SmallVec<[f64; 32]>;
 fn coupled<I: Scalars>(
     input: &I,
 ) -> (
-    smallvec::SmallVec<[I::Scalar; 16]>,
+    smallvec::SmallVec<[I::Scalar; 32]>,
     smallvec::SmallVec<[World; 4]>,
 ) {
-    let mut xs: smallvec::SmallVec<[I::Scalar; 16]> = smallvec::SmallVec::new();
+    let mut xs: smallvec::SmallVec<[I::Scalar; 32]> = smallvec::SmallVec::new();
     input.for_each_scalar(&mut |s| xs.push(*s));
     let worlds = I::Scalar::couple_worlds(&xs);
     (xs, worlds)
