@@ -233,11 +233,21 @@ where
              values whatever the number type"
         )));
     }
-    let table = world_table(&xs, &worlds);
     let nw = worlds.len();
+    // One read of each number's payload for all worlds where there are many; a world or two
+    // (the pruned triple's one per direction) are read number by number, without the table.
+    let table = if nw > 2 {
+        world_table(&xs, &worlds)
+    } else {
+        Values::new()
+    };
     alts.clear();
-    for j in 0..nw {
-        let alt_out = f.call(rebuild_from(input, xs.len(), |i| table[i * nw + j])?)?;
+    for (j, &w) in worlds.iter().enumerate() {
+        let alt_out = f.call(if nw > 2 {
+            rebuild_from(input, xs.len(), |i| table[i * nw + j])?
+        } else {
+            rebuild_from(input, xs.len(), |i| xs[i].value_in_live(w))?
+        })?;
         let before = alts.len();
         alt_out.for_each_scalar(&mut |&v| alts.push(v));
         same_shape(&alt_out, alts.len() - before)?;
