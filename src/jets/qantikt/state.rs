@@ -449,33 +449,27 @@ impl<S: Scalar> State<S> {
                 ),
             )?
         };
-        let nw = worlds.len();
         // The slot's momentum and flag in each world, now and before the step (a world the old
         // numbers do not carry sees their primal).
         let q = self.p[i];
         let old = [q.px, q.py, q.pz, q.e, self.active[i]];
-        let mut now: smallvec::SmallVec<[f64; 80]> = smallvec::smallvec![0.0; 5 * nw];
-        let mut was: smallvec::SmallVec<[f64; 80]> = smallvec::smallvec![0.0; 5 * nw];
-        for (c, (x, y)) in xs.iter().zip(&old).enumerate() {
-            x.values_in_live(&worlds, &mut now[c * nw..(c + 1) * nw]);
-            y.values_in_live(&worlds, &mut was[c * nw..(c + 1) * nw]);
-        }
+        let (now, was) = (
+            values_by_world(&xs, &worlds),
+            values_by_world(&old, &worlds),
+        );
         let before = self.search.views(i);
         let primal_before = self.kin[i].map(|x| x.primal_value());
         let mut in_world: smallvec::SmallVec<[[f64; 3]; 16]> = smallvec::SmallVec::new();
         for (j, &w) in worlds.iter().enumerate() {
-            let same = (0..5).all(|c| now[c * nw + j].to_bits() == was[c * nw + j].to_bits());
-            in_world.push(if same {
+            let (x, y) = (now[j], was[j]);
+            in_world.push(if x.map(f64::to_bits) == y.map(f64::to_bits) {
                 before
                     .iter()
                     .find(|v| v.world == Some(w))
                     .map_or(primal_before, |v| [v.y, v.phi, v.s])
             } else {
-                let q = FourMomentum::new(now[j], now[nw + j], now[2 * nw + j], now[3 * nw + j]);
-                <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(
-                    &Kinematics,
-                    (q, now[4 * nw + j]),
-                )?
+                let q = FourMomentum::new(x[0], x[1], x[2], x[3]);
+                <Kinematics as PlainFn<(FourMomentum<S>, S)>>::call(&Kinematics, (q, x[4]))?
             });
         }
         let primal_kin = kin.map(|x| x.primal_value());
@@ -661,6 +655,26 @@ impl<S: Scalar> State<S> {
         }
         Ok(())
     }
+}
+
+/// The values of `xs` in each of `worlds` (live), world by world: read number by number for a
+/// world or two (the pruned triple's one per direction), else with one read of each number's
+/// payload for all worlds.
+fn values_by_world<S: Scalar>(xs: &[S; 5], worlds: &[World]) -> SmallVec<[[f64; 5]; 4]> {
+    let nw = worlds.len();
+    if nw <= 2 {
+        return worlds
+            .iter()
+            .map(|&w| xs.map(|x| x.value_in_live(w)))
+            .collect();
+    }
+    let mut by_number: SmallVec<[f64; 80]> = smallvec::smallvec![0.0; 5 * nw];
+    for (x, row) in xs.iter().zip(by_number.chunks_exact_mut(nw)) {
+        x.values_in_live(worlds, row);
+    }
+    (0..nw)
+        .map(|j| std::array::from_fn(|c| by_number[c * nw + j]))
+        .collect()
 }
 
 /// Directions of [`largest_subset_pt`]'s bound (each stands for those within π/32 of it).
