@@ -430,6 +430,31 @@ impl<S: Scalar> State<S> {
         active: S,
         kept: bool,
     ) -> Result<([S; 3], Views)> {
+        let (kin, views) = self.kinematics_in_worlds(i, p, active, kept)?;
+        #[cfg(debug_assertions)]
+        {
+            let reference = slot_kinematics(p, active)?;
+            for (x, y) in kin.iter().zip(&reference) {
+                let (wx, wy) = (x.worlds(), y.worlds());
+                debug_assert_eq!(x.primal_value().to_bits(), y.primal_value().to_bits());
+                debug_assert_eq!(wx, wy);
+                for w in wx {
+                    debug_assert_eq!(x.value_in_live(w).to_bits(), y.value_in_live(w).to_bits());
+                }
+            }
+            debug_assert_eq!(views, views_of(p, &reference, active)?);
+        }
+        Ok((kin, views))
+    }
+
+    /// [`State::kinematics_after`] without the debug builds' check.
+    fn kinematics_in_worlds(
+        &self,
+        i: usize,
+        p: FourMomentum<S>,
+        active: S,
+        kept: bool,
+    ) -> Result<([S; 3], Views)> {
         if !S::CARRIES_WORLDS {
             let kin = slot_kinematics(p, active)?;
             return Ok((kin, views_of(p, &kin, active)?));
@@ -449,6 +474,10 @@ impl<S: Scalar> State<S> {
                 ),
             )?
         };
+        if worlds.is_empty() {
+            // Nor does the flag carry any: the primal's view only.
+            return Ok((kin, views_in(&kin, active, &[], |_| unreachable!())?));
+        }
         // The slot's momentum and flag in each world, now and before the step (a world the old
         // numbers do not carry sees their primal).
         let q = self.p[i];
@@ -501,19 +530,6 @@ impl<S: Scalar> State<S> {
             })?;
             Ok(in_world[j])
         })?;
-        #[cfg(debug_assertions)]
-        {
-            let reference = slot_kinematics(p, active)?;
-            for (x, y) in kin.iter().zip(&reference) {
-                let (wx, wy) = (x.worlds(), y.worlds());
-                debug_assert_eq!(x.primal_value().to_bits(), y.primal_value().to_bits());
-                debug_assert_eq!(wx, wy);
-                for w in wx {
-                    debug_assert_eq!(x.value_in_live(w).to_bits(), y.value_in_live(w).to_bits());
-                }
-            }
-            debug_assert_eq!(views, views_of(p, &reference, active)?);
-        }
         Ok((kin, views))
     }
 
