@@ -363,16 +363,16 @@ impl Search {
             rows: Rows::default(),
             horizon: 0.0,
             near_rows: Vec::new(),
-            near: vec![SmallVec::new(); n],
+            near: Vec::new(),
             dying: Vec::new(),
             free: Vec::new(),
             vpairs: Vec::new(),
             vpairs_t: f64::NEG_INFINITY,
             row_near: Vec::new(),
-            var_index: vec![0; n],
+            var_index: Vec::new(),
             seen: Vec::new(),
             vkeys: Vec::new(),
-            stamp: vec![0; n],
+            stamp: Vec::new(),
             stamp_clock: 0,
             worlds: SmallVec::new(),
             world_cut: SmallVec::new(),
@@ -401,10 +401,7 @@ impl Search {
         copy.ms.clone_from(&self.ms);
         copy.varying.clone_from(&self.varying);
         copy.views.clone_from(&self.views);
-        // No near rows: computed again where a resumed run needs them.
-        copy.near = vec![SmallVec::new(); self.views.len()];
-        copy.var_index = vec![0; self.views.len()];
-        copy.stamp = vec![0; self.views.len()];
+        // No rows: computed again where a resumed run needs them.
         copy.cache.clone_from(&self.cache);
         copy.changed.clone_from(&self.changed);
         copy.dirty.clone_from(&self.dirty);
@@ -450,7 +447,7 @@ impl Search {
         let was_varying = !self.views[i].is_empty();
         if point {
             self.views[i].clear();
-            for id in std::mem::take(&mut self.near[i]) {
+            for id in std::mem::take(self.near.get_mut(i).unwrap_or(&mut SmallVec::new())) {
                 self.kill(id);
             }
             if was_varying {
@@ -461,6 +458,7 @@ impl Search {
             }
         } else {
             // Rows of views the slot still has stay (what is near them is the same).
+            self.with_room_for_rows();
             let mut ids = std::mem::take(&mut self.near[i]);
             ids.retain(|id| {
                 let keep = views
@@ -478,6 +476,17 @@ impl Search {
                 let at = self.varying.partition_point(|&v| (v as usize) < i);
                 self.varying.insert(at, i as u32);
             }
+        }
+    }
+
+    /// Room for the varying slots' rows, made when a slot first varies (runs without
+    /// alternative worlds never need it).
+    fn with_room_for_rows(&mut self) {
+        let n = self.views.len();
+        if self.near.len() != n {
+            self.near.resize(n, SmallVec::new());
+            self.var_index.resize(n, 0);
+            self.stamp.resize(n, 0);
         }
     }
 
@@ -994,6 +1003,8 @@ impl Search {
             }
         }
         let (nv, nw, m) = (self.varying.len(), self.worlds.len(), self.members.len());
+        // (A snapshot has varying slots but no room for rows yet.)
+        self.with_room_for_rows();
         // Per varying slot and world: which of the slot's views (its entry) the world sees; a
         // slot without a view of a world is its primal there.
         self.view_at.clear();
