@@ -267,7 +267,7 @@ pub trait Scalar:
         shared: P,
         f: F,
         grad: G,
-        mut other: O,
+        other: O,
         out: &mut Vec<Self>,
     ) where
         P: Fn(usize) -> bool,
@@ -275,14 +275,7 @@ pub trait Scalar:
         G: Fn(usize, [f64; K], f64) -> [f64; K],
         O: FnMut(usize) -> Self,
     {
-        out.reserve(n);
-        for j in 0..n {
-            out.push(if shared(j) {
-                Self::map_n(xs, |x| f(j, x), |x, v| grad(j, x, v))
-            } else {
-                other(j)
-            });
-        }
+        map_n_each(xs, n, shared, f, grad, other, out);
     }
 
     /// The values this number takes: the primal value first, then its value in each live
@@ -651,6 +644,33 @@ impl Scalar for f64 {
 
     fn draw<F: Family>(family: &F, params: &[Self]) -> Result<Self> {
         crate::sample::draw_primal(family, params).map(|d| d.outcome())
+    }
+}
+
+/// [`Scalar::map_n_shared`] as its definition says: `map_n` per shared number, `other`
+/// elsewhere, in order (its default, and where an override's shortcut does not apply).
+#[inline]
+pub(crate) fn map_n_each<S: Scalar, const K: usize, P, F, G, O>(
+    xs: [S; K],
+    n: usize,
+    shared: P,
+    f: F,
+    grad: G,
+    mut other: O,
+    out: &mut Vec<S>,
+) where
+    P: Fn(usize) -> bool,
+    F: Fn(usize, [f64; K]) -> f64,
+    G: Fn(usize, [f64; K], f64) -> [f64; K],
+    O: FnMut(usize) -> S,
+{
+    out.reserve(n);
+    for j in 0..n {
+        out.push(if shared(j) {
+            S::map_n(xs, |x| f(j, x), |x, v| grad(j, x, v))
+        } else {
+            other(j)
+        });
     }
 }
 

@@ -469,17 +469,10 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
         G: Fn(usize, [f64; K], f64) -> [f64; K],
         O: FnMut(usize) -> Self,
     {
-        out.reserve(n);
         if xs.iter().any(|x| x.is_perturbed()) {
-            for j in 0..n {
-                out.push(if shared(j) {
-                    Self::map_n(xs, |x| f(j, x), |x, v| grad(j, x, v))
-                } else {
-                    other(j)
-                });
-            }
-            return;
+            return crate::scalar::map_n_each(xs, n, shared, f, grad, other, out);
         }
+        out.reserve(n);
         let x = xs.map(|t| t.value);
         let tangents = xs.map(|t| t.delta);
         for j in 0..n {
