@@ -601,6 +601,10 @@ impl Search {
     /// or left (the dirty slots) go, `joining` ones (the dirty slots that are members) come in
     /// where they are near.
     fn refresh_near(&mut self, joining: &[u32]) {
+        // (No rows yet: a run without worlds, or a snapshot before its first varying step.)
+        if self.near.is_empty() {
+            return;
+        }
         let is_dirty = &self.is_dirty;
         for &v in &self.varying {
             for &id in &self.near[v as usize] {
