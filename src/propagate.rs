@@ -11,7 +11,7 @@
 use crate::context::with_ctx;
 use crate::error::{Error, Result};
 use crate::scalar::{Scalar, World};
-use crate::scalars::{check_same_shape, count_scalars, shape, IntoResult, Scalars};
+use crate::scalars::{check_same_shape, rebuild_from, IntoResult, Layout, Scalars};
 
 fn draws() -> Option<u64> {
     with_ctx("", |ctx| ctx.rng.draws).ok()
@@ -200,24 +200,11 @@ where
     // derivative).
     let plain = f.call(rebuild_from(input, xs.len(), |i| xs[i].primal_value())?)?;
     // The output's layout, read once: the f64 output of the primal and of every world must
-    // have it (`check_same_shape`'s test and error, without re-reading the primal's output).
-    let (n_out, out_shape) = (count_scalars(&out), shape(&out));
-    let mut alt_shape = Vec::new();
-    let mut same_shape = |alt: &F::Output<f64>, n_alt: usize| {
-        alt_shape.clear();
-        alt.shape(&mut alt_shape);
-        if n_alt == n_out && alt_shape == out_shape {
-            Ok(())
-        } else {
-            Err(Error::ShapeMismatch {
-                primal: n_out,
-                alternative: n_alt,
-            })
-        }
-    };
+    // have it (`check_same_shape`, without re-reading the primal's output).
+    let mut layout = Layout::of(&out);
     let mut alts: Values = Values::new();
     plain.for_each_scalar(&mut |&v| alts.push(v));
-    same_shape(&plain, alts.len())?;
+    layout.check(&plain, alts.len())?;
     let (mut i, mut mismatch) = (0, None);
     out.for_each_scalar(&mut |s| {
         let (p, v) = (s.primal_value(), alts[i]);
@@ -250,7 +237,7 @@ where
         })?;
         let before = alts.len();
         alt_out.for_each_scalar(&mut |&v| alts.push(v));
-        same_shape(&alt_out, alts.len() - before)?;
+        layout.check(&alt_out, alts.len() - before)?;
     }
     // The output was computed from numbers without worlds (a `PlainFn` captures none): it
     // carries none.
@@ -261,31 +248,8 @@ where
     Ok(out)
 }
 
-/// [`rebuild`](crate::scalars::rebuild) of `template` in `f64` with the `n` values `value(0), value(1), …` (no slice of
-/// them to gather first): the same value, and the same error when `template` does not hold `n`
-/// numbers.
-fn rebuild_from<I: Scalars>(
-    template: &I,
-    n: usize,
-    value: impl Fn(usize) -> f64,
-) -> Result<I::With<f64>> {
-    let mut i = 0;
-    let out = template.map_scalars(&mut |_| {
-        let v = if i < n { value(i) } else { 0.0 };
-        i += 1;
-        v
-    });
-    if i != n {
-        return Err(Error::ShapeMismatch {
-            primal: count_scalars(template),
-            alternative: n,
-        });
-    }
-    Ok(out)
-}
-
 /// Values of numbers in worlds (on the stack for small functions with few worlds).
-type Values = smallvec::SmallVec<[f64; 32]>;
+pub(crate) type Values = smallvec::SmallVec<[f64; 32]>;
 
 /// The numbers of `input` and the worlds they carry, coupled.
 fn coupled<I: Scalars>(
@@ -302,7 +266,7 @@ fn coupled<I: Scalars>(
 
 /// The values of `xs` in each of `worlds` (just coupled: alive), input-major: one read of each
 /// number's payload.
-fn world_table<S: Scalar>(xs: &[S], worlds: &[World]) -> Values {
+pub(crate) fn world_table<S: Scalar>(xs: &[S], worlds: &[World]) -> Values {
     let nw = worlds.len();
     let mut table: Values = smallvec::smallvec![0.0; xs.len() * nw];
     if nw > 0 {

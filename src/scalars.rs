@@ -345,12 +345,43 @@ pub fn shape<X: Scalars>(x: &X) -> Vec<usize> {
 /// assert!(check_same_shape(&(Some(1.0), None::<f64>), &(None::<f64>, Some(1.0))).is_err());
 /// ```
 pub fn check_same_shape<X: Scalars, Y: Scalars>(primal: &X, alternative: &Y) -> Result<()> {
-    let (n_primal, n_alternative) = (count_scalars(primal), count_scalars(alternative));
-    if n_primal == n_alternative && shape(primal) == shape(alternative) {
-        Ok(())
-    } else {
+    Layout::of(primal).check(alternative, count_scalars(alternative))
+}
+
+/// A value's layout (its number of scalars and its [`shape`]), read once to check many others
+/// against, as [`check_same_shape`] checks one.
+pub(crate) struct Layout {
+    n: usize,
+    shape: Vec<usize>,
+    scratch: Vec<usize>,
+}
+
+impl Layout {
+    /// The layout of `primal`.
+    pub(crate) fn of<X: Scalars>(primal: &X) -> Self {
+        Layout {
+            n: count_scalars(primal),
+            shape: shape(primal),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// [`check_same_shape`] of the primal and `alternative`, which holds `n_alternative`
+    /// scalars (counted by the caller, who often has them at hand).
+    pub(crate) fn check<Y: Scalars>(
+        &mut self,
+        alternative: &Y,
+        n_alternative: usize,
+    ) -> Result<()> {
+        if n_alternative == self.n {
+            self.scratch.clear();
+            alternative.shape(&mut self.scratch);
+            if self.scratch == self.shape {
+                return Ok(());
+            }
+        }
         Err(Error::ShapeMismatch {
-            primal: n_primal,
+            primal: self.n,
             alternative: n_alternative,
         })
     }
@@ -370,22 +401,28 @@ pub fn check_same_shape<X: Scalars, Y: Scalars>(primal: &X, alternative: &Y) -> 
 /// assert!(rebuild(&template, &[1.0]).is_err());
 /// ```
 pub fn rebuild<T: Scalar, X: Scalars>(template: &X, scalars: &[T]) -> Result<X::With<T>> {
-    let mismatch = || Error::ShapeMismatch {
-        primal: count_scalars(template),
-        alternative: scalars.len(),
-    };
-    let mut rest = scalars.iter();
+    rebuild_from(template, scalars.len(), |i| scalars[i])
+}
+
+/// [`rebuild`] with the `n` scalars `scalar(0), scalar(1), …` (no slice of them to gather
+/// first): the same value, and the same error where `template` does not hold `n` scalars.
+pub(crate) fn rebuild_from<T: Scalar, X: Scalars>(
+    template: &X,
+    n: usize,
+    scalar: impl Fn(usize) -> T,
+) -> Result<X::With<T>> {
     // Counting first would cost a second walk; running out is detected while mapping instead.
-    let mut ran_out = false;
-    let out = template.map_scalars(&mut |_| match rest.next() {
-        Some(&s) => s,
-        None => {
-            ran_out = true;
-            T::default()
-        }
+    let mut i = 0;
+    let out = template.map_scalars(&mut |_| {
+        let s = if i < n { scalar(i) } else { T::default() };
+        i += 1;
+        s
     });
-    if ran_out || rest.next().is_some() {
-        return Err(mismatch());
+    if i != n {
+        return Err(Error::ShapeMismatch {
+            primal: count_scalars(template),
+            alternative: n,
+        });
     }
     Ok(out)
 }

@@ -119,16 +119,8 @@ pub(super) fn distances<S: Scalar>(
     let strip = |x: S| if worldwise { x.without_worlds() } else { x };
     let kin = |i: usize| st.kin[i].map(strip);
     let active = |i: usize| strip(st.active[i]);
-    // A plain slot's numbers as f64 (its primal values: a flat slot may carry worlds), read in
-    // place (not a copy of the slot's three numbers).
-    let kin_f64 = |i: usize| {
-        let k = &st.kin[i];
-        [
-            k[0].primal_value(),
-            k[1].primal_value(),
-            k[2].primal_value(),
-        ]
-    };
+    // A plain slot's numbers as f64 (its primal values: a flat slot may carry worlds).
+    let kin_f64 = |i: usize| st.primal_kin(i);
     let active_f64 = |i: usize| st.active[i].primal_value();
     for (i, c) in cands.iter().enumerate() {
         let (a, b) = (c.a as usize, c.b as usize);
@@ -219,13 +211,8 @@ pub(super) fn world_weights<S: Scalar>(
         geo.resize(st.len(), (0.0, 0.0, 0.0, false));
     }
     let primal_geo = |i: usize| {
-        let k = &st.kin[i];
-        (
-            k[0].primal_value(),
-            k[1].primal_value(),
-            k[2].primal_value(),
-            st.active[i].primal_value() == 1.0,
-        )
+        let [y, phi, s] = st.primal_kin(i);
+        (y, phi, s, st.active[i].primal_value() == 1.0)
     };
     // A candidate of slots the same in every world has its primal distance and flag in every
     // world; only those of varying slots (`moving`) are looked at world by world.

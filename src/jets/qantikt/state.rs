@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 use crate::error::Result;
 use crate::jets::cluster::Algorithm;
 use crate::jets::momentum::FourMomentum;
-use crate::propagate::{add_world_values, propagate_plain, PlainFn};
+use crate::propagate::{add_world_values, propagate_plain, world_table, PlainFn};
 use crate::scalar::{Scalar, World};
 
 use super::candidates::Candidate;
@@ -261,6 +261,18 @@ impl<S: Scalar> State<S> {
                 .all(|&w| self.mh_known_in(|x| x.value_in(w)))
     }
 
+    /// Slot `i`'s kinematics (y, φ, s) at their primal values, read in place (not a copy of
+    /// its three numbers: the candidates' loops read them per candidate).
+    #[inline]
+    pub fn primal_kin(&self, i: usize) -> [f64; 3] {
+        let k = &self.kin[i];
+        [
+            k[0].primal_value(),
+            k[1].primal_value(),
+            k[2].primal_value(),
+        ]
+    }
+
     /// The live worlds some slot carries, each once, in the order met: every slot's momentum
     /// (all four components: mH sees them all) and flags are read (a world may differ from the
     /// primal only in its jets, which no view shows).
@@ -487,7 +499,7 @@ impl<S: Scalar> State<S> {
             values_by_world(&old, &worlds),
         );
         let before = self.search.views(i);
-        let primal_before = self.kin[i].map(|x| x.primal_value());
+        let primal_before = self.primal_kin(i);
         let mut in_world: smallvec::SmallVec<[[f64; 3]; 16]> = smallvec::SmallVec::new();
         for (j, &w) in worlds.iter().enumerate() {
             let (x, y) = (now[j], was[j]);
@@ -675,7 +687,7 @@ impl<S: Scalar> State<S> {
 
 /// The values of `xs` in each of `worlds` (live), world by world: read number by number for a
 /// world or two (the pruned triple's one per direction), else with one read of each number's
-/// payload for all worlds.
+/// payload for all worlds (`propagate`'s table).
 fn values_by_world<S: Scalar>(xs: &[S; 5], worlds: &[World]) -> SmallVec<[[f64; 5]; 4]> {
     let nw = worlds.len();
     if nw <= 2 {
@@ -684,10 +696,7 @@ fn values_by_world<S: Scalar>(xs: &[S; 5], worlds: &[World]) -> SmallVec<[[f64; 
             .map(|&w| xs.map(|x| x.value_in_live(w)))
             .collect();
     }
-    let mut by_number: SmallVec<[f64; 80]> = smallvec::smallvec![0.0; 5 * nw];
-    for (x, row) in xs.iter().zip(by_number.chunks_exact_mut(nw)) {
-        x.values_in_live(worlds, row);
-    }
+    let by_number = world_table(xs, worlds);
     (0..nw)
         .map(|j| std::array::from_fn(|c| by_number[c * nw + j]))
         .collect()
