@@ -162,6 +162,10 @@ pub trait Scalar:
     #[doc(hidden)]
     const DRAWS_IN_WORLDS: bool = false;
 
+    /// Whether [`Scalar::reissue_world`] can reissue worlds (the pruned triple).
+    #[doc(hidden)]
+    const REISSUES_WORLDS: bool = false;
+
     /// [`Scalar::draw`] with the parameters' alternative worlds given as values: `params` carry
     /// values and tangents only (no worlds), and row j of `alt` (`params.len()` values, rows in
     /// the order of `worlds`) holds the parameters in `worlds[j]`: live worlds, coupled as
@@ -334,6 +338,23 @@ pub trait Scalar:
     #[doc(hidden)]
     fn without_worlds(self) -> Self {
         self
+    }
+
+    /// The same number without world `w` (its value there becomes the primal's).
+    #[doc(hidden)]
+    fn without_world(self, _w: World) -> Self {
+        self
+    }
+
+    /// A new world that stands for the live world `w` from here on, with its direction and
+    /// weight, `w` itself dying (every number that carried it no longer does): for a program
+    /// that takes `w`'s history out of its numbers to go on with it apart, and attaches what
+    /// that history gives to the new world ([`Scalar::with_world`]). `None` where the number
+    /// type cannot (the default: [`Scalar::REISSUES_WORLDS`] is false), for a dead world, or
+    /// outside a run.
+    #[doc(hidden)]
+    fn reissue_world(_w: World) -> Option<World> {
+        None
     }
 
     /// Adds `world`, in which this number has value `alt`.

@@ -133,6 +133,19 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
         }
     }
 
+    /// Whether a world may be reissued under a new id
+    /// ([`Scalar::reissue_world`](crate::Scalar::reissue_world)): the run context gives the new
+    /// id the old one's weight and kills the old one, which the backend's payloads then no
+    /// longer count.
+    const REISSUES: bool = false;
+
+    /// The payload `p` without world `id`.
+    fn without(p: Self::Pert, id: u32) -> Self::Pert {
+        let mut alts = Self::alternatives(&p);
+        alts.retain(|e| e.0 != id);
+        Self::from_alternatives(&alts)
+    }
+
     /// Rebuilds a payload from live `(world id, Δ)` pairs produced by [`Backend::alternatives`]
     /// (used by `propagate` to attach alternative outputs to a world).
     fn from_alternatives(alts: &[(u32, f64)]) -> Self::Pert;

@@ -283,6 +283,8 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
 
     const DRAWS_IN_WORLDS: bool = B::REPLAYS_WORLDS;
 
+    const REISSUES_WORLDS: bool = B::REISSUES;
+
     fn draw_in_worlds<F: Family>(
         family: &F,
         params: &[Self],
@@ -550,6 +552,32 @@ impl<B: Backend, const N: usize> Scalar for StochasticTriple<B, N> {
             perts: [B::Pert::default(); N],
             ..self
         }
+    }
+
+    fn without_world(mut self, w: World) -> Self {
+        if let Some(p) = self.perts.get_mut(w.dir as usize) {
+            *p = B::without(*p, w.id);
+        }
+        self
+    }
+
+    fn reissue_world(w: World) -> Option<World> {
+        if !Self::REISSUES_WORLDS || w.dir as usize >= N {
+            return None;
+        }
+        with_ctx("reissuing a world", |ctx| {
+            let old = ctx.worlds.perts.get(w.id as usize).copied()?;
+            if !old.alive {
+                return None;
+            }
+            ctx.worlds.perts[w.id as usize].alive = false;
+            Some(World {
+                dir: w.dir,
+                id: ctx.new_pert(old.weight),
+            })
+        })
+        .ok()
+        .flatten()
     }
 
     fn with_world(mut self, w: World, alt: f64) -> Self {

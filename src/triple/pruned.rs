@@ -99,6 +99,16 @@ fn couple_all(ctx: &mut RunContext, perts: &[PrunedPert]) -> Option<u32> {
 impl Backend for Pruned {
     type Pert = PrunedPert;
     const NAME: &'static str = "pruned";
+    const REISSUES: bool = true;
+
+    #[inline]
+    fn without(p: PrunedPert, id: u32) -> PrunedPert {
+        if p.id == id {
+            PrunedPert::default()
+        } else {
+            p
+        }
+    }
 
     #[inline]
     fn is_empty(p: &PrunedPert) -> bool {

@@ -630,6 +630,27 @@ impl<S: Scalar> State<S> {
         worlds
     }
 
+    /// Per world in which some varying slot has a view of its own, how many slots do (dead
+    /// worlds among them until [`State::forget_dead_worlds`] or a step reads their slots again).
+    pub fn own_views(&self) -> SmallVec<[(World, usize); 8]> {
+        let mut counts: SmallVec<[(World, usize); 8]> = SmallVec::new();
+        for &v in self.search.varying() {
+            for w in self.search.views(v as usize).iter().filter_map(|x| x.world) {
+                match counts.iter_mut().find(|e| e.0 == w) {
+                    Some(e) => e.1 += 1,
+                    None => counts.push((w, 1)),
+                }
+            }
+        }
+        counts
+    }
+
+    /// Reads the slots that carried a world that died since they were set (pruned, or
+    /// reissued to go on apart) again without it.
+    pub fn forget_dead_worlds(&mut self) -> Result<()> {
+        self.refresh_varying(&[])
+    }
+
     /// The live worlds in which some slot differs from the primal, in order (none for numbers
     /// without worlds): after [`State::couple`], coupled as the number type requires. In every
     /// other live world the slots are the primal's.
