@@ -11,8 +11,10 @@
 //! clustering ([`State::in_world`]) with a search of its own. It still takes its steps with
 //! the primal's: each step its candidates join the primal's list and its weights become its
 //! row of the draw ([`Scalar::draw_in_worlds`]), so it is redrawn, coupled and pruned exactly
-//! as a carried world is, and it ends as they do (alone from the primal's stop on, to where its
-//! own mH is known). Only it no longer meets the carried worlds in the slots: two worlds of one
+//! as a carried world is, and it ends as they do: alone from the primal's stop on, to where its
+//! own mH is known ([`QantiKt::mh`](super::QantiKt::mh)), or, where the clustering runs to its
+//! end ([`QantiKt::cluster`](super::QantiKt::cluster)), joining the numbers again as the
+//! world's values in every slot ([`State::rejoin`]). Only it no longer meets the carried worlds in the slots: two worlds of one
 //! direction that would change the same slot no longer prune each other there (unbiased
 //! either way; the pruning of a triple is a choice of which worlds to keep). The primal's
 //! weights and the carried worlds' are computed on the primal's list, as without forks, and

@@ -645,6 +645,28 @@ impl<S: Scalar> State<S> {
         counts
     }
 
+    /// Gives world `w` the slots of `apart` (its clustering, forked: see `fork`), as its
+    /// values in each slot's momentum and flags, for the jets of a finished clustering (the
+    /// slots' kinematics and views are left as they are).
+    pub fn rejoin(&mut self, w: World, apart: &State<f64>) {
+        for (i, (q, (&a, &j))) in apart
+            .p
+            .iter()
+            .zip(apart.active.iter().zip(&apart.jet))
+            .enumerate()
+        {
+            let p = self.p[i];
+            self.p[i] = FourMomentum::new(
+                p.px.with_world(w, q.px),
+                p.py.with_world(w, q.py),
+                p.pz.with_world(w, q.pz),
+                p.e.with_world(w, q.e),
+            );
+            self.active[i] = self.active[i].with_world(w, a);
+            self.jet[i] = self.jet[i].with_world(w, j);
+        }
+    }
+
     /// Reads the slots that carried a world that died since they were set (pruned, or
     /// reissued to go on apart) again without it.
     pub fn forget_dead_worlds(&mut self) -> Result<()> {
