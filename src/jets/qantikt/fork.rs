@@ -14,13 +14,13 @@
 //! as a carried world is, and it ends as they do: alone from the primal's stop on, to where its
 //! own mH is known ([`QantiKt::mh`](super::QantiKt::mh)), or, where the clustering runs to its
 //! end ([`QantiKt::cluster`](super::QantiKt::cluster)), joining the numbers again as the
-//! world's values in every slot ([`State::rejoin`]). Only it no longer meets the carried worlds in the slots: two worlds of one
-//! direction that would change the same slot no longer prune each other there (unbiased
-//! either way; the pruning of a triple is a choice of which worlds to keep). The primal's
-//! weights and the carried worlds' are computed on the primal's list, as without forks, and
-//! are 0 at the candidates only forks brought (beyond the cutoff of every world the slots
-//! carry, where they are negligible): their draws are those of a run without forks, to
-//! rounding (the draw's sums take the zeros in).
+//! world's values in every slot ([`State::rejoin`]). Only it no longer meets the carried
+//! worlds in the slots: two worlds of one direction that would change the same slot no longer
+//! prune each other there (unbiased either way; the pruning of a triple is a choice of which
+//! worlds to keep). The primal's weights and the carried worlds' are computed on the primal's
+//! list, as without forks, and are 0 at the candidates only forks brought (beyond the cutoff
+//! of every world the slots carry, where they are negligible): their draws are those of a run
+//! without forks, to rounding (the draw's sums take the zeros in).
 
 use smallvec::SmallVec;
 

@@ -206,7 +206,7 @@ pub struct QantiKt {
 /// as a clustering of its own (see `fork`). On the bench events (~120 particles) no world
 /// comes near it (every run is the same as without forks, bit for bit); on pile-up events
 /// (5 800 particles) worlds reach it within a few hundred steps, and a pruned-triple sample
-/// took 2.6–3.2 s instead of 5.6–8.6 s (forking from 32, 128 or 256 slots: 2.7–3.5 s).
+/// took 2.4–3.2 s instead of 5.6–8.6 s (forking from 32, 128 or 256 slots: 2.7–3.5 s).
 const FORK_AT: usize = 64;
 
 impl Default for QantiKt {
