@@ -572,6 +572,52 @@ fn values_in_alternative_worlds_exact() {
     check_worlds::<AllWorlds>(false);
 }
 
+/// `without_world` takes exactly one world out of a number (its value there becomes the
+/// primal's), with every backend that keeps worlds.
+fn takes_one_world_out<B: Backend>() {
+    with_run(3, 0, || -> Result<()> {
+        let (k1, w1) = world_opener::<B>(0)?;
+        let (k3, w3) = world_opener::<B>(1)?;
+        let x = T::<B>::new(2.0, [0.5, 0.0]) + k1 * 3.0 + k3 * 5.0;
+        assert_eq!((x.value_in(w1), x.value_in(w3)), (5.0, 7.0));
+        let y = x.without_world(w1);
+        assert_eq!((y.value(), y.delta), (x.value(), x.delta));
+        assert_eq!((y.value_in(w1), y.value_in(w3)), (2.0, 7.0));
+        assert_eq!(y.worlds().to_vec(), vec![w3], "{}", B::NAME);
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_world_taken_out() {
+    takes_one_world_out::<Pruned>();
+    takes_one_world_out::<AllWorlds>();
+    takes_one_world_out::<stochad::triple::Keep<4, 4>>();
+}
+
+/// `reissue_world`: the pruned backend's live world gets a new id with its direction and
+/// weight (a number given the old one's value there carries the same derivative estimate), the
+/// old one dies; a dead world, and the all-worlds backend's, are not reissued.
+#[test]
+fn a_world_reissued() {
+    with_run(3, 0, || -> Result<()> {
+        let (k, w) = world_opener::<Pruned>(0)?;
+        let before = k.derivative_contribution(0);
+        let new = T::<Pruned>::reissue_world(w).expect("a live world of the pruned backend");
+        assert!(new != w && new.dir == w.dir);
+        assert_eq!(T::<Pruned>::dead_worlds(&[w, new]).to_vec(), vec![w]);
+        assert!(k.worlds().is_empty(), "the old world is dead everywhere");
+        let moved = k.with_world(new, 1.0);
+        assert_eq!(moved.derivative_contribution(0), before);
+        assert_eq!(T::<Pruned>::reissue_world(w), None, "dead");
+        let (_, v) = world_opener::<AllWorlds>(0)?;
+        assert_eq!(T::<AllWorlds>::reissue_world(v), None);
+        Ok(())
+    })
+    .unwrap();
+}
+
 /// `a · b` outside the generic functions, whose `f64: Mul<S>` bound hides `f64: Mul<f64>`.
 fn times(a: f64, b: f64) -> f64 {
     a * b

@@ -139,11 +139,10 @@ pub trait Backend: sealed::Sealed + Copy + Debug + Default + Send + Sync + 'stat
     /// longer count.
     const REISSUES: bool = false;
 
-    /// The payload `p` without world `id`.
+    /// The payload `p` without world `id`: [`Backend::with_world`] with difference 0 (so the
+    /// smoothed backend's tangent loses that world's share too).
     fn without(p: Self::Pert, id: u32) -> Self::Pert {
-        let mut alts = Self::alternatives(&p);
-        alts.retain(|e| e.0 != id);
-        Self::from_alternatives(&alts)
+        Self::with_world(p, id, 0.0)
     }
 
     /// Rebuilds a payload from live `(world id, Δ)` pairs produced by [`Backend::alternatives`]
