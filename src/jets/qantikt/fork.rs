@@ -160,14 +160,15 @@ pub(super) fn spread<S: Copy>(
     nw: usize,
     zero: S,
 ) {
+    // (`mine` holds one `true` per entry of `row`, in order.)
     fn widen<T: Copy>(row: &[T], mine: &[bool], zero: T, out: &mut Vec<T>) {
-        let mut theirs = row.iter();
+        let mut j = 0;
         out.extend(mine.iter().map(|&m| {
-            match m {
-                true => *theirs
-                    .next()
-                    .expect("one entry per candidate of the primal's"),
-                false => zero,
+            if m {
+                j += 1;
+                row[j - 1]
+            } else {
+                zero
             }
         }));
     }
