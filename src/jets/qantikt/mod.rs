@@ -581,14 +581,11 @@ impl QantiKt {
                 st.rejoin(f.world, &f.st);
                 continue;
             }
-            let (r, alpha) = (r.primal_value(), alpha.primal_value());
             let mh = if f.st.mh_known() {
                 f.st.into_jets(Vec::new()).mh()?
             } else {
-                run_on_own_streams(0, || {
-                    self.go_on(f.st, (r, alpha), Vec::new(), last + 1, Until::MhKnown)?
-                        .mh()
-                })??
+                let at = (r.primal_value(), alpha.primal_value());
+                self.alone_to_mh(f.st, at, last + 1)?
             };
             st.ended.push((f.world, mh));
         }
@@ -615,15 +612,20 @@ impl QantiKt {
             let mh = if st.mh_known_in_world(w) {
                 st.mh_in(w)
             } else {
-                let alone = st.in_world(w);
-                run_on_own_streams(0, || {
-                    self.go_on(alone, (r, alpha), Vec::new(), step + 1, Until::MhKnown)?
-                        .mh()
-                })??
+                self.alone_to_mh(st.in_world(w), (r, alpha), step + 1)?
             };
             st.ended.push((w, mh));
         }
         Ok(())
+    }
+
+    /// The mH of a world's history `apart` gone on alone from step `first`, in `f64`, to where
+    /// its mH is known, with random numbers of its own (see [`QantiKt::finish_worlds`]).
+    fn alone_to_mh(&self, apart: State<f64>, at: (f64, f64), first: usize) -> Result<f64> {
+        run_on_own_streams(0, || {
+            self.go_on(apart, at, Vec::new(), first, Until::MhKnown)?
+                .mh()
+        })?
     }
 
     fn check<S: Scalar>(&self, particles: &[FourMomentum<f64>], r: S, alpha: S) -> Result<()> {
