@@ -42,6 +42,12 @@ impl Stream {
     pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }
+
+    /// Skips the next `n` numbers, as `n` calls of [`Stream::next_u64`] (or
+    /// [`Stream::uniform`]) would, in O(log n).
+    pub fn skip(&mut self, n: u64) {
+        self.0.advance(u128::from(n));
+    }
 }
 
 /// SplitMix64 finaliser: a bijective mixer used to derive independent stream keys.
@@ -336,6 +342,25 @@ pub(crate) fn record_value_read(at: &'static std::panic::Location<'static>, valu
 
 thread_local! {
     static CONTEXT: RefCell<Option<Box<RunContext>>> = const { RefCell::new(None) };
+}
+
+/// The draws so far in the current run (`None` outside a run).
+pub(crate) fn draws_so_far() -> Option<u64> {
+    with_ctx("", |ctx| ctx.rng.draws).ok()
+}
+
+/// Goes on as if the run's next `n` draws had been made: their uniforms of the primal stream
+/// are skipped and they count as draws, so the draws after them take the numbers they would
+/// have taken (a resumed run that knows how its remaining draws end, see
+/// `jets::qantikt::rejoin`). Outside a run, and where draws are enumerated (the exact oracle,
+/// whose draws take no uniforms), nothing.
+pub(crate) fn skip_draws(n: u64) {
+    let _ = with_ctx("", |ctx| {
+        if !matches!(ctx.mode, Mode::Enumerate(_)) {
+            ctx.rng.primal.skip(n);
+            ctx.rng.draws += n;
+        }
+    });
 }
 
 /// Runs `f` with the current thread's run context; `what` names the operation for the error.

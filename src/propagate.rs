@@ -8,14 +8,11 @@
 //! (including numbers that carry perturbations of their own, e.g. values it captured), and the
 //! output carries, for every world, the difference of the world's output from the primal's.
 
-use crate::context::with_ctx;
 use crate::error::{Error, Result};
 use crate::scalar::{Scalar, World};
 use crate::scalars::{check_same_shape, rebuild_from, IntoResult, Layout, Scalars};
 
-fn draws() -> Option<u64> {
-    with_ctx("", |ctx| ctx.rng.draws).ok()
-}
+use crate::context::draws_so_far as draws;
 
 /// Runs the deterministic, possibly discontinuous `f` on `input` in the primal world (with
 /// tangents, so the output's δ is the pathwise derivative) and once more in each alternative world

@@ -53,7 +53,7 @@
 //! Qanti-kT's variance study ~90 per direction at α = 1), which a triple pays for as worlds and
 //! a reservoir as re-runs. With 64 flips per direction, the score mix and the output as control
 //! variate, it is 4.0× / 4.8× below the score function with baseline on Qanti-kT (dE/dR /
-//! dE/dα, medians of 60 cells, 1000 samples) at 2.8 ms per sample, 1.8 / 1.6 times its work
+//! dE/dα, medians of 60 cells, 1000 samples) at 2.5 ms per sample, 1.7 / 1.4 times its work
 //! (the keep-32 triple with the same coupling was as precise at 40× the time).
 //!
 //! Those re-runs are per direction: the signed coupling's targets follow each direction's
@@ -62,7 +62,7 @@
 //! their jump rates, so that each kept flip is one re-run for all directions. With 4 targets per
 //! draw and 64 flips kept, it is Qanti-kT's least noisy estimator per sample: on the same 60
 //! cells 4.3× / 4.8× below score + baseline at 0.9× the per-direction reservoir's time (work
-//! 1.46 / 1.29 times score + baseline's; the README's table, `docs/qantikt_variance.csv`).
+//! 1.34 / 1.09 times score + baseline's; the README's table, `docs/qantikt_variance.csv`).
 //!
 //! The alternative histories are real runs of the `f64` program, so the program may branch on
 //! its values (`if k.value() > 0.5 { … }`), which a triple can only do inside
@@ -419,6 +419,16 @@ impl Flips {
             rng,
         });
     }
+}
+
+/// Whether this is a recording run of [`rerun_resumable`], whose draws may offer checkpoints
+/// (false elsewhere and outside a run): a program may then keep what its resumes need besides
+/// the checkpoints.
+pub(crate) fn records_checkpoints() -> bool {
+    with_ctx("a recording run", |ctx| {
+        ctx.flips.as_ref().is_some_and(|f| f.wants_checkpoints)
+    })
+    .unwrap_or(false)
 }
 
 /// Offers the program's state right after a draw as the point from which [`rerun_resumable`]

@@ -7,13 +7,13 @@ mod common;
 use common::assert_close;
 use proptest::prelude::*;
 use stochad::jets::cluster::{Algorithm, JetDefinition};
-use stochad::jets::qantikt::{qanti_kt_mh, Candidate, MhProgram, QantiKt, Sampling};
+use stochad::jets::qantikt::{qanti_kt_mh, Candidate, Checkpoint, MhProgram, QantiKt, Sampling};
 use stochad::jets::{io, FourMomentum, JetError};
 use stochad::rerun::{Rerun, Resumable};
-use stochad::sample::{Categorical, Coupling, Redraw};
+use stochad::sample::{bernoulli, Categorical, Coupling, Redraw};
 use stochad::{
     exact, gradient, gradient_with, with_run, AllWorldsTriple, Dual, Error, KeepTriple, KeptFlips,
-    Scalar, Score, Triple,
+    Recorder, Scalar, Score, Triple,
 };
 
 fn p(px: f64, py: f64, pz: f64, m: f64) -> FourMomentum {
@@ -467,6 +467,15 @@ fn mh_stops_with_the_finished_clusterings_value() {
     }
 }
 
+/// The first `n` default events, every particle.
+fn default_events(n: usize) -> Vec<Vec<FourMomentum>> {
+    io::default_sample()
+        .unwrap()
+        .take(n)
+        .map(|e| e.unwrap().particles.iter().map(|q| q.momentum).collect())
+        .collect()
+}
+
 /// Runs `0..n` of `resumed` and `whole` give the same derivatives bit for bit; returns how many
 /// of them had a flip that moved mH (derivative ≠ pathwise part).
 fn resumed_runs_are_whole<P: Resumable<2>, Q: Resumable<2>>(
@@ -492,11 +501,7 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
     // Whole events (~100 particles): a checkpoint's search has filed pairs, a long cache and
     // rescans ahead, which the small events never reach. Every resumed flip is checked against
     // the whole re-run, bit for bit, and the estimates are the whole re-runs'.
-    let events: Vec<Vec<FourMomentum>> = io::default_sample()
-        .unwrap()
-        .take(3)
-        .map(|e| e.unwrap().particles.iter().map(|q| q.momentum).collect())
-        .collect();
+    let events = default_events(3);
     for (event, (r, alpha)) in events.iter().zip([(0.8, 1.0), (0.4, 2.0), (1.2, 4.0)]) {
         let resumed = stochad::rerun_resumable(MhProgram::new(QantiKt::new(), event))
             .at([r, alpha])
@@ -545,6 +550,53 @@ fn resumed_clusterings_go_on_as_whole_reruns_on_full_events() {
             keep: 16,
         };
         resumed_runs_are_whole(&resumed.keep(keep), &whole.keep(keep), 4);
+    }
+}
+
+/// mH and then a coin (10 GeV more on heads): a program that draws after the clustering.
+struct MhThenCoin<'a> {
+    q: QantiKt,
+    event: &'a [FourMomentum],
+}
+
+impl Resumable<2> for MhThenCoin<'_> {
+    type Checkpoint = Checkpoint;
+
+    fn run(&self, [r, a]: [Recorder<2>; 2]) -> stochad::Result<Recorder<2>> {
+        let mh = self.q.mh(self.event, r, a)?;
+        Ok(mh + bernoulli(Recorder::from(0.5))? * 10.0)
+    }
+
+    fn twin(&self, [r, a]: [f64; 2]) -> stochad::Result<f64> {
+        Ok(self.q.mh(self.event, r, a)? + bernoulli(0.5)? * 10.0)
+    }
+
+    fn resume(&self, checkpoint: Checkpoint, outcome: f64) -> stochad::Result<f64> {
+        Ok(self.q.resume_mh(checkpoint, outcome)? + bernoulli(0.5)? * 10.0)
+    }
+}
+
+/// A resumed clustering that comes back to the recorded one ends with its mH without the rest
+/// of its steps (`QantiKt::resume_mh`), and skips the draws those steps would have made: what
+/// the program draws after it takes the numbers it takes in the whole re-run, so every resume
+/// is the whole re-run's value bit for bit (`check_resumes`; the whole re-run goes through
+/// every step).
+#[test]
+fn draws_after_a_resumed_clustering_take_the_whole_reruns_numbers() {
+    let event = default_events(1).remove(0);
+    let signed = family(Coupling::Signed, Redraw::Maximal);
+    for (r, alpha) in [(0.8, 1.0), (0.4, 4.0)] {
+        stochad::rerun_resumable(MhThenCoin {
+            q: signed,
+            event: &event,
+        })
+        .at([r, alpha])
+        .seed(3)
+        .samples(8)
+        .keep(KeptFlips::Reservoir(16))
+        .check_resumes(true)
+        .estimate()
+        .unwrap();
     }
 }
 
@@ -718,15 +770,7 @@ fn a_merged_object_with_pt_zero_keeps_the_other_worlds() {
 /// (on their own streams): every run the same, bit for bit, with one thread and with four.
 #[test]
 fn worlds_going_on_alone_are_the_same_whatever_the_thread_count() {
-    let event: Vec<FourMomentum> = io::default_sample()
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .particles
-        .iter()
-        .map(|q| q.momentum)
-        .collect();
+    let event = default_events(1).remove(0);
     let runs = |threads| {
         common::with_threads(threads, || {
             gradient(|[r, a]| qanti_kt_mh(&event, r, a))

@@ -1229,6 +1229,47 @@ ROWS = [
         )],
         [("propagate", "randomness_inside_propagate_is_an_error")],
     ),
+    (
+        "rejoin-resumed-slots",
+        "a resumed clustering is compared with the recorded one only in the slots the recorded step changed",
+        "src/jets/qantikt/rejoin.rs",
+        [(
+            "        for i in [changed[0].0, changed[1].0, c.a, c.b] {",
+            "        for i in [changed[0].0, changed[1].0] {",
+        )],
+        [("lib", "a_resumed_run_is_back_where_every_slot_is_the_recorded_ones")],
+    ),
+    (
+        "rejoin-one-slot",
+        "a resumed clustering counts as back with one slot still differing",
+        "src/jets/qantikt/rejoin.rs",
+        [(
+            "        let back = self.differ.is_empty();",
+            "        let back = self.differ.len() <= 1;",
+        )],
+        [("lib", "resumes_that_rejoin_the_recorded_history_end_with_its_mh"),
+         ("qantikt", "resumed_clusterings_go_on_as_whole_reruns_on_full_events")],
+    ),
+    (
+        "rejoin-off-by-one",
+        "a resumed step is compared with the recorded step after it",
+        "src/jets/qantikt/rejoin.rs",
+        [(
+            "        let Some(&(changed, draws)) = trail.steps.get(step) else {",
+            "        let Some(&(changed, draws)) = trail.steps.get(step + 1) else {",
+        )],
+        [("lib", "a_resumed_run_is_back_where_every_slot_is_the_recorded_ones")],
+    ),
+    (
+        "rejoin-skip-draws",
+        "a resumed clustering that came back skips none of the draws its remaining steps would make",
+        "src/jets/qantikt/rejoin.rs",
+        [(
+            "            skip_draws(trail.draws.saturating_sub(draws));",
+            "            let _ = (trail.draws, draws);",
+        )],
+        [("qantikt", "draws_after_a_resumed_clustering_take_the_whole_reruns_numbers")],
+    ),
 ]
 
 
