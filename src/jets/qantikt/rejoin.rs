@@ -10,7 +10,11 @@
 //! keeps a [`Trail`] (per step the slots it changed, with their values after the step, and its
 //! mH at the end), which its checkpoints share; a resumed run of mH keeps, in [`Rejoin`], the
 //! recorded history's values of the slots, and stops with the recorded mH as soon as no slot
-//! differs: the value the rest of the clustering would have given, bit for bit.
+//! differs: the value the rest of the clustering would have given, bit for bit. It then skips
+//! the draws the recorded history made after that point, so that whatever the program draws
+//! next takes the numbers it would have taken. (That the rest would repeat the recorded steps
+//! rests on what the resumes rest on already: a step's live candidates, weights and draw are
+//! functions of the slots' values and the step's uniform, not of the search's internal state.)
 
 use std::sync::{Arc, OnceLock};
 
