@@ -8,11 +8,10 @@
 //! (including numbers that carry perturbations of their own, e.g. values it captured), and the
 //! output carries, for every world, the difference of the world's output from the primal's.
 
+use crate::context::draws_so_far;
 use crate::error::{Error, Result};
 use crate::scalar::{Scalar, World};
 use crate::scalars::{check_same_shape, rebuild_from, IntoResult, Layout, Scalars};
-
-use crate::context::draws_so_far as draws;
 
 /// Runs the deterministic, possibly discontinuous `f` on `input` in the primal world (with
 /// tangents, so the output's δ is the pathwise derivative) and once more in each alternative world
@@ -101,7 +100,7 @@ where
         return f(input).into_result();
     }
     let (xs, worlds) = coupled(&input);
-    let before = draws();
+    let before = draws_so_far();
     let mut stripped = input.clone();
     stripped.for_each_scalar_mut(&mut |s| *s = s.without_worlds());
     let mut out = f(stripped).into_result()?;
@@ -121,7 +120,7 @@ where
         alt_out.for_each_scalar(&mut |s| alts.push(s.value_in(w)));
     }
     attach::<false, _>(&mut out, &worlds, &alts);
-    if draws() != before {
+    if draws_so_far() != before {
         return Err(Error::RandomnessInPropagate);
     }
     Ok(out)
@@ -184,9 +183,9 @@ where
         return f.call(input.map_scalars(&mut |x| x));
     }
     let (xs, worlds) = coupled(input);
-    let before = draws();
+    let before = draws_so_far();
     let mut out = f.call(input.map_scalars(&mut |x| x.without_worlds()))?;
-    if draws() != before {
+    if draws_so_far() != before {
         return Err(Error::RandomnessInPropagate);
     }
     if worlds.is_empty() {
@@ -239,7 +238,7 @@ where
     // The output was computed from numbers without worlds (a `PlainFn` captures none): it
     // carries none.
     attach::<true, _>(&mut out, &worlds, &alts);
-    if draws() != before {
+    if draws_so_far() != before {
         return Err(Error::RandomnessInPropagate);
     }
     Ok(out)

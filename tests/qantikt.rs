@@ -181,9 +181,10 @@ fn family(coupling: Coupling, redraw: Redraw) -> QantiKt {
 /// Every unbiased estimator against the exact gradient, at points chosen (by a scan of the
 /// handmade and leading-particle events) so that 5σ̂ stays below 5 % of |d| in both directions
 /// with these sample counts (the less noisy estimators take fewer samples: measured, their 5σ̂
-/// then stays below 0.7 of that bound; the others' up to 0.94). The inversion coupling is not among them: on this layout it routes
-/// O(1) flow through candidates of probability ~1e-17 (weights ∝ 1/p), so its mean over any
-/// feasible sample misses those contributions (see `Coupling::Inversion`).
+/// then stays below 0.7 of that bound; the others' up to 0.94). The inversion coupling is not
+/// among them: on this layout it routes O(1) flow through candidates of probability ~1e-17
+/// (weights ∝ 1/p), so its mean over any feasible sample misses those contributions (see
+/// `Coupling::Inversion`).
 /// Both derivatives of `g` within 5σ̂ of the exact ones, with the power to see a 5 % bias.
 fn agrees_with_exact(name: &str, g: stochad::GradientEstimate<2>, ex: &exact::Expectation<2>) {
     for d in 0..2 {

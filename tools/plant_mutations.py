@@ -1224,7 +1224,7 @@ ROWS = [
         "propagate_plain lets a function draw where there are no worlds to replay",
         "src/propagate.rs",
         [(
-            "    if draws() != before {\n        return Err(Error::RandomnessInPropagate);\n    }\n    if worlds.is_empty() {",
+            "    if draws_so_far() != before {\n        return Err(Error::RandomnessInPropagate);\n    }\n    if worlds.is_empty() {",
             "    if worlds.is_empty() {",
         )],
         [("propagate", "randomness_inside_propagate_is_an_error")],
@@ -1265,8 +1265,8 @@ ROWS = [
         "a resumed clustering that came back skips none of the draws its remaining steps would make",
         "src/jets/qantikt/rejoin.rs",
         [(
-            "            skip_draws(trail.draws.saturating_sub(draws));",
-            "            let _ = (trail.draws, draws);",
+            "            skip_draws(end.saturating_sub(draws));",
+            "            let _ = (end, draws);",
         )],
         [("qantikt", "draws_after_a_resumed_clustering_take_the_whole_reruns_numbers")],
     ),

@@ -44,12 +44,11 @@ fn bits<S: Scalar>(st: &State<S>, i: usize) -> Bits {
 type Changed = [(u32, Bits); 2];
 
 /// A recording run's history as its resumes need it: per step the slots it changed and the
-/// run's draws so far after it, and at the end mH and the draws.
+/// run's draws so far after it (after the last step it draws no more), and at the end mH.
 #[derive(Debug)]
 pub(super) struct Trail {
     steps: Vec<(Changed, u64)>,
     mh: f64,
-    draws: u64,
 }
 
 /// Where a trail is shared: set once, when the recording run has its mH (its checkpoints, taken
@@ -78,7 +77,6 @@ impl Recording {
         let _ = self.shared.set(Trail {
             steps: self.steps,
             mh,
-            draws: draws_so_far().unwrap_or(0),
         });
     }
 }
@@ -149,7 +147,8 @@ impl Rejoin {
             // The draws the recorded history made after this step are the ones the rest of
             // this clustering would make: skipped, so that what the program draws next takes
             // the numbers it would have taken.
-            skip_draws(trail.draws.saturating_sub(draws));
+            let end = trail.steps.last().map_or(draws, |last| last.1);
+            skip_draws(end.saturating_sub(draws));
             #[cfg(test)]
             REJOINED.with(|n| n.set(n.get() + 1));
         }
