@@ -4,7 +4,10 @@
 //! - `antikt`: `JetDefinition::new(AntiKt, 0.8)?.cluster(&m)?.inclusive_jets(0.0)`;
 //! - `qantikt_primal`: one Qanti-kT run with `f64` and its mH (`with_run(seed, i, ..)`);
 //! - `triple`: one pruned-triple gradient sample, R and α together
-//!   (`gradient(|[r, a]| qanti_kt_mh(..)).run(i)`);
+//!   (`gradient(|[r, a]| qanti_kt_mh(..)).run(i)`: each alternative world resumed from its
+//!   draw, the default);
+//! - `triple_carried`: the same with the worlds carried through the clustering
+//!   (`QantiKt::new().carry_worlds(true)`);
 //! - `score`: one score-function gradient sample (`[Score<2>; 2]`);
 //! - `rerun`: one `stochad::rerun` gradient sample (a recording run with `Recorder<2>`, then
 //!   the `f64` program once per distinct kept flip);
@@ -83,12 +86,14 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
     let def = JetDefinition::new(Algorithm::AntiKt, R).unwrap();
     eprintln!(
         "per event (µs, mean of a few runs timed by hand):\n{:>5} {:>4} {:>9} {:>9} {:>9} {:>9} \
-         {:>9} {:>9} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+         {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} \
+         {:>8}",
         "event",
         "N",
         "antikt",
         "primal",
         "triple",
+        "carried",
         "score",
         "rerun",
         "resumed",
@@ -97,6 +102,7 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
         "rs64",
         "pr/akt",
         "tr/pr",
+        "tc/pr",
         "sc/pr",
         "rr/pr",
         "rs/pr",
@@ -119,6 +125,11 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
             .at([R, ALPHA])
             .seed(SEED);
         let triple = mean_us(5, |i| triple.run(i).unwrap().derivative[0]);
+        let carried = QantiKt::new().carry_worlds(true);
+        let carried = gradient(|[r, a]| carried.mh(ev, r, a))
+            .at([R, ALPHA])
+            .seed(SEED);
+        let carried = mean_us(5, |i| carried.run(i).unwrap().derivative[0]);
         let score = gradient_with(|[r, a]: [Score<2>; 2]| qanti_kt_mh(ev, r, a))
             .at([R, ALPHA])
             .seed(SEED);
@@ -151,12 +162,13 @@ fn per_event_table(events: &[Vec<FourMomentum>]) {
             .score_mix(true);
         let rs64 = mean_us(2, |i| rs64.run(i + 1).unwrap().derivative[0]);
         eprintln!(
-            "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {score:>9.0} {rerun:>9.0} \
-             {resumed:>9.0} {keep4:>10.0} {k16:>10.0} {rs64:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} \
-             {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            "{n:>5} {:>4} {antikt:>9.0} {primal:>9.0} {triple:>9.0} {carried:>9.0} {score:>9.0} \
+             {rerun:>9.0} {resumed:>9.0} {keep4:>10.0} {k16:>10.0} {rs64:>10.0} {:>8.1} {:>8.1} \
+             {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
             ev.len(),
             primal / antikt,
             triple / primal,
+            carried / primal,
             score / primal,
             rerun / primal,
             resumed / primal,
@@ -231,6 +243,12 @@ fn bench(c: &mut Criterion) {
     }
     estimator!("triple", |ev: &Vec<FourMomentum>| {
         gradient(move |[r, a]| qanti_kt_mh(ev, r, a))
+            .at([R, ALPHA])
+            .seed(SEED)
+    });
+    estimator!("triple_carried", |ev: &Vec<FourMomentum>| {
+        let carried = QantiKt::new().carry_worlds(true);
+        gradient(move |[r, a]| carried.mh(ev, r, a))
             .at([R, ALPHA])
             .seed(SEED)
     });

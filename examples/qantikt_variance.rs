@@ -41,22 +41,25 @@ use indicatif::{ProgressBar, ProgressStyle};
 use common::{check_output_dir, dedup, load_events, median, run_all, say, Est, Measured, Setup};
 
 /// The unbiased estimators, in table order (the all-worlds backend only with `--all-worlds`).
-const ESTIMATORS: [Est; 37] = [
+const ESTIMATORS: [Est; 40] = [
     Est::ScoreBaseline,
     Est::Score,
     Est::Triple,
+    Est::TripleCarried,
     Est::TripleSameUniform,
     Est::Rerun,
     Est::RerunEveryFlip,
     Est::RerunShared,
     Est::RerunScoreMix,
     Est::TripleScoreMix,
+    Est::TripleCarriedScoreMix,
     Est::Keep2,
     Est::Keep4,
     Est::Keep8,
     Est::AllWorldsTriple,
     Est::ScoreBaselineCv,
     Est::TripleScoreMixCv,
+    Est::TripleCarriedScoreMixCv,
     Est::RerunScoreMixCv,
     Est::RerunReservoir2,
     Est::RerunReservoir4,

@@ -153,6 +153,9 @@ pub(crate) struct Randomness {
     pub key: u64,
     /// Draws so far (it keys the redraw streams of the next one).
     pub draws: u64,
+    /// From the draw after this many draws on, the primal stream is this one (see
+    /// [`run_from_place`]).
+    pub switch: Option<(u64, Stream)>,
 }
 
 /// What the driver asked of a run.
@@ -207,6 +210,7 @@ impl RunContext {
                 coupling: Stream::from_key(stream_key(seed, sample, which + 1)),
                 key: stream_key(seed, sample, which + 2),
                 draws: 0,
+                switch: None,
             },
             options: RunOptions::default(),
             worlds: Worlds {
@@ -226,6 +230,12 @@ impl RunContext {
     /// The next uniform of the primal stream (shared by every number type).
     #[inline]
     pub(crate) fn primal_uniform(&mut self) -> f64 {
+        if let Some((at, _)) = &self.rng.switch {
+            if self.rng.draws >= *at {
+                let (_, own) = self.rng.switch.take().expect("checked");
+                self.rng.primal = own;
+            }
+        }
         self.rng.draws += 1;
         self.rng.primal.uniform()
     }
@@ -357,10 +367,70 @@ pub(crate) fn draws_so_far() -> Option<u64> {
 pub(crate) fn skip_draws(n: u64) {
     let _ = with_ctx("", |ctx| {
         if !matches!(ctx.mode, Mode::Enumerate(_)) {
+            let mut n = n;
+            // Up to a switch of streams on the stream before it, the rest on the one after.
+            if let Some((at, _)) = &ctx.rng.switch {
+                let before = at.saturating_sub(ctx.rng.draws).min(n);
+                ctx.rng.primal.skip(before);
+                ctx.rng.draws += before;
+                n -= before;
+                if n > 0 {
+                    let (_, own) = ctx.rng.switch.take().expect("checked");
+                    ctx.rng.primal = own;
+                }
+            }
             ctx.rng.primal.skip(n);
             ctx.rng.draws += n;
         }
     });
+}
+
+/// A place in the current run's primal stream: the stream as it stands after the run's
+/// `draws`-th draw, and the run's key (see [`run_from_place`]).
+#[derive(Clone, Debug)]
+pub(crate) struct PrimalPlace {
+    stream: Stream,
+    draws: u64,
+    key: u64,
+}
+
+#[cfg(test)]
+impl PrimalPlace {
+    /// The run's draws before this place.
+    pub(crate) fn draws(&self) -> u64 {
+        self.draws
+    }
+}
+
+/// The current run's place in its primal stream (`None` outside a run, and where draws are
+/// enumerated: the exact oracle's draws take no uniforms).
+pub(crate) fn primal_place() -> Option<PrimalPlace> {
+    with_ctx("", |ctx| {
+        (!matches!(ctx.mode, Mode::Enumerate(_))).then(|| PrimalPlace {
+            stream: ctx.rng.primal.clone(),
+            draws: ctx.rng.draws,
+            key: ctx.rng.key,
+        })
+    })
+    .ok()
+    .flatten()
+}
+
+/// Runs `f` in a fresh run context whose draws take the uniforms the run of `place` took (or
+/// will take) after that place, up to its `until`-th draw, and from there on uniforms of a
+/// stream of their own ([`run_on_own_streams`]'s `which`): a history that goes on from
+/// `place` coupled to the run's draws up to `until`, and alone after.
+pub(crate) fn run_from_place<R>(
+    place: &PrimalPlace,
+    until: u64,
+    which: u32,
+    f: impl FnOnce() -> R,
+) -> R {
+    let mut ctx = RunContext::in_domain(place.key, which as u64, 1 << 40);
+    let own = std::mem::replace(&mut ctx.rng.primal, place.stream.clone());
+    ctx.rng.draws = place.draws;
+    ctx.rng.switch = Some((until, own));
+    run_in(ctx, f).0
 }
 
 /// Runs `f` with the current thread's run context; `what` names the operation for the error.
@@ -451,4 +521,47 @@ pub(crate) fn run_on_own_streams<R>(which: u32, f: impl FnOnce() -> R) -> Result
 /// ```
 pub fn with_run<R>(seed: u64, sample: u64, f: impl FnOnce() -> R) -> R {
     run_in(RunContext::new(seed, sample), f).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uniforms(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|_| with_live_ctx(|ctx| ctx.primal_uniform()))
+            .collect()
+    }
+
+    /// A history gone on from a place in the primal stream takes the run's uniforms after that
+    /// place up to `until` draws, and those of a stream of its own after (the same as
+    /// [`run_on_own_streams`]'), also where it skips draws across the switch.
+    #[test]
+    fn a_history_from_a_place_takes_the_runs_uniforms_then_its_own() {
+        let (place, run, own) = with_run(9, 3, || {
+            uniforms(2);
+            let place = primal_place().unwrap();
+            let run = uniforms(6);
+            let own = run_on_own_streams(0, || uniforms(4)).unwrap();
+            (place, run, own)
+        });
+        assert_eq!(place.draws(), 2);
+        let from = with_run(1, 1, || run_from_place(&place, 5, 0, || uniforms(5)));
+        assert_eq!(from[..3], run[..3]);
+        assert_eq!(from[3..], own[..2]);
+        // Skipping two draws (one on each side of the switch), then drawing.
+        let skipped = with_run(1, 1, || {
+            run_from_place(&place, 5, 0, || {
+                uniforms(2);
+                skip_draws(2);
+                (uniforms(2), draws_so_far())
+            })
+        });
+        assert_eq!(skipped, (own[1..3].to_vec(), Some(8)));
+        // Where draws are enumerated there is no place.
+        let mut ctx = RunContext::new(9, 3);
+        ctx.mode = Mode::Enumerate(EnumState::default());
+        assert!(run_in(ctx, primal_place).0.is_none());
+        assert!(primal_place().is_none());
+    }
 }

@@ -17,7 +17,9 @@
 //! jump competes for the kept flip, also those whose history comes back to the primal's (the
 //! triple lets only worlds whose values differ compete). On Qanti-kT that costs about 1.14× in
 //! std, and it takes a fraction of the time: no number carries a world, so the program runs at
-//! the cost of a dual number once, then of `f64` once or twice.
+//! the cost of a dual number once, then of `f64` once or twice. (Qanti-kT's mH with the
+//! pruned triple now works this way by default, from the triple's own run: see
+//! [`QantiKt::mh`](crate::jets::qantikt::QantiKt::mh).)
 //!
 //! ```
 //! use stochad::{sample::bernoulli, Scalar};

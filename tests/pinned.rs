@@ -22,7 +22,7 @@
 //! difference, not a stream change.
 
 use stochad::jets::io;
-use stochad::jets::qantikt::qanti_kt_mh;
+use stochad::jets::qantikt::{qanti_kt_mh, QantiKt};
 use stochad::jets::FourMomentum;
 use stochad::sample::{
     bernoulli, binomial, binomial_n, categorical, categorical_logits, categorical_with, geometric,
@@ -376,6 +376,24 @@ fn qanti_kt_mh_estimate_on_the_first_default_event_is_pinned() {
         &[primal, g.mean[0], g.mean[1], g.stderr[0], g.stderr[1]],
         &[
             123.02805474612319,
+            35.84356396103592,
+            0.0,
+            28.071911665009228,
+            0.0,
+        ],
+    );
+    // The pruned triple's worlds carried through the clustering instead of resumed.
+    let carried = QantiKt::new().carry_worlds(true);
+    let g = gradient(|[r, a]| carried.mh(&particles, r, a))
+        .at([0.8, 1.0])
+        .seed(SEED)
+        .samples(4)
+        .estimate()
+        .unwrap();
+    pin(
+        "qanti-kt mH, carried worlds",
+        &[g.mean[0], g.mean[1], g.stderr[0], g.stderr[1]],
+        &[
             22.78076168691693,
             4.574735363269356,
             37.93032159601007,

@@ -1270,6 +1270,47 @@ ROWS = [
         )],
         [("qantikt", "draws_after_a_resumed_clustering_take_the_whole_reruns_numbers")],
     ),
+    (
+        "births-own-streams",
+        "a world resumed from its draw goes on with uniforms of its own instead of the primal's",
+        "src/context.rs",
+        [(
+            "    let own = std::mem::replace(&mut ctx.rng.primal, place.stream.clone());",
+            "    let own = ctx.rng.primal.clone();",
+        )],
+        [("lib", "resumed_worlds_are_the_flipped_f64_histories")],
+    ),
+    (
+        "births-no-switch",
+        "a world resumed from its draw stays on the primal's uniforms past the primal's last draw",
+        "src/context.rs",
+        [(
+            "            if self.rng.draws >= *at {",
+            "            if self.rng.draws >= *at && false {",
+        )],
+        [("lib", "a_history_from_a_place_takes_the_runs_uniforms_then_its_own")],
+    ),
+    (
+        "births-newest-wins",
+        "a world opened by a draw replaces the kept one of its direction without the pruning coin",
+        "src/jets/qantikt/births.rs",
+        [(
+            "        let live = S::couple_worlds(&[held, k]);",
+            "        let live = k.worlds();",
+        )],
+        [("qantikt", "estimators_agree_with_the_exact_gradient")],
+    ),
+    (
+        "births-outcome",
+        "a world resumed from its draw takes the primal's outcome there",
+        "src/jets/qantikt/births.rs",
+        [(
+            "                    outcome: k.value_in_live(w),",
+            "                    outcome: k.primal_value(),",
+        )],
+        [("lib", "resumed_worlds_are_the_flipped_f64_histories"),
+         ("qantikt", "estimators_agree_with_the_exact_gradient")],
+    ),
 ]
 
 

@@ -38,9 +38,13 @@ pub enum Est {
     ScoreBaseline,
     /// Gumbel-softmax straight through at temperature τ (biased relaxation).
     GumbelSoftmax,
-    /// Stochastic triple, pruned backend, proportional coupling, maximal redraws (the default).
+    /// Stochastic triple, pruned backend, proportional coupling (the default: each world resumed
+    /// from its draw).
     Triple,
-    /// Stochastic triple, pruned, proportional coupling, redraws by the same uniform.
+    /// The pruned triple with its worlds carried through the clustering (`carry_worlds`),
+    /// maximal redraws.
+    TripleCarried,
+    /// The pruned triple, worlds carried, redraws by the same uniform.
     TripleSameUniform,
     /// `stochad::rerun`: a recording run, then the `f64` clustering once per kept flip (the
     /// pruned triple's estimate, pruned when recorded, same-uniform redraws).
@@ -86,6 +90,8 @@ pub enum Est {
     RerunJointEveryMixCv,
     /// The default triple mixed with the score function of the same runs (`.score_mix(true)`).
     TripleScoreMix,
+    /// The triple with carried worlds, mixed with the score function.
+    TripleCarriedScoreMix,
     /// Stochastic triple, keep-2 backend.
     Keep2,
     /// Stochastic triple, keep-4 backend.
@@ -99,6 +105,8 @@ pub enum Est {
     ScoreBaselineCv,
     /// The triple + score mix with the output as control variate.
     TripleScoreMixCv,
+    /// The triple with carried worlds + score mix, with the output as control variate.
+    TripleCarriedScoreMixCv,
     /// The keep-4 triple with the output as control variate.
     Keep4Cv,
     /// The keep-8 triple with the output as control variate.
@@ -138,7 +146,8 @@ impl Est {
             Est::ScoreBaseline => "score + baseline",
             Est::GumbelSoftmax => "GS-STE",
             Est::Triple => "triple (pruned)",
-            Est::TripleSameUniform => "triple (pruned, same-uniform redraw)",
+            Est::TripleCarried => "triple (pruned, carried worlds)",
+            Est::TripleSameUniform => "triple (pruned, carried, same-uniform redraw)",
             Est::Rerun => "rerun (record, then resume per kept flip)",
             Est::RerunEveryFlip => "rerun, every flip",
             Est::RerunShared => "rerun, one flip shared",
@@ -167,12 +176,14 @@ impl Est {
                 "rerun, signed coupling, joint 4 targets, 64 flips, + score mix + output CV"
             }
             Est::TripleScoreMix => "triple + score mix",
+            Est::TripleCarriedScoreMix => "triple (carried) + score mix",
             Est::Keep2 => "keep-2 triple",
             Est::Keep4 => "keep-4 triple",
             Est::Keep8 => "keep-8 triple",
             Est::AllWorldsTriple => "all-worlds triple",
             Est::ScoreBaselineCv => "score + baseline + output CV",
             Est::TripleScoreMixCv => "triple + score mix + output CV",
+            Est::TripleCarriedScoreMixCv => "triple (carried) + score mix + output CV",
             Est::Keep4Cv => "keep-4 triple + output CV",
             Est::Keep8Cv => "keep-8 triple + output CV",
             Est::Keep8MixCv => "keep-8 triple + score mix + output CV",
@@ -197,6 +208,7 @@ impl Est {
             Est::ScoreBaseline => "score_baseline",
             Est::GumbelSoftmax => "gs_ste",
             Est::Triple => "triple",
+            Est::TripleCarried => "triple_carried",
             Est::TripleSameUniform => "triple_same_uniform",
             Est::Rerun => "rerun",
             Est::RerunEveryFlip => "rerun_every_flip",
@@ -216,12 +228,14 @@ impl Est {
             Est::RerunJointEveryMixCv => "rerun_joint2_every_mix_cv",
             Est::RerunJoint4Keep64MixCv => "rerun_joint4_keep64_mix_cv",
             Est::TripleScoreMix => "triple_score_mix",
+            Est::TripleCarriedScoreMix => "triple_carried_score_mix",
             Est::Keep2 => "keep2",
             Est::Keep4 => "keep4",
             Est::Keep8 => "keep8",
             Est::AllWorldsTriple => "all_worlds_triple",
             Est::ScoreBaselineCv => "score_baseline_cv",
             Est::TripleScoreMixCv => "triple_score_mix_cv",
+            Est::TripleCarriedScoreMixCv => "triple_carried_score_mix_cv",
             Est::Keep4Cv => "keep4_cv",
             Est::Keep8Cv => "keep8_cv",
             Est::Keep8MixCv => "keep8_mix_cv",
@@ -403,6 +417,7 @@ pub fn run_all(
     mut done: impl FnMut(&[Est]),
 ) -> Result<Vec<Measured>> {
     let default = QantiKt::new();
+    let carried = default.carry_worlds(true);
     let mut out = Vec::new();
     let wants = |e: Est| ests.contains(&e);
     for &est in ests {
@@ -459,14 +474,18 @@ pub fn run_all(
                 estimate::<Dual<2>>(est, event, gs, at, setup, false)?
             }
             Est::Triple => estimate::<Triple<2>>(est, event, default, at, setup, false)?,
+            Est::TripleCarried => estimate::<Triple<2>>(est, event, carried, at, setup, false)?,
             Est::TripleSameUniform => {
-                let same = QantiKt::new().sampling(Sampling::Categorical(Categorical {
+                let same = carried.sampling(Sampling::Categorical(Categorical {
                     coupling: Coupling::Proportional,
                     redraw: Redraw::SameUniform,
                 }));
                 estimate::<Triple<2>>(est, event, same, at, setup, false)?
             }
             Est::TripleScoreMix => estimate::<Triple<2>>(est, event, default, at, setup, true)?,
+            Est::TripleCarriedScoreMix => {
+                estimate::<Triple<2>>(est, event, carried, at, setup, true)?
+            }
             Est::Rerun
             | Est::RerunEveryFlip
             | Est::RerunShared
@@ -509,6 +528,9 @@ pub fn run_all(
             Est::ScoreBaselineCv => estimate_cv::<Score<2>>(est, event, default, at, setup, false)?,
             Est::TripleScoreMixCv => {
                 estimate_cv::<Triple<2>>(est, event, default, at, setup, true)?
+            }
+            Est::TripleCarriedScoreMixCv => {
+                estimate_cv::<Triple<2>>(est, event, carried, at, setup, true)?
             }
             Est::Keep4Cv => estimate_cv::<KeepSmall<4>>(est, event, default, at, setup, false)?,
             Est::Keep8Cv => estimate_cv::<KeepTriple<8, 2>>(est, event, default, at, setup, false)?,

@@ -166,6 +166,9 @@ pub(super) enum Track<'a> {
     /// It is a resumed run: its place against the recorded history (it stops where it came
     /// back to it).
     Rejoin(&'a mut Rejoin),
+    /// It is a run that resumes its worlds from their draws: its trail, and the worlds it
+    /// keeps (see `births`).
+    Births(&'a mut Recording, &'a mut super::births::Births),
 }
 
 #[cfg(test)]
