@@ -141,20 +141,20 @@ struct Args {
     /// The seed of every estimate.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// Also run the all-worlds triple (every alternative world kept). Its cost grows fast
-    /// with N: 1.0 ms per sample in the median cell, about 2× the pruned triple (stop 31; 28 s
-    /// for the 60 cells at 500 samples, alone).
+    /// Also run the all-worlds triple (every alternative world kept). Its cost grows with N:
+    /// 0.46 ms per sample in the median cell, about 2× the pruned triple (stop 35, worlds
+    /// resumed from their draws; carried, stop 31: 1.0 ms).
     #[arg(long)]
     all_worlds: bool,
     /// Also run the keep-32 triple with the proportional coupling fanned out to 8 targets,
-    /// score mix and output control variate: 2.2× the keep-8 triple's time per sample in the
-    /// median cell; and the keep-32 triple with the signed coupling fanned out to 4 targets per
-    /// side, mix and output control variate, the least noisy estimator in both directions and
-    /// the slowest (9.2 ms per sample in the median cell, stop 31; it took 76 ms with the code
-    /// of stop 18); and, as the control of the fan-out, the keep-32 triple with the plain
-    /// signed coupling, and the keep-16 triple with the signed coupling fanned out to 2, each
-    /// with mix and output control variate (6.3 and 5.4 ms per sample in the median cell). The
-    /// four rows took 483 s for the 60 cells at 500 samples.
+    /// score mix and output control variate (1.05 ms per sample in the median cell); the
+    /// keep-32 triple with the signed coupling fanned out to 4 targets per side, mix and output
+    /// control variate (2.5 ms; with its worlds carried, stop 31, the least noisy estimator in
+    /// both directions at 9.2 ms, and 76 ms with the code of stop 18); and, as the control of
+    /// the fan-out, the keep-32 triple with the plain signed coupling, and the keep-16 triple
+    /// with the signed coupling fanned out to 2, each with mix and output control variate (2.3
+    /// and 1.5 ms). The four rows took 135 s for the 60 cells at 500 samples (stop 35, worlds
+    /// resumed from their draws).
     #[arg(long)]
     fan_out: bool,
     /// Independent `f64` twin runs per sample of the output-control-variate estimators.

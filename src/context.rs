@@ -394,7 +394,6 @@ pub(crate) struct PrimalPlace {
     key: u64,
 }
 
-#[cfg(test)]
 impl PrimalPlace {
     /// The run's draws before this place.
     pub(crate) fn draws(&self) -> u64 {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{assert_close, random_walk, random_walk_exact};
-use stochad::jets::qantikt::qanti_kt_mh;
+use stochad::jets::qantikt::{qanti_kt_mh, QantiKt};
 use stochad::jets::FourMomentum;
 use stochad::sample::bernoulli;
 use stochad::sample::Coupling;
@@ -77,15 +77,22 @@ fn qanti_kt_gradient_in_two_directions() {
     ];
     let at = [0.6, 2.0];
     let ex = exact::expectation(|[r, a]: [Dual<2>; 2]| qanti_kt_mh(&event, r, a), at).unwrap();
-    let g = gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| qanti_kt_mh(&event, r, a))
-        .at(at)
-        .samples(120_000)
-        .seed(9)
-        .estimate()
-        .unwrap();
-    for d in 0..2 {
-        assert_strong("keep 4, Qanti-kT", g.stderr[d], ex.gradient[d]);
-        assert_close("keep 4, Qanti-kT", g.mean[d], g.stderr[d], ex.gradient[d]);
+    // Its worlds resumed from their draws (the default of `QantiKt::mh`), and carried.
+    let carried = QantiKt::new().carry_worlds(true);
+    for (name, q) in [
+        ("keep 4, Qanti-kT", QantiKt::new()),
+        ("keep 4, Qanti-kT, carried", carried),
+    ] {
+        let g = gradient_with(|[r, a]: [KeepTriple<4, 2>; 2]| q.mh(&event, r, a))
+            .at(at)
+            .samples(120_000)
+            .seed(9)
+            .estimate()
+            .unwrap();
+        for d in 0..2 {
+            assert_strong(name, g.stderr[d], ex.gradient[d]);
+            assert_close(name, g.mean[d], g.stderr[d], ex.gradient[d]);
+        }
     }
 }
 

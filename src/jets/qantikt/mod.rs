@@ -21,8 +21,8 @@
 //! stochastic AD with the triples; under [`exact`](crate::exact) it enumerates every history.
 //! For the triple, a flipped choice is another merge: the alternative history lives in the same
 //! slots (see [`QantiKtJets`]), is carried on coupled to the primal and pruned by the engine.
-//! (Where only mH is wanted, the pruned triple by default carries none: each world is kept or
-//! pruned at its draw and the kept ones resumed from there, see [`QantiKt::mh`].)
+//! (Where only mH is wanted, the triples by default carry none: each world is kept or pruned
+//! at its draw and the kept ones resumed from there, see [`QantiKt::mh`].)
 //!
 //! # Estimating derivatives
 //! ```
@@ -118,7 +118,7 @@
 //! triples) the clustering stops where the primal history's mH is known, and each world still
 //! open there goes on alone, as an `f64` history of its own, to where its mH is known (see
 //! [`QantiKt::mh`]): a pruned triple carrying its worlds then costs 1.5 ms instead of 1.8. By
-//! default the pruned triple carries none: each world its draws open is kept or pruned at once,
+//! default the triples carry none: each world its draws open is kept or pruned at once,
 //! and the kept ones are resumed from their draws as `f64` histories once the primal's mH is
 //! known (see [`QantiKt::mh`]): 0.71 ms, 2.9× the primal. On large events a world
 //! that has drifted far from the primal goes on as a clustering of its own, in step with the
@@ -282,14 +282,15 @@ impl QantiKt {
         self
     }
 
-    /// Whether [`QantiKt::mh`] (and [`qanti_kt_mh`], [`MhProgram`]) carries a pruned triple's
+    /// Whether [`QantiKt::mh`] (and [`qanti_kt_mh`], [`MhProgram`]) carries a triple's
     /// alternative worlds through the clustering's numbers (`true`) or resumes each from its
     /// draw (`false`, the default; see [`QantiKt::mh`]). Carried worlds stay out of pruning
     /// where their history comes back to the primal's and redraw by the categorical's
-    /// [`Redraw`] rule: per sample a little less noisy (on the variance study's events std
-    /// 0.97× / 0.86× the resumed worlds', dE/dR / dE/dα, median per event and point) at 1.8×
-    /// the time (2.0× on the bench events). Other numbers than the pruned triple, and
-    /// [`QantiKt::cluster`], always carry their worlds.
+    /// [`Redraw`] rule: per sample less noisy (on the variance study's events the pruned
+    /// triple's std 0.97× / 0.86× the resumed worlds', dE/dR / dE/dα, median per event and
+    /// point, the keep-K triples' 0.91–0.98× / 0.78–0.89×) at 1.8× the time (2.0× on the bench
+    /// events; keep-K 1.8–4.3×). The smoothed triple and [`QantiKt::cluster`] always carry
+    /// their worlds.
     ///
     /// ```
     /// use stochad::jets::qantikt::QantiKt;
@@ -359,19 +360,21 @@ impl QantiKt {
     /// so far: the score function just loses their noise). Checked after each step that makes
     /// a jet in the primal history.
     ///
-    /// With the pruned triple ([`Triple`](crate::Triple), the default of
-    /// [`gradient`](crate::gradient)) no number carries an alternative world by default: each
-    /// draw's new world meets the one kept so far in its direction at once, by the composition
-    /// rule, and where it survives the clustering is saved right after its draw; once the
-    /// primal's mH is known, each kept world's history goes on from its draw in `f64`, on the
-    /// primal's uniforms (then its own past the primal's last draw), stopping where it comes
-    /// back to the primal's history. Unbiased, and on the bench events 2.9× the primal's time
-    /// instead of 5.9× with the worlds carried; on the variance study's events its std is
-    /// 1.03× (dE/dR) and 1.17× (dE/dα) the carried worlds' (median per event and point: every
-    /// world competes for the kept one, also those whose history comes back to the primal's)
-    /// at 0.55× their time ([`QantiKt::carry_worlds`] to carry them).
+    /// With the triples ([`Triple`](crate::Triple), the default of
+    /// [`gradient`](crate::gradient), and the keep-K and all-worlds ones) no number carries an
+    /// alternative world by default: each draw's new worlds meet the ones kept so far at once,
+    /// by the number type's composition rule (the pruned triple keeps one per direction), and
+    /// where one survives the clustering is saved right after its draw; once the primal's mH
+    /// is known, each kept world's history goes on from its draw in `f64`, on the primal's
+    /// uniforms (then its own past the primal's last draw), stopping where it comes back to
+    /// the primal's history. Unbiased, and for the pruned triple on the bench events 2.9× the
+    /// primal's time instead of 5.9× with the worlds carried; on the variance study's events
+    /// its std is 1.03× (dE/dR) and 1.17× (dE/dα) the carried worlds' (median per event and
+    /// point: every world competes for the kept one, also those whose history comes back to
+    /// the primal's, and later draws are coupled by the same uniform) at 0.55× their time
+    /// ([`QantiKt::carry_worlds`] to carry them).
     ///
-    /// With numbers that carry alternative worlds (the other triples, and the pruned one with
+    /// With numbers that carry alternative worlds (the smoothed triple, and the others with
     /// [`QantiKt::carry_worlds`]), the clustering stops there too, and each world still open
     /// then goes on alone: its state as an `f64` clustering,
     /// with random numbers of its own, to where its mH is known (a world whose mH is known
@@ -1119,9 +1122,14 @@ mod tests {
             let g = crate::gradient(|[r, a]| q.mh(ev, r, a))
                 .at([0.8, 1.0])
                 .seed(4);
+            // The keep-4 triple keeps up to 4 worlds per direction, resumed alike.
+            let keep4 = crate::gradient_with(|[r, a]: [crate::KeepTriple<4, 2>; 2]| q.mh(ev, r, a))
+                .at([0.8, 1.0])
+                .seed(4);
             for i in 0..20 {
                 births::RESOLVED.with(|v| v.borrow_mut().clear());
                 g.run(i).unwrap();
+                keep4.run(i).unwrap();
                 let primal = crate::with_run(4, i, || q.mh(ev, 0.8, 1.0)).unwrap();
                 for w in births::RESOLVED.with(|v| v.borrow().clone()) {
                     apart += usize::from(w.mh != primal);
