@@ -76,12 +76,12 @@
 //! - `triple`: the pruned stochastic triple alone.
 //! - `keep4`: the keep-4 triple (up to 4 alternative worlds; lower variance, ≈ 2× costlier).
 //! - `rerun`: `stochad::rerun_resumable`, the pruned triple's kind of estimate from a recording
-//!   run and, per kept flip, the `f64` clustering resumed at the flipped step (about a third of
-//!   the triple's cost, ~1.1× its std; `LossProgram` below shows how a loss on Qanti-kT's jets
-//!   is made resumable).
+//!   run and, per kept flip, the `f64` clustering resumed at the flipped step (~0.75× the
+//!   triple's cost at about its std: the triple of `QantiKt::mh` resumes its worlds alike, from
+//!   its own run; `LossProgram` below shows how a loss on Qanti-kT's jets is made resumable).
 //! - `rerun-mix`: `rerun` mixed with the score function of its recording runs (≥ 4 samples):
-//!   on the variance study's events a work per unit of precision of 1.3 / 1.6 times the score
-//!   function with baseline's (dE/dR / dE/dα), 2.2–2.3× less than `triple-mix`.
+//!   on the variance study's events a work per unit of precision of 1.2 / 1.5 times the score
+//!   function with baseline's (dE/dR / dE/dα), 1.3× less than `triple-mix` (1.55 / 2.03).
 //! - `rerun-signed`: `rerun_resumable` with the signed coupling (two jumps from every draw),
 //!   64 flips per direction kept and the score mix (≥ 4 samples): on the variance study's
 //!   events mH's gradient 3.2× / 4.3× (dE/dR / dE/dα) below the score function with baseline
