@@ -1305,8 +1305,8 @@ ROWS = [
         "a world resumed from its draw takes the primal's outcome there",
         "src/jets/qantikt/births.rs",
         [(
-            "                    outcome: k.value_in_live(w),",
-            "                    outcome: k.primal_value(),",
+            "                outcome: k.value_in_live(w),",
+            "                outcome: k.primal_value(),",
         )],
         [("lib", "resumed_worlds_are_the_flipped_f64_histories"),
          ("qantikt", "estimators_agree_with_the_exact_gradient")],
