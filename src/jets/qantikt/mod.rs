@@ -681,12 +681,11 @@ impl QantiKt {
                 // The worlds the draw opened, kept to be resumed or pruned (no number carries
                 // them on).
                 Track::Births(rec, births) => {
-                    let trail = rec.shared.clone();
-                    births.after_draw(k, || checkpoint(Some(trail.clone())))
+                    births.after_draw(k, || checkpoint(Some(rec.shared.clone())))
                 }
                 // Where `rerun_resumable` may go on with another outcome (a no-op elsewhere; a
                 // number that carries worlds is never in a recording run).
-                Track::Record(rec) if !S::CARRIES_WORLDS => {
+                Track::Record(rec) => {
                     crate::rerun::checkpoint(|| checkpoint(Some(rec.shared.clone())));
                     k
                 }
